@@ -1,0 +1,119 @@
+"""Benchmark: seconds per order for Backroom (default audit policy) against a plain Playwright script.
+
+Both key the same orders into BILLSYS with the same clicks and locators, in the same
+process, against their own fresh app database. The plain script keeps one page for the
+whole run and records nothing; Backroom uses a fresh browser context per work item,
+resolves selector chains, writes events, screenshots and the report.
+
+    .venv/bin/python benchmarks/rekey_benchmark.py --orders 200 [--delay-ms 0]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sqlite3
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from playwright.sync_api import sync_playwright  # noqa: E402
+
+from demo.billing_web import BillingSettings  # noqa: E402
+from demo.sample_orders import sample_rows, write_orders_workbook  # noqa: E402
+from demo.server import start_billing_app  # noqa: E402
+from runner import RunRequest, load_settings, start_run  # noqa: E402
+
+PASSWORD, SUPERVISOR = "bench-pass-7731", "4321"
+FIELDS = [  # (xpath of the input in the main frame, value from the row)
+    ("//td[normalize-space()='Order reference:']/following-sibling::td/input", lambda r: r[0]),
+    ("//label[contains(., 'Customer code')]/input", lambda r: r[1]),
+    ("//td[normalize-space()='Item (SKU):']/following-sibling::td/input", lambda r: r[2]),
+    ("//td[normalize-space()='Quantity:']/following-sibling::td/input", lambda r: str(r[3])),
+    ("//td[normalize-space()='Unit price:']/following-sibling::td/input", lambda r: f"{r[4]:.2f}"),
+    ("//td[starts-with(normalize-space(), 'Ship date')]/following-sibling::td/input",
+     lambda r: r[5].strftime("%m/%d/%Y")),
+    ("//td[normalize-space()='Supervisor code:']/following-sibling::td/input", lambda r: SUPERVISOR),
+    ("//td[normalize-space()='Notes:']/following-sibling::td/textarea", lambda r: r[8]),
+]
+
+
+def plain_playwright(url: str, rows: list) -> float:
+    options = load_settings(ROOT).browser.launch_options()
+    with sync_playwright() as p:
+        browser = p.chromium.launch(**options)
+        page = browser.new_page(viewport={"width": 1024, "height": 768})
+        page.on("dialog", lambda d: d.accept())
+        started = time.perf_counter()
+        page.goto(f"{url}/login")
+        page.fill("input[name=UID]", "clerk")
+        page.fill("input[name=PWD]", PASSWORD)
+        page.click("input[type=submit]")
+        page.wait_for_load_state()
+        for row in rows:
+            page.goto(f"{url}/?main=/orders/new")
+            main = page.frame_locator('frame[name="main"]')
+            for xpath, value in FIELDS:
+                main.locator(f"xpath={xpath}").fill(value(row))
+            main.locator("select[title=Priority]").select_option(row[6])
+            main.locator("xpath=//td[normalize-space()='Gift wrap:']/following-sibling::td/input").set_checked(row[7])
+            main.get_by_role("button", name="Save").click()
+            main.locator("span.cnf").inner_text()
+        elapsed = time.perf_counter() - started
+        browser.close()
+    return elapsed
+
+
+def backroom(url: str, workbook: Path, project: Path) -> tuple[float, Path]:
+    started = time.perf_counter()
+    result = start_run(RunRequest(bot="rekey-orders", input_path=workbook, project=project,
+                                  app_urls={"billing": url}, started_by="benchmark"))
+    elapsed = time.perf_counter() - started
+    if result.counts.get("done") != len(result.items):
+        raise SystemExit(f"Backroom run did not key every order: {result.counts}")
+    return elapsed, result.run_dir
+
+
+def count_orders(db: Path) -> int:
+    with sqlite3.connect(db) as conn:
+        return conn.execute("SELECT count(*) FROM orders").fetchone()[0]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--orders", type=int, default=200)
+    parser.add_argument("--delay-ms", type=int, default=0, help="BILLSYS page delay (legacy screens are slow)")
+    args = parser.parse_args()
+    os.environ["BACKROOM_SECRET_BILLING_PASSWORD"] = PASSWORD
+    os.environ["BACKROOM_SECRET_SUPERVISOR_CODE"] = SUPERVISOR
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        rows = sample_rows(args.orders, seed=3)
+        workbook = write_orders_workbook(tmp / "orders.xlsx", rows)
+        timings = {}
+        for name in ("plain Playwright", "Backroom"):
+            db = tmp / f"{name.split()[0]}.db"
+            settings = BillingSettings(db_path=db, password=PASSWORD, supervisor_code=SUPERVISOR,
+                                       delay_ms=args.delay_ms)
+            with start_billing_app(settings) as app:
+                if name == "Backroom":
+                    timings[name], run_dir = backroom(app.url, workbook, ROOT)
+                else:
+                    timings[name] = plain_playwright(app.url, rows)
+            assert count_orders(db) == args.orders, f"{name} keyed {count_orders(db)} of {args.orders}"
+    base = timings["plain Playwright"]
+    print(f"\nRe-key {args.orders} orders, BILLSYS page delay {args.delay_ms} ms\n")
+    print(f"{'':<18}{'total s':>10}{'s/item':>10}{'ratio':>8}")
+    for name, seconds in timings.items():
+        print(f"{name:<18}{seconds:>10.2f}{seconds / args.orders:>10.3f}{seconds / base:>8.2f}")
+    shots = len(list((run_dir / "screenshots").iterdir()))
+    size = sum(f.stat().st_size for f in run_dir.rglob("*") if f.is_file())
+    print(f"\nBackroom evidence: {shots} screenshots, {size / 1e6:.1f} MB in {run_dir.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,219 @@
+"""The bundled legacy order-entry and billing system ("BILLSYS 4.2").
+
+It behaves like a web screen from the early 2000s on purpose: a frameset, table
+layouts, form fields without ids whose names are generated per session, a
+JavaScript confirm() before saving, paginated lists, an idle session timeout,
+slow pages and an occasional "system busy" page. Bots are tested against it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import re
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from urllib.parse import quote
+
+from flask import Flask, make_response, redirect, render_template, request
+
+from .database import BillingDatabase
+
+SESSION_COOKIE = "BILLSYS_SID"
+PAGE_SIZE = 20
+ORDER_FIELDS = ("reference", "customer_code", "sku", "quantity", "unit_price", "ship_date", "priority",
+                "gift_wrap", "supervisor_code", "notes")
+PRIORITIES = {"N": "Normal", "R": "Rush", "L": "Low"}
+
+
+@dataclass
+class BillingSettings:
+    db_path: Path
+    username: str = "clerk"
+    password: str = "clerk"
+    supervisor_code: str = "0000"
+    delay_ms: int = 0
+    busy_rate: float = 0.0
+    session_timeout_s: float = 900.0
+    ui_version: int = 1  # 2 renames a few controls, as an upgrade of the legacy system would
+    seed: int | None = None
+
+
+def field_name(salt: str, field: str) -> str:
+    """Generated form field names: stable within a session, different across sessions."""
+    return "f_" + hashlib.sha1(f"{salt}:{field}".encode()).hexdigest()[:10]
+
+
+def create_app(settings: BillingSettings) -> Flask:
+    app = Flask(__name__, template_folder=str(Path(__file__).parent / "templates"))
+    app.config["BILLING"] = settings
+    db = BillingDatabase(settings.db_path)
+    db.seed(settings.username, settings.password)
+    chance = random.Random(settings.seed)
+
+    def current_session():
+        sid = request.cookies.get(SESSION_COOKIE)
+        if not sid:
+            return None
+        conn = db.connect()
+        row = conn.execute("SELECT * FROM sessions WHERE id = ?", (sid,)).fetchone()
+        if row is None or time.time() - row["last_seen"] > settings.session_timeout_s:
+            return None
+        conn.execute("UPDATE sessions SET last_seen = ? WHERE id = ?", (time.time(), sid))
+        return row
+
+    def page(template: str, **context):
+        return render_template(template, ui=settings.ui_version, **context)
+
+    @app.before_request
+    def legacy_latency_and_busy():
+        if request.path.startswith("/static"):
+            return None
+        if settings.delay_ms:
+            time.sleep(settings.delay_ms / 1000)
+        if settings.busy_rate and request.path not in ("/login", "/", "/menu") and chance.random() < settings.busy_rate:
+            return page("busy.html"), 200  # legacy systems answer 200 with an error page
+        return None
+
+    def require_session():
+        session = current_session()
+        if session is None:
+            target = request.full_path.rstrip("?")
+            expired = "expired=1&" if request.cookies.get(SESSION_COOKIE) else ""
+            return None, redirect(f"/login?{expired}next={quote(target)}")
+        return session, None
+
+    @app.route("/login", methods=["GET", "POST"])
+    def login():
+        next_url = request.values.get("next", "/home")
+        if not next_url.startswith("/") or next_url.startswith("//"):
+            next_url = "/home"
+        error = ""
+        if request.method == "POST":
+            user = request.form.get("UID", "")
+            if db.check_password(user, request.form.get("PWD", "")):
+                sid = secrets.token_hex(16)
+                db.connect().execute(
+                    "INSERT INTO sessions(id, username, salt, last_seen) VALUES (?, ?, ?, ?)",
+                    (sid, user, secrets.token_hex(8), time.time()),
+                )
+                # A bounced frameset comes back as itself; a bounced screen comes back inside the frameset.
+                target = next_url if next_url == "/" or next_url.startswith("/?") else f"/?main={quote(next_url)}"
+                response = make_response(redirect(target))
+                response.set_cookie(SESSION_COOKIE, sid, httponly=True)
+                return response
+            error = "Invalid user ID or password."
+        return page("login.html", error=error, next_url=next_url, expired=request.args.get("expired"))
+
+    @app.route("/logout")
+    def logout():
+        response = make_response(redirect("/login"))
+        response.delete_cookie(SESSION_COOKIE)
+        return response
+
+    @app.route("/")
+    def frameset():
+        session, bounce = require_session()
+        if bounce:
+            return bounce
+        main = request.args.get("main", "/home")
+        if not main.startswith("/") or main.startswith("//"):
+            main = "/home"
+        return page("frameset.html", main=main)
+
+    @app.route("/menu")
+    def menu():
+        session, bounce = require_session()
+        if bounce:
+            return bounce
+        return page("menu.html", user=session["username"])
+
+    @app.route("/home")
+    def home():
+        session, bounce = require_session()
+        if bounce:
+            return bounce
+        return page("home.html", user=session["username"], now=datetime.now())
+
+    @app.route("/orders/new", methods=["GET", "POST"])
+    def new_order():
+        session, bounce = require_session()
+        if bounce:
+            return bounce
+        names = {f: field_name(session["salt"], f) for f in ORDER_FIELDS}
+        values = {f: request.form.get(names[f], "") for f in ORDER_FIELDS}
+        errors: list[str] = []
+        if request.method == "POST":
+            clean, errors = validate_order(values, db, settings)
+            if not errors:
+                confirmation = db.insert_order(clean, session["username"])
+                return page("saved.html", confirmation=confirmation, order=clean,
+                            priority=PRIORITIES[clean["priority"]])
+        return page("order_form.html", names=names, values=values, errors=errors, priorities=PRIORITIES)
+
+    @app.route("/orders/search")
+    def search_orders():
+        session, bounce = require_session()
+        if bounce:
+            return bounce
+        name = field_name(session["salt"], "search_reference")
+        reference = request.args.get(name, "").strip()
+        rows = db.find_orders(reference) if reference else None
+        return page("search.html", name=name, reference=reference, rows=rows)
+
+    @app.route("/orders")
+    def list_orders():
+        session, bounce = require_session()
+        if bounce:
+            return bounce
+        try:
+            page_no = max(1, int(request.args.get("page", "1")))
+        except ValueError:
+            page_no = 1
+        rows, total = db.list_orders((page_no - 1) * PAGE_SIZE, PAGE_SIZE)
+        pages = max(1, -(-total // PAGE_SIZE))
+        return page("orders.html", rows=rows, page_no=page_no, pages=pages, total=total)
+
+    return app
+
+
+def validate_order(values: dict, db: BillingDatabase, settings: BillingSettings) -> tuple[dict, list[str]]:
+    errors = []
+    clean = {k: values[k].strip() for k in ORDER_FIELDS}
+    if not clean["reference"]:
+        errors.append("Order reference is required.")
+    customer = db.customer(clean["customer_code"].upper())
+    if customer is None:
+        errors.append(f"Unknown customer code '{clean['customer_code']}'.")
+    elif customer["closed"]:
+        errors.append(f"Customer account {customer['code']} is closed.")
+    clean["customer_code"] = clean["customer_code"].upper()
+    if not re.fullmatch(r"[A-Z0-9-]{3,20}", clean["sku"].upper()):
+        errors.append("Item (SKU) must be 3-20 letters, digits or dashes.")
+    clean["sku"] = clean["sku"].upper()
+    if not clean["quantity"].isdigit() or not 0 < int(clean["quantity"]) < 100000:
+        errors.append("Quantity must be a whole number from 1 to 99999.")
+    else:
+        clean["quantity"] = int(clean["quantity"])
+    try:
+        price = Decimal(clean["unit_price"])
+        if price <= 0 or price.as_tuple().exponent < -2:
+            raise InvalidOperation
+        clean["unit_price"] = f"{price:.2f}"
+    except InvalidOperation:
+        errors.append("Unit price must be a positive amount with at most 2 decimals.")
+    try:
+        clean["ship_date"] = datetime.strptime(clean["ship_date"], "%m/%d/%Y").date().isoformat()
+    except ValueError:
+        errors.append("Ship date must be MM/DD/YYYY.")
+    if clean["priority"] not in PRIORITIES:
+        errors.append("Choose a priority.")
+    clean["gift_wrap"] = 1 if values["gift_wrap"] else 0
+    clean["supervisor_code_ok"] = 1 if clean.pop("supervisor_code") == settings.supervisor_code else 0
+    if clean["priority"] == "R" and not clean["supervisor_code_ok"]:
+        errors.append("Rush orders need a valid supervisor code.")
+    return clean, errors

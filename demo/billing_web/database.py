@@ -1,0 +1,126 @@
+"""SQLite storage of the legacy billing application: users, sessions, customers, orders."""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+import threading
+from pathlib import Path
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS users (
+    username TEXT PRIMARY KEY,
+    password_sha256 TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS sessions (
+    id TEXT PRIMARY KEY,
+    username TEXT NOT NULL,
+    salt TEXT NOT NULL,
+    last_seen REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS customers (
+    code TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    closed INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS orders (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    confirmation TEXT UNIQUE,
+    reference TEXT NOT NULL,
+    customer_code TEXT NOT NULL,
+    sku TEXT NOT NULL,
+    quantity INTEGER NOT NULL,
+    unit_price TEXT NOT NULL,
+    ship_date TEXT NOT NULL,
+    priority TEXT NOT NULL,
+    gift_wrap INTEGER NOT NULL,
+    notes TEXT NOT NULL DEFAULT '',
+    supervisor_code_ok INTEGER NOT NULL DEFAULT 0,
+    created_by TEXT NOT NULL,
+    created_at TEXT NOT NULL DEFAULT (datetime('now'))
+);
+CREATE INDEX IF NOT EXISTS orders_reference ON orders(reference);
+"""
+
+CUSTOMER_NAMES = [
+    "Acme Tools", "Birch & Sons", "Cobalt Freight", "Delta Office Supply", "Elm Street Bakery",
+    "Fjord Marine", "Granite Works", "Harbour Pharmacy", "Iris Florists", "Juniper Legal",
+    "Kestrel Aviation", "Lumen Lighting", "Maple Dental", "Northwind Traders", "Orchid Spa",
+    "Pioneer Farms", "Quarry Stoneworks", "Riverside Clinic", "Summit Outdoor", "Tidewater Fisheries",
+    "Umber Paints", "Vale Vineyards", "Willow Day Care", "Xenon Labs", "Yarrow Herbs",
+    "Zephyr Cycles", "Anchor Insurance", "Beacon Printing", "Cedar Joinery", "Dune Logistics",
+]
+
+
+def customer_codes() -> list[str]:
+    return [f"C{n:03d}" for n in range(1, len(CUSTOMER_NAMES) + 1)]
+
+
+def hash_password(password: str) -> str:
+    return hashlib.sha256(password.encode()).hexdigest()
+
+
+class BillingDatabase:
+    """One connection per thread; the web server is threaded."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self._local = threading.local()
+        with self.connect() as conn:
+            conn.executescript(SCHEMA)
+
+    def connect(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA journal_mode=WAL")
+            self._local.conn = conn
+        return conn
+
+    def seed(self, username: str, password: str) -> None:
+        conn = self.connect()
+        conn.execute(
+            "INSERT OR REPLACE INTO users(username, password_sha256) VALUES (?, ?)",
+            (username, hash_password(password)),
+        )
+        for code, name in zip(customer_codes(), CUSTOMER_NAMES):
+            closed = 1 if code == "C013" else 0  # one closed account, as real ledgers have
+            conn.execute("INSERT OR IGNORE INTO customers(code, name, closed) VALUES (?, ?, ?)", (code, name, closed))
+
+    def check_password(self, username: str, password: str) -> bool:
+        row = self.connect().execute("SELECT password_sha256 FROM users WHERE username = ?", (username,)).fetchone()
+        return row is not None and row["password_sha256"] == hash_password(password)
+
+    def customer(self, code: str) -> sqlite3.Row | None:
+        return self.connect().execute("SELECT * FROM customers WHERE code = ?", (code,)).fetchone()
+
+    def insert_order(self, values: dict, username: str) -> str:
+        conn = self.connect()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            cur = conn.execute(
+                "INSERT INTO orders(reference, customer_code, sku, quantity, unit_price, ship_date, priority,"
+                " gift_wrap, notes, supervisor_code_ok, created_by)"
+                " VALUES (:reference, :customer_code, :sku, :quantity, :unit_price, :ship_date, :priority,"
+                " :gift_wrap, :notes, :supervisor_code_ok, :created_by)",
+                {**values, "created_by": username},
+            )
+            confirmation = f"CNF-{100000 + cur.lastrowid}"
+            conn.execute("UPDATE orders SET confirmation = ? WHERE id = ?", (confirmation, cur.lastrowid))
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        return confirmation
+
+    def find_orders(self, reference: str) -> list[sqlite3.Row]:
+        return self.connect().execute(
+            "SELECT * FROM orders WHERE reference = ? ORDER BY id", (reference,)
+        ).fetchall()
+
+    def list_orders(self, offset: int, limit: int) -> tuple[list[sqlite3.Row], int]:
+        conn = self.connect()
+        total = conn.execute("SELECT count(*) FROM orders").fetchone()[0]
+        rows = conn.execute("SELECT * FROM orders ORDER BY id LIMIT ? OFFSET ?", (limit, offset)).fetchall()
+        return rows, total

@@ -1,0 +1,111 @@
+"""Audit events: one JSON line per step, item and run milestone, written through loguru.
+
+Each run gets its own loguru sink, filtered by the run id bound to the record, so
+several runs in one process never mix. A patcher scrubs known secret values from
+every record as a last line of defence.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from loguru import logger
+
+from ..secrets import Redactor
+
+EVENTS_FILE = "events.jsonl"
+RUN_LOG_FILE = "run.log"
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 16), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@dataclass
+class AuditEvent:
+    run: str
+    seq: int
+    kind: str                      # run, item, step, intake
+    outcome: str                   # pass, fail, skip, done, business_exception, system_exception, ...
+    item: str | None = None        # the work item's reference
+    attempt: int | None = None
+    recipe: str | None = None
+    step: str | None = None        # recipes/<file>.yaml:<line>
+    action: str | None = None
+    target: str | None = None      # the selector name
+    selector: str | None = None    # the candidate that matched
+    healed: bool = False
+    value: str | None = None       # masked
+    message: str | None = None
+    started: str = field(default_factory=now_iso)
+    duration_ms: float | None = None
+    screenshot: str | None = None  # relative to the run folder
+    screenshot_sha256: str | None = None
+    data: dict | None = None
+
+    def to_json(self) -> str:
+        record = {k: v for k, v in asdict(self).items() if v is not None and v is not False}
+        return json.dumps(record, ensure_ascii=False, default=str)
+
+
+class AuditTrail:
+    """Writes a run's events.jsonl and run.log; hands out sequence numbers."""
+
+    def __init__(self, run_id: str, run_dir: Path, redactor: Redactor):
+        self.run_id = run_id
+        self.run_dir = Path(run_dir)
+        self.redactor = redactor
+        self.seq = 0
+        self.counts: dict[str, int] = {}
+        self.events_path = self.run_dir / EVENTS_FILE
+        self.screenshots_dir = self.run_dir / "screenshots"
+        self.screenshots_dir.mkdir(parents=True, exist_ok=True)
+        self.log = logger.patch(self._scrub).bind(run=run_id, item="-", audit=False)
+        only_this_run = lambda r: r["extra"].get("run") == run_id  # noqa: E731
+        self._sinks = [
+            logger.add(self.events_path, format="{message}", level="DEBUG", encoding="utf-8", catch=False,
+                       filter=lambda r: only_this_run(r) and r["extra"].get("audit") is True),
+            logger.add(self.run_dir / RUN_LOG_FILE, level="INFO", encoding="utf-8",
+                       format="{time:YYYY-MM-DD HH:mm:ss.SSS} {level: <7} [{extra[item]}] {message}",
+                       filter=lambda r: only_this_run(r) and r["extra"].get("audit") is False),
+        ]
+
+    def _scrub(self, record) -> None:
+        record["message"] = self.redactor.scrub(record["message"])
+
+    def next_seq(self) -> int:
+        self.seq += 1
+        return self.seq
+
+    def emit(self, event: AuditEvent) -> AuditEvent:
+        if event.value is not None:
+            event.value = self.redactor.scrub(event.value)
+        if event.message is not None:
+            event.message = self.redactor.scrub(event.message)
+        self.log.bind(audit=True, item=event.item or "-").info(event.to_json())
+        return event
+
+    def close(self) -> None:
+        for sink in self._sinks:
+            logger.remove(sink)
+        self._sinks = []
+
+
+def read_events(run_dir: Path) -> list[dict]:
+    path = Path(run_dir) / EVENTS_FILE
+    if not path.exists():
+        return []
+    with open(path, encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle if line.strip()]

@@ -1,0 +1,90 @@
+"""report.html: what a run did, item by item and step by step, built from events.jsonl alone.
+
+Screenshots are linked, not embedded, so a 10,000-step run stays small; thumbnails load
+lazily. Items that need a person come first.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from .events import read_events
+
+REPORT_FILE = "report.html"
+OUTCOME_ORDER = {"system_exception": 0, "business_exception": 1, "rejected": 2, "not_started": 3, "done": 4}
+OUTCOME_LABEL = {
+    "done": "Done", "business_exception": "Needs review", "system_exception": "Failed (system)",
+    "rejected": "Rejected at intake", "not_started": "Not started", "in_progress": "Interrupted",
+}
+
+
+@dataclass
+class ItemView:
+    reference: str
+    outcome: str = "in_progress"
+    message: str = ""
+    source: str = ""
+    attempts: int = 0
+    steps: list[dict] = field(default_factory=list)
+    result: dict = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        return OUTCOME_LABEL.get(self.outcome, self.outcome)
+
+    @property
+    def healed(self) -> int:
+        return sum(1 for s in self.steps if s.get("healed"))
+
+
+def _environment() -> Environment:
+    return Environment(loader=PackageLoader("runner", "templates"), autoescape=select_autoescape(["html", "j2"]))
+
+
+def build_report(run_dir: Path) -> Path:
+    run_dir = Path(run_dir)
+    events = read_events(run_dir)
+    run_info: dict = {}
+    items: "OrderedDict[str, ItemView]" = OrderedDict()
+    for event in events:
+        ref = event.get("item")
+        if event["kind"] == "run":
+            run_info.setdefault("start", event)
+            if event["outcome"] != "started":
+                run_info["end"] = event
+            continue
+        if ref is None:
+            continue
+        view = items.setdefault(ref, ItemView(ref))
+        if event["kind"] == "step":
+            view.steps.append(event)
+        elif event["kind"] in ("item", "intake"):
+            data = event.get("data") or {}
+            view.source = data.get("source", view.source)
+            if event["outcome"] == "started":
+                view.attempts = max(view.attempts, event.get("attempt") or 0)
+            elif event["outcome"] != "retrying":
+                view.outcome, view.message = event["outcome"], event.get("message", "")
+                view.result = data.get("result", view.result)
+            else:
+                view.message = event.get("message", "")
+    ordered = sorted(items.values(), key=lambda v: OUTCOME_ORDER.get(v.outcome, -1))
+    counts: dict[str, int] = {}
+    for view in items.values():
+        counts[view.label] = counts.get(view.label, 0) + 1
+    start = run_info.get("start", {}).get("data", {})
+    end = run_info.get("end", {})
+    html = _environment().get_template("report.html.j2").render(
+        run_id=run_dir.name, bot=start.get("bot", run_dir.parent.name), start=start, end=end,
+        started=run_info.get("start", {}).get("started", ""), items=ordered, counts=counts,
+        steps=sum(len(v.steps) for v in items.values()),
+        healed=sum(v.healed for v in items.values()),
+        screenshots=sum(1 for e in events if e.get("screenshot")),
+    )
+    path = run_dir / REPORT_FILE
+    path.write_text(html, encoding="utf-8")
+    return path

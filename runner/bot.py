@@ -1,0 +1,106 @@
+"""Bot definitions: `bots/<name>/bot.yaml`: where items come from, which recipes run, what is written."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from .errors import BotDefinitionError
+from .settings import ScreenshotPolicy
+from .yaml_source import display_path, load_yaml, validate
+
+FieldType = Literal["text", "integer", "decimal", "date", "boolean", "choice"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class FieldSpec(_Strict):
+    column: str                      # the header text in the workbook
+    type: FieldType = "text"
+    required: bool = True
+    default: Any = None
+    min: float | None = None
+    max: float | None = None
+    places: int | None = None        # decimals allowed for a decimal field
+    choices: list[str] | None = None
+    date_formats: list[str] = Field(default_factory=lambda: ["%Y-%m-%d", "%d/%m/%Y", "%d.%m.%Y"])
+
+    @model_validator(mode="after")
+    def choices_for_choice(self):
+        if self.type == "choice" and not self.choices:
+            raise ValueError("a choice field needs 'choices'")
+        return self
+
+
+class InputSpec(_Strict):
+    type: Literal["excel"] = "excel"
+    sheet: str | None = None         # default: the first sheet
+    header_row: int = Field(default=1, ge=1)
+    reference: str                   # the field that identifies a work item
+    fields: dict[str, FieldSpec]
+
+    @model_validator(mode="after")
+    def reference_is_a_field(self):
+        if self.reference not in self.fields:
+            raise ValueError(f"reference '{self.reference}' must be one of the fields")
+        return self
+
+
+class RetrySpec(_Strict):
+    attempts: int = Field(default=3, ge=1, le=20)
+    backoff_seconds: float = Field(default=2.0, ge=0)
+
+
+class OutputSpec(_Strict):
+    # Extra result columns: header -> template over the item and the variables its recipes read.
+    columns: dict[str, str] = Field(default_factory=dict)
+
+
+class _BotSpec(_Strict):
+    name: str
+    description: str = ""
+    input: InputSpec
+    recipes: list[str] = Field(min_length=1)
+    output: OutputSpec = Field(default_factory=OutputSpec)
+    retry: RetrySpec = Field(default_factory=RetrySpec)
+    screenshots: ScreenshotPolicy | None = None
+
+
+@dataclass
+class Bot:
+    name: str
+    path: Path                 # the bot's folder
+    description: str
+    input: InputSpec
+    recipes: list[str]
+    output: OutputSpec
+    retry: RetrySpec
+    screenshots: str | None
+    sample_input: Path | None
+
+
+def load_bot(project: Path, name: str) -> Bot:
+    folder = Path(project) / "bots" / name
+    path = folder / "bot.yaml"
+    if not path.exists():
+        known = sorted(p.name for p in (Path(project) / "bots").glob("*") if (p / "bot.yaml").exists())
+        raise BotDefinitionError(f"no bot named '{name}' ({display_path(path)} does not exist)",
+                                 f"Known bots: {', '.join(known) or 'none'}")
+    where = display_path(path)
+    data = load_yaml(path, BotDefinitionError)
+    spec = validate(_BotSpec, data, where, BotDefinitionError)
+    if spec.name != name:
+        raise BotDefinitionError(f"{where}:{data.line_of('name')}: name '{spec.name}' must match the folder '{name}'")
+    samples = sorted((folder / "sample").glob("*.xlsx")) if (folder / "sample").is_dir() else []
+    return Bot(name=name, path=folder, description=spec.description, input=spec.input,
+               recipes=spec.recipes, output=spec.output, retry=spec.retry, screenshots=spec.screenshots,
+               sample_input=samples[0] if samples else None)
+
+
+def list_bots(project: Path) -> list[str]:
+    return sorted(p.parent.name for p in (Path(project) / "bots").glob("*/bot.yaml"))

@@ -1,0 +1,220 @@
+"""The `backroom` command. One top-level handler turns errors into messages and exit codes."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+import click
+import typer
+from loguru import logger
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress as Bar, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from rich.text import Text
+
+from .errors import BackroomError, ConfigurationError, ExitCode, exit_code_for
+
+app = typer.Typer(help="Backroom: robotic process automation for legacy back-office systems.",
+                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+demo_app = typer.Typer(help="The bundled demo estate: legacy apps to drive and the demo job.", no_args_is_help=True)
+app.add_typer(demo_app, name="demo")
+err = Console(stderr=True)
+out = Console()
+
+ProjectOption = typer.Option(Path("."), "--project", "-p", help="Folder with bots/, recipes/ and selectors/.",
+                             envvar="BACKROOM_PROJECT")
+OUTCOME_TEXT = {"done": "done", "business_exception": "need review (business)",
+                "system_exception": "failed (system, retries used up)", "rejected": "rejected at intake",
+                "not_started": "not started"}
+
+
+def _parse_app_urls(values: list[str]) -> dict[str, str]:
+    urls = {}
+    for value in values:
+        name, sep, url = value.partition("=")
+        if not sep or not name or not url.startswith(("http://", "https://")):
+            raise ConfigurationError(f"--app-url {value!r}: expected APP=URL, e.g. billing=http://127.0.0.1:8700")
+        urls[name] = url
+    return urls
+
+
+def _print_summary(result) -> None:
+    table = Table(title=f"Run {result.run_id}", show_header=False, box=None)
+    for outcome, count in sorted(result.counts.items(), key=lambda kv: kv[0] != "done"):
+        table.add_row(f"[bold]{count}[/bold]", OUTCOME_TEXT.get(outcome, outcome))
+    out.print(table)
+    problems = [i for i in result.items if i.outcome != "done"]
+    for item in problems[:10]:
+        out.print(Text(f"  {item.reference}: ", style="yellow") + Text(item.message or OUTCOME_TEXT[item.outcome]))
+    if len(problems) > 10:
+        out.print(f"  ... and {len(problems) - 10} more: see the report")
+    if result.message:
+        out.print(f"[red]Run stopped:[/red] {result.message}")
+    if result.results_path:
+        out.print(f"Result workbook: {result.results_path}")
+    out.print(f"Audit report:    {result.report_path}")
+
+
+def _run_with_progress(start):
+    """Call `start(on_progress)` showing a live bar; returns its result."""
+    with Bar(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[counts]}"),
+             TimeElapsedColumn(), console=err, transient=False) as bar:
+        task = bar.add_task("Working", total=None, counts="")
+
+        def on_progress(p) -> None:
+            counts = "  ".join(f"{k}: {v}" for k, v in sorted(p.counts.items()))
+            bar.update(task, total=p.total, completed=p.finished, counts=counts,
+                       description=f"Working {p.current}" if p.current else "Working")
+
+        return start(on_progress)
+
+
+@app.command()
+def run(
+    bot: str = typer.Argument(..., help="The bot's folder name under bots/."),
+    input: Path = typer.Option(..., "--input", "-i", help="The input workbook (.xlsx)."),
+    headed: bool = typer.Option(False, "--headed", help="Show the browser while the bot works."),
+    app_url: List[str] = typer.Option([], "--app-url", help="APP=URL: where an app runs (repeatable)."),
+    screenshots: Optional[str] = typer.Option(None, "--screenshots", help="changed | every | key | failures"),
+    project: Path = ProjectOption,
+) -> None:
+    """Run a bot on an input workbook and write its audit report."""
+    from .run import RunRequest, start_run
+
+    if screenshots not in (None, "changed", "every", "key", "failures"):
+        raise ConfigurationError(f"--screenshots {screenshots!r}: choose changed, every, key or failures")
+    request = RunRequest(bot=bot, input_path=input, project=project, headed=headed,
+                         app_urls=_parse_app_urls(app_url), screenshots=screenshots)
+    result = _run_with_progress(lambda on_progress: start_run(request, on_progress=on_progress))
+    _print_summary(result)
+    raise typer.Exit(int(result.exit_code))
+
+
+@app.command()
+def check(
+    bot: str = typer.Argument(..., help="The bot to check."),
+    input: Optional[Path] = typer.Option(None, "--input", "-i", help="Also check this input workbook."),
+    project: Path = ProjectOption,
+) -> None:
+    """Check a bot, its recipes and selector maps (and an input file) without running anything."""
+    from .bot import load_bot
+    from .intake import read_workbook
+    from .recipe import load_recipe_book
+    from .selector_map import load_selector_map
+
+    definition = load_bot(project, bot)
+    book = load_recipe_book(project / "recipes", definition.recipes,
+                            lambda a: load_selector_map(project / "selectors" / f"{a}.yaml"))
+    out.print(f"[green]OK[/green] bot {bot}: {len(book.recipes)} recipe(s), "
+              f"{sum(len(r.steps) for r in book.recipes.values())} steps, secrets: {', '.join(sorted(book.secrets)) or 'none'}")
+    if input is not None:
+        intake = read_workbook(input, definition.input)
+        out.print(f"[green]OK[/green] {input.name}: {len(intake.items)} work item(s)")
+        for rejected in intake.rejected:
+            for problem in rejected.problems:
+                out.print(f"  [yellow]rejected[/yellow] {problem}")
+        if intake.rejected:
+            raise typer.Exit(int(ExitCode.BAD_INPUT))
+
+
+@app.command()
+def bots(project: Path = ProjectOption) -> None:
+    """List the bots of this project."""
+    from .bot import list_bots, load_bot
+
+    for name in list_bots(project):
+        out.print(f"[bold]{name}[/bold]  {load_bot(project, name).description}")
+
+
+@app.command()
+def report(run_dir: Path = typer.Argument(..., help="A run folder: logs/<bot>/<run-id>.")) -> None:
+    """Rebuild a run's report.html from its events.jsonl."""
+    from .audit.report import build_report
+
+    if not (run_dir / "events.jsonl").exists():
+        raise ConfigurationError(f"{run_dir}: not a run folder (no events.jsonl)")
+    out.print(f"Audit report: {build_report(run_dir)}")
+
+
+@demo_app.command("serve")
+def demo_serve(
+    port: int = typer.Option(8700, help="Port on 127.0.0.1 (0 picks a free one)."),
+    db: Path = typer.Option(Path("logs/demo/billsys-served.db"), help="SQLite database of the app."),
+    password: str = typer.Option("clerk", help="Password of the user 'clerk'.", envvar="BACKROOM_SECRET_BILLING_PASSWORD"),
+    supervisor_code: str = typer.Option("0000", envvar="BACKROOM_SECRET_SUPERVISOR_CODE", help="Code for Rush orders."),
+    delay_ms: int = typer.Option(0, help="Delay before every page, as slow legacy screens have."),
+    busy_rate: float = typer.Option(0.0, help="Share of pages that answer 'System busy' (0 to 1)."),
+    session_timeout: float = typer.Option(900, help="Idle seconds before the session expires."),
+    ui_version: int = typer.Option(1, help="2 renames some controls, as an upgrade would."),
+) -> None:
+    """Serve BILLSYS 4.2, the bundled legacy billing web app, until Ctrl-C."""
+    import time
+
+    from demo.billing_web import BillingSettings
+    from demo.server import start_billing_app
+
+    db.parent.mkdir(parents=True, exist_ok=True)
+    settings = BillingSettings(db_path=db, password=password, supervisor_code=supervisor_code, delay_ms=delay_ms,
+                               busy_rate=busy_rate, session_timeout_s=session_timeout, ui_version=ui_version)
+    with start_billing_app(settings, port=port) as running:
+        out.print(f"BILLSYS 4.2 at {running.url}  (user clerk, database {db}); Ctrl-C stops it")
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            out.print("stopped")
+
+
+@demo_app.command("run")
+def demo_run(
+    input: Optional[Path] = typer.Option(None, "--input", "-i", help="Orders workbook (default: the bundled sample)."),
+    headed: bool = typer.Option(False, "--headed", help="Show the browser."),
+    delay_ms: int = typer.Option(0, help="Make BILLSYS slow, as legacy screens are."),
+    busy_rate: float = typer.Option(0.0, help="Make BILLSYS say 'System busy' now and then (0 to 1)."),
+    project: Path = ProjectOption,
+) -> None:
+    """Start BILLSYS with a fresh database and re-key the sample orders into it."""
+    from demo.quickstart import run_demo
+
+    outcome = _run_with_progress(lambda on_progress: run_demo(project, input, headed, delay_ms, busy_rate,
+                                                              on_progress=on_progress))
+    _print_summary(outcome.result)
+    out.print(f"BILLSYS database: {outcome.db_path} ({outcome.orders_in_app} orders keyed)")
+    raise typer.Exit(int(outcome.result.exit_code))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: the single place where errors become messages and exit codes."""
+    logger.remove()  # the audit trail has its own sinks; the console shows warnings only
+    logger.add(sys.stderr, level="WARNING", format="<level>{level}</level>: {message}",
+               filter=lambda r: r["extra"].get("audit") is not True)
+    try:
+        app(args=argv, standalone_mode=False)
+        return 0
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.exceptions.Abort:
+        err.print("Stopped.")
+        return int(ExitCode.INTERRUPTED)
+    except click.ClickException as exc:
+        exc.show()
+        return int(ExitCode.BAD_INPUT)
+    except BackroomError as exc:
+        err.print(Text("Error: ", style="bold red") + Text(exc.message), highlight=False, soft_wrap=True)
+        if exc.hint:
+            err.print(f"  -> {exc.hint}", highlight=False)
+        return int(exc.exit_code)
+    except KeyboardInterrupt:
+        err.print("Stopped by the operator.")
+        return int(ExitCode.INTERRUPTED)
+    except Exception as exc:  # noqa: BLE001 - a defect: say so plainly, keep the traceback for the log
+        logger.opt(exception=exc).error("internal error")
+        err.print(f"[bold red]Internal error:[/bold red] {exc!r}. This is a defect in Backroom; "
+                  "the traceback is above.")
+        return int(exit_code_for(exc))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

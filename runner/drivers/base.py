@@ -1,0 +1,70 @@
+"""The driver interface: what the engine asks of a screen, web or desktop."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from ..selector_map import Selector
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """Which candidate of a selector's chain found the element."""
+
+    selector: str
+    candidate: str
+    index: int
+    tried: tuple[str, ...] = ()
+
+    @property
+    def healed(self) -> bool:
+        return self.index > 0
+
+
+@dataclass
+class DialogEvent:
+    kind: str          # alert, confirm, prompt, beforeunload
+    message: str
+    action: str        # accepted, dismissed
+    expected: str | None = None
+    armed: bool = True
+
+    @property
+    def matches_expectation(self) -> bool:
+        return self.armed and (self.expected is None or self.expected in self.message)
+
+
+@dataclass
+class ScreenshotRequest:
+    path: Path
+    fmt: str = "jpeg"
+    quality: int = 70
+
+
+class Driver(Protocol):
+    """One per run. `begin_item`/`end_item` isolate work items from each other."""
+
+    kind: str
+
+    def start(self) -> None: ...
+    def stop(self) -> None: ...
+    def begin_item(self) -> None: ...
+    def end_item(self) -> None: ...
+
+    def open(self, url: str, timeout_ms: int) -> None: ...
+    def click(self, selector: Selector, timeout_ms: int, double: bool = False) -> Resolution: ...
+    def fill(self, selector: Selector, text: str, timeout_ms: int, secret: bool = False) -> Resolution: ...
+    def select(self, selector: Selector, option: str, timeout_ms: int) -> Resolution: ...
+    def check(self, selector: Selector, checked: bool, timeout_ms: int) -> Resolution: ...
+    def press(self, selector: Selector | None, key: str, timeout_ms: int) -> Resolution | None: ...
+    def wait_for_any(self, selectors: list[Selector], visible: bool, timeout_ms: int) -> Resolution: ...
+    def wait_for_text(self, text: str, visible: bool, timeout_ms: int) -> None: ...
+    def read(self, selector: Selector, attribute: str | None, timeout_ms: int) -> tuple[str, Resolution]: ...
+    def find_now(self, selector: Selector) -> Resolution | None: ...
+    def text_on_screen(self, text: str) -> bool: ...
+    def arm_dialog(self, accept: bool, expect: str | None, prompt_text: str | None) -> None: ...
+    def take_dialog_events(self) -> list[DialogEvent]: ...
+    def settle(self, timeout_ms: int) -> None: ...
+    def screenshot(self, request: ScreenshotRequest) -> None: ...

@@ -1,0 +1,332 @@
+"""Web driver over Playwright's sync API: one browser per run, a fresh context per work item."""
+
+from __future__ import annotations
+
+import base64
+import time
+from contextlib import contextmanager
+
+from playwright.sync_api import Browser, BrowserContext, Locator, Page, Playwright, sync_playwright
+from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+from ..errors import AppUnreachableError, BrowserLaunchError, SelectorNotFound, SystemException
+from ..selector_map import Candidate, Selector
+from ..settings import Settings
+from .base import DialogEvent, Resolution, ScreenshotRequest
+
+POLL_SECONDS = 0.05
+SECRET_MARK = "data-backroom-secret"
+# Injected into every frame of every page: password fields and the fields a recipe marked
+# secret are painted over, so no screenshot can show what was typed into them. Doing it
+# in CSS costs nothing per screenshot (Playwright's own mask option resolves every mask
+# locator on every shot).
+_MASK_SCRIPT = """
+(() => {
+  const css = 'input[type=password], [%s] { color: transparent !important; background: #ff00ff !important;'
+    + ' text-shadow: none !important; caret-color: transparent !important; -webkit-text-fill-color: transparent !important; }';
+  const add = () => {
+    const style = document.createElement('style');
+    style.textContent = css;
+    (document.head || document.documentElement).appendChild(style);
+  };
+  if (document.documentElement) add(); else document.addEventListener('DOMContentLoaded', add);
+})();
+""" % SECRET_MARK
+_UNREACHABLE = ("ERR_CONNECTION_REFUSED", "ERR_NAME_NOT_RESOLVED", "ERR_ADDRESS_UNREACHABLE",
+                "ERR_CONNECTION_RESET", "ERR_INTERNET_DISCONNECTED", "ERR_CONNECTION_TIMED_OUT")
+
+
+def frame_css(frame: str) -> str:
+    """A frame given by name ("main") or by a CSS selector for its <frame>/<iframe> element."""
+    if any(ch in frame for ch in "[#.=> "):
+        return frame
+    return f'frame[name="{frame}"], iframe[name="{frame}"]'
+
+
+def first_line(error: BaseException) -> str:
+    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+
+
+class WebDriver:
+    kind = "web"
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self._playwright: Playwright | None = None
+        self._browser: Browser | None = None
+        self._context: BrowserContext | None = None
+        self._page: Page | None = None
+        self._storage_state = None
+        self._armed: tuple[bool, str | None, str | None] | None = None
+        self._dialogs: list[DialogEvent] = []
+        self._cdp = None
+
+    # -- lifecycle -------------------------------------------------------
+    def start(self) -> None:
+        options = self.settings.browser.launch_options()
+        self._playwright = sync_playwright().start()
+        try:
+            self._browser = self._playwright.chromium.launch(**options)
+        except PlaywrightError as exc:
+            self._playwright.stop()
+            self._playwright = None
+            where = options.get("executable_path") or options.get("channel") or "Playwright's Chromium"
+            raise BrowserLaunchError(f"could not start the browser ({where}): {first_line(exc)}") from None
+
+    def stop(self) -> None:
+        self.end_item()
+        if self._browser:
+            self._browser.close()
+        if self._playwright:
+            self._playwright.stop()
+        self._browser = self._playwright = None
+
+    def begin_item(self) -> None:
+        """A fresh context per work item; the signed-on session carries over through storage state."""
+        browser = self._browser
+        b = self.settings.browser
+        self._context = browser.new_context(
+            viewport={"width": b.viewport_width, "height": b.viewport_height},
+            storage_state=self._storage_state,
+        )
+        self._context.set_default_timeout(self.settings.action_timeout_s * 1000)
+        self._context.set_default_navigation_timeout(self.settings.navigation_timeout_s * 1000)
+        self._context.add_init_script(_MASK_SCRIPT)
+        self._page = self._context.new_page()
+        self._cdp = None
+        self._page.on("dialog", self._on_dialog)
+        self._armed = None
+        self._dialogs = []
+
+    def end_item(self) -> None:
+        if self._context is None:
+            return
+        try:
+            self._storage_state = self._context.storage_state()
+        except PlaywrightError:
+            self._storage_state = None
+        self._context.close()
+        self._context = self._page = None
+
+    @property
+    def page(self) -> Page:
+        if self._page is None:
+            raise SystemException("no browser page is open (begin_item was not called)")
+        return self._page
+
+    # -- dialogs ---------------------------------------------------------
+    def arm_dialog(self, accept: bool, expect: str | None, prompt_text: str | None) -> None:
+        self._armed = (accept, expect, prompt_text)
+
+    def _on_dialog(self, dialog) -> None:
+        armed, self._armed = self._armed, None
+        if armed is None:
+            # An unexpected dialog: dismiss it (the safe choice) and let the engine report it.
+            self._dialogs.append(DialogEvent(dialog.type, dialog.message, "dismissed", armed=False))
+            dialog.dismiss()
+            return
+        accept, expect, prompt_text = armed
+        if accept:
+            dialog.accept(prompt_text) if prompt_text is not None else dialog.accept()
+        else:
+            dialog.dismiss()
+        self._dialogs.append(DialogEvent(dialog.type, dialog.message, "accepted" if accept else "dismissed", expect))
+
+    def take_dialog_events(self) -> list[DialogEvent]:
+        events, self._dialogs = self._dialogs, []
+        return events
+
+    # -- finding elements ------------------------------------------------
+    def _locator(self, selector: Selector, candidate: Candidate) -> Locator:
+        root = self.page
+        for frame in selector.frame:
+            root = root.frame_locator(frame_css(frame))
+        value, exact = candidate.value, candidate.exact
+        match candidate.strategy:
+            case "role":
+                return root.get_by_role(value, name=candidate.name, exact=exact) if candidate.name is not None \
+                    else root.get_by_role(value)
+            case "label":
+                return root.get_by_label(value, exact=exact)
+            case "text":
+                return root.get_by_text(value, exact=exact)
+            case "placeholder":
+                return root.get_by_placeholder(value, exact=exact)
+            case "title":
+                return root.get_by_title(value, exact=exact)
+            case "css":
+                return root.locator(value)
+            case "xpath":
+                return root.locator(f"xpath={value}")
+        raise ValueError(f"unknown strategy {candidate.strategy}")
+
+    def _try_chain(self, selector: Selector, visible: bool = False) -> tuple[Locator | None, Resolution | None, list[str]]:
+        tried = []
+        for index, candidate in enumerate(selector.candidates):
+            locator = self._locator(selector, candidate)
+            try:
+                count = locator.count()
+                if count == 1 and visible and not locator.is_visible():
+                    tried.append(f"{candidate.describe()}: found but hidden")
+                    continue
+            except PlaywrightError as exc:  # a frame navigating away mid-query: look again
+                tried.append(f"{candidate.describe()}: {first_line(exc)}")
+                continue
+            if count == 1:
+                return locator, Resolution(selector.name, candidate.describe(), index, tuple(tried)), tried
+            tried.append(f"{candidate.describe()}: {count} matches")
+        return None, None, tried
+
+    def _resolve(self, selector: Selector, timeout_ms: int, visible: bool = False) -> tuple[Locator, Resolution]:
+        if len(selector.candidates) == 1 and not visible:
+            # Nothing to fall back to: let Playwright's own strict, auto-waiting action find it (one round trip less).
+            candidate = selector.candidates[0]
+            return self._locator(selector, candidate), Resolution(selector.name, candidate.describe(), 0)
+        deadline = time.monotonic() + timeout_ms / 1000
+        while True:
+            locator, resolution, tried = self._try_chain(selector, visible)
+            if locator is not None:
+                return locator, resolution
+            if time.monotonic() >= deadline:
+                raise SelectorNotFound(
+                    f"'{selector.name}' not found within {timeout_ms / 1000:g}s: " + "; ".join(tried),
+                    selector=selector.name,
+                )
+            time.sleep(POLL_SECONDS)
+
+    def find_now(self, selector: Selector) -> Resolution | None:
+        return self._try_chain(selector, visible=True)[1]
+
+    # -- actions ---------------------------------------------------------
+    @contextmanager
+    def _acting(self, resolution: Resolution, timeout_ms: int):
+        """Playwright's errors, told in terms of the selector map."""
+        try:
+            yield
+        except PlaywrightTimeout:
+            raise SelectorNotFound(f"'{resolution.selector}' ({resolution.candidate}) was not found or not ready "
+                                   f"within {timeout_ms / 1000:g}s", selector=resolution.selector) from None
+        except PlaywrightError as exc:
+            if "strict mode violation" in str(exc):
+                raise SelectorNotFound(f"'{resolution.selector}' ({resolution.candidate}) matches more than one "
+                                       "element", "Make the selector more specific in the selector map.",
+                                       selector=resolution.selector) from None
+            raise
+
+    def open(self, url: str, timeout_ms: int) -> None:
+        try:
+            self.page.goto(url, wait_until="load", timeout=timeout_ms)
+        except PlaywrightError as exc:
+            text = str(exc)
+            if any(code in text for code in _UNREACHABLE):
+                raise AppUnreachableError(f"cannot reach {url}: {next(c for c in _UNREACHABLE if c in text)}") from None
+            raise
+
+    def click(self, selector: Selector, timeout_ms: int, double: bool = False) -> Resolution:
+        locator, resolution = self._resolve(selector, timeout_ms)
+        with self._acting(resolution, timeout_ms):
+            (locator.dblclick if double else locator.click)(timeout=timeout_ms)
+        return resolution
+
+    def fill(self, selector: Selector, text: str, timeout_ms: int, secret: bool = False) -> Resolution:
+        locator, resolution = self._resolve(selector, timeout_ms)
+        with self._acting(resolution, timeout_ms):
+            if secret:  # masked before the value is typed, so no screenshot ever shows it
+                locator.evaluate(f"e => e.setAttribute('{SECRET_MARK}', '')", timeout=timeout_ms)
+            locator.fill(text, timeout=timeout_ms)
+        return resolution
+
+    def select(self, selector: Selector, option: str, timeout_ms: int) -> Resolution:
+        locator, resolution = self._resolve(selector, timeout_ms)
+        with self._acting(resolution, timeout_ms):
+            locator.select_option(option, timeout=timeout_ms)  # matches an option's value or its label
+        return resolution
+
+    def check(self, selector: Selector, checked: bool, timeout_ms: int) -> Resolution:
+        locator, resolution = self._resolve(selector, timeout_ms)
+        with self._acting(resolution, timeout_ms):
+            locator.set_checked(checked, timeout=timeout_ms)
+        return resolution
+
+    def press(self, selector: Selector | None, key: str, timeout_ms: int) -> Resolution | None:
+        if selector is None:
+            self.page.keyboard.press(key)
+            return None
+        locator, resolution = self._resolve(selector, timeout_ms)
+        with self._acting(resolution, timeout_ms):
+            locator.press(key, timeout=timeout_ms)
+        return resolution
+
+    def wait_for_any(self, selectors: list[Selector], visible: bool, timeout_ms: int) -> Resolution:
+        deadline = time.monotonic() + timeout_ms / 1000
+        while True:
+            last_tried: list[str] = []
+            for selector in selectors:
+                locator, resolution, tried = self._try_chain(selector, visible=visible)
+                if visible and locator is not None:
+                    return resolution
+                if not visible and locator is None:
+                    return Resolution(selector.name, "gone", 0)
+                last_tried += tried
+            if time.monotonic() >= deadline:
+                names = ", ".join(s.name for s in selectors)
+                state = "appear" if visible else "disappear"
+                raise SelectorNotFound(f"waited {timeout_ms / 1000:g}s for {names} to {state}: " + "; ".join(last_tried),
+                                       selector=names)
+            time.sleep(POLL_SECONDS)
+
+    def text_on_screen(self, text: str) -> bool:
+        for frame in self.page.frames:
+            try:
+                if frame.evaluate("t => !!document.body && document.body.textContent.includes(t)", text):
+                    return True
+            except PlaywrightError:  # a frame that is navigating away has no text to show
+                continue
+        return False
+
+    def wait_for_text(self, text: str, visible: bool, timeout_ms: int) -> None:
+        deadline = time.monotonic() + timeout_ms / 1000
+        while self.text_on_screen(text) != visible:
+            if time.monotonic() >= deadline:
+                raise SelectorNotFound(f"text {text!r} did not {'appear' if visible else 'disappear'} "
+                                       f"within {timeout_ms / 1000:g}s")
+            time.sleep(POLL_SECONDS)
+
+    def read(self, selector: Selector, attribute: str | None, timeout_ms: int) -> tuple[str, Resolution]:
+        locator, resolution = self._resolve(selector, timeout_ms)
+        with self._acting(resolution, timeout_ms):
+            if attribute:
+                value = locator.get_attribute(attribute, timeout=timeout_ms) or ""
+            else:
+                value = locator.evaluate(
+                    "e => ['INPUT', 'TEXTAREA', 'SELECT'].includes(e.tagName) ? e.value : e.innerText",
+                    timeout=timeout_ms,
+                )
+        return str(value).strip(), resolution
+
+    def settle(self, timeout_ms: int) -> None:
+        """Let navigations that a step started finish loading, so a screenshot shows the result."""
+        for frame in self.page.frames:
+            try:
+                frame.wait_for_load_state("load", timeout=timeout_ms)
+            except PlaywrightError:
+                continue
+
+    # -- evidence --------------------------------------------------------
+    def screenshot(self, request: ScreenshotRequest) -> None:
+        """The viewport as the clerk would see it; secrets are already painted over by _MASK_SCRIPT."""
+        params = {"format": request.fmt, "optimizeForSpeed": True}
+        if request.fmt == "jpeg":
+            params["quality"] = request.quality
+        try:
+            if self._cdp is None:
+                self._cdp = self._context.new_cdp_session(self.page)
+            data = self._cdp.send("Page.captureScreenshot", params)["data"]
+        except PlaywrightError:  # not a Chromium-family browser: Playwright's slower portable path
+            options = {"path": str(request.path), "type": request.fmt, "animations": "allow", "caret": "initial"}
+            if request.fmt == "jpeg":
+                options["quality"] = request.quality
+            self.page.screenshot(**options)
+            return
+        request.path.write_bytes(base64.b64decode(data))

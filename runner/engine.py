@@ -1,0 +1,349 @@
+"""The engine: runs a recipe's steps for one work item through a driver, one audit event per step.
+
+Each step runs inside `_reported`, a status-reporter context manager that stamps start
+and duration, maps exceptions to outcomes, takes screenshots by policy and writes the
+event. Failures become StepFailure subclasses that name the step and the selector;
+whether the item is retried is decided by the caller (run.py).
+"""
+
+from __future__ import annotations
+
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+from .audit.events import AuditEvent, AuditTrail, sha256_file
+from .audit.screenshots import Shot, ends_input_run, plan_screenshot
+from .drivers.base import Driver, Resolution, ScreenshotRequest
+from .errors import (AppUnreachableError, AssertionFailed, BackroomError, BusinessException, StepFailure,
+                     SystemException)
+from .recipe import Recipe, RecipeBook, Step
+from .secrets import masked_secrets
+from .selector_map import SelectorMap
+from .settings import Settings
+from .templating import MASK, TemplateProblem, as_bool, as_text, render
+
+
+@dataclass
+class WorkItem:
+    reference: str
+    data: dict[str, Any]
+    source: str = ""           # where it came from: orders.xlsx row 7
+    row: int | None = None
+
+
+@dataclass
+class ItemState:
+    """What one attempt at one work item has gathered so far."""
+
+    item: WorkItem
+    attempt: int
+    variables: dict[str, Any] = field(default_factory=dict)
+    pending: list[AuditEvent] = field(default_factory=list)  # events waiting for a deferred screenshot
+    shots: int = 0
+
+
+class Engine:
+    def __init__(self, driver: Driver, book: RecipeBook, maps: dict[str, SelectorMap], settings: Settings,
+                 trail: AuditTrail, secrets: dict[str, str], apps: dict[str, dict], policy: str):
+        self.driver = driver
+        self.book = book
+        self.maps = maps
+        self.settings = settings
+        self.trail = trail
+        self.secrets = secrets
+        self.masked = masked_secrets(secrets)
+        self.apps = apps
+        self.policy = policy
+        self.timeout_ms = int(settings.action_timeout_s * 1000)
+        self.nav_timeout_ms = int(settings.navigation_timeout_s * 1000)
+
+    # -- public -----------------------------------------------------------
+    def run_item(self, item: WorkItem, recipe_names: list[str], attempt: int) -> dict[str, Any]:
+        """Run the recipes for one item in a fresh browser context; returns the variables read."""
+        state = ItemState(item, attempt)
+        self.driver.begin_item()
+        try:
+            for name in recipe_names:
+                self._run_recipe(self.book[name], state)
+            self._flush_pending(state)
+        finally:
+            self.driver.end_item()
+        return state.variables
+
+    # -- recipes and steps -------------------------------------------------
+    def _context(self, recipe: Recipe, state: ItemState, masked: bool, extra: dict | None = None) -> dict:
+        return {
+            "item": state.item.data,
+            "vars": state.variables,
+            "secrets": self.masked if masked else self.secrets,
+            "app": self.apps.get(recipe.app, {}),
+            "run": {"id": self.trail.run_id},
+            **(extra or {}),
+        }
+
+    def _render(self, value: Any, recipe: Recipe, state: ItemState, step: Step, extra: dict | None = None) -> tuple[Any, Any]:
+        """The real value for the screen and the masked one for the audit trail."""
+        try:
+            return (render(value, self._context(recipe, state, False, extra)),
+                    render(value, self._context(recipe, state, True, extra)))
+        except TemplateProblem as exc:
+            raise BusinessException(f"{step.where}: {exc}", "Check the work item's data.", step=step.where) from None
+
+    def _run_recipe(self, recipe: Recipe, state: ItemState) -> None:
+        for step in recipe.steps:
+            if ends_input_run(step):
+                self._flush_pending(state)
+            if step.when is not None and not self._condition_holds(step, recipe, state):
+                self._emit(state, AuditEvent(run=self.trail.run_id, seq=self.trail.next_seq(), kind="step",
+                                             outcome="skip", item=state.item.reference, attempt=state.attempt,
+                                             recipe=recipe.name, step=step.where, action=step.action,
+                                             target=step.target, message="condition not met", duration_ms=0))
+                continue
+            with self._reported(step, recipe, state) as event:
+                self._perform(step, recipe, state, event)
+
+    def _condition_holds(self, step: Step, recipe: Recipe, state: ItemState) -> bool:
+        cond = step.when
+        selector_map = self.maps[recipe.app]
+        if cond.visible:
+            return self.driver.find_now(selector_map.get(cond.visible)) is not None
+        if cond.hidden:
+            return self.driver.find_now(selector_map.get(cond.hidden)) is None
+        value, _ = self._render("{{ " + cond.expression + " }}", recipe, state, step)
+        return as_bool(value)
+
+    @contextmanager
+    def _reported(self, step: Step, recipe: Recipe, state: ItemState) -> Iterator[AuditEvent]:
+        event = AuditEvent(run=self.trail.run_id, seq=self.trail.next_seq(), kind="step", outcome="pass",
+                           item=state.item.reference, attempt=state.attempt, recipe=recipe.name,
+                           step=step.where, action=step.action, target=step.target)
+        started = time.perf_counter()
+        try:
+            yield event
+            self._check_dialogs(step, event)
+        except BaseException as exc:
+            event.duration_ms = round((time.perf_counter() - started) * 1000, 1)
+            failure = self._as_failure(exc, step, recipe)
+            event.outcome = "fail"
+            event.message = failure.message
+            event.data = {**(event.data or {}), "exception": failure.kind}
+            self._capture(state, event)
+            self._flush_pending(state, reuse=event)
+            self._emit(state, event)
+            if failure is exc:
+                raise
+            raise failure from None
+        event.duration_ms = round((time.perf_counter() - started) * 1000, 1)
+        shot = plan_screenshot(self.policy, step)
+        if shot is Shot.DEFER:
+            state.pending.append(event)
+            return
+        if shot is Shot.NOW:
+            self._capture(state, event)  # navigating steps have settled in _after_navigation
+        self._emit(state, event)
+
+    def _as_failure(self, exc: BaseException, step: Step, recipe: Recipe) -> BaseException:
+        if isinstance(exc, KeyboardInterrupt) or isinstance(exc, AppUnreachableError):
+            return exc
+        if isinstance(exc, BackroomError) and not isinstance(exc, StepFailure):
+            return exc
+        message = exc.message if isinstance(exc, BackroomError) else str(exc).strip().splitlines()[0]
+        prefix = f"{step.where}: {step.describe()}"
+        if not message.startswith(step.where):
+            message = f"{prefix}: {message}"
+        busy = self._busy_text(recipe)
+        if busy and not isinstance(exc, BusinessException):
+            return SystemException(f"{prefix}: the application said {busy!r}", "The item will be retried.",
+                                   step=step.where, selector=step.target or "")
+        cls = type(exc) if isinstance(exc, StepFailure) else SystemException
+        failure = cls(message, getattr(exc, "hint", None) or None, step=step.where, selector=step.target or "")
+        return failure
+
+    def _busy_text(self, recipe: Recipe) -> str | None:
+        for text in self.maps[recipe.app].busy_texts:
+            try:
+                if self.driver.text_on_screen(text):
+                    return text
+            except Exception:  # noqa: BLE001 - a broken page is not a busy page
+                return None
+        return None
+
+    def _check_dialogs(self, step: Step, event: AuditEvent) -> None:
+        dialogs = self.driver.take_dialog_events()
+        if not dialogs:
+            return
+        event.data = {**(event.data or {}), "dialogs": [
+            {"type": d.kind, "message": d.message, "action": d.action} for d in dialogs]}
+        for dialog in dialogs:
+            if not dialog.matches_expectation:
+                expected = f" (expected {dialog.expected!r})" if dialog.expected else " (no dialog was expected)"
+                raise SystemException(f"the application asked {dialog.message!r}{expected}; it was dismissed",
+                                      "Check the screen in the screenshot; nothing was confirmed.")
+
+    # -- evidence ----------------------------------------------------------
+    def _capture(self, state: ItemState, event: AuditEvent) -> None:
+        state.shots += 1
+        ext = "jpg" if self.settings.screenshot_format == "jpeg" else "png"
+        relative = f"screenshots/{_safe(state.item.reference)}-a{state.attempt}-{event.seq:06d}.{ext}"
+        path = self.trail.run_dir / relative
+        try:
+            self.driver.screenshot(ScreenshotRequest(path, self.settings.screenshot_format,
+                                                     self.settings.screenshot_quality))
+        except Exception as exc:  # noqa: BLE001 - evidence failing must not hide the step's own outcome
+            event.data = {**(event.data or {}), "screenshot_error": str(exc).splitlines()[0] if str(exc) else repr(exc)}
+            return
+        event.screenshot = relative
+        event.screenshot_sha256 = sha256_file(path)
+
+    def _flush_pending(self, state: ItemState, reuse: AuditEvent | None = None) -> None:
+        if not state.pending:
+            return
+        pending, state.pending = state.pending, []
+        if reuse is not None and reuse.screenshot:
+            shot, digest = reuse.screenshot, reuse.screenshot_sha256
+        else:
+            self._capture(state, pending[-1])
+            shot, digest = pending[-1].screenshot, pending[-1].screenshot_sha256
+        for event in pending:
+            event.screenshot, event.screenshot_sha256 = shot, digest
+            self._emit(state, event)
+
+    def _emit(self, state: ItemState, event: AuditEvent) -> None:
+        self.trail.emit(event)
+
+    # -- actions -----------------------------------------------------------
+    def _selector(self, recipe: Recipe, name: str):
+        return self.maps[recipe.app].get(name)
+
+    def _note(self, event: AuditEvent, resolution: Resolution | None) -> None:
+        if resolution is None:
+            return
+        event.selector = resolution.candidate
+        event.healed = resolution.healed
+        if resolution.healed:
+            event.data = {**(event.data or {}), "healed_from": list(resolution.tried)}
+            self.trail.log.bind(item=event.item).warning(
+                f"selector {resolution.selector} healed at {event.step}: matched {resolution.candidate} "
+                f"after {'; '.join(resolution.tried)}")
+
+    def _perform(self, step: Step, recipe: Recipe, state: ItemState, event: AuditEvent) -> None:
+        a = step.args
+        timeout = step.timeout_ms or self.timeout_ms
+        driver = self.driver
+        match step.action:
+            case "open":
+                url, shown = self._render(a.url, recipe, state, step)
+                event.value = as_text(shown)
+                driver.open(as_text(url), step.timeout_ms or self.nav_timeout_ms)
+                self._after_navigation(recipe)
+            case "click":
+                self._note(event, driver.click(self._selector(recipe, a.target), timeout, a.double))
+                self._after_navigation(recipe)
+            case "fill":
+                selector = self._selector(recipe, a.target)
+                value, shown = self._render(a.value, recipe, state, step)
+                secret = selector.secret or a.secret
+                event.value = MASK if secret else as_text(shown)
+                self._note(event, driver.fill(selector, as_text(value), timeout, secret=secret))
+            case "select":
+                value, shown = self._render(a.option, recipe, state, step)
+                event.value = as_text(shown)
+                self._note(event, driver.select(self._selector(recipe, a.target), as_text(value), timeout))
+            case "check":
+                value, _ = self._render(a.checked, recipe, state, step)
+                try:
+                    checked = as_bool(value)
+                except TemplateProblem as exc:
+                    raise BusinessException(f"{step.where}: {exc}", step=step.where) from None
+                event.value = "checked" if checked else "unchecked"
+                self._note(event, driver.check(self._selector(recipe, a.target), checked, timeout))
+            case "press":
+                selector = self._selector(recipe, a.target) if a.target else None
+                event.value = a.key
+                self._note(event, driver.press(selector, a.key, timeout))
+                self._after_navigation(recipe)
+            case "wait_for":
+                visible = a.state == "visible"
+                if a.text is not None:
+                    text, shown = self._render(a.text, recipe, state, step)
+                    event.value = as_text(shown)
+                    driver.wait_for_text(as_text(text), visible, timeout)
+                else:
+                    names = a.any or [a.target]
+                    resolution = driver.wait_for_any([self._selector(recipe, n) for n in names], visible, timeout)
+                    event.target = resolution.selector
+                    self._note(event, resolution if visible else None)
+            case "read":
+                selector = self._selector(recipe, a.target)
+                value, resolution = driver.read(selector, a.attribute, timeout)
+                state.variables[a.into] = value
+                event.value = MASK if selector.secret else value
+                self._note(event, resolution)
+            case "assert_text":
+                self._assert_text(step, recipe, state, event, timeout)
+            case "accept_dialog" | "dismiss_dialog":
+                expect, _ = self._render(a.expect, recipe, state, step)
+                prompt, shown = self._render(a.prompt_text, recipe, state, step)
+                driver.arm_dialog(step.action == "accept_dialog", expect, prompt)
+                event.value = as_text(shown) if a.prompt_text is not None else None
+                event.message = f"armed for the next dialog{f' expecting {expect!r}' if expect else ''}"
+            case "screenshot":
+                event.value = a.name
+            case "call":
+                for key, raw in a.with_.items():
+                    state.variables[key], _ = self._render(raw, recipe, state, step)
+                event.value = a.recipe
+                self._run_recipe(self.book[a.recipe], state)
+                self._flush_pending(state)
+            case "fail_if":
+                self._fail_if(step, recipe, state, event)
+            case _:
+                raise SystemException(f"{step.where}: no driver support for '{step.action}'")
+
+    def _after_navigation(self, recipe: Recipe) -> None:
+        """Let the screen load, then stop at once on a "system busy" page instead of timing out later."""
+        self.driver.settle(self.nav_timeout_ms)
+        busy = self._busy_text(recipe)
+        if busy:
+            raise SystemException(f"the application said {busy!r}", "The item will be retried.")
+
+    def _assert_text(self, step: Step, recipe: Recipe, state: ItemState, event: AuditEvent, timeout: int) -> None:
+        a = step.args
+        expected, shown = self._render(a.equals if a.equals is not None else a.contains, recipe, state, step)
+        expected = as_text(expected)
+        event.value = as_text(shown)
+        if a.target:
+            actual, resolution = self.driver.read(self._selector(recipe, a.target), None, timeout)
+            self._note(event, resolution)
+            ok = actual == expected if a.equals is not None else expected in actual
+        else:
+            actual = "(the screen)"
+            ok = self.driver.text_on_screen(expected)
+        if not ok:
+            how = "to be" if a.equals is not None else "to contain"
+            raise AssertionFailed(f"expected {a.target or 'the screen'} {how} {as_text(shown)!r}, found {actual!r}",
+                                  "Look at the screenshot: the application shows something else.")
+
+    def _fail_if(self, step: Step, recipe: Recipe, state: ItemState, event: AuditEvent) -> None:
+        a = step.args
+        if a.visible:
+            selector = self._selector(recipe, a.visible)
+            found = self.driver.find_now(selector)
+            if found is None:
+                event.message = f"{a.visible} not shown"
+                return
+            text, _ = self.driver.read(selector, None, self.timeout_ms)
+        else:
+            if not self.driver.text_on_screen(a.text):
+                event.message = f"{a.text!r} not shown"
+                return
+            text = a.text
+        message, shown = self._render(a.message, recipe, state, step, {"text": text})
+        cls = BusinessException if a.kind == "business" else SystemException
+        raise cls(as_text(shown), "A person must look at this item: see the screenshot.", step=step.where)
+
+
+def _safe(reference: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in reference)[:60] or "item"

@@ -1,0 +1,327 @@
+"""Recipes: `recipes/<name>.yaml`, the reviewable steps that do one work item on one app.
+
+The parsed model (Recipe, Step) is kept apart from execution (engine.py) and from
+results (audit/). Loading validates everything a run would trip over later: unknown
+steps, missing arguments, selector names not in the map, recipes that call unknown
+recipes or themselves, template syntax and unknown item fields, each reported as
+`recipes/<file>.yaml:<line>: <what is wrong>`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from .errors import RecipeError, SelectorMapError
+from .selector_map import SelectorMap
+from .templating import TemplateProblem, is_template, references
+from .yaml_source import LocatedDict, display_path, load_yaml, validate
+
+
+class _Args(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class OpenArgs(_Args):
+    url: str
+
+
+class ClickArgs(_Args):
+    target: str
+    double: bool = False
+
+
+class FillArgs(_Args):
+    target: str
+    value: Any
+    secret: bool = False
+
+
+class SelectArgs(_Args):
+    target: str
+    option: Any
+
+
+class CheckArgs(_Args):
+    target: str
+    checked: Any = True
+
+
+class PressArgs(_Args):
+    key: str
+    target: str | None = None
+
+
+class WaitForArgs(_Args):
+    target: str | None = None
+    text: str | None = None
+    any: list[str] | None = None
+    state: Literal["visible", "hidden"] = "visible"
+
+    @model_validator(mode="after")
+    def one_goal(self):
+        if sum(x is not None for x in (self.target, self.text, self.any)) != 1:
+            raise ValueError("wait_for needs exactly one of target, text, any")
+        return self
+
+
+class ReadArgs(_Args):
+    target: str
+    into: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    attribute: str | None = None
+
+
+class AssertTextArgs(_Args):
+    target: str | None = None
+    equals: Any = None
+    contains: Any = None
+
+    @model_validator(mode="after")
+    def one_check(self):
+        if (self.equals is None) == (self.contains is None):
+            raise ValueError("assert_text needs exactly one of equals, contains")
+        return self
+
+
+class DialogArgs(_Args):
+    expect: str | None = None
+    prompt_text: str | None = None
+
+
+class ScreenshotArgs(_Args):
+    name: str = "checkpoint"
+
+
+class CallArgs(_Args):
+    recipe: str
+    with_: dict[str, Any] = Field(default_factory=dict, alias="with")
+
+
+class FailIfArgs(_Args):
+    visible: str | None = None
+    text: str | None = None
+    message: str
+    kind: Literal["business", "system"] = "business"
+
+    @model_validator(mode="after")
+    def one_condition(self):
+        if (self.visible is None) == (self.text is None):
+            raise ValueError("fail_if needs exactly one of visible, text")
+        return self
+
+
+# action -> (argument model, the argument a plain scalar stands for)
+ACTIONS: dict[str, tuple[type[_Args], str]] = {
+    "open": (OpenArgs, "url"),
+    "click": (ClickArgs, "target"),
+    "fill": (FillArgs, "target"),
+    "select": (SelectArgs, "target"),
+    "check": (CheckArgs, "target"),
+    "press": (PressArgs, "key"),
+    "wait_for": (WaitForArgs, "target"),
+    "read": (ReadArgs, "target"),
+    "assert_text": (AssertTextArgs, "target"),
+    "accept_dialog": (DialogArgs, "expect"),
+    "dismiss_dialog": (DialogArgs, "expect"),
+    "screenshot": (ScreenshotArgs, "name"),
+    "call": (CallArgs, "recipe"),
+    "fail_if": (FailIfArgs, "visible"),
+}
+COMMON_KEYS = {"name", "when", "timeout", "screenshot", "key_step"}
+# Steps whose effect shows on the screen; the default screenshot policy captures after these.
+SCREEN_CHANGING = {"open", "click", "fill", "select", "check", "press", "call"}
+
+
+class _When(_Args):
+    visible: str | None = None
+    hidden: str | None = None
+    expression: str | None = Field(default=None, alias="if")
+
+    @model_validator(mode="after")
+    def one_condition(self):
+        if sum(x is not None for x in (self.visible, self.hidden, self.expression)) != 1:
+            raise ValueError("when needs exactly one of visible, hidden, if")
+        return self
+
+
+@dataclass(frozen=True)
+class Condition:
+    visible: str | None = None
+    hidden: str | None = None
+    expression: str | None = None
+
+
+@dataclass(frozen=True)
+class Step:
+    action: str
+    args: Any  # the validated argument model
+    where: str  # recipes/<file>.yaml:<line>
+    index: int
+    label: str = ""
+    when: Condition | None = None
+    timeout_ms: int | None = None
+    screenshot: bool | None = None
+    key_step: bool = False
+
+    @property
+    def target(self) -> str | None:
+        return getattr(self.args, "target", None)
+
+    def selector_names(self) -> list[str]:
+        names = [getattr(self.args, a, None) for a in ("target", "visible")]
+        names += list(getattr(self.args, "any", None) or [])
+        if self.when:
+            names += [self.when.visible, self.when.hidden]
+        return [n for n in names if n]
+
+    def describe(self) -> str:
+        return self.label or f"{self.action} {self.target or ''}".strip()
+
+
+@dataclass
+class Recipe:
+    name: str
+    app: str
+    path: Path
+    steps: list[Step]
+    description: str = ""
+    item_fields: set[str] = field(default_factory=set)
+    secrets: set[str] = field(default_factory=set)
+
+
+def _parse_step(raw: Any, index: int, where_file: str, line: int) -> Step:
+    where = f"{where_file}:{line}"
+    if not isinstance(raw, dict):
+        raise RecipeError(f"{where}: a step must be a mapping such as 'click: order.save', got {raw!r}")
+    actions = [k for k in raw if k in ACTIONS]
+    unknown = [k for k in raw if k not in ACTIONS and k not in COMMON_KEYS]
+    if unknown:
+        known = ", ".join(sorted(ACTIONS))
+        raise RecipeError(f"{where_file}:{raw.line_of(unknown[0])}: unknown step '{unknown[0]}' (steps are: {known})")
+    if len(actions) != 1:
+        raise RecipeError(f"{where}: a step needs exactly one action, found {actions or 'none'}")
+    action = actions[0]
+    model, primary = ACTIONS[action]
+    value = raw[action]
+    args_data = value if isinstance(value, dict) else {primary: value}
+    if isinstance(value, dict):
+        args = validate(model, value, where_file, RecipeError)
+    else:
+        located = LocatedDict(args_data)
+        located.line, located.key_lines = raw.line_of(action), {primary: raw.line_of(action)}
+        args = validate(model, located, where_file, RecipeError)
+    when = None
+    if "when" in raw:
+        w = validate(_When, raw["when"], where_file, RecipeError) if isinstance(raw["when"], dict) else None
+        if w is None:
+            w = _When.model_validate({"if": raw["when"]})
+        when = Condition(w.visible, w.hidden, w.expression)
+    timeout = raw.get("timeout")
+    if timeout is not None and (not isinstance(timeout, (int, float)) or timeout <= 0):
+        raise RecipeError(f"{where_file}:{raw.line_of('timeout')}: timeout is in seconds and must be positive")
+    return Step(
+        action=action, args=args, where=where, index=index, label=str(raw.get("name", "")),
+        when=when, timeout_ms=int(timeout * 1000) if timeout else None,
+        screenshot=raw.get("screenshot"), key_step=bool(raw.get("key_step", False)),
+    )
+
+
+def _template_strings(step: Step) -> list[str]:
+    values = [v for v in step.args.model_dump(by_alias=True).values()]
+    flat: list[Any] = []
+    for v in values:
+        flat.extend(v.values() if isinstance(v, dict) else v if isinstance(v, list) else [v])
+    if step.when and step.when.expression:
+        flat.append("{{ " + step.when.expression + " }}")
+    return [v for v in flat if is_template(v)]
+
+
+def parse_recipe(path: Path, map_for_app: Callable[[str], SelectorMap] | None) -> Recipe:
+    path = Path(path)
+    where_file = display_path(path)
+    data = load_yaml(path, RecipeError)
+    if not isinstance(data, dict) or "steps" not in data:
+        raise RecipeError(f"{where_file}:1: a recipe is a mapping with 'app' and 'steps'")
+    allowed = {"name", "app", "description", "steps"}
+    for key in data:
+        if key not in allowed:
+            raise RecipeError(f"{where_file}:{data.line_of(key)}: unknown key '{key}' (a recipe has {', '.join(sorted(allowed))})")
+    app = data.get("app")
+    if not isinstance(app, str):
+        raise RecipeError(f"{where_file}:1: 'app' is required: the selector map's name, e.g. app: billing")
+    selector_map = None
+    if map_for_app is not None:
+        try:
+            selector_map = map_for_app(app)
+        except SelectorMapError as exc:
+            if "file not found" not in exc.message:
+                raise
+            raise RecipeError(f"{where_file}:{data.line_of('app')}: app '{app}' has no selector map "
+                              f"(selectors/{app}.yaml)", "Create the selector map or correct 'app'.") from None
+    raw_steps = data["steps"]
+    if not isinstance(raw_steps, list) or not raw_steps:
+        raise RecipeError(f"{where_file}:{data.line_of('steps')}: 'steps' must be a non-empty list")
+    steps = [_parse_step(raw, i, where_file, raw_steps.line_of(i)) for i, raw in enumerate(raw_steps)]
+    recipe = Recipe(name=str(data.get("name", path.stem)), app=app, path=path, steps=steps,
+                    description=str(data.get("description", "")))
+    for step in steps:
+        if selector_map is not None:
+            for name in step.selector_names():
+                if name not in selector_map:
+                    raise RecipeError(
+                        f"{step.where}: selector '{name}' is not in {display_path(selector_map.path)}",
+                        "Add it to the selector map, or correct the name in the recipe.",
+                    )
+        for text in _template_strings(step):
+            try:
+                refs = references(text)
+            except TemplateProblem as exc:
+                raise RecipeError(f"{step.where}: {exc}") from None
+            recipe.item_fields |= refs.item_fields
+            recipe.secrets |= refs.secrets
+    return recipe
+
+
+@dataclass
+class RecipeBook:
+    """Every recipe a bot needs, loaded and cross-checked before the run starts."""
+
+    recipes: dict[str, Recipe]
+
+    def __getitem__(self, name: str) -> Recipe:
+        return self.recipes[name]
+
+    @property
+    def item_fields(self) -> set[str]:
+        return set().union(*(r.item_fields for r in self.recipes.values()))
+
+    @property
+    def secrets(self) -> set[str]:
+        return set().union(*(r.secrets for r in self.recipes.values()))
+
+
+def load_recipe_book(recipes_dir: Path, roots: list[str], map_for_app: Callable[[str], SelectorMap]) -> RecipeBook:
+    recipes: dict[str, Recipe] = {}
+
+    def visit(name: str, chain: tuple[str, ...], called_from: str | None) -> None:
+        if name in chain:
+            raise RecipeError(f"{called_from}: recipe '{name}' calls itself through {' -> '.join(chain + (name,))}")
+        if name in recipes:
+            return
+        path = Path(recipes_dir) / f"{name}.yaml"
+        if not path.exists():
+            place = f"{called_from}: " if called_from else ""
+            raise RecipeError(f"{place}recipe '{name}' not found: {display_path(path)} does not exist")
+        recipe = parse_recipe(path, map_for_app)
+        recipes[name] = recipe
+        for step in recipe.steps:
+            if step.action == "call":
+                visit(step.args.recipe, chain + (name,), step.where)
+
+    for root in roots:
+        visit(root, (), None)
+    return RecipeBook(recipes)
+

@@ -1,0 +1,89 @@
+"""Run settings: `backroom.yaml` at the project root, then environment, then command-line options.
+
+Browser choice, timeouts, screenshot policy and where each app lives are configuration,
+never code. Every setting has a default that works on a fresh Debian machine.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .errors import ConfigurationError
+from .yaml_source import load_yaml, validate
+
+# Debian's Chromium runs as root only without its sandbox; the rest keeps it from
+# calling home on a closed network (each refused connection costs time).
+DEFAULT_BROWSER_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+    "--disable-sync", "--no-first-run", "--disable-quic",
+]
+SYSTEM_CHROMIUM = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
+ScreenshotPolicy = Literal["changed", "every", "key", "failures"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class BrowserSettings(_Strict):
+    # "auto": Debian's Chromium when installed, else Playwright's own browser.
+    executable_path: str | None = "auto"
+    channel: str | None = None  # e.g. msedge or chrome on Windows
+    headless: bool = True
+    args: list[str] = Field(default_factory=lambda: list(DEFAULT_BROWSER_ARGS))
+    viewport_width: int = 1024   # the screen size legacy screens were built for
+    viewport_height: int = 768
+
+    def launch_options(self) -> dict:
+        options: dict = {"headless": self.headless, "args": list(self.args)}
+        if self.channel:
+            options["channel"] = self.channel
+        elif self.executable_path == "auto":
+            found = next((p for p in SYSTEM_CHROMIUM if Path(p).exists()), None) or shutil.which("chromium")
+            if found:
+                options["executable_path"] = found
+        elif self.executable_path:
+            options["executable_path"] = self.executable_path
+        return options
+
+
+class AppSettings(_Strict):
+    url: str
+    user: str = ""
+
+
+class Settings(_Strict):
+    browser: BrowserSettings = Field(default_factory=BrowserSettings)
+    action_timeout_s: float = Field(default=10.0, gt=0)
+    navigation_timeout_s: float = Field(default=30.0, gt=0)
+    screenshots: ScreenshotPolicy = "changed"
+    screenshot_format: Literal["jpeg", "png"] = "jpeg"
+    screenshot_quality: int = Field(default=70, ge=10, le=100)
+    logs_dir: str = "logs"
+    apps: dict[str, AppSettings] = Field(default_factory=dict)
+
+    def app(self, name: str) -> AppSettings:
+        env_url = os.environ.get(f"BACKROOM_APP_{name.upper().replace('-', '_')}_URL")
+        configured = self.apps.get(name)
+        if env_url:
+            return AppSettings(url=env_url, user=configured.user if configured else "")
+        if configured is None:
+            raise ConfigurationError(
+                f"no address for app '{name}'",
+                f"Add apps: {{{name}: {{url: ...}}}} to backroom.yaml, set BACKROOM_APP_{name.upper()}_URL,"
+                f" or pass --app-url {name}=URL",
+            )
+        return configured
+
+
+def load_settings(project: Path) -> Settings:
+    path = Path(project) / "backroom.yaml"
+    if not path.exists():
+        return Settings()
+    data = load_yaml(path, ConfigurationError)
+    return validate(Settings, data, "backroom.yaml", ConfigurationError)
