@@ -21,6 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from loguru import logger  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
 
 from demo.billing_web import BillingSettings  # noqa: E402
@@ -88,6 +89,7 @@ def main() -> None:
     parser.add_argument("--orders", type=int, default=200)
     parser.add_argument("--delay-ms", type=int, default=0, help="BILLSYS page delay (legacy screens are slow)")
     args = parser.parse_args()
+    logger.remove()  # as the CLI does: audit events go to the run folder, not the console
     os.environ["BACKROOM_SECRET_BILLING_PASSWORD"] = PASSWORD
     os.environ["BACKROOM_SECRET_SUPERVISOR_CODE"] = SUPERVISOR
     with tempfile.TemporaryDirectory() as tmp:

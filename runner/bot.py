@@ -89,10 +89,10 @@ def load_bot(project: Path, name: str) -> Bot:
     path = folder / "bot.yaml"
     if not path.exists():
         known = sorted(p.name for p in (Path(project) / "bots").glob("*") if (p / "bot.yaml").exists())
-        raise BotDefinitionError(f"no bot named '{name}' ({display_path(path)} does not exist)",
+        raise BotDefinitionError(f"no bot named '{name}' ({display_path(path, project)} does not exist)",
                                  f"Known bots: {', '.join(known) or 'none'}")
-    where = display_path(path)
-    data = load_yaml(path, BotDefinitionError)
+    where = display_path(path, project)
+    data = load_yaml(path, BotDefinitionError, where)
     spec = validate(_BotSpec, data, where, BotDefinitionError)
     if spec.name != name:
         raise BotDefinitionError(f"{where}:{data.line_of('name')}: name '{spec.name}' must match the folder '{name}'")

@@ -14,6 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress as Bar, TextCo
 from rich.table import Table
 from rich.text import Text
 
+from .console_log import configure_console_log
 from .errors import BackroomError, ConfigurationError, ExitCode, exit_code_for
 
 app = typer.Typer(help="Backroom: robotic process automation for legacy back-office systems.",
@@ -187,9 +188,7 @@ def demo_run(
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: the single place where errors become messages and exit codes."""
-    logger.remove()  # the audit trail has its own sinks; the console shows warnings only
-    logger.add(sys.stderr, level="WARNING", format="<level>{level}</level>: {message}",
-               filter=lambda r: r["extra"].get("audit") is not True)
+    configure_console_log()
     try:
         app(args=argv, standalone_mode=False)
         return 0

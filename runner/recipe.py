@@ -241,8 +241,8 @@ def _template_strings(step: Step) -> list[str]:
 
 def parse_recipe(path: Path, map_for_app: Callable[[str], SelectorMap] | None) -> Recipe:
     path = Path(path)
-    where_file = display_path(path)
-    data = load_yaml(path, RecipeError)
+    where_file = display_path(path, base=path.parent.parent)
+    data = load_yaml(path, RecipeError, where_file)
     if not isinstance(data, dict) or "steps" not in data:
         raise RecipeError(f"{where_file}:1: a recipe is a mapping with 'app' and 'steps'")
     allowed = {"name", "app", "description", "steps"}
@@ -272,7 +272,7 @@ def parse_recipe(path: Path, map_for_app: Callable[[str], SelectorMap] | None) -
             for name in step.selector_names():
                 if name not in selector_map:
                     raise RecipeError(
-                        f"{step.where}: selector '{name}' is not in {display_path(selector_map.path)}",
+                        f"{step.where}: selector '{name}' is not in selectors/{selector_map.path.name}",
                         "Add it to the selector map, or correct the name in the recipe.",
                     )
         for text in _template_strings(step):
@@ -314,7 +314,7 @@ def load_recipe_book(recipes_dir: Path, roots: list[str], map_for_app: Callable[
         path = Path(recipes_dir) / f"{name}.yaml"
         if not path.exists():
             place = f"{called_from}: " if called_from else ""
-            raise RecipeError(f"{place}recipe '{name}' not found: {display_path(path)} does not exist")
+            raise RecipeError(f"{place}recipe '{name}' not found: {display_path(path, Path(recipes_dir).parent)} does not exist")
         recipe = parse_recipe(path, map_for_app)
         recipes[name] = recipe
         for step in recipe.steps:

@@ -94,7 +94,7 @@ class SelectorMap:
         try:
             return self.selectors[name]
         except KeyError:
-            raise SelectorMapError(f"{display_path(self.path)}: no element named '{name}'") from None
+            raise SelectorMapError(f"selectors/{self.path.name}: no element named '{name}'") from None
 
     def secret_selectors(self) -> list[Selector]:
         return [s for s in self.selectors.values() if s.secret]
@@ -102,8 +102,8 @@ class SelectorMap:
 
 def load_selector_map(path: Path) -> SelectorMap:
     path = Path(path)
-    where = display_path(path)
-    data = load_yaml(path, SelectorMapError)
+    where = display_path(path, base=path.parent.parent)
+    data = load_yaml(path, SelectorMapError, where)
     spec = validate(_MapSpec, data, where, SelectorMapError)
     if spec.app != path.stem:
         raise SelectorMapError(f"{where}:{data.line_of('app')}: app '{spec.app}' must match the file name '{path.stem}'")

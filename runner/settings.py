@@ -85,5 +85,5 @@ def load_settings(project: Path) -> Settings:
     path = Path(project) / "backroom.yaml"
     if not path.exists():
         return Settings()
-    data = load_yaml(path, ConfigurationError)
+    data = load_yaml(path, ConfigurationError, "backroom.yaml")
     return validate(Settings, data, "backroom.yaml", ConfigurationError)

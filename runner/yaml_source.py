@@ -63,17 +63,20 @@ _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _con
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
 
 
-def display_path(path: Path) -> str:
-    """Paths in messages are relative to the working directory when they can be."""
-    try:
-        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(path)
+def display_path(path: Path, base: Path | None = None) -> str:
+    """Paths in messages are relative to the project (`recipes/x.yaml`), else to the working directory."""
+    resolved = Path(path).resolve()
+    for root in ([Path(base)] if base is not None else []) + [Path.cwd()]:
+        try:
+            return resolved.relative_to(root.resolve()).as_posix()
+        except ValueError:
+            continue
+    return str(path)
 
 
-def load_yaml(path: Path, error_class: type[DataError] = DataError) -> Any:
+def load_yaml(path: Path, error_class: type[DataError] = DataError, where: str | None = None) -> Any:
     path = Path(path)
-    where = display_path(path)
+    where = where or display_path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:

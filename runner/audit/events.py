@@ -15,6 +15,7 @@ from pathlib import Path
 
 from loguru import logger
 
+from ..console_log import configure_console_log
 from ..secrets import Redactor
 
 EVENTS_FILE = "events.jsonl"
@@ -72,6 +73,7 @@ class AuditTrail:
         self.events_path = self.run_dir / EVENTS_FILE
         self.screenshots_dir = self.run_dir / "screenshots"
         self.screenshots_dir.mkdir(parents=True, exist_ok=True)
+        configure_console_log()
         self.log = logger.patch(self._scrub).bind(run=run_id, item="-", audit=False)
         only_this_run = lambda r: r["extra"].get("run") == run_id  # noqa: E731
         self._sinks = [

@@ -1,0 +1,56 @@
+"""Shared fixtures: a copy of the project in a temporary folder and a real BILLSYS on 127.0.0.1."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from demo.billing_web import BillingSettings
+from demo.sample_orders import sample_rows, write_orders_workbook
+from demo.server import start_billing_app
+
+ROOT = Path(__file__).resolve().parent.parent
+PASSWORD = "Pw-planted-8842-secret"
+SUPERVISOR = "SUPV-31337-CODE"
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A private copy of bots/, recipes/, selectors/ and backroom.yaml; runs write to its logs/."""
+    root = tmp_path / "project"
+    for folder in ("bots", "recipes", "selectors"):
+        shutil.copytree(ROOT / folder, root / folder)
+    shutil.copy(ROOT / "backroom.yaml", root / "backroom.yaml")
+    return root
+
+
+@pytest.fixture
+def secrets_env(monkeypatch):
+    monkeypatch.setenv("BACKROOM_SECRET_BILLING_PASSWORD", PASSWORD)
+    monkeypatch.setenv("BACKROOM_SECRET_SUPERVISOR_CODE", SUPERVISOR)
+
+
+def start_billing(tmp_path: Path, **overrides):
+    settings = BillingSettings(db_path=tmp_path / "billsys.db", password=PASSWORD, supervisor_code=SUPERVISOR,
+                               seed=5, **overrides)
+    return start_billing_app(settings)
+
+
+@pytest.fixture
+def billing(tmp_path: Path, secrets_env):
+    with start_billing(tmp_path) as app:
+        yield app
+
+
+def orders_in_db(db_path: Path) -> list[dict]:
+    with sqlite3.connect(db_path) as conn:
+        conn.row_factory = sqlite3.Row
+        return [dict(r) for r in conn.execute("SELECT * FROM orders ORDER BY id")]
+
+
+def make_orders(path: Path, count: int, seed: int = 11) -> tuple[Path, list[list]]:
+    rows = sample_rows(count, seed=seed)
+    return write_orders_workbook(path, rows), rows
