@@ -128,7 +128,7 @@ class Engine:
             failure = self._as_failure(exc, step, recipe)
             event.outcome = "fail"
             event.message = failure.message
-            event.data = {**(event.data or {}), "exception": failure.kind}
+            event.data = {**(event.data or {}), "exception": getattr(failure, "kind", type(failure).__name__)}
             self._capture(state, event)
             self._flush_pending(state, reuse=event)
             self._emit(state, event)

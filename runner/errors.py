@@ -76,7 +76,7 @@ class EnvironmentProblem(BackroomError):
 
 
 class AppUnreachableError(EnvironmentProblem):
-    hint = "Check that the application is running and the URL in the selector map or --app-url is right."
+    hint = "Check that the application is running and that its url (backroom.yaml apps:, or --app-url) is right."
 
 
 class BrowserLaunchError(EnvironmentProblem):

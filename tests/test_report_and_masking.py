@@ -1,0 +1,63 @@
+"""The audit report read in a real browser, and secrets masked in screenshots."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from PIL import Image
+from playwright.sync_api import sync_playwright
+
+from runner import RunRequest, load_settings, start_run
+
+from .conftest import PASSWORD, SUPERVISOR, make_orders
+
+
+def magenta_pixels(path) -> int:
+    image = Image.open(path).convert("RGB")
+    return sum(1 for r, g, b in image.get_flattened_data() if r > 200 and g < 90 and b > 200)
+
+
+@pytest.fixture
+def finished_run(project, billing, tmp_path):
+    workbook, _ = make_orders(tmp_path / "orders.xlsx", 3)
+    return start_run(RunRequest(bot="rekey-orders", input_path=workbook, project=project,
+                                app_urls={"billing": billing.url}))
+
+
+def test_report_shows_steps_with_screenshots_and_filters_by_item(finished_run, project):
+    refs = [i.reference for i in finished_run.items]
+    with sync_playwright() as p:
+        browser = p.chromium.launch(**load_settings(project).browser.launch_options())
+        page = browser.new_page()
+        page.goto(finished_run.report_path.as_uri())
+        assert "rekey-orders" in page.title()
+        assert page.locator("section.item").count() == 3
+        first = page.locator(f'section.item[data-ref="{refs[0]}"]')
+        save_row = first.locator("tr", has_text="order.save")
+        image = save_row.locator("td.shot img")
+        image.scroll_into_view_if_needed()
+        page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=image.element_handle())
+        assert image.evaluate("img => img.naturalWidth") == 1024  # the full screen, shown as a thumbnail
+        assert "healed" not in first.inner_text()
+        page.fill("#filter", refs[1])
+        assert page.locator("section.item:visible").count() == 1
+        assert page.locator(f'section.item[data-ref="{refs[1]}"]').is_visible()
+        browser.close()
+
+
+def test_secrets_are_masked_in_screenshots_and_absent_from_logs(finished_run, project):
+    events = [json.loads(line) for line in (finished_run.run_dir / "events.jsonl").read_text().splitlines()]
+    login_shot = next(e["screenshot"] for e in events if e.get("target") == "login.password")
+    supervisor_shot = next(e["screenshot"] for e in events if e.get("target") == "order.supervisor_code")
+    second_item = finished_run.items[1].reference  # signed on already: its first screen is the empty form
+    open_shot = next(e["screenshot"] for e in events if e.get("action") == "open" and e["item"] == second_item)
+    # Password and supervisor-code fields are painted over (solid magenta) in the screenshots taken after typing.
+    assert magenta_pixels(finished_run.run_dir / login_shot) > 500
+    assert magenta_pixels(finished_run.run_dir / supervisor_shot) > 500
+    # ... and the empty order form before anything secret was typed has none (the check can fail).
+    assert magenta_pixels(finished_run.run_dir / open_shot) < 50
+    for path in (project / "logs").rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            assert PASSWORD.encode() not in data and SUPERVISOR.encode() not in data, path
