@@ -151,7 +151,9 @@ class Engine:
             return exc
         message = exc.message if isinstance(exc, BackroomError) else str(exc).strip().splitlines()[0]
         prefix = f"{step.where}: {step.describe()}"
-        if not message.startswith(step.where):
+        # A business exception's message is written for the person who reviews the item; the
+        # step's place is in the event. Everything else says where it happened.
+        if not message.startswith(step.where) and not isinstance(exc, BusinessException):
             message = f"{prefix}: {message}"
         busy = self._busy_text(recipe)
         if busy and not isinstance(exc, BusinessException):

@@ -127,6 +127,11 @@ class WebDriver:
             dialog.dismiss()
             return
         accept, expect, prompt_text = armed
+        if expect is not None and expect not in dialog.message:
+            # Not the question the recipe was written for: never confirm it.
+            dialog.dismiss()
+            self._dialogs.append(DialogEvent(dialog.type, dialog.message, "dismissed", expect))
+            return
         if accept:
             dialog.accept(prompt_text) if prompt_text is not None else dialog.accept()
         else:
