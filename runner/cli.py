@@ -190,8 +190,8 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point: the single place where errors become messages and exit codes."""
     configure_console_log()
     try:
-        app(args=argv, standalone_mode=False)
-        return 0
+        returned = app(args=argv, standalone_mode=False)  # typer.Exit(code) comes back as the code
+        return returned if isinstance(returned, int) else 0
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except click.exceptions.Abort:

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Set up everything Backroom needs on a Debian/Ubuntu machine, then run the demo or the tests.
+#   ./quickstart.sh demo [options]   start BILLSYS, re-key the sample orders, print the report's path
+#   ./quickstart.sh test [pytest options]
+# Safe to run again: it installs only what is missing.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+usage() { echo "usage: ./quickstart.sh demo|test [options]" >&2; exit 2; }
+[ $# -ge 1 ] || usage
+what=$1; shift
+
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+  echo "Please install as root: $*" >&2; exit 1; fi; }
+
+# System packages: Chromium (Playwright drives Debian's build; it cannot download its own here)
+# and Python's venv module.
+missing=()
+[ -x /usr/bin/chromium ] || command -v chromium >/dev/null || missing+=(chromium)
+python3 -c "import venv, ensurepip" 2>/dev/null || missing+=(python3-venv)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "Installing system packages: ${missing[*]}"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+# The virtual environment and the package, reinstalled when pyproject.toml changes.
+if [ ! -x .venv/bin/python ]; then
+  python3 -m venv .venv
+fi
+stamp=.venv/.backroom-installed
+wanted=$(sha256sum pyproject.toml | cut -d' ' -f1)
+if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
+  echo "Installing Backroom and its Python dependencies into .venv"
+  .venv/bin/python -m pip install -q --upgrade pip
+  .venv/bin/python -m pip install -q -e '.[test]'
+  echo "$wanted" > "$stamp"
+fi
+
+case "$what" in
+  demo) exec .venv/bin/backroom demo run "$@" ;;
+  test) exec .venv/bin/python -m pytest "$@" ;;
+  *) usage ;;
+esac
