@@ -7,7 +7,7 @@ goes through `start_run`.
 from .audit.events import AuditEvent, read_events
 from .audit.report import build_report
 from .bot import Bot, list_bots, load_bot
-from .engine import WorkItem
+from .work_item import WorkItem
 from .errors import (AppUnreachableError, BackroomError, BusinessException, DataError, ExitCode, InputFileError,
                      RecipeError, SelectorMapError, SystemException, exit_code_for)
 from .recipe import Recipe, load_recipe_book, parse_recipe

@@ -11,7 +11,6 @@ import typer
 from loguru import logger
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress as Bar, TextColumn, TimeElapsedColumn
-from rich.table import Table
 from rich.text import Text
 
 from .console_log import configure_console_log
@@ -42,10 +41,9 @@ def _parse_app_urls(values: list[str]) -> dict[str, str]:
 
 
 def _print_summary(result) -> None:
-    table = Table(title=f"Run {result.run_id}", show_header=False, box=None)
+    out.print(f"Run {result.run_id}", highlight=False)
     for outcome, count in sorted(result.counts.items(), key=lambda kv: kv[0] != "done"):
-        table.add_row(f"[bold]{count}[/bold]", OUTCOME_TEXT.get(outcome, outcome))
-    out.print(table)
+        out.print(f"[bold]{count:>4}[/bold]  {OUTCOME_TEXT.get(outcome, outcome)}", highlight=False)
     problems = [i for i in result.items if i.outcome != "done"]
     for item in problems[:10]:
         out.print(Text(f"  {item.reference}: ", style="yellow") + Text(item.message or OUTCOME_TEXT[item.outcome]))

@@ -23,14 +23,7 @@ from .secrets import masked_secrets
 from .selector_map import SelectorMap
 from .settings import Settings
 from .templating import MASK, TemplateProblem, as_bool, as_text, render
-
-
-@dataclass
-class WorkItem:
-    reference: str
-    data: dict[str, Any]
-    source: str = ""           # where it came from: orders.xlsx row 7
-    row: int | None = None
+from .work_item import WorkItem
 
 
 @dataclass

@@ -20,7 +20,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
 
 from .bot import FieldSpec, InputSpec
-from .engine import WorkItem
+from .work_item import WorkItem
 from .errors import InputFileError
 
 

@@ -20,7 +20,8 @@ from .audit.events import AuditEvent, AuditTrail
 from .audit.report import build_report
 from .bot import Bot, load_bot
 from .drivers.web import WebDriver
-from .engine import Engine, WorkItem
+from .engine import Engine
+from .work_item import WorkItem
 from .errors import (AppUnreachableError, BackroomError, BotDefinitionError, ConfigurationError, ExitCode,
                      StepFailure, exit_code_for)
 from .intake import IntakeResult, read_workbook
@@ -167,7 +168,7 @@ def start_run(request: RunRequest, on_progress: Callable[[Progress], None] | Non
     run_message = ""
     try:
         driver.start()
-        for index, item in enumerate(items):
+        for item in items:
             if should_stop and should_stop():
                 run_message = "stopped by the operator after the current item"
                 break
