@@ -31,15 +31,15 @@ from runner import RunRequest, load_settings, start_run  # noqa: E402
 
 PASSWORD, SUPERVISOR = "bench-pass-7731", "4321"
 FIELDS = [  # (xpath of the input in the main frame, value from the row)
-    ("//td[normalize-space()='Order reference:']/following-sibling::td/input", lambda r: r[0]),
+    ("//td[normalize-space()='Order reference:']/following-sibling::td[1]/input", lambda r: r[0]),
     ("//label[contains(., 'Customer code')]/input", lambda r: r[1]),
-    ("//td[normalize-space()='Item (SKU):']/following-sibling::td/input", lambda r: r[2]),
-    ("//td[normalize-space()='Quantity:']/following-sibling::td/input", lambda r: str(r[3])),
-    ("//td[normalize-space()='Unit price:']/following-sibling::td/input", lambda r: f"{r[4]:.2f}"),
-    ("//td[starts-with(normalize-space(), 'Ship date')]/following-sibling::td/input",
+    ("//td[normalize-space()='Item (SKU):']/following-sibling::td[1]/input", lambda r: r[2]),
+    ("//td[normalize-space()='Quantity:']/following-sibling::td[1]/input", lambda r: str(r[3])),
+    ("//td[normalize-space()='Unit price:']/following-sibling::td[1]/input", lambda r: f"{r[4]:.2f}"),
+    ("//td[starts-with(normalize-space(), 'Ship date')]/following-sibling::td[1]/input",
      lambda r: r[5].strftime("%m/%d/%Y")),
-    ("//td[normalize-space()='Supervisor code:']/following-sibling::td/input", lambda r: SUPERVISOR),
-    ("//td[normalize-space()='Notes:']/following-sibling::td/textarea", lambda r: r[8]),
+    ("//td[normalize-space()='Supervisor code:']/following-sibling::td[1]/input", lambda r: SUPERVISOR),
+    ("//td[normalize-space()='Notes:']/following-sibling::td[1]/textarea", lambda r: r[8]),
 ]
 
 
@@ -61,7 +61,7 @@ def plain_playwright(url: str, rows: list) -> float:
             for xpath, value in FIELDS:
                 main.locator(f"xpath={xpath}").fill(value(row))
             main.locator("select[title=Priority]").select_option(row[6])
-            main.locator("xpath=//td[normalize-space()='Gift wrap:']/following-sibling::td/input").set_checked(row[7])
+            main.locator("xpath=//td[normalize-space()='Gift wrap:']/following-sibling::td[1]/input").set_checked(row[7])
             main.get_by_role("button", name="Save").click()
             main.locator("span.cnf").inner_text()
         elapsed = time.perf_counter() - started

@@ -66,6 +66,9 @@ class _BotSpec(_Strict):
     description: str = ""
     input: InputSpec
     recipes: list[str] = Field(min_length=1)
+    # A recipe that looks the item up in the legacy system; run first when an earlier attempt
+    # may already have submitted it, so nothing is keyed twice.
+    verify: str | None = None
     output: OutputSpec = Field(default_factory=OutputSpec)
     retry: RetrySpec = Field(default_factory=RetrySpec)
     screenshots: ScreenshotPolicy | None = None
@@ -78,6 +81,7 @@ class Bot:
     description: str
     input: InputSpec
     recipes: list[str]
+    verify: str | None
     output: OutputSpec
     retry: RetrySpec
     screenshots: str | None
@@ -98,7 +102,7 @@ def load_bot(project: Path, name: str) -> Bot:
         raise BotDefinitionError(f"{where}:{data.line_of('name')}: name '{spec.name}' must match the folder '{name}'")
     samples = sorted((folder / "sample").glob("*.xlsx")) if (folder / "sample").is_dir() else []
     return Bot(name=name, path=folder, description=spec.description, input=spec.input,
-               recipes=spec.recipes, output=spec.output, retry=spec.retry, screenshots=spec.screenshots,
+               recipes=spec.recipes, verify=spec.verify, output=spec.output, retry=spec.retry, screenshots=spec.screenshots,
                sample_input=samples[0] if samples else None)
 
 

@@ -104,7 +104,7 @@ def check(
     from .selector_map import load_selector_map
 
     definition = load_bot(project, bot)
-    book = load_recipe_book(project / "recipes", definition.recipes,
+    book = load_recipe_book(project / "recipes", definition.recipes + ([definition.verify] if definition.verify else []),
                             lambda a: load_selector_map(project / "selectors" / f"{a}.yaml"))
     out.print(f"[green]OK[/green] bot {bot}: {len(book.recipes)} recipe(s), "
               f"{sum(len(r.steps) for r in book.recipes.values())} steps, secrets: {', '.join(sorted(book.secrets)) or 'none'}")

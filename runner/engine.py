@@ -27,7 +27,7 @@ from .work_item import WorkItem
 
 
 @dataclass
-class ItemState:
+class AttemptState:
     """What one attempt at one work item has gathered so far."""
 
     item: WorkItem
@@ -35,6 +35,32 @@ class ItemState:
     variables: dict[str, Any] = field(default_factory=dict)
     pending: list[AuditEvent] = field(default_factory=list)  # events waiting for a deferred screenshot
     shots: int = 0
+
+
+class AlreadyDone(Exception):
+    """Raised by `complete_if`: the item's work is already in the legacy system."""
+
+    def __init__(self, variables: dict[str, Any], message: str):
+        super().__init__(message)
+        self.variables = variables
+        self.message = message
+
+
+@dataclass
+class AttemptResult:
+    variables: dict[str, Any]
+    already_done: bool = False   # found by the verify recipe, not keyed again
+    message: str = ""
+
+
+class ItemHooks:
+    """What the queue needs to hear while an item is worked. The default does nothing."""
+
+    def heartbeat(self) -> None:
+        pass
+
+    def before_commit(self, step: Step) -> None:
+        pass
 
 
 class Engine:
@@ -50,23 +76,36 @@ class Engine:
         self.apps = apps
         self.policy = policy
         self.timeout_ms = int(settings.action_timeout_s * 1000)
+        self.hooks = ItemHooks()
         self.nav_timeout_ms = int(settings.navigation_timeout_s * 1000)
 
     # -- public -----------------------------------------------------------
-    def run_item(self, item: WorkItem, recipe_names: list[str], attempt: int) -> dict[str, Any]:
-        """Run the recipes for one item in a fresh browser context; returns the variables read."""
-        state = ItemState(item, attempt)
+    def run_item(self, item: WorkItem, recipe_names: list[str], attempt: int, verify: str | None = None,
+                 hooks: ItemHooks | None = None) -> AttemptResult:
+        """Run the recipes for one item in a fresh browser context.
+
+        With `verify`, that recipe runs first; if it finds the work already done in the
+        legacy system (`complete_if`), the item is completed from the screen, not keyed again.
+        """
+        state = AttemptState(item, attempt)
+        self.hooks = hooks or ItemHooks()
         self.driver.begin_item()
         try:
+            if verify is not None:
+                try:
+                    self._run_recipe(self.book[verify], state)
+                except AlreadyDone as done:
+                    state.variables.update(done.variables)
+                    return AttemptResult(state.variables, True, done.message)
             for name in recipe_names:
                 self._run_recipe(self.book[name], state)
             self._flush_pending(state)
         finally:
             self.driver.end_item()
-        return state.variables
+        return AttemptResult(state.variables)
 
     # -- recipes and steps -------------------------------------------------
-    def _context(self, recipe: Recipe, state: ItemState, masked: bool, extra: dict | None = None) -> dict:
+    def _context(self, recipe: Recipe, state: AttemptState, masked: bool, extra: dict | None = None) -> dict:
         return {
             "item": state.item.data,
             "vars": state.variables,
@@ -76,7 +115,7 @@ class Engine:
             **(extra or {}),
         }
 
-    def _render(self, value: Any, recipe: Recipe, state: ItemState, step: Step, extra: dict | None = None) -> tuple[Any, Any]:
+    def _render(self, value: Any, recipe: Recipe, state: AttemptState, step: Step, extra: dict | None = None) -> tuple[Any, Any]:
         """The real value for the screen and the masked one for the audit trail."""
         try:
             return (render(value, self._context(recipe, state, False, extra)),
@@ -84,7 +123,7 @@ class Engine:
         except TemplateProblem as exc:
             raise BusinessException(f"{step.where}: {exc}", "Check the work item's data.", step=step.where) from None
 
-    def _run_recipe(self, recipe: Recipe, state: ItemState) -> None:
+    def _run_recipe(self, recipe: Recipe, state: AttemptState) -> None:
         for step in recipe.steps:
             if ends_input_run(step):
                 self._flush_pending(state)
@@ -97,7 +136,7 @@ class Engine:
             with self._reported(step, recipe, state) as event:
                 self._perform(step, recipe, state, event)
 
-    def _condition_holds(self, step: Step, recipe: Recipe, state: ItemState) -> bool:
+    def _condition_holds(self, step: Step, recipe: Recipe, state: AttemptState) -> bool:
         cond = step.when
         selector_map = self.maps[recipe.app]
         if cond.visible:
@@ -108,14 +147,24 @@ class Engine:
         return as_bool(value)
 
     @contextmanager
-    def _reported(self, step: Step, recipe: Recipe, state: ItemState) -> Iterator[AuditEvent]:
+    def _reported(self, step: Step, recipe: Recipe, state: AttemptState) -> Iterator[AuditEvent]:
         event = AuditEvent(run=self.trail.run_id, seq=self.trail.next_seq(), kind="step", outcome="pass",
                            item=state.item.reference, attempt=state.attempt, recipe=recipe.name,
                            step=step.where, action=step.action, target=step.target)
         started = time.perf_counter()
+        self.hooks.heartbeat()
+        if step.commits:
+            self.hooks.before_commit(step)
         try:
             yield event
             self._check_dialogs(step, event)
+        except AlreadyDone as done:
+            event.duration_ms = round((time.perf_counter() - started) * 1000, 1)
+            event.message = done.message
+            self._capture(state, event)
+            self._flush_pending(state, reuse=event)
+            self._emit(state, event)
+            raise
         except BaseException as exc:
             event.duration_ms = round((time.perf_counter() - started) * 1000, 1)
             failure = self._as_failure(exc, step, recipe)
@@ -178,7 +227,7 @@ class Engine:
                                       "Check the screen in the screenshot; nothing was confirmed.")
 
     # -- evidence ----------------------------------------------------------
-    def _capture(self, state: ItemState, event: AuditEvent) -> None:
+    def _capture(self, state: AttemptState, event: AuditEvent) -> None:
         state.shots += 1
         ext = "jpg" if self.settings.screenshot_format == "jpeg" else "png"
         relative = f"screenshots/{_safe(state.item.reference)}-a{state.attempt}-{event.seq:06d}.{ext}"
@@ -192,7 +241,7 @@ class Engine:
         event.screenshot = relative
         event.screenshot_sha256 = sha256_file(path)
 
-    def _flush_pending(self, state: ItemState, reuse: AuditEvent | None = None) -> None:
+    def _flush_pending(self, state: AttemptState, reuse: AuditEvent | None = None) -> None:
         if not state.pending:
             return
         pending, state.pending = state.pending, []
@@ -205,7 +254,7 @@ class Engine:
             event.screenshot, event.screenshot_sha256 = shot, digest
             self._emit(state, event)
 
-    def _emit(self, state: ItemState, event: AuditEvent) -> None:
+    def _emit(self, state: AttemptState, event: AuditEvent) -> None:
         self.trail.emit(event)
 
     # -- actions -----------------------------------------------------------
@@ -223,7 +272,7 @@ class Engine:
                 f"selector {resolution.selector} healed at {event.step}: matched {resolution.candidate} "
                 f"after {'; '.join(resolution.tried)}")
 
-    def _perform(self, step: Step, recipe: Recipe, state: ItemState, event: AuditEvent) -> None:
+    def _perform(self, step: Step, recipe: Recipe, state: AttemptState, event: AuditEvent) -> None:
         a = step.args
         timeout = step.timeout_ms or self.timeout_ms
         driver = self.driver
@@ -294,6 +343,8 @@ class Engine:
                 self._flush_pending(state)
             case "fail_if":
                 self._fail_if(step, recipe, state, event)
+            case "complete_if":
+                self._complete_if(step, recipe, state, event)
             case _:
                 raise SystemException(f"{step.where}: no driver support for '{step.action}'")
 
@@ -304,7 +355,7 @@ class Engine:
         if busy:
             raise SystemException(f"the application said {busy!r}", "The item will be retried.")
 
-    def _assert_text(self, step: Step, recipe: Recipe, state: ItemState, event: AuditEvent, timeout: int) -> None:
+    def _assert_text(self, step: Step, recipe: Recipe, state: AttemptState, event: AuditEvent, timeout: int) -> None:
         a = step.args
         expected, shown = self._render(a.equals if a.equals is not None else a.contains, recipe, state, step)
         expected = as_text(expected)
@@ -321,7 +372,20 @@ class Engine:
             raise AssertionFailed(f"expected {a.target or 'the screen'} {how} {as_text(shown)!r}, found {actual!r}",
                                   "Look at the screenshot: the application shows something else.")
 
-    def _fail_if(self, step: Step, recipe: Recipe, state: ItemState, event: AuditEvent) -> None:
+    def _complete_if(self, step: Step, recipe: Recipe, state: AttemptState, event: AuditEvent) -> None:
+        a = step.args
+        found = self.driver.find_now(self._selector(recipe, a.visible))
+        if found is None:
+            event.message = f"{a.visible} not shown: not done yet"
+            return
+        self._note(event, found)
+        values = {}
+        for variable, target in a.read.items():
+            values[variable], _ = self.driver.read(self._selector(recipe, target), None, self.timeout_ms)
+        event.value = ", ".join(f"{k}={v}" for k, v in values.items()) or None
+        raise AlreadyDone(values, a.message)
+
+    def _fail_if(self, step: Step, recipe: Recipe, state: AttemptState, event: AuditEvent) -> None:
         a = step.args
         if a.visible:
             selector = self._selector(recipe, a.visible)

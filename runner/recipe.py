@@ -113,6 +113,12 @@ class FailIfArgs(_Args):
         return self
 
 
+class CompleteIfArgs(_Args):
+    visible: str
+    read: dict[str, str] = Field(default_factory=dict)  # variable -> target to read from the screen
+    message: str = "already in the application: completed from what the screen shows"
+
+
 # action -> (argument model, the argument a plain scalar stands for)
 ACTIONS: dict[str, tuple[type[_Args], str]] = {
     "open": (OpenArgs, "url"),
@@ -129,8 +135,9 @@ ACTIONS: dict[str, tuple[type[_Args], str]] = {
     "screenshot": (ScreenshotArgs, "name"),
     "call": (CallArgs, "recipe"),
     "fail_if": (FailIfArgs, "visible"),
+    "complete_if": (CompleteIfArgs, "visible"),
 }
-COMMON_KEYS = {"name", "when", "timeout", "screenshot", "key_step"}
+COMMON_KEYS = {"name", "when", "timeout", "screenshot", "key_step", "commits"}
 # Steps whose effect shows on the screen; the default screenshot policy captures after these.
 SCREEN_CHANGING = {"open", "click", "fill", "select", "check", "press", "call"}
 
@@ -165,6 +172,7 @@ class Step:
     timeout_ms: int | None = None
     screenshot: bool | None = None
     key_step: bool = False
+    commits: bool = False  # this step changes the legacy system (submits, posts, saves)
 
     @property
     def target(self) -> str | None:
@@ -173,6 +181,7 @@ class Step:
     def selector_names(self) -> list[str]:
         names = [getattr(self.args, a, None) for a in ("target", "visible")]
         names += list(getattr(self.args, "any", None) or [])
+        names += list((getattr(self.args, "read", None) or {}).values()) if self.action == "complete_if" else []
         if self.when:
             names += [self.when.visible, self.when.hidden]
         return [n for n in names if n]
@@ -225,7 +234,8 @@ def _parse_step(raw: Any, index: int, where_file: str, line: int) -> Step:
     return Step(
         action=action, args=args, where=where, index=index, label=str(raw.get("name", "")),
         when=when, timeout_ms=int(timeout * 1000) if timeout else None,
-        screenshot=raw.get("screenshot"), key_step=bool(raw.get("key_step", False)),
+        screenshot=raw.get("screenshot"), key_step=bool(raw.get("key_step", False)) or bool(raw.get("commits", False)),
+        commits=bool(raw.get("commits", False)),
     )
 
 

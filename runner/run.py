@@ -20,8 +20,10 @@ from .audit.events import AuditEvent, AuditTrail
 from .audit.report import build_report
 from .bot import Bot, load_bot
 from .drivers.web import WebDriver
-from .engine import Engine
+from .engine import Engine, ItemHooks
 from .work_item import WorkItem
+from .work_queue import ItemState, QueuedItem, WorkQueue, open_queue
+from .work_queue.sqlite_queue import make_owner
 from .errors import (AppUnreachableError, BackroomError, BotDefinitionError, ConfigurationError, ExitCode,
                      StepFailure, exit_code_for)
 from .intake import IntakeResult, read_workbook
@@ -106,7 +108,7 @@ def prepare_run(request: RunRequest) -> PreparedRun:
             maps[app] = load_selector_map(project / "selectors" / f"{app}.yaml")
         return maps[app]
 
-    book = load_recipe_book(project / "recipes", bot.recipes, map_for_app)
+    book = load_recipe_book(project / "recipes", bot.recipes + ([bot.verify] if bot.verify else []), map_for_app)
     known = set(bot.input.fields)
     for recipe in book.recipes.values():
         unknown = sorted(recipe.item_fields - known)
@@ -140,40 +142,62 @@ def start_run(request: RunRequest, on_progress: Callable[[Progress], None] | Non
     redactor.add(*prepared.secrets.values())
     trail = AuditTrail(run_id, run_dir, redactor)
     policy = request.screenshots or bot.screenshots or settings.screenshots
-    items = prepared.intake.items
-    results: list[ItemResult] = []
-    total = len(items) + len(prepared.intake.rejected)
+    queue = open_queue(Path(request.project) / settings.queue_path)
+    input_name = Path(request.input_path).name
+    intake = queue.intake(bot.name, prepared.intake.items, actor=f"intake:{input_name}")
+    worked: dict[str, ItemResult] = {}
+    rejected = [ItemResult(r.reference, "rejected", "; ".join(r.problems), 0, r.row) for r in prepared.intake.rejected]
+    waiting = len(queue.items(bot.name, [ItemState.PENDING, ItemState.IN_PROGRESS]))
+    total = waiting + len(rejected)
 
     def emit(kind: str, outcome: str, **fields) -> None:
         trail.emit(AuditEvent(run=run_id, seq=trail.next_seq(), kind=kind, outcome=outcome, **fields))
 
     def progress(current: str | None = None) -> None:
         if on_progress:
-            on_progress(Progress(total, len(results), _count(results), current))
+            finished = [r for r in worked.values() if r.outcome != "pending"] + rejected
+            on_progress(Progress(total, len(finished), _count(finished), current))
 
-    emit("run", "started", data={"bot": bot.name, "input": str(request.input_path), "items": len(items),
-                                 "rejected": len(prepared.intake.rejected), "policy": policy,
-                                 "started_by": request.started_by, "apps": prepared.apps})
-    trail.log.info(f"run {run_id} of {bot.name} started by {request.started_by}: {total} rows")
-    for rejected in prepared.intake.rejected:
-        message = "; ".join(rejected.problems)
-        emit("intake", "rejected", item=rejected.reference, message=message,
-             data={"source": f"{Path(request.input_path).name} row {rejected.row}"})
-        results.append(ItemResult(rejected.reference, "rejected", message, 0, rejected.row))
+    emit("run", "started", data={
+        "bot": bot.name, "input": str(request.input_path), "items": len(prepared.intake.items),
+        "rejected": len(rejected), "policy": policy, "started_by": request.started_by, "apps": prepared.apps,
+        "intake": {"added": len(intake.added), "already_queued": len(intake.already_queued),
+                   "already_done": len(intake.already_done), "changed_after_done": intake.changed_after_done,
+                   "updated_pending": intake.updated_pending, "changed_in_review": intake.changed_in_review},
+        "queue_waiting": waiting})
+    trail.log.info(f"run {run_id} of {bot.name} started by {request.started_by}: {len(intake.added)} new item(s), "
+                   f"{waiting} waiting in the queue, {len(intake.already_done)} already done")
+    for ref in intake.changed_after_done:
+        emit("intake", "changed_after_done", item=ref, message=f"{input_name} has different data for this item, "
+             "which is already done; it was not keyed again. Check it by hand.")
+    for result, problem in zip(rejected, prepared.intake.rejected):
+        emit("intake", "rejected", item=result.reference, message=result.message,
+             data={"source": f"{input_name} row {problem.row}"})
     progress()
 
     driver = WebDriver(settings)
     engine = Engine(driver, prepared.book, prepared.maps, settings, trail, prepared.secrets, prepared.apps, policy)
+    owner = make_owner(run_id)
     abort: BaseException | None = None
     run_message = ""
+    started_browser = False
     try:
-        driver.start()
-        for item in items:
+        while True:
             if should_stop and should_stop():
                 run_message = "stopped by the operator after the current item"
                 break
-            progress(item.reference)
-            results.append(_work_item(engine, bot, item, emit, trail))
+            claimed = queue.claim(bot.name, owner, settings.lease_s, run_id)
+            if claimed is None:
+                due = queue.next_due(bot.name)
+                if due is None:
+                    break  # nothing pending: the queue is drained for this bot
+                time.sleep(min(max(due - time.time(), 0.05), 5.0))  # a retry is waiting for its back-off
+                continue
+            if not started_browser:
+                driver.start()
+                started_browser = True
+            progress(claimed.reference)
+            worked[claimed.reference] = _work_claimed(engine, bot, queue, claimed, owner, settings.lease_s, emit, trail)
             progress()
     except (AppUnreachableError, KeyboardInterrupt, BackroomError) as exc:
         abort = exc
@@ -188,16 +212,15 @@ def start_run(request: RunRequest, on_progress: Callable[[Progress], None] | Non
             driver.stop()
         except Exception:  # noqa: BLE001 - the browser may already be gone
             pass
-        done_refs = {r.reference for r in results}
-        for item in items:
-            if item.reference not in done_refs:
-                emit("item", "not_started", item=item.reference, message=run_message or "not started",
-                     data={"source": item.source})
-                results.append(ItemResult(item.reference, "not_started", run_message, 0, item.row))
+        results = rejected + _input_outcomes(queue, bot, prepared.intake.items, worked, run_id)
+        for result in results:
+            if result.outcome == "not_started" and result.reference not in worked:
+                emit("item", "not_started", item=result.reference, message=run_message or result.message)
         exit_code = _exit_code(results, abort)
         emit("run", _run_outcome(exit_code), message=run_message or None,
              data={"counts": _count(results), "exit_code": int(exit_code)})
         trail.close()
+        queue.close()
         results_path = _write_results(prepared, request, run_dir, results)
         report_path = build_report(run_dir)
     if abort is not None and not isinstance(abort, (BackroomError, KeyboardInterrupt)):
@@ -205,35 +228,86 @@ def start_run(request: RunRequest, on_progress: Callable[[Progress], None] | Non
     return RunResult(run_id, run_dir, report_path, results_path, results, exit_code, run_message)
 
 
-def _work_item(engine: Engine, bot: Bot, item: WorkItem, emit, trail: AuditTrail) -> ItemResult:
-    """One work item with retries: system exceptions are retried with backoff, business ones are not."""
-    last: StepFailure | None = None
+class _QueueHooks(ItemHooks):
+    """Keeps the lease alive while an item is worked and records when it is about to commit."""
+
+    def __init__(self, queue: WorkQueue, item_id: int, owner: str, lease_s: float):
+        self.queue, self.item_id, self.owner, self.lease_s = queue, item_id, owner, lease_s
+        self.last_beat = time.monotonic()
+
+    def heartbeat(self) -> None:
+        if time.monotonic() - self.last_beat > self.lease_s / 10:
+            self.queue.heartbeat(self.item_id, self.owner, self.lease_s)
+            self.last_beat = time.monotonic()
+
+    def before_commit(self, step) -> None:
+        self.queue.mark_committing(self.item_id, self.owner)
+
+
+def _work_claimed(engine: Engine, bot: Bot, queue: WorkQueue, claimed: QueuedItem, owner: str, lease_s: float,
+                  emit, trail: AuditTrail) -> ItemResult:
+    """One attempt at one claimed item; the queue decides what happens next."""
+    item = claimed.as_work_item()
+    attempt = claimed.attempts
     started = time.perf_counter()
-    for attempt in range(1, bot.retry.attempts + 1):
-        emit("item", "started", item=item.reference, attempt=attempt, data={"source": item.source})
-        try:
-            variables = engine.run_item(item, bot.recipes, attempt)
-        except StepFailure as failure:
-            last = failure
-            if failure.kind == "business":
-                break
-            if attempt < bot.retry.attempts:
-                delay = bot.retry.backoff_seconds * (2 ** (attempt - 1))
-                emit("item", "retrying", item=item.reference, attempt=attempt, message=failure.message,
-                     data={"retry_in_s": delay})
-                trail.log.bind(item=item.reference).warning(f"attempt {attempt} failed, retrying in {delay:g}s: {failure.message}")
-                time.sleep(delay)
-            continue
-        result = _output_values(bot, item, variables)
-        emit("item", "done", item=item.reference, attempt=attempt,
-             duration_ms=round((time.perf_counter() - started) * 1000, 1),
-             data={"source": item.source, "result": result})
-        return ItemResult(item.reference, "done", "", attempt, item.row, variables)
-    outcome = "business_exception" if last.kind == "business" else "system_exception"
-    emit("item", outcome, item=item.reference, attempt=attempt, message=last.message,
-         duration_ms=round((time.perf_counter() - started) * 1000, 1), data={"source": item.source})
-    trail.log.bind(item=item.reference).warning(f"{outcome}: {last.message}")
-    return ItemResult(item.reference, outcome, last.message, attempt, item.row)
+    verify = bot.verify if claimed.commit_started else None
+    emit("item", "started", item=item.reference, attempt=attempt,
+         data={"source": item.source, "recovered": claimed.recovered, "verify_first": verify is not None})
+    if claimed.recovered:
+        trail.log.bind(item=item.reference).warning("recovered from a runner that stopped without finishing")
+    elapsed = lambda: round((time.perf_counter() - started) * 1000, 1)  # noqa: E731
+    try:
+        outcome = engine.run_item(item, bot.recipes, attempt, verify, _QueueHooks(queue, claimed.id, owner, lease_s))
+    except StepFailure as failure:
+        if failure.kind == "business":
+            queue.business_exception(claimed.id, owner, failure.message)
+            emit("item", "business_exception", item=item.reference, attempt=attempt, message=failure.message,
+                 duration_ms=elapsed(), data={"source": item.source})
+            return ItemResult(item.reference, "business_exception", failure.message, attempt)
+        if attempt < bot.retry.attempts:
+            delay = bot.retry.backoff_seconds * (2 ** (attempt - 1))
+            queue.system_exception(claimed.id, owner, failure.message, retry_at=time.time() + delay)
+            emit("item", "retrying", item=item.reference, attempt=attempt, message=failure.message,
+                 duration_ms=elapsed(), data={"retry_in_s": delay})
+            trail.log.bind(item=item.reference).warning(
+                f"attempt {attempt} failed, retrying in {delay:g}s: {failure.message}")
+            return ItemResult(item.reference, "pending", failure.message, attempt)
+        queue.system_exception(claimed.id, owner, failure.message, retry_at=None)
+        emit("item", "system_exception", item=item.reference, attempt=attempt, message=failure.message,
+             duration_ms=elapsed(), data={"source": item.source})
+        return ItemResult(item.reference, "system_exception", failure.message, attempt)
+    except BaseException as exc:
+        # The run is stopping (the app went away, Ctrl-C): give the item back for the next run.
+        queue.release(claimed.id, owner, f"run stopped: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}")
+        raise
+    output = _output_values(bot, item, outcome.variables)
+    message = outcome.message if outcome.already_done else ""
+    queue.complete(claimed.id, owner, {"vars": outcome.variables, "output": output}, message)
+    emit("item", "done", item=item.reference, attempt=attempt, duration_ms=elapsed(), message=message or None,
+         data={"source": item.source, "result": output, "already_done": outcome.already_done})
+    return ItemResult(item.reference, "done", message, attempt, None, outcome.variables)
+
+
+_QUEUE_OUTCOME = {ItemState.DONE: "done", ItemState.BUSINESS_EXCEPTION: "business_exception",
+                  ItemState.SYSTEM_EXCEPTION: "system_exception", ItemState.SKIPPED: "skipped",
+                  ItemState.PENDING: "not_started", ItemState.IN_PROGRESS: "not_started"}
+
+
+def _input_outcomes(queue: WorkQueue, bot: Bot, items: list[WorkItem], worked: dict[str, ItemResult],
+                    run_id: str) -> list[ItemResult]:
+    """Where every row of this input stands now, whichever run did the work."""
+    results = []
+    for item in items:
+        queued = queue.get(bot.name, item.reference)
+        outcome = _QUEUE_OUTCOME[queued.state]
+        message = queued.last_error or ""
+        if outcome == "done" and queued.run_id != run_id:
+            message = f"done earlier, in run {queued.run_id}"
+        elif outcome == "not_started" and queued.attempts:
+            message = f"waiting for retry: {message}" if queued.state == ItemState.PENDING else message
+        variables = (queued.result or {}).get("vars", {})
+        results.append(ItemResult(item.reference, outcome, message, queued.attempts, item.row, variables))
+    return results
 
 
 def _output_values(bot: Bot, item: WorkItem, variables: dict) -> dict[str, str]:
@@ -272,7 +346,7 @@ def _count(results: list[ItemResult]) -> dict[str, int]:
 def _exit_code(results: list[ItemResult], abort: BaseException | None) -> ExitCode:
     if abort is not None:
         return exit_code_for(abort)
-    if any(r.outcome != "done" for r in results):
+    if any(r.outcome not in ("done", "skipped") for r in results):
         return ExitCode.ITEMS_FAILED
     return ExitCode.OK
 

@@ -65,6 +65,8 @@ class Settings(_Strict):
     screenshot_format: Literal["jpeg", "png"] = "jpeg"
     screenshot_quality: int = Field(default=70, ge=10, le=100)
     logs_dir: str = "logs"
+    queue_path: str = "logs/queue.sqlite3"   # the work queue; relative to the project
+    lease_s: float = Field(default=300.0, gt=0)  # a runner that stops heart-beating loses its item after this
     apps: dict[str, AppSettings] = Field(default_factory=dict)
 
     def app(self, name: str) -> AppSettings:

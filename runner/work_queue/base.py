@@ -1,0 +1,92 @@
+"""The work queue's records and interface. SQLite is the local default; a server database
+can implement the same Protocol."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, Protocol
+
+from ..work_item import WorkItem
+
+
+class ItemState(str, Enum):
+    PENDING = "pending"                        # waiting to be worked (maybe after a back-off)
+    IN_PROGRESS = "in_progress"                # leased by a runner
+    DONE = "done"
+    BUSINESS_EXCEPTION = "business_exception"  # bad data: a person decides; never retried by itself
+    SYSTEM_EXCEPTION = "system_exception"      # the screen kept failing: retries used up, a person decides
+    SKIPPED = "skipped"                        # a person decided not to do it, with a reason
+
+
+REVIEW_STATES = (ItemState.BUSINESS_EXCEPTION, ItemState.SYSTEM_EXCEPTION)
+AGE_BUCKETS = ("1-6 days", "7-14 days", "14+ days")
+
+
+def age_bucket(age_seconds: float) -> str:
+    days = age_seconds / 86400
+    if days < 7:
+        return AGE_BUCKETS[0]
+    if days <= 14:
+        return AGE_BUCKETS[1]
+    return AGE_BUCKETS[2]
+
+
+@dataclass
+class QueuedItem:
+    id: int
+    bot: str
+    reference: str
+    data: dict[str, Any]
+    state: ItemState
+    attempts: int
+    source: str
+    created_at: float
+    updated_at: float
+    run_id: str | None = None
+    last_error: str | None = None
+    result: dict[str, Any] | None = None
+    commit_started: bool = False   # a step that changes the legacy system may have run
+    recovered: bool = False        # this claim took the item back from a runner that died
+
+    def as_work_item(self) -> WorkItem:
+        return WorkItem(self.reference, self.data, self.source)
+
+
+@dataclass
+class StateChange:
+    at: float
+    reference: str
+    from_state: str | None
+    to_state: str
+    actor: str          # intake:<file>, run:<run-id>, user:<name>
+    message: str = ""
+    run_id: str | None = None
+
+
+@dataclass
+class IntakeReport:
+    added: list[str] = field(default_factory=list)
+    already_queued: list[str] = field(default_factory=list)
+    already_done: list[str] = field(default_factory=list)
+    changed_after_done: list[str] = field(default_factory=list)   # reported, never re-keyed
+    updated_pending: list[str] = field(default_factory=list)
+    changed_in_review: list[str] = field(default_factory=list)
+
+
+class WorkQueue(Protocol):
+    def intake(self, bot: str, items: list[WorkItem], actor: str) -> IntakeReport: ...
+    def claim(self, bot: str, owner: str, lease_s: float, run_id: str) -> QueuedItem | None: ...
+    def next_due(self, bot: str) -> float | None: ...
+    def heartbeat(self, item_id: int, owner: str, lease_s: float) -> None: ...
+    def mark_committing(self, item_id: int, owner: str) -> None: ...
+    def complete(self, item_id: int, owner: str, result: dict, message: str = "") -> None: ...
+    def business_exception(self, item_id: int, owner: str, message: str) -> None: ...
+    def system_exception(self, item_id: int, owner: str, message: str, retry_at: float | None) -> None: ...
+    def release(self, item_id: int, owner: str, message: str) -> None: ...
+    def retry(self, bot: str, reference: str, actor: str, changes: dict[str, Any] | None = None) -> QueuedItem: ...
+    def skip(self, bot: str, reference: str, actor: str, reason: str) -> QueuedItem: ...
+    def get(self, bot: str, reference: str) -> QueuedItem | None: ...
+    def items(self, bot: str | None = None, states: list[ItemState] | None = None) -> list[QueuedItem]: ...
+    def history(self, bot: str, reference: str) -> list[StateChange]: ...
+    def close(self) -> None: ...
