@@ -72,7 +72,8 @@ def plain_playwright(url: str, rows: list) -> float:
 def backroom(url: str, workbook: Path, project: Path) -> tuple[float, Path]:
     started = time.perf_counter()
     result = start_run(RunRequest(bot="rekey-orders", input_path=workbook, project=project,
-                                  app_urls={"billing": url}, started_by="benchmark"))
+                                  app_urls={"billing": url}, started_by="benchmark",
+                                  queue_path=workbook.parent / "queue.sqlite3"))
     elapsed = time.perf_counter() - started
     if result.counts.get("done") != len(result.items):
         raise SystemExit(f"Backroom run did not key every order: {result.counts}")

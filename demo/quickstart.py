@@ -29,8 +29,9 @@ def run_demo(project: Path = Path("."), input_path: Path | None = None, headed: 
     demo_dir = project / "logs" / "demo"
     demo_dir.mkdir(parents=True, exist_ok=True)
     db_path = demo_dir / "billsys.db"
-    for leftover in demo_dir.glob("billsys.db*"):
-        leftover.unlink()
+    queue_path = demo_dir / "queue.sqlite3"
+    for leftover in [*demo_dir.glob("billsys.db*"), *demo_dir.glob("queue.sqlite3*")]:
+        leftover.unlink()  # the demo starts from a fresh app and an empty queue every time
     # The demo app gets fresh credentials each time; the bot reads them as secrets, as in production.
     password, supervisor = secrets.token_urlsafe(12), str(secrets.randbelow(9000) + 1000)
     os.environ["BACKROOM_SECRET_BILLING_PASSWORD"] = password
@@ -40,7 +41,7 @@ def run_demo(project: Path = Path("."), input_path: Path | None = None, headed: 
     with start_billing_app(settings) as app:
         result = start_run(RunRequest(bot="rekey-orders", input_path=input_path or project / SAMPLE,
                                       project=project, headed=headed, app_urls={"billing": app.url},
-                                      started_by="demo"), on_progress=on_progress)
+                                      started_by="demo", queue_path=queue_path), on_progress=on_progress)
     with sqlite3.connect(db_path) as conn:
         count = conn.execute("SELECT count(*) FROM orders").fetchone()[0]
     return DemoOutcome(result, db_path, count)

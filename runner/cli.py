@@ -14,12 +14,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress as Bar, TextCo
 from rich.text import Text
 
 from .console_log import configure_console_log
+from .queue_cli import queue_app
 from .errors import BackroomError, ConfigurationError, ExitCode, exit_code_for
 
 app = typer.Typer(help="Backroom: robotic process automation for legacy back-office systems.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 demo_app = typer.Typer(help="The bundled demo estate: legacy apps to drive and the demo job.", no_args_is_help=True)
 app.add_typer(demo_app, name="demo")
+app.add_typer(queue_app, name="queue")
 err = Console(stderr=True)
 out = Console()
 

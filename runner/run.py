@@ -44,6 +44,7 @@ class RunRequest:
     app_urls: dict[str, str] = field(default_factory=dict)
     screenshots: str | None = None
     started_by: str = "cli"
+    queue_path: Path | None = None   # default: settings.queue_path under the project
 
 
 @dataclass
@@ -142,7 +143,7 @@ def start_run(request: RunRequest, on_progress: Callable[[Progress], None] | Non
     redactor.add(*prepared.secrets.values())
     trail = AuditTrail(run_id, run_dir, redactor)
     policy = request.screenshots or bot.screenshots or settings.screenshots
-    queue = open_queue(Path(request.project) / settings.queue_path)
+    queue = open_queue(request.queue_path or Path(request.project) / settings.queue_path)
     input_name = Path(request.input_path).name
     intake = queue.intake(bot.name, prepared.intake.items, actor=f"intake:{input_name}")
     worked: dict[str, ItemResult] = {}
@@ -170,6 +171,9 @@ def start_run(request: RunRequest, on_progress: Callable[[Progress], None] | Non
     for ref in intake.changed_after_done:
         emit("intake", "changed_after_done", item=ref, message=f"{input_name} has different data for this item, "
              "which is already done; it was not keyed again. Check it by hand.")
+    for ref in intake.changed_in_review:
+        emit("intake", "kept_queued_data", item=ref, message=f"{input_name} has different data for this item, which is "
+             "in review or was corrected by a person; the queued data is kept (backroom queue retry --set changes it).")
     for result, problem in zip(rejected, prepared.intake.rejected):
         emit("intake", "rejected", item=result.reference, message=result.message,
              data={"source": f"{input_name} row {problem.row}"})

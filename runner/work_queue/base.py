@@ -71,7 +71,7 @@ class IntakeReport:
     already_done: list[str] = field(default_factory=list)
     changed_after_done: list[str] = field(default_factory=list)   # reported, never re-keyed
     updated_pending: list[str] = field(default_factory=list)
-    changed_in_review: list[str] = field(default_factory=list)
+    changed_in_review: list[str] = field(default_factory=list)     # in review, or corrected by a person: kept
 
 
 class WorkQueue(Protocol):

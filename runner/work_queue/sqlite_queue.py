@@ -183,6 +183,9 @@ class SQLiteWorkQueue:
                                   f"{item.source} has different data for this done item; not keyed again")
                 elif same:
                     report.already_queued.append(item.reference)
+                elif state == ItemState.PENDING and self._last_actor(conn, row["id"]).startswith("user:"):
+                    # A person corrected this item; an older file must not undo the correction.
+                    report.changed_in_review.append(item.reference)
                 elif state == ItemState.PENDING:
                     conn.execute("UPDATE items SET data = ?, data_hash = ?, source = ?, updated_at = ? WHERE id = ?",
                                  (data, digest, item.source, now, row["id"]))
@@ -191,6 +194,12 @@ class SQLiteWorkQueue:
                 else:
                     report.changed_in_review.append(item.reference)
         return report
+
+    @staticmethod
+    def _last_actor(conn, item_id: int) -> str:
+        row = conn.execute("SELECT actor FROM state_changes WHERE item_id = ? ORDER BY id DESC LIMIT 1",
+                           (item_id,)).fetchone()
+        return row["actor"] if row else ""
 
     # -- the runner's side ---------------------------------------------------------
     def claim(self, bot: str, owner: str, lease_s: float, run_id: str) -> QueuedItem | None:

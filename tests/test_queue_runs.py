@@ -1,0 +1,126 @@
+"""The queue under real runs: reloading a file keys nothing twice, recovered items are looked up first,
+exhausted retries and bad data wait for a person, whose decisions are recorded."""
+
+from __future__ import annotations
+
+import json
+import socket
+
+from openpyxl import load_workbook
+
+from demo.billing_web.database import BillingDatabase
+from demo.sample_orders import write_orders_workbook
+from runner import ExitCode, RunRequest, load_settings, start_run
+from runner.work_queue import ItemState, open_queue
+
+from .conftest import make_orders, orders_in_db, start_billing
+from .test_cli import backroom
+from .test_resilience import allow_attempts
+
+
+def run(project, path, url, **kw):
+    return start_run(RunRequest(bot="rekey-orders", input_path=path, project=project, app_urls={"billing": url}), **kw)
+
+
+def project_queue(project):
+    return open_queue(project / load_settings(project).queue_path)
+
+
+def test_loading_the_same_workbook_again_keys_nothing(project, billing, tmp_path):
+    path, rows = make_orders(tmp_path / "orders.xlsx", 3)
+    first = run(project, path, billing.url)
+    second = run(project, path, billing.url)
+    assert first.exit_code == second.exit_code == ExitCode.OK
+    assert len(orders_in_db(billing.settings.db_path)) == 3
+    assert all(i.message == f"done earlier, in run {first.run_id}" for i in second.items)
+    sheet = load_workbook(second.results_path).active
+    header = [c.value for c in sheet[1]]
+    confirmations = [r[header.index("Confirmation")] for r in sheet.iter_rows(min_row=2, values_only=True)]
+    assert confirmations == [o["confirmation"] for o in orders_in_db(billing.settings.db_path)]
+    assert not any(json.loads(line)["kind"] == "step" for line in (second.run_dir / "events.jsonl").open())
+
+    rows[0][3] += 1  # the sales office changed a row that was already keyed
+    write_orders_workbook(path, rows)
+    third = run(project, path, billing.url)
+    assert len(orders_in_db(billing.settings.db_path)) == 3
+    events = [json.loads(line) for line in (third.run_dir / "events.jsonl").open()]
+    changed = [e for e in events if e["outcome"] == "changed_after_done"]
+    assert [e["item"] for e in changed] == [rows[0][0]] and "not keyed again" in changed[0]["message"]
+
+
+def test_a_recovered_item_is_looked_up_before_it_is_keyed(project, billing, tmp_path):
+    path, rows = make_orders(tmp_path / "orders.xlsx", 3)
+    queue = project_queue(project)
+    from runner.intake import read_workbook
+    from runner.bot import load_bot
+    intake = read_workbook(path, load_bot(project, "rekey-orders").input)
+    queue.intake("rekey-orders", intake.items, "intake:orders.xlsx")
+    dead = f"{socket.gethostname()}:999999999:crashed-run"
+    # Item 1: the crashed runner had pressed Save and BILLSYS saved it. Item 2: it crashed before BILLSYS saved.
+    for item in intake.items[:2]:
+        claimed = queue.claim("rekey-orders", dead, 3600, "crashed-run")
+        queue.mark_committing(claimed.id, dead)
+    queue.close()
+    saved = intake.items[0].data
+    confirmation = BillingDatabase(billing.settings.db_path).insert_order({
+        "reference": saved["order_ref"], "customer_code": saved["customer"], "sku": saved["sku"],
+        "quantity": saved["quantity"], "unit_price": str(saved["unit_price"]), "ship_date": saved["ship_date"].isoformat(),
+        "priority": "N", "gift_wrap": 0, "notes": "", "supervisor_code_ok": 1}, "clerk")
+
+    result = run(project, path, billing.url)
+    assert result.exit_code == ExitCode.OK
+    refs = [o["reference"] for o in orders_in_db(billing.settings.db_path)]
+    assert sorted(refs) == sorted(r[0] for r in rows)  # each exactly once
+    by_ref = {i.reference: i for i in result.items}
+    assert by_ref[rows[0][0]].variables["confirmation"] == confirmation
+    events = [json.loads(line) for line in (result.run_dir / "events.jsonl").open()]
+    done = {e["item"]: e for e in events if e["kind"] == "item" and e["outcome"] == "done"}
+    assert done[rows[0][0]]["data"]["already_done"] is True
+    assert done[rows[1][0]]["data"]["already_done"] is False
+    started = {e["item"]: e["data"] for e in events if e["kind"] == "item" and e["outcome"] == "started"}
+    assert started[rows[0][0]]["recovered"] and started[rows[0][0]]["verify_first"]
+    assert not started[rows[2][0]]["verify_first"]
+    keyed_steps = {e["item"] for e in events if e.get("target") == "order.save"}
+    assert keyed_steps == {rows[1][0], rows[2][0]}
+
+
+def test_retries_used_up_go_to_review_with_the_reason(project, secrets_env, tmp_path):
+    allow_attempts(project, 2, backoff=0.05)
+    path, rows = make_orders(tmp_path / "orders.xlsx", 1)
+    with start_billing(tmp_path, busy_rate=1.0) as app:
+        result = run(project, path, app.url)
+    assert result.exit_code == ExitCode.ITEMS_FAILED
+    assert result.items[0].outcome == "system_exception" and result.items[0].attempts == 2
+    queue = project_queue(project)
+    item = queue.get("rekey-orders", rows[0][0])
+    assert item.state == ItemState.SYSTEM_EXCEPTION and "System busy" in item.last_error
+    assert [h.to_state for h in queue.history("rekey-orders", rows[0][0])] == \
+        ["pending", "in_progress", "pending", "in_progress", "system_exception"]
+
+
+def test_an_operator_fixes_and_retries_one_item_and_skips_another(project, billing, tmp_path):
+    path, rows = make_orders(tmp_path / "orders.xlsx", 3)
+    rows[0][1] = rows[1][1] = "C013"  # closed account: BILLSYS refuses both
+    write_orders_workbook(path, rows)
+    first = run(project, path, billing.url)
+    assert {i.reference for i in first.items if i.outcome == "business_exception"} == {rows[0][0], rows[1][0]}
+
+    listed = backroom("queue", "list", "--state", "review", cwd=project)
+    assert rows[0][0] in listed.stdout and "Customer account C013 is closed" in listed.stdout
+    assert backroom("queue", "retry", rows[0][0], "--bot", "rekey-orders", "--set", "customer=C001",
+                    "--by", "alice", cwd=project).returncode == 0
+    assert backroom("queue", "skip", rows[1][0], "--bot", "rekey-orders", "--reason", "account closed for good",
+                    "--by", "bob", cwd=project).returncode == 0
+    bad = backroom("queue", "retry", rows[2][0], "--bot", "rekey-orders", "--set", "quantity=ten", cwd=project)
+    assert bad.returncode == 2 and "quantity must be a whole number" in bad.stderr
+
+    second = run(project, path, billing.url)
+    assert second.exit_code == ExitCode.OK, second.items  # done or decided by a person
+    keyed = {o["reference"]: o for o in orders_in_db(billing.settings.db_path)}
+    assert keyed[rows[0][0]]["customer_code"] == "C001" and rows[1][0] not in keyed
+    shown = backroom("queue", "show", rows[0][0], "--bot", "rekey-orders", cwd=project).stdout
+    assert "user:alice" in shown and "retry with customer=C001" in shown
+    shown = backroom("queue", "show", rows[1][0], "--bot", "rekey-orders", cwd=project).stdout
+    assert "user:bob" in shown and "account closed for good" in shown
+    summary = backroom("queue", cwd=project).stdout
+    assert "rekey-orders" in summary

@@ -1,0 +1,168 @@
+"""The SQLite work queue on its own: intake, leases, recovery, retries and a person's decisions."""
+
+from __future__ import annotations
+
+import multiprocessing
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from runner.work_item import WorkItem
+from runner.work_queue import AGE_BUCKETS, ItemState, age_bucket, open_queue
+from runner.work_queue.sqlite_queue import QueueError
+
+
+class Clock:
+    def __init__(self, now: float = 1_800_000_000.0):
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def items(*refs, qty=1):
+    return [WorkItem(ref, {"qty": qty, "price": Decimal("12.50"), "ship": date(2026, 12, 24)}, f"o.xlsx row {i + 2}")
+            for i, ref in enumerate(refs)]
+
+
+@pytest.fixture
+def clock():
+    return Clock()
+
+
+@pytest.fixture
+def queue(tmp_path, clock):
+    q = open_queue(tmp_path / "queue.sqlite3", clock)
+    yield q
+    q.close()
+
+
+def test_intake_is_idempotent_and_keeps_types(queue):
+    first = queue.intake("bot", items("A", "B"), "intake:o.xlsx")
+    second = queue.intake("bot", items("A", "B"), "intake:o.xlsx")
+    assert first.added == ["A", "B"] and second.added == []
+    assert second.already_queued == ["A", "B"]
+    stored = queue.get("bot", "A")
+    assert stored.data == {"qty": 1, "price": Decimal("12.50"), "ship": date(2026, 12, 24)}
+    assert len(queue.items("bot")) == 2
+
+
+def test_a_changed_row_for_a_done_item_is_reported_not_requeued(queue):
+    queue.intake("bot", items("A"), "intake:o.xlsx")
+    claimed = queue.claim("bot", "h:1:r1", 60, "r1")
+    queue.complete(claimed.id, "h:1:r1", {"vars": {"confirmation": "CNF-1"}})
+    again = queue.intake("bot", items("A", qty=5), "intake:o2.xlsx")
+    assert again.changed_after_done == ["A"]
+    item = queue.get("bot", "A")
+    assert item.state == ItemState.DONE and item.data["qty"] == 1
+    assert "not keyed again" in queue.history("bot", "A")[-1].message
+    assert queue.claim("bot", "h:1:r2", 60, "r2") is None
+
+
+def test_a_lease_is_exclusive_until_it_expires(queue, clock):
+    queue.intake("bot", items("A"), "intake")
+    first = queue.claim("bot", "host-x:1:r1", 60, "r1")
+    assert first.reference == "A" and first.attempts == 1 and not first.recovered
+    assert queue.claim("bot", "host-x:2:r2", 60, "r2") is None  # leased, and its owner may be alive elsewhere
+    clock.now += 61
+    second = queue.claim("bot", "host-x:2:r2", 60, "r2")
+    assert second.reference == "A" and second.recovered and second.attempts == 2
+    with pytest.raises(QueueError, match="no longer leased"):
+        queue.complete(first.id, "host-x:1:r1", {})
+    history = queue.history("bot", "A")
+    assert "recovered from host-x:1:r1" in history[-1].message and history[-1].actor == "run:r2"
+
+
+def test_an_item_held_by_a_dead_process_on_this_host_is_recovered_at_once(queue):
+    import socket
+    queue.intake("bot", items("A"), "intake")
+    dead = f"{socket.gethostname()}:999999999:r1"  # no such pid
+    claimed = queue.claim("bot", dead, 3600, "r1")
+    queue.mark_committing(claimed.id, dead)
+    recovered = queue.claim("bot", "me:1:r2", 3600, "r2")
+    assert recovered.recovered and recovered.commit_started  # the next attempt must look before it keys
+
+
+def test_system_exceptions_back_off_then_go_to_review(queue, clock):
+    queue.intake("bot", items("A"), "intake")
+    claimed = queue.claim("bot", "h:1:r", 60, "r")
+    queue.system_exception(claimed.id, "h:1:r", "System busy", retry_at=clock.now + 30)
+    assert queue.get("bot", "A").state == ItemState.PENDING
+    assert queue.claim("bot", "h:1:r", 60, "r") is None  # backing off
+    assert queue.next_due("bot") == clock.now + 30
+    clock.now += 31
+    claimed = queue.claim("bot", "h:1:r", 60, "r")
+    assert claimed.attempts == 2
+    queue.system_exception(claimed.id, "h:1:r", "System busy again", retry_at=None)
+    item = queue.get("bot", "A")
+    assert item.state == ItemState.SYSTEM_EXCEPTION and item.last_error == "System busy again"
+    assert queue.claim("bot", "h:1:r", 60, "r") is None  # in review: never retried by itself
+
+
+def test_business_exceptions_wait_for_a_person_who_retries_or_skips(queue):
+    queue.intake("bot", items("A", "B"), "intake")
+    for _ in range(2):
+        claimed = queue.claim("bot", "h:1:r", 60, "r")
+        queue.business_exception(claimed.id, "h:1:r", "customer account closed")
+    assert queue.claim("bot", "h:1:r", 60, "r") is None
+    retried = queue.retry("bot", "A", "user:alice", {"qty": 3})
+    assert retried.state == ItemState.PENDING and retried.data["qty"] == 3 and retried.attempts == 0
+    with pytest.raises(QueueError, match="needs a reason"):
+        queue.skip("bot", "B", "user:bob", " ")
+    queue.skip("bot", "B", "user:bob", "customer left; agreed with sales")
+    a_history = queue.history("bot", "A")
+    assert (a_history[-1].actor, a_history[-1].to_state, a_history[-1].message) == ("user:alice", "pending", "retry with qty=3")
+    b_history = queue.history("bot", "B")
+    assert (b_history[-1].actor, b_history[-1].to_state) == ("user:bob", "skipped")
+    assert b_history[-1].message == "customer left; agreed with sales"
+    with pytest.raises(QueueError, match="no field colour"):
+        queue.retry("bot", "B", "user:bob", {"colour": "red"})
+    claimed = queue.claim("bot", "h:1:r", 60, "r")
+    queue.complete(claimed.id, "h:1:r", {})
+    with pytest.raises(QueueError, match="done and cannot be skipped"):
+        queue.skip("bot", "A", "user:bob", "too late")
+
+
+def test_age_buckets():
+    day = 86400
+    assert [age_bucket(d * day) for d in (0.5, 6.9, 7, 14, 14.5, 40)] == \
+        [AGE_BUCKETS[0], AGE_BUCKETS[0], AGE_BUCKETS[1], AGE_BUCKETS[1], AGE_BUCKETS[2], AGE_BUCKETS[2]]
+
+
+def _claim_all(path, owner, out):
+    q = open_queue(path)
+    got = []
+    while (item := q.claim("bot", owner, 600, owner)) is not None:
+        got.append(item.reference)
+        q.complete(item.id, owner, {})
+    out.put(got)
+
+
+def test_two_processes_never_claim_the_same_item(tmp_path):
+    path = tmp_path / "queue.sqlite3"
+    q = open_queue(path)
+    refs = [f"R{n:04d}" for n in range(300)]
+    q.intake("bot", items(*refs), "intake")
+    q.close()
+    out = multiprocessing.get_context("spawn").Queue()
+    procs = [multiprocessing.get_context("spawn").Process(target=_claim_all, args=(path, f"h:{n}:p{n}", out))
+             for n in range(2)]
+    for p in procs:
+        p.start()
+    results = [out.get(timeout=120) for _ in procs]
+    for p in procs:
+        p.join(timeout=60)
+    assert sorted(results[0] + results[1]) == refs
+    assert not set(results[0]) & set(results[1])
+
+
+def test_reloading_an_old_file_does_not_undo_a_persons_correction(queue):
+    queue.intake("bot", items("A", "B"), "intake")
+    for _ in range(2):
+        claimed = queue.claim("bot", "h:1:r", 60, "r")
+        queue.business_exception(claimed.id, "h:1:r", "bad quantity")
+    queue.retry("bot", "A", "user:alice", {"qty": 7})
+    report = queue.intake("bot", items("A", "B", qty=2), "intake:old.xlsx")
+    assert report.changed_in_review == ["A", "B"]
+    assert queue.get("bot", "A").data["qty"] == 7 and queue.get("bot", "B").data["qty"] == 1
