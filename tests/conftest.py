@@ -34,8 +34,9 @@ def secrets_env(monkeypatch):
 
 
 def start_billing(tmp_path: Path, **overrides):
+    overrides.setdefault("seed", 5)
     settings = BillingSettings(db_path=tmp_path / "billsys.db", password=PASSWORD, supervisor_code=SUPERVISOR,
-                               seed=5, **overrides)
+                               **overrides)
     return start_billing_app(settings)
 
 
