@@ -19,13 +19,14 @@ from typing import Callable
 from .audit.events import AuditEvent, AuditTrail
 from .audit.report import build_report
 from .bot import Bot, load_bot
+from .bot_logic import load_item_check
 from .drivers.web import WebDriver
 from .engine import Engine, ItemHooks
 from .work_item import WorkItem
 from .work_queue import ItemState, QueuedItem, WorkQueue, open_queue
 from .work_queue.sqlite_queue import make_owner
 from .errors import (AppUnreachableError, BackroomError, BotDefinitionError, ConfigurationError, ExitCode,
-                     StepFailure, exit_code_for)
+                     StepFailure, SystemException, exit_code_for)
 from .intake import IntakeResult, read_workbook
 from .recipe import RecipeBook, load_recipe_book
 from .results_workbook import write_results
@@ -89,6 +90,7 @@ class PreparedRun:
     intake: IntakeResult
     secrets: dict[str, str]
     apps: dict[str, dict]
+    item_check: Callable | None = None
 
 
 def new_run_id() -> str:
@@ -129,7 +131,7 @@ def prepare_run(request: RunRequest) -> PreparedRun:
             raise ConfigurationError(f"--app-url names app '{app}', which no recipe of bot '{bot.name}' uses")
     intake = read_workbook(Path(request.input_path), bot.input)
     secret_values = resolve_secrets(book.secrets)
-    return PreparedRun(bot, settings, book, maps, intake, secret_values, apps)
+    return PreparedRun(bot, settings, book, maps, intake, secret_values, apps, load_item_check(bot.path))
 
 
 def start_run(request: RunRequest, on_progress: Callable[[Progress], None] | None = None,
@@ -201,7 +203,8 @@ def start_run(request: RunRequest, on_progress: Callable[[Progress], None] | Non
                 driver.start()
                 started_browser = True
             progress(claimed.reference)
-            worked[claimed.reference] = _work_claimed(engine, bot, queue, claimed, owner, settings.lease_s, emit, trail)
+            worked[claimed.reference] = _work_claimed(engine, bot, queue, claimed, owner, settings.lease_s, emit, trail,
+                                                      prepared.item_check)
             progress()
     except (AppUnreachableError, KeyboardInterrupt, BackroomError) as exc:
         abort = exc
@@ -249,7 +252,7 @@ class _QueueHooks(ItemHooks):
 
 
 def _work_claimed(engine: Engine, bot: Bot, queue: WorkQueue, claimed: QueuedItem, owner: str, lease_s: float,
-                  emit, trail: AuditTrail) -> ItemResult:
+                  emit, trail: AuditTrail, item_check: Callable | None = None) -> ItemResult:
     """One attempt at one claimed item; the queue decides what happens next."""
     item = claimed.as_work_item()
     attempt = claimed.attempts
@@ -261,6 +264,8 @@ def _work_claimed(engine: Engine, bot: Bot, queue: WorkQueue, claimed: QueuedIte
         trail.log.bind(item=item.reference).warning("recovered from a runner that stopped without finishing")
     elapsed = lambda: round((time.perf_counter() - started) * 1000, 1)  # noqa: E731
     try:
+        if item_check is not None:
+            _run_item_check(item_check, item, bot)
         outcome = engine.run_item(item, bot.recipes, attempt, verify, _QueueHooks(queue, claimed.id, owner, lease_s))
     except StepFailure as failure:
         if failure.kind == "business":
@@ -290,6 +295,16 @@ def _work_claimed(engine: Engine, bot: Bot, queue: WorkQueue, claimed: QueuedIte
     emit("item", "done", item=item.reference, attempt=attempt, duration_ms=elapsed(), message=message or None,
          data={"source": item.source, "result": output, "already_done": outcome.already_done})
     return ItemResult(item.reference, "done", message, attempt, None, outcome.variables)
+
+
+def _run_item_check(item_check: Callable, item: WorkItem, bot: Bot) -> None:
+    """The bot's own business rules; anything but a BusinessException is a system failure."""
+    try:
+        item_check(item)
+    except StepFailure:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a defect in bot.py must not stop the other items
+        raise SystemException(f"bots/{bot.name}/bot.py check_item failed: {type(exc).__name__}: {exc}") from None
 
 
 _QUEUE_OUTCOME = {ItemState.DONE: "done", ItemState.BUSINESS_EXCEPTION: "business_exception",

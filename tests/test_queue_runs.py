@@ -124,3 +124,30 @@ def test_an_operator_fixes_and_retries_one_item_and_skips_another(project, billi
     assert "user:bob" in shown and "account closed for good" in shown
     summary = backroom("queue", cwd=project).stdout
     assert "rekey-orders" in summary
+
+
+def test_a_bots_own_business_rule_sends_an_item_to_review(project, billing, tmp_path):
+    (project / "bots" / "rekey-orders" / "bot.py").write_text(
+        "from runner import BusinessException\n\n\n"
+        "def check_item(item):\n"
+        "    total = item.data['quantity'] * item.data['unit_price']\n"
+        "    if total > 100000:\n"
+        "        raise BusinessException(f'order total {total:,.2f} is over the 100,000.00 limit: a supervisor approves it')\n")
+    path, rows = make_orders(tmp_path / "orders.xlsx", 8)
+    result = run(project, path, billing.url)
+    from decimal import Decimal
+    over = {r[0] for r in rows if r[3] * Decimal(repr(r[4])) > 100000}
+    assert over, "the sample must contain an order over the limit"
+    refused = {i.reference: i for i in result.items if i.outcome == "business_exception"}
+    assert set(refused) == over
+    assert all("over the 100,000.00 limit" in i.message and i.attempts == 1 for i in refused.values())
+    assert {o["reference"] for o in orders_in_db(billing.settings.db_path)} == {r[0] for r in rows} - over
+
+
+def test_an_error_in_bot_code_names_its_line(project, billing, tmp_path):
+    (project / "bots" / "rekey-orders" / "bot.py").write_text("import os\n\nLIMIT = 100 / 0\n")
+    path, _ = make_orders(tmp_path / "orders.xlsx", 1)
+    import pytest
+    from runner.errors import BotDefinitionError
+    with pytest.raises(BotDefinitionError, match=r"bots/rekey-orders/bot.py:3: ZeroDivisionError"):
+        run(project, path, billing.url)
