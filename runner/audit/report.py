@@ -83,7 +83,7 @@ def build_report(run_dir: Path) -> Path:
         started=run_info.get("start", {}).get("started", ""), items=ordered, counts=counts,
         steps=sum(len(v.steps) for v in items.values()),
         healed=sum(v.healed for v in items.values()),
-        screenshots=sum(1 for e in events if e.get("screenshot")),
+        screenshots=len({e["screenshot"] for e in events if e.get("screenshot")}),
     )
     path = run_dir / REPORT_FILE
     path.write_text(html, encoding="utf-8")
