@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterator
 
 from .audit.events import AuditEvent, AuditTrail, sha256_file
-from .audit.screenshots import Shot, ends_input_run, plan_screenshot
+from .audit.screenshots import SCREEN_ACTIONS, Shot, ends_input_run, plan_screenshot
 from .drivers.base import Driver, Resolution, ScreenshotRequest
 from .errors import (AppUnreachableError, AssertionFailed, BackroomError, BusinessException, StepFailure,
                      SystemException)
@@ -34,7 +34,8 @@ class AttemptState:
     attempt: int
     variables: dict[str, Any] = field(default_factory=dict)
     pending: list[AuditEvent] = field(default_factory=list)  # events waiting for a deferred screenshot
-    shots: int = 0
+    last_shot: tuple[str, str] | None = None  # (file, sha256) of the latest capture
+    screen_changed: bool = True               # an action ran since that capture
 
 
 class AlreadyDone(Exception):
@@ -152,6 +153,8 @@ class Engine:
                            item=state.item.reference, attempt=state.attempt, recipe=recipe.name,
                            step=step.where, action=step.action, target=step.target)
         started = time.perf_counter()
+        if step.action in SCREEN_ACTIONS:
+            state.screen_changed = True
         self.hooks.heartbeat()
         if step.commits:
             self.hooks.before_commit(step)
@@ -171,7 +174,7 @@ class Engine:
             event.outcome = "fail"
             event.message = failure.message
             event.data = {**(event.data or {}), "exception": getattr(failure, "kind", type(failure).__name__)}
-            self._capture(state, event)
+            self._capture(state, event, fresh=True)
             self._flush_pending(state, reuse=event)
             self._emit(state, event)
             if failure is exc:
@@ -183,7 +186,8 @@ class Engine:
             state.pending.append(event)
             return
         if shot is Shot.NOW:
-            self._capture(state, event)  # navigating steps have settled in _after_navigation
+            # navigating steps have settled in _after_navigation; a screenshot step always takes a new picture
+            self._capture(state, event, fresh=step.action == "screenshot")
         self._emit(state, event)
 
     def _as_failure(self, exc: BaseException, step: Step, recipe: Recipe) -> BaseException:
@@ -227,8 +231,11 @@ class Engine:
                                       "Check the screen in the screenshot; nothing was confirmed.")
 
     # -- evidence ----------------------------------------------------------
-    def _capture(self, state: AttemptState, event: AuditEvent) -> None:
-        state.shots += 1
+    def _capture(self, state: AttemptState, event: AuditEvent, fresh: bool = False) -> None:
+        if not fresh and not state.screen_changed and state.last_shot:
+            # Nothing was done on the screen since the last picture (a wait, a read): it is this one too.
+            event.screenshot, event.screenshot_sha256 = state.last_shot
+            return
         ext = "jpg" if self.settings.screenshot_format == "jpeg" else "png"
         relative = f"screenshots/{_safe(state.item.reference)}-a{state.attempt}-{event.seq:06d}.{ext}"
         path = self.trail.run_dir / relative
@@ -240,6 +247,7 @@ class Engine:
             return
         event.screenshot = relative
         event.screenshot_sha256 = sha256_file(path)
+        state.last_shot, state.screen_changed = (relative, event.screenshot_sha256), False
 
     def _flush_pending(self, state: AttemptState, reuse: AuditEvent | None = None) -> None:
         if not state.pending:

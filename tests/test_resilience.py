@@ -53,10 +53,10 @@ def test_system_busy_pages_are_retried_until_every_order_is_keyed_once(project, 
 
 def test_an_expired_session_is_signed_on_again(project, secrets_env, tmp_path):
     path, rows = make_orders(tmp_path / "orders.xlsx", 2)
-    with start_billing(tmp_path, session_timeout_s=1.0) as app:
+    with start_billing(tmp_path, session_timeout_s=5.0) as app:
         def idle_after_first(progress):
             if progress.finished == 1 and progress.current is None:
-                time.sleep(1.5)  # the clerk's session times out between the two orders
+                time.sleep(6.0)  # the clerk's session times out between the two orders
         result = start_run(RunRequest(bot="rekey-orders", input_path=path, project=project,
                                       app_urls={"billing": app.url}), on_progress=idle_after_first)
     assert result.exit_code == ExitCode.OK

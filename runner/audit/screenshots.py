@@ -7,7 +7,8 @@
 - every: after every step, inputs included, each on its own.
 - key: only steps marked `key_step: true` and `screenshot` steps.
 - failures: only `screenshot` steps.
-Every policy captures the screen when a step fails.
+Every policy captures the screen when a step fails. A step that did nothing to the screen
+since the last picture (a wait, a read) shares that picture instead of taking an identical one.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from ..recipe import Step
 
 INPUT_ACTIONS = {"fill", "select", "check"}
 NAVIGATING_ACTIONS = {"open", "click", "press"}
+SCREEN_ACTIONS = INPUT_ACTIONS | NAVIGATING_ACTIONS  # steps that act on the screen
 
 
 class Shot(Enum):
