@@ -37,6 +37,21 @@ _UNREACHABLE = ("ERR_CONNECTION_REFUSED", "ERR_NAME_NOT_RESOLVED", "ERR_ADDRESS_
                 "ERR_CONNECTION_RESET", "ERR_INTERNET_DISCONNECTED", "ERR_CONNECTION_TIMED_OUT", "ERR_UNSAFE_PORT")
 
 
+_TEXT_IN_ALL_FRAMES = """
+text => {
+  let blocked = false;
+  const look = w => {
+    try {
+      if (w.document.body && w.document.body.textContent.includes(text)) return true;
+    } catch (e) { blocked = true; return false; }
+    for (let i = 0; i < w.frames.length; i++) if (look(w.frames[i])) return true;
+    return false;
+  };
+  return look(window) ? true : (blocked ? null : false);
+}
+"""
+
+
 def frame_css(frame: str) -> str:
     """A frame given by name ("main") or by a CSS selector for its <frame>/<iframe> element."""
     if any(ch in frame for ch in "[#.=> "):
@@ -282,7 +297,13 @@ class WebDriver:
             time.sleep(POLL_SECONDS)
 
     def text_on_screen(self, text: str) -> bool:
-        for frame in self.page.frames:
+        try:  # one round trip for the page and all its same-origin frames
+            found = self.page.evaluate(_TEXT_IN_ALL_FRAMES, text)
+        except PlaywrightError:
+            found = None
+        if found is not None:
+            return found
+        for frame in self.page.frames:  # cross-origin frames, or a page in the middle of navigating
             try:
                 if frame.evaluate("t => !!document.body && document.body.textContent.includes(t)", text):
                     return True
