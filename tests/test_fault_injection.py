@@ -1,5 +1,6 @@
-"""Kill the runner with SIGKILL at random moments, over and over, with "system busy" pages switched on:
-every order must end up in BILLSYS exactly once, and every item done or in review with a reason."""
+"""Kill the runner with SIGKILL at random moments, over and over, with "system busy" pages switched on,
+then drain the queue with two runners at once: every order must end up in BILLSYS exactly once, and
+every item done or in review with a reason."""
 
 from __future__ import annotations
 
@@ -46,7 +47,7 @@ def test_killed_runners_lose_nothing_and_key_nothing_twice(project, secrets_env,
     with start_billing(tmp_path, busy_rate=0.05, seed=seed) as app:
         db = app.settings.db_path
         command = [sys.executable, "-m", "runner.cli", "run", "rekey-orders", "--input", str(path),
-                   "--app-url", f"billing={app.url}", "--screenshots", "key"]
+                   "--app-url", f"billing={app.url}", "--screenshots", "failures"]
 
         def start():
             # its own process group, so the kill takes the browser down with it, as a crash would
@@ -71,11 +72,14 @@ def test_killed_runners_lose_nothing_and_key_nothing_twice(project, secrets_env,
             runner.wait()
             kills += 1
             after_submit += hit
-        for _ in range(5):  # restart until the queue is drained
+        for _ in range(5):  # restart until the queue is drained: two runners at once share the queue
             if queue_open_items(project) == 0:
                 break
-            finished = subprocess.run(command, cwd=project, env=env, capture_output=True, text=True, timeout=900)
-            assert finished.returncode in (0, 1), finished.stdout + finished.stderr
+            runners = [subprocess.Popen(command, cwd=project, env=env, stdout=subprocess.PIPE,
+                                        stderr=subprocess.STDOUT, text=True) for _ in range(2)]
+            for runner in runners:
+                output, _ = runner.communicate(timeout=900)
+                assert runner.returncode in (0, 1), output
 
     assert kills == KILLS and after_submit >= 3, (kills, after_submit)
     keyed = collections.Counter(o["reference"] for o in orders_in_db(db))
