@@ -305,10 +305,6 @@ class RecipeBook:
         return self.recipes[name]
 
     @property
-    def item_fields(self) -> set[str]:
-        return set().union(*(r.item_fields for r in self.recipes.values()))
-
-    @property
     def secrets(self) -> set[str]:
         return set().union(*(r.secrets for r in self.recipes.values()))
 

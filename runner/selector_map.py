@@ -96,9 +96,6 @@ class SelectorMap:
         except KeyError:
             raise SelectorMapError(f"selectors/{self.path.name}: no element named '{name}'") from None
 
-    def secret_selectors(self) -> list[Selector]:
-        return [s for s in self.selectors.values() if s.secret]
-
 
 def load_selector_map(path: Path) -> SelectorMap:
     path = Path(path)
