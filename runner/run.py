@@ -56,6 +56,7 @@ class ItemResult:
     attempts: int = 0
     row: int | None = None
     variables: dict = field(default_factory=dict)
+    output: dict = field(default_factory=dict)   # the bot's output columns, as recorded in the queue
 
 
 @dataclass
@@ -324,8 +325,9 @@ def _input_outcomes(queue: WorkQueue, bot: Bot, items: list[WorkItem], worked: d
             message = f"done earlier, in run {queued.run_id}"
         elif outcome == "not_started" and queued.attempts:
             message = f"waiting for retry: {message}" if queued.state == ItemState.PENDING else message
-        variables = (queued.result or {}).get("vars", {})
-        results.append(ItemResult(item.reference, outcome, message, queued.attempts, item.row, variables))
+        recorded = queued.result or {}
+        results.append(ItemResult(item.reference, outcome, message, queued.attempts, item.row,
+                                  recorded.get("vars", {}), recorded.get("output", {})))
     return results
 
 
@@ -342,14 +344,10 @@ def _output_values(bot: Bot, item: WorkItem, variables: dict) -> dict[str, str]:
 def _write_results(prepared: PreparedRun, request: RunRequest, run_dir: Path, results: list[ItemResult]) -> Path | None:
     bot = prepared.bot
     rows = {}
-    items_by_ref = {i.reference: i for i in prepared.intake.items}
     for r in results:
         if r.row is None:
             continue
-        values = {"Status": r.outcome, "Message": r.message}
-        if r.outcome == "done":
-            values.update(_output_values(bot, items_by_ref[r.reference], r.variables))
-        rows[r.row] = values
+        rows[r.row] = {"Status": r.outcome, "Message": r.message, **(r.output if r.outcome == "done" else {})}
     out = run_dir / f"{Path(request.input_path).stem}-results.xlsx"
     return write_results(Path(request.input_path), out, bot.input.sheet, bot.input.header_row, rows,
                          list(bot.output.columns))

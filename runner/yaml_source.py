@@ -112,7 +112,7 @@ def line_for(data: Any, loc: tuple) -> int:
     return line
 
 
-def validate(model: type[BaseModel], data: Any, where: str, error_class: type[DataError], line_offset_loc: tuple = ()):
+def validate(model: type[BaseModel], data: Any, where: str, error_class: type[DataError]):
     """Validate `data` against `model`; raise one error listing every problem as `file:line: message`."""
     try:
         return model.model_validate(data)
@@ -120,7 +120,7 @@ def validate(model: type[BaseModel], data: Any, where: str, error_class: type[Da
         messages = []
         for err in exc.errors():
             loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
-            line = line_for(data, line_offset_loc + loc)
+            line = line_for(data, loc)
             field = ".".join(str(p) for p in loc)
             text = err["msg"].removeprefix("Value error, ")
             if err["type"] == "extra_forbidden":

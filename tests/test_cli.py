@@ -13,7 +13,8 @@ from demo.sample_orders import write_orders_workbook
 
 from .conftest import PASSWORD, SUPERVISOR, make_orders, orders_in_db
 
-COMMANDS = [[], ["run"], ["check"], ["bots"], ["report"], ["demo"], ["demo", "serve"], ["demo", "run"]]
+COMMANDS = [[], ["run"], ["check"], ["bots"], ["report"], ["demo"], ["demo", "serve"], ["demo", "run"],
+            ["queue"], ["queue", "list"], ["queue", "show"], ["queue", "retry"], ["queue", "skip"]]
 
 
 def backroom(*args, cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
@@ -31,7 +32,7 @@ def test_every_command_has_help(command, project):
 
 def test_top_level_help_lists_the_commands(project):
     text = backroom("--help", cwd=project).stdout
-    for name in ("run", "check", "bots", "report", "demo"):
+    for name in ("run", "check", "bots", "report", "demo", "queue"):
         assert f" {name} " in text
 
 
