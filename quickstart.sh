@@ -13,11 +13,16 @@ what=$1; shift
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
   echo "Please install as root: $*" >&2; exit 1; fi; }
 
-# System packages: Chromium (Playwright drives Debian's build; it cannot download its own here)
-# and Python's venv module.
+# System packages: Chromium (Playwright drives Debian's build; it cannot download its own here),
+# Python's venv and Tk (the bundled desktop app), and for desktop bots a virtual screen (Xvfb),
+# the clipboard tool (xclip) and the font the desktop app's templates were captured in.
 missing=()
 [ -x /usr/bin/chromium ] || command -v chromium >/dev/null || missing+=(chromium)
 python3 -c "import venv, ensurepip" 2>/dev/null || missing+=(python3-venv)
+python3 -c "import tkinter" 2>/dev/null || missing+=(python3-tk)
+command -v Xvfb >/dev/null || missing+=(xvfb)
+command -v xclip >/dev/null || missing+=(xclip)
+[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing+=(fonts-dejavu-core)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "Installing system packages: ${missing[*]}"
   as_root apt-get update -qq

@@ -7,9 +7,9 @@ from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from openpyxl import Workbook
 
 from .billing_web.database import customer_codes
+from .sample_workbook import write_sample_workbook
 
 HEADERS = ["Order Ref", "Customer", "SKU", "Quantity", "Unit Price", "Ship Date", "Priority", "Gift Wrap", "Notes"]
 SKUS = ["PAPER-A4", "TONER-K1", "STAPLER-9", "DESK-LAMP", "CHAIR-ERG", "INK-BLUE", "BINDER-3R", "CLIP-50"]
@@ -35,15 +35,4 @@ def sample_rows(count: int, seed: int = 7, prefix: str = "SO") -> list[list]:
 
 
 def write_orders_workbook(path: Path, rows: list[list], headers: list[str] = HEADERS) -> Path:
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "Orders"
-    ws.append(headers)
-    for row in rows:
-        ws.append(row)
-    for cell in ws["F"][1:]:
-        cell.number_format = "yyyy-mm-dd"
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    wb.save(path)
-    return path
+    return write_sample_workbook(path, "Orders", headers, rows, {"F": "yyyy-mm-dd"})

@@ -8,17 +8,19 @@ from .audit.events import AuditEvent, read_events
 from .audit.report import build_report
 from .bot import Bot, list_bots, load_bot
 from .work_item import WorkItem
-from .errors import (AppUnreachableError, BackroomError, BusinessException, DataError, ExitCode, InputFileError,
-                     RecipeError, SelectorMapError, SystemException, exit_code_for)
+from .display import check_display, virtual_display
+from .errors import (AppUnreachableError, BackroomError, BusinessException, DataError, DisplayError, ExitCode,
+                     InputFileError, RecipeError, SelectorMapError, SystemException, exit_code_for)
 from .recipe import Recipe, load_recipe_book, parse_recipe
 from .run import ItemResult, Progress, RunRequest, RunResult, prepare_run, start_run
 from .selector_map import SelectorMap, load_selector_map
 from .settings import Settings, load_settings
 
 __all__ = [
-    "AppUnreachableError", "AuditEvent", "BackroomError", "Bot", "BusinessException", "DataError", "ExitCode",
+    "AppUnreachableError", "AuditEvent", "BackroomError", "Bot", "BusinessException", "DataError", "DisplayError",
+    "ExitCode",
     "InputFileError", "ItemResult", "Progress", "Recipe", "RecipeError", "RunRequest", "RunResult",
     "SelectorMap", "SelectorMapError", "Settings", "SystemException", "WorkItem", "build_report",
     "exit_code_for", "list_bots", "load_bot", "load_recipe_book", "load_selector_map", "load_settings",
-    "parse_recipe", "prepare_run", "read_events", "start_run",
+    "check_display", "parse_recipe", "prepare_run", "read_events", "start_run", "virtual_display",
 ]

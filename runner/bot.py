@@ -69,6 +69,9 @@ class _BotSpec(_Strict):
     # A recipe that looks the item up in the legacy system; run first when an earlier attempt
     # may already have submitted it, so nothing is keyed twice.
     verify: str | None = None
+    # after_commit: only when an earlier attempt may have saved the item; always: before every
+    # attempt (for systems where someone else may also key the same work)
+    verify_when: Literal["after_commit", "always"] = "after_commit"
     output: OutputSpec = Field(default_factory=OutputSpec)
     retry: RetrySpec = Field(default_factory=RetrySpec)
     screenshots: ScreenshotPolicy | None = None
@@ -82,6 +85,7 @@ class Bot:
     input: InputSpec
     recipes: list[str]
     verify: str | None
+    verify_when: str
     output: OutputSpec
     retry: RetrySpec
     screenshots: str | None
@@ -102,7 +106,7 @@ def load_bot(project: Path, name: str) -> Bot:
         raise BotDefinitionError(f"{where}:{data.line_of('name')}: name '{spec.name}' must match the folder '{name}'")
     samples = sorted((folder / "sample").glob("*.xlsx")) if (folder / "sample").is_dir() else []
     return Bot(name=name, path=folder, description=spec.description, input=spec.input,
-               recipes=spec.recipes, verify=spec.verify, output=spec.output, retry=spec.retry, screenshots=spec.screenshots,
+               recipes=spec.recipes, verify=spec.verify, verify_when=spec.verify_when, output=spec.output, retry=spec.retry, screenshots=spec.screenshots,
                sample_input=samples[0] if samples else None)
 
 

@@ -42,6 +42,17 @@ def _parse_app_urls(values: list[str]) -> dict[str, str]:
     return urls
 
 
+def _parse_app_commands(values: list[str]) -> dict[str, str]:
+    commands = {}
+    for value in values:
+        name, sep, command = value.partition("=")
+        if not sep or not name or not command.strip():
+            raise ConfigurationError(f"--app-command {value!r}: expected APP=COMMAND, "
+                                     "e.g. ledger='{python} -m demo.ledger_desktop --db ledger.db'")
+        commands[name] = command
+    return commands
+
+
 def _print_summary(result) -> None:
     out.print(f"Run {result.run_id}", highlight=False)
     for outcome, count in sorted(result.counts.items(), key=lambda kv: kv[0] != "done"):
@@ -78,6 +89,10 @@ def run(
     input: Path = typer.Option(..., "--input", "-i", help="The input workbook (.xlsx)."),
     headed: bool = typer.Option(False, "--headed", help="Show the browser while the bot works."),
     app_url: List[str] = typer.Option([], "--app-url", help="APP=URL: where an app runs (repeatable)."),
+    app_command: List[str] = typer.Option([], "--app-command",
+                                          help="APP=COMMAND: how a desktop app starts (repeatable)."),
+    virtual_display: bool = typer.Option(False, "--virtual-display",
+                                         help="Work on a virtual screen (Xvfb) started for this run: unattended runs."),
     screenshots: Optional[str] = typer.Option(None, "--screenshots", help="changed | every | key | failures"),
     project: Path = ProjectOption,
 ) -> None:
@@ -87,7 +102,8 @@ def run(
     if screenshots not in (None, "changed", "every", "key", "failures"):
         raise ConfigurationError(f"--screenshots {screenshots!r}: choose changed, every, key or failures")
     request = RunRequest(bot=bot, input_path=input, project=project, headed=headed,
-                         app_urls=_parse_app_urls(app_url), screenshots=screenshots)
+                         app_urls=_parse_app_urls(app_url), app_commands=_parse_app_commands(app_command),
+                         screenshots=screenshots, virtual_display=virtual_display)
     result = _run_with_progress(lambda on_progress: start_run(request, on_progress=on_progress))
     _print_summary(result)
     raise typer.Exit(int(result.exit_code))

@@ -8,6 +8,7 @@ whether the item is retried is decided by the caller (run.py).
 
 from __future__ import annotations
 
+import re
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -65,9 +66,11 @@ class ItemHooks:
 
 
 class Engine:
-    def __init__(self, driver: Driver, book: RecipeBook, maps: dict[str, SelectorMap], settings: Settings,
-                 trail: AuditTrail, secrets: dict[str, str], apps: dict[str, dict], policy: str):
-        self.driver = driver
+    def __init__(self, drivers: dict[str, Driver] | Driver, book: RecipeBook, maps: dict[str, SelectorMap],
+                 settings: Settings, trail: AuditTrail, secrets: dict[str, str], apps: dict[str, dict], policy: str):
+        # one driver per kind of screen (web, desktop); each recipe uses its app's kind
+        self.drivers = drivers if isinstance(drivers, dict) else {drivers.kind: drivers}
+        self.driver: Driver = next(iter(self.drivers.values()))
         self.book = book
         self.maps = maps
         self.settings = settings
@@ -90,19 +93,26 @@ class Engine:
         """
         state = AttemptState(item, attempt)
         self.hooks = hooks or ItemHooks()
-        self.driver.begin_item()
+        for driver in self.drivers.values():
+            driver.begin_item()
+        clean = False
         try:
             if verify is not None:
                 try:
                     self._run_recipe(self.book[verify], state)
                 except AlreadyDone as done:
                     state.variables.update(done.variables)
+                    clean = True
                     return AttemptResult(state.variables, True, done.message)
             for name in recipe_names:
                 self._run_recipe(self.book[name], state)
             self._flush_pending(state)
+            clean = True
         finally:
-            self.driver.end_item()
+            for driver in self.drivers.values():
+                for note in driver.end_item(clean):
+                    self._emit(state, AuditEvent(run=self.trail.run_id, seq=self.trail.next_seq(), kind="app",
+                                                 outcome="reset", item=item.reference, attempt=attempt, message=note))
         return AttemptResult(state.variables)
 
     # -- recipes and steps -------------------------------------------------
@@ -125,6 +135,16 @@ class Engine:
             raise BusinessException(f"{step.where}: {exc}", "Check the work item's data.", step=step.where) from None
 
     def _run_recipe(self, recipe: Recipe, state: AttemptState) -> None:
+        previous = self.driver
+        self.driver = self.drivers[self.maps[recipe.app].kind]
+        try:
+            self._run_steps(recipe, state)
+            if self.driver is not previous:
+                self._flush_pending(state)  # this screen's pending picture, before the other screen is current
+        finally:
+            self.driver = previous
+
+    def _run_steps(self, recipe: Recipe, state: AttemptState) -> None:
         for step in recipe.steps:
             if ends_input_run(step):
                 self._flush_pending(state)
@@ -330,6 +350,8 @@ class Engine:
             case "read":
                 selector = self._selector(recipe, a.target)
                 value, resolution = driver.read(selector, a.attribute, timeout)
+                if a.pattern is not None:
+                    value = _extract(value, a.pattern, a.target, selector.secret)
                 state.variables[a.into] = value
                 event.value = MASK if selector.secret else value
                 self._note(event, resolution)
@@ -353,6 +375,13 @@ class Engine:
                 self._fail_if(step, recipe, state, event)
             case "complete_if":
                 self._complete_if(step, recipe, state, event)
+            case "launch":
+                window = a.window or self.apps.get(recipe.app, {}).get("window") or self.maps[recipe.app].window
+                event.value = window
+                event.message = driver.launch(recipe.app, window, step.timeout_ms or self.nav_timeout_ms)
+                self._after_navigation(recipe)
+            case "close_app":
+                event.message = driver.close_app(recipe.app)
             case _:
                 raise SystemException(f"{step.where}: no driver support for '{step.action}'")
 
@@ -401,7 +430,8 @@ class Engine:
             if found is None:
                 event.message = f"{a.visible} not shown"
                 return
-            text, _ = self.driver.read(selector, None, self.timeout_ms)
+            # only a message that shows the text needs it read (on a desktop that means copying it)
+            text = self.driver.read(selector, None, self.timeout_ms)[0] if "text" in a.message else a.visible
         else:
             if not self.driver.text_on_screen(a.text):
                 event.message = f"{a.text!r} not shown"
@@ -410,6 +440,16 @@ class Engine:
         message, shown = self._render(a.message, recipe, state, step, {"text": text})
         cls = BusinessException if a.kind == "business" else SystemException
         raise cls(as_text(shown), "A person must look at this item: see the screenshot.", step=step.where)
+
+
+def _extract(value: str, pattern: str, target: str, secret: bool) -> str:
+    """The part of a read value a recipe wants: the pattern's first group, or all it matched."""
+    found = re.search(pattern, value)
+    if found is None:
+        shown = MASK if secret else repr(value)
+        raise SystemException(f"{target} shows {shown}, which does not match {pattern!r}",
+                              "The screen shows something other than expected: see the screenshot.")
+    return found.group(1) if found.groups() else found.group(0)
 
 
 def _safe(reference: str) -> str:

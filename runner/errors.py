@@ -122,3 +122,12 @@ def exit_code_for(error: BaseException) -> ExitCode:
     if isinstance(error, BackroomError):
         return error.exit_code
     return ExitCode.INTERNAL
+
+
+class DisplayError(EnvironmentProblem):
+    hint = ("Run with --virtual-display to start a virtual screen (needs Xvfb: apt-get install xvfb), "
+            "or set DISPLAY to a running X server.")
+
+
+class DesktopAppError(EnvironmentProblem):
+    hint = "Check the app's command in backroom.yaml (apps: <app>: command:) and run it by hand to see why."

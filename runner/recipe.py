@@ -9,6 +9,7 @@ recipes or themselves, template syntax and unknown item fields, each reported as
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Literal
@@ -72,6 +73,25 @@ class ReadArgs(_Args):
     target: str
     into: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
     attribute: str | None = None
+    pattern: str | None = None  # a regular expression: keep its first group (or the whole match)
+
+    @model_validator(mode="after")
+    def pattern_compiles(self):
+        if self.pattern is not None:
+            try:
+                re.compile(self.pattern)
+            except re.error as exc:
+                raise ValueError(f"pattern {self.pattern!r} is not a valid regular expression: {exc}") from None
+        return self
+
+
+class LaunchArgs(_Args):
+    app: str
+    window: str | None = None   # title to wait for; default: the selector map's window
+
+
+class CloseAppArgs(_Args):
+    app: str
 
 
 class AssertTextArgs(_Args):
@@ -136,10 +156,18 @@ ACTIONS: dict[str, tuple[type[_Args], str]] = {
     "call": (CallArgs, "recipe"),
     "fail_if": (FailIfArgs, "visible"),
     "complete_if": (CompleteIfArgs, "visible"),
+    "launch": (LaunchArgs, "app"),
+    "close_app": (CloseAppArgs, "app"),
+}
+# What each kind of screen can do: a desktop screen has no page to open, no DOM to read a
+# check box's state from, no text to search and no browser dialogs.
+ACTIONS_FOR_KIND = {
+    "web": set(ACTIONS) - {"launch", "close_app"},
+    "desktop": set(ACTIONS) - {"open", "check", "accept_dialog", "dismiss_dialog"},
 }
 COMMON_KEYS = {"name", "when", "timeout", "screenshot", "key_step", "commits"}
 # Steps whose effect shows on the screen; the default screenshot policy captures after these.
-SCREEN_CHANGING = {"open", "click", "fill", "select", "check", "press", "call"}
+SCREEN_CHANGING = {"open", "click", "fill", "select", "check", "press", "call", "launch", "close_app"}
 
 
 class _When(_Args):
@@ -279,6 +307,7 @@ def parse_recipe(path: Path, map_for_app: Callable[[str], SelectorMap] | None) -
                     description=str(data.get("description", "")))
     for step in steps:
         if selector_map is not None:
+            _check_fits_kind(step, selector_map, app)
             for name in step.selector_names():
                 if name not in selector_map:
                     raise RecipeError(
@@ -293,6 +322,25 @@ def parse_recipe(path: Path, map_for_app: Callable[[str], SelectorMap] | None) -
             recipe.item_fields |= refs.item_fields
             recipe.secrets |= refs.secrets
     return recipe
+
+
+def _check_fits_kind(step: Step, selector_map: SelectorMap, app: str) -> None:
+    kind = selector_map.kind
+    if step.action not in ACTIONS_FOR_KIND[kind]:
+        other = "web" if kind == "desktop" else "desktop"
+        raise RecipeError(f"{step.where}: '{step.action}' is a {other} step; app '{app}' is a {kind} app",
+                          "See the README's list of steps for each kind of screen.")
+    if step.action in ("launch", "close_app") and step.args.app != app:
+        raise RecipeError(f"{step.where}: {step.action} '{step.args.app}' in a recipe for app '{app}'",
+                          "A recipe drives one app: call a recipe of the other app instead.")
+    if kind == "desktop":
+        a = step.args
+        needs_text = ((step.action == "wait_for" and a.text is not None)
+                      or (step.action == "assert_text" and a.target is None)
+                      or (step.action == "fail_if" and a.text is not None))
+        if needs_text:
+            raise RecipeError(f"{step.where}: a desktop screen's text cannot be searched",
+                              "Use an element (an image of the text) or read a field into a variable.")
 
 
 @dataclass

@@ -1,8 +1,9 @@
 """`start_run`: the one function that starts a run. The CLI, the menu and the scheduler call it.
 
-Everything a run could trip over is checked before the browser starts: the bot, its
-recipes and selector maps, the input workbook, the secrets and the app addresses. Then
-each work item runs in its own browser context; a system exception is retried with
+Everything a run could trip over is checked before any screen is touched: the bot, its
+recipes and selector maps, the input workbook, the secrets, the app addresses and (for
+desktop apps) the display. Then each work item runs on a clean screen (its own browser
+context; desktop apps restarted after a failed item); a system exception is retried with
 backoff, a business exception goes to a person. Whatever happens, the result workbook
 and the report are written for what was done.
 """
@@ -20,6 +21,7 @@ from .audit.events import AuditEvent, AuditTrail
 from .audit.report import build_report
 from .bot import Bot, load_bot
 from .bot_logic import load_item_check
+from .display import check_display, virtual_display
 from .drivers.web import WebDriver
 from .engine import Engine, ItemHooks
 from .work_item import WorkItem
@@ -46,6 +48,8 @@ class RunRequest:
     screenshots: str | None = None
     started_by: str = "cli"
     queue_path: Path | None = None   # default: settings.queue_path under the project
+    virtual_display: bool = False    # start an Xvfb screen for this run (unattended desktop runs)
+    app_commands: dict[str, str | list[str]] = field(default_factory=dict)  # desktop apps: how to start them
 
 
 @dataclass
@@ -122,14 +126,17 @@ def prepare_run(request: RunRequest) -> PreparedRun:
                 f"{', '.join(unknown)}, which bots/{bot.name}/bot.yaml does not define",
                 "Add the field to the bot's input, or correct the recipe.")
     apps = {}
-    for app in maps:
+    for app, selector_map in maps.items():
+        configured = settings.apps.get(app) or AppSettings()
         if app in request.app_urls:
-            configured = settings.apps.get(app)
-            settings.apps[app] = AppSettings(url=request.app_urls[app], user=configured.user if configured else "")
-        apps[app] = settings.app(app).model_dump()
-    for app in request.app_urls:
-        if app not in maps:
-            raise ConfigurationError(f"--app-url names app '{app}', which no recipe of bot '{bot.name}' uses")
+            settings.apps[app] = configured.model_copy(update={"url": request.app_urls[app]})
+        if app in request.app_commands:
+            settings.apps[app] = configured.model_copy(update={"command": request.app_commands[app]})
+        apps[app] = settings.app(app, selector_map.kind).model_dump()
+    for option, named in (("--app-url", request.app_urls), ("--app-command", request.app_commands)):
+        for app in named:
+            if app not in maps:
+                raise ConfigurationError(f"{option} names app '{app}', which no recipe of bot '{bot.name}' uses")
     intake = read_workbook(Path(request.input_path), bot.input)
     secret_values = resolve_secrets(book.secrets)
     return PreparedRun(bot, settings, book, maps, intake, secret_values, apps, load_item_check(bot.path))
@@ -138,6 +145,32 @@ def prepare_run(request: RunRequest) -> PreparedRun:
 def start_run(request: RunRequest, on_progress: Callable[[Progress], None] | None = None,
               should_stop: Callable[[], bool] | None = None) -> RunResult:
     prepared = prepare_run(request)
+    desktop = any(m.kind == "desktop" for m in prepared.maps.values())
+    if not request.virtual_display:
+        if desktop:
+            check_display()  # no screen: say so now, not after the first click hangs
+        return _run_prepared(request, prepared, on_progress, should_stop)
+    with virtual_display(*prepared.settings.desktop.display_size):
+        return _run_prepared(request, prepared, on_progress, should_stop)
+
+
+def _drivers(prepared: PreparedRun, request: RunRequest) -> dict:
+    kinds = {m.kind for m in prepared.maps.values()}
+    drivers = {}
+    if "web" in kinds:
+        drivers["web"] = WebDriver(prepared.settings)
+    if "desktop" in kinds:
+        from .drivers.desktop import DesktopDriver  # OpenCV and pyautogui load only for desktop bots
+
+        desktop_apps = {app: prepared.settings.app(app, "desktop") for app, m in prepared.maps.items()
+                        if m.kind == "desktop"}
+        drivers["desktop"] = DesktopDriver(prepared.settings, desktop_apps, Path(request.project),
+                                           attended=not request.virtual_display)
+    return drivers
+
+
+def _run_prepared(request: RunRequest, prepared: PreparedRun, on_progress: Callable[[Progress], None] | None,
+                  should_stop: Callable[[], bool] | None) -> RunResult:
     bot, settings = prepared.bot, prepared.settings
     run_id = new_run_id()
     run_dir = Path(request.project) / settings.logs_dir / bot.name / run_id
@@ -182,12 +215,12 @@ def start_run(request: RunRequest, on_progress: Callable[[Progress], None] | Non
              data={"source": f"{input_name} row {problem.row}"})
     progress()
 
-    driver = WebDriver(settings)
-    engine = Engine(driver, prepared.book, prepared.maps, settings, trail, prepared.secrets, prepared.apps, policy)
+    drivers = _drivers(prepared, request)
+    engine = Engine(drivers, prepared.book, prepared.maps, settings, trail, prepared.secrets, prepared.apps, policy)
     owner = make_owner(run_id)
     abort: BaseException | None = None
     run_message = ""
-    started_browser = False
+    started_drivers = False
     try:
         while True:
             if should_stop and should_stop():
@@ -200,9 +233,10 @@ def start_run(request: RunRequest, on_progress: Callable[[Progress], None] | Non
                     break  # nothing pending: the queue is drained for this bot
                 time.sleep(min(max(due - time.time(), 0.05), 5.0))  # a retry is waiting for its back-off
                 continue
-            if not started_browser:
-                driver.start()
-                started_browser = True
+            if not started_drivers:
+                started_drivers = True
+                for driver in drivers.values():
+                    driver.start()
             progress(claimed.reference)
             worked[claimed.reference] = _work_claimed(engine, bot, queue, claimed, owner, settings.lease_s, emit, trail,
                                                       prepared.item_check)
@@ -216,10 +250,11 @@ def start_run(request: RunRequest, on_progress: Callable[[Progress], None] | Non
         run_message = f"internal error: {exc!r}"
         trail.log.exception("internal error")
     finally:
-        try:
-            driver.stop()
-        except Exception:  # noqa: BLE001 - the browser may already be gone
-            pass
+        for driver in drivers.values():
+            try:
+                driver.stop()
+            except Exception:  # noqa: BLE001 - the browser or the app may already be gone
+                pass
         results = rejected + _input_outcomes(queue, bot, prepared.intake.items, worked, run_id)
         for result in results:
             if result.outcome == "not_started" and result.reference not in worked:
@@ -258,7 +293,7 @@ def _work_claimed(engine: Engine, bot: Bot, queue: WorkQueue, claimed: QueuedIte
     item = claimed.as_work_item()
     attempt = claimed.attempts
     started = time.perf_counter()
-    verify = bot.verify if claimed.commit_started else None
+    verify = bot.verify if claimed.commit_started or bot.verify_when == "always" else None
     emit("item", "started", item=item.reference, attempt=attempt,
          data={"source": item.source, "recovered": claimed.recovered, "verify_first": verify is not None})
     if claimed.recovered:
@@ -323,6 +358,8 @@ def _input_outcomes(queue: WorkQueue, bot: Bot, items: list[WorkItem], worked: d
         message = queued.last_error or ""
         if outcome == "done" and queued.run_id != run_id:
             message = f"done earlier, in run {queued.run_id}"
+        elif outcome == "done":
+            message = worked[item.reference].message if item.reference in worked else ""
         elif outcome == "not_started" and queued.attempts:
             message = f"waiting for retry: {message}" if queued.state == ItemState.PENDING else message
         recorded = queued.result or {}

@@ -2,6 +2,9 @@
 
 Each element has an ordered chain of candidate locators. At run time the first
 candidate that matches exactly one element wins; a later winner is a "heal".
+Web maps locate elements in the page (role, label, text, CSS, XPath); desktop maps
+locate them on the screen: an image template stored beside the map in
+`selectors/<app>/`, an anchor image plus an offset, or fixed coordinates as a last resort.
 """
 
 from __future__ import annotations
@@ -16,6 +19,9 @@ from .errors import SelectorMapError
 from .yaml_source import display_path, load_yaml, validate
 
 WEB_STRATEGIES = ("role", "label", "text", "placeholder", "title", "css", "xpath")
+DESKTOP_STRATEGIES = ("image", "anchor", "point")
+STRATEGIES = {"web": WEB_STRATEGIES, "desktop": DESKTOP_STRATEGIES}
+DEFAULT_CONFIDENCE = 0.9
 
 
 class _CandidateSpec(BaseModel):
@@ -29,14 +35,28 @@ class _CandidateSpec(BaseModel):
     title: str | None = None
     css: str | None = None
     xpath: str | None = None
+    image: str | None = None                               # a template file under selectors/<app>/
+    anchor: str | None = None                              # a template beside the element ...
+    offset: tuple[int, int] | None = None                  # ... and the element's centre from the anchor's centre
+    point: tuple[int, int] | None = None                   # fixed screen coordinates: the last resort
+    region: tuple[int, int, int, int] | None = None        # x, y, width, height to search in (faster)
+    confidence: float | None = Field(default=None, gt=0, le=1)
+    grayscale: bool = True                                 # colour themes change; shapes do not
 
     @model_validator(mode="after")
     def one_strategy(self):
-        chosen = [s for s in WEB_STRATEGIES if getattr(self, s) is not None]
+        known = WEB_STRATEGIES + DESKTOP_STRATEGIES
+        chosen = [s for s in known if getattr(self, s) is not None]
         if len(chosen) != 1:
-            raise ValueError(f"a candidate needs exactly one of {', '.join(WEB_STRATEGIES)}; found {chosen or 'none'}")
+            raise ValueError(f"a candidate needs exactly one of {', '.join(known)}; found {chosen or 'none'}")
         if self.name is not None and chosen[0] != "role":
             raise ValueError("'name' goes only with 'role'")
+        if (self.offset is not None) != (chosen[0] == "anchor"):
+            raise ValueError("'offset' goes with 'anchor', and an anchor needs an offset [dx, dy]")
+        if chosen[0] not in ("image", "anchor") and (self.region or self.confidence is not None):
+            raise ValueError("'region' and 'confidence' go only with 'image' or 'anchor'")
+        if self.region is not None and (self.region[2] <= 0 or self.region[3] <= 0):
+            raise ValueError("region is [x, y, width, height] with a positive width and height")
         return self
 
 
@@ -51,10 +71,20 @@ class _ElementSpec(BaseModel):
 class _MapSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
     app: str
-    kind: Literal["web"] = "web"
+    kind: Literal["web", "desktop"] = "web"
     description: str = ""
     busy_texts: list[str] = []
+    window: str | None = None             # desktop: the start of the main window's title
+    confidence: float = Field(default=DEFAULT_CONFIDENCE, gt=0, le=1)  # desktop: default match confidence
     elements: dict[str, dict[str, _ElementSpec]]
+
+    @model_validator(mode="after")
+    def fits_kind(self):
+        if self.kind == "desktop" and self.busy_texts:
+            raise ValueError("busy_texts need text on the screen: a desktop map lists its busy dialogs as elements")
+        if self.kind == "web" and self.window:
+            raise ValueError("'window' belongs to desktop maps")
+        return self
 
 
 @dataclass(frozen=True)
@@ -63,11 +93,27 @@ class Candidate:
     value: str
     name: str | None = None
     exact: bool = True
+    # desktop candidates
+    image_path: Path | None = None
+    offset: tuple[int, int] | None = None
+    point: tuple[int, int] | None = None
+    region: tuple[int, int, int, int] | None = None
+    confidence: float = DEFAULT_CONFIDENCE
+    grayscale: bool = True
 
     def describe(self) -> str:
         if self.strategy == "role":
             return f"role={self.value}" + (f" name={self.name!r}" if self.name is not None else "")
-        return f"{self.strategy}={self.value!r}"
+        if self.strategy == "point":
+            return f"point={list(self.point)}"
+        if self.strategy not in DESKTOP_STRATEGIES:
+            return f"{self.strategy}={self.value!r}"
+        text = f"{self.strategy}={self.value}"
+        if self.offset is not None:
+            text += f" offset={list(self.offset)}"
+        if self.region is not None:
+            text += f" region={list(self.region)}"
+        return text
 
 
 @dataclass(frozen=True)
@@ -86,6 +132,11 @@ class SelectorMap:
     path: Path
     busy_texts: list[str] = field(default_factory=list)
     selectors: dict[str, Selector] = field(default_factory=dict)
+    window: str | None = None
+
+    @property
+    def template_dir(self) -> Path:
+        return self.path.parent / self.app
 
     def __contains__(self, name: str) -> bool:
         return name in self.selectors
@@ -104,16 +155,42 @@ def load_selector_map(path: Path) -> SelectorMap:
     spec = validate(_MapSpec, data, where, SelectorMapError)
     if spec.app != path.stem:
         raise SelectorMapError(f"{where}:{data.line_of('app')}: app '{spec.app}' must match the file name '{path.stem}'")
-    result = SelectorMap(app=spec.app, kind=spec.kind, path=path, busy_texts=list(spec.busy_texts))
+    result = SelectorMap(app=spec.app, kind=spec.kind, path=path, busy_texts=list(spec.busy_texts), window=spec.window)
+    allowed = STRATEGIES[spec.kind]
     for screen, elements in spec.elements.items():
         for element, element_spec in elements.items():
             name = f"{screen}.{element}"
             frame = element_spec.frame
+            if frame and spec.kind == "desktop":
+                raise SelectorMapError(f"{where}:{data['elements'][screen].line_of(element)}: {name}: "
+                                       "'frame' belongs to web maps")
             frames = tuple([frame] if isinstance(frame, str) else (frame or []))
             candidates = []
-            for c in element_spec.find:
-                strategy = next(s for s in WEB_STRATEGIES if getattr(c, s) is not None)
-                candidates.append(Candidate(strategy, getattr(c, strategy), c.name, c.exact))
+            for index, c in enumerate(element_spec.find):
+                strategy = next(s for s in WEB_STRATEGIES + DESKTOP_STRATEGIES if getattr(c, s) is not None)
+                line = data["elements"][screen][element]["find"].line_of(index)
+                if strategy not in allowed:
+                    raise SelectorMapError(f"{where}:{line}: {name}: '{strategy}' is for "
+                                           f"{'desktop' if spec.kind == 'web' else 'web'} maps; a {spec.kind} map "
+                                           f"uses {', '.join(allowed)}")
+                candidates.append(_candidate(c, strategy, result, spec.confidence, f"{where}:{line}"))
             line = data["elements"][screen].line_of(element)
             result.selectors[name] = Selector(name, tuple(candidates), frames, element_spec.secret, f"{where}:{line}")
     return result
+
+
+def _candidate(c: _CandidateSpec, strategy: str, owner: SelectorMap, default_confidence: float, where: str) -> Candidate:
+    if strategy == "point":
+        return Candidate("point", "", point=tuple(c.point))
+    if strategy not in DESKTOP_STRATEGIES:
+        return Candidate(strategy, getattr(c, strategy), c.name, c.exact)
+    relative = getattr(c, strategy)
+    image = (owner.template_dir / relative).resolve()
+    if not image.is_relative_to(owner.template_dir.resolve()):
+        raise SelectorMapError(f"{where}: {relative!r} is outside selectors/{owner.app}/")
+    if not image.is_file():
+        raise SelectorMapError(f"{where}: template image selectors/{owner.app}/{relative} not found",
+                               "Templates live beside the map, in selectors/<app>/; capture the control again.")
+    return Candidate(strategy, relative, image_path=image, offset=tuple(c.offset) if c.offset else None,
+                     region=tuple(c.region) if c.region else None,
+                     confidence=c.confidence if c.confidence is not None else default_confidence, grayscale=c.grayscale)

@@ -7,7 +7,9 @@ never code. Every setting has a default that works on a fresh Debian machine.
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
+import sys
 from pathlib import Path
 from typing import Literal
 
@@ -53,8 +55,22 @@ class BrowserSettings(_Strict):
 
 
 class AppSettings(_Strict):
-    url: str
+    url: str | None = None                 # web apps: where the app is served
     user: str = ""
+    command: str | list[str] | None = None  # desktop apps: how to start it; {python} is this Python
+    window: str | None = None              # desktop apps: the start of its main window's title
+    start_timeout_s: float = Field(default=30.0, gt=0)
+
+    def command_line(self) -> list[str]:
+        words = shlex.split(self.command) if isinstance(self.command, str) else list(self.command or [])
+        return [w.replace("{python}", sys.executable) for w in words]
+
+
+class DesktopSettings(_Strict):
+    display_size: tuple[int, int] = (1024, 768)  # the virtual display's size (--virtual-display)
+    pause_s: float = Field(default=0.02, ge=0)    # pyautogui's pause after each mouse or key action
+    failsafe: Literal["auto", "on", "off"] = "auto"  # auto: on when a person can see the screen
+    settle_ms: int = Field(default=1000, ge=0)    # longest wait for the screen to stop changing after an action
 
 
 class Settings(_Strict):
@@ -67,17 +83,30 @@ class Settings(_Strict):
     logs_dir: str = "logs"
     queue_path: str = "logs/queue.sqlite3"   # the work queue; relative to the project
     lease_s: float = Field(default=300.0, gt=0)  # a runner that stops heart-beating loses its item after this
+    desktop: DesktopSettings = Field(default_factory=DesktopSettings)
     apps: dict[str, AppSettings] = Field(default_factory=dict)
 
-    def app(self, name: str) -> AppSettings:
-        env_url = os.environ.get(f"BACKROOM_APP_{name.upper().replace('-', '_')}_URL")
+    def app(self, name: str, kind: str = "web") -> AppSettings:
+        """Where a web app lives, or how a desktop app starts; a clear error when it is not configured."""
+        env_name = name.upper().replace("-", "_")
         configured = self.apps.get(name)
+        if kind == "desktop":
+            env_command = os.environ.get(f"BACKROOM_APP_{env_name}_COMMAND")
+            if env_command:
+                return (configured or AppSettings()).model_copy(update={"command": env_command})
+            if configured is None or not configured.command:
+                raise ConfigurationError(
+                    f"no command for desktop app '{name}'",
+                    f"Add apps: {{{name}: {{command: ..., window: ...}}}} to backroom.yaml "
+                    f"or set BACKROOM_APP_{env_name}_COMMAND")
+            return configured
+        env_url = os.environ.get(f"BACKROOM_APP_{env_name}_URL")
         if env_url:
-            return AppSettings(url=env_url, user=configured.user if configured else "")
-        if configured is None:
+            return (configured or AppSettings()).model_copy(update={"url": env_url})
+        if configured is None or not configured.url:
             raise ConfigurationError(
                 f"no address for app '{name}'",
-                f"Add apps: {{{name}: {{url: ...}}}} to backroom.yaml, set BACKROOM_APP_{name.upper()}_URL,"
+                f"Add apps: {{{name}: {{url: ...}}}} to backroom.yaml, set BACKROOM_APP_{env_name}_URL,"
                 f" or pass --app-url {name}=URL",
             )
         return configured

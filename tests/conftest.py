@@ -55,3 +55,46 @@ def orders_in_db(db_path: Path) -> list[dict]:
 def make_orders(path: Path, count: int, seed: int = 11) -> tuple[Path, list[list]]:
     rows = sample_rows(count, seed=seed)
     return write_orders_workbook(path, rows), rows
+
+
+# -- the desktop estate ---------------------------------------------------------
+LEDGER_PASSWORD = "Ledger-planted-5521-secret"
+
+
+@pytest.fixture(scope="session")
+def screen():
+    """A real X display (Xvfb) for the session's desktop tests; DISPLAY points at it."""
+    from runner.display import virtual_display
+
+    with virtual_display(1024, 768) as name:
+        yield name
+
+
+class Ledger:
+    """A fresh LEDGER/AR database and the command that starts the app on it."""
+
+    def __init__(self, folder: Path):
+        from demo.ledger_desktop import create_ledger
+
+        self.db = create_ledger(folder / "ledger.db", password=LEDGER_PASSWORD)
+        self.folder = folder
+
+    def command(self, *extra: str) -> str:
+        return " ".join(["{python}", "-m", "demo.ledger_desktop", "--db", str(self.db), *extra])
+
+    def payments(self) -> list[dict]:
+        with sqlite3.connect(self.db) as conn:
+            conn.row_factory = sqlite3.Row
+            return [dict(r) for r in conn.execute("SELECT * FROM payments ORDER BY id")]
+
+
+@pytest.fixture
+def ledger(tmp_path: Path, monkeypatch) -> Ledger:
+    monkeypatch.setenv("BACKROOM_SECRET_LEDGER_PASSWORD", LEDGER_PASSWORD)
+    return Ledger(tmp_path)
+
+
+def make_payments(path: Path, rows: list[list]) -> Path:
+    from demo.sample_payments import write_payments_workbook
+
+    return write_payments_workbook(path, rows)

@@ -18,7 +18,7 @@ from enum import Enum
 from ..recipe import Step
 
 INPUT_ACTIONS = {"fill", "select", "check"}
-NAVIGATING_ACTIONS = {"open", "click", "press"}
+NAVIGATING_ACTIONS = {"open", "click", "press", "launch", "close_app"}
 SCREEN_ACTIONS = INPUT_ACTIONS | NAVIGATING_ACTIONS  # steps that act on the screen
 
 

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Callable, Protocol
 
+from ..errors import SelectorNotFound
 from ..selector_map import Selector
+
+POLL_SECONDS = 0.05
+# One look at the screen: a function that tells, for a selector, what matched and what was tried.
+Look = Callable[[Selector], tuple["Resolution | None", list[str]]]
 
 
 @dataclass(frozen=True)
@@ -43,6 +49,30 @@ class ScreenshotRequest:
     quality: int = 70
 
 
+def wait_for_any(selectors: list[Selector], visible: bool, timeout_ms: int, new_look: Callable[[], Look]) -> Resolution:
+    """Poll until one of the selectors is shown (or, with visible=False, one is gone).
+
+    `new_look()` is called once per round, so a driver can capture the screen once and
+    try every selector against that one picture."""
+    deadline = time.monotonic() + timeout_ms / 1000
+    while True:
+        look = new_look()
+        last_tried: list[str] = []
+        for selector in selectors:
+            resolution, tried = look(selector)
+            if visible and resolution is not None:
+                return resolution
+            if not visible and resolution is None:
+                return Resolution(selector.name, "gone", 0)
+            last_tried += tried
+        if time.monotonic() >= deadline:
+            names = ", ".join(s.name for s in selectors)
+            state = "appear" if visible else "disappear"
+            raise SelectorNotFound(f"waited {timeout_ms / 1000:g}s for {names} to {state}: " + "; ".join(last_tried),
+                                   selector=names)
+        time.sleep(POLL_SECONDS)
+
+
 class Driver(Protocol):
     """One per run. `begin_item`/`end_item` isolate work items from each other."""
 
@@ -51,7 +81,7 @@ class Driver(Protocol):
     def start(self) -> None: ...
     def stop(self) -> None: ...
     def begin_item(self) -> None: ...
-    def end_item(self) -> None: ...
+    def end_item(self, clean: bool = True) -> list[str]: ...  # notes on what was reset after a failure
 
     def open(self, url: str, timeout_ms: int) -> None: ...
     def click(self, selector: Selector, timeout_ms: int, double: bool = False) -> Resolution: ...
@@ -68,3 +98,10 @@ class Driver(Protocol):
     def take_dialog_events(self) -> list[DialogEvent]: ...
     def settle(self, timeout_ms: int) -> None: ...
     def screenshot(self, request: ScreenshotRequest) -> None: ...
+
+
+class DesktopScreen(Driver, Protocol):
+    """A desktop driver also starts and closes the programs it drives."""
+
+    def launch(self, app: str, window: str | None, timeout_ms: int) -> str: ...
+    def close_app(self, app: str) -> str: ...

@@ -13,9 +13,8 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from ..errors import AppUnreachableError, BrowserLaunchError, SelectorNotFound, SystemException
 from ..selector_map import Candidate, Selector
 from ..settings import Settings
-from .base import DialogEvent, Resolution, ScreenshotRequest
+from .base import POLL_SECONDS, DialogEvent, Resolution, ScreenshotRequest, wait_for_any
 
-POLL_SECONDS = 0.05
 SECRET_MARK = "data-backroom-secret"
 # Injected into every frame of every page: password fields and the fields a recipe marked
 # secret are painted over, so no screenshot can show what was typed into them. Doing it
@@ -114,15 +113,17 @@ class WebDriver:
         self._armed = None
         self._dialogs = []
 
-    def end_item(self) -> None:
+    def end_item(self, clean: bool = True) -> list[str]:
+        # each item has its own context: a failed one leaves nothing behind to reset
         if self._context is None:
-            return
+            return []
         try:
             self._storage_state = self._context.storage_state()
         except PlaywrightError:
             self._storage_state = None
         self._context.close()
         self._context = self._page = None
+        return []
 
     @property
     def page(self) -> Page:
@@ -279,22 +280,11 @@ class WebDriver:
         return resolution
 
     def wait_for_any(self, selectors: list[Selector], visible: bool, timeout_ms: int) -> Resolution:
-        deadline = time.monotonic() + timeout_ms / 1000
-        while True:
-            last_tried: list[str] = []
-            for selector in selectors:
-                locator, resolution, tried = self._try_chain(selector, visible=visible)
-                if visible and locator is not None:
-                    return resolution
-                if not visible and locator is None:
-                    return Resolution(selector.name, "gone", 0)
-                last_tried += tried
-            if time.monotonic() >= deadline:
-                names = ", ".join(s.name for s in selectors)
-                state = "appear" if visible else "disappear"
-                raise SelectorNotFound(f"waited {timeout_ms / 1000:g}s for {names} to {state}: " + "; ".join(last_tried),
-                                       selector=names)
-            time.sleep(POLL_SECONDS)
+        def look(selector: Selector):
+            _, resolution, tried = self._try_chain(selector, visible=visible)
+            return resolution, tried
+
+        return wait_for_any(selectors, visible, timeout_ms, lambda: look)
 
     def text_on_screen(self, text: str) -> bool:
         try:  # one round trip for the page and all its same-origin frames

@@ -1,0 +1,165 @@
+"""Benchmark: image lookups on a 1920x1080 screen, and seconds per payment posted in LEDGER/AR.
+
+Lookups: Backroom's desktop driver (mss capture + OpenCV on grayscale) against
+pyautogui's own locateOnScreen (pyscreeze: a Pillow capture, then OpenCV), both with and
+without a search region, finding the same template on the same screen in the same run.
+
+Postings: the post-payments bot (verify-before-act lookup, selector chains, events,
+a screenshot after each screen-changing step, report) against a plain pyautogui script
+that clicks fixed coordinates with fixed sleeps and checks and records nothing, each
+against its own fresh LEDGER database on the same virtual display.
+
+    .venv/bin/python benchmarks/desktop_benchmark.py [--lookups 50] [--payments 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from loguru import logger  # noqa: E402
+
+from demo.ledger_desktop import create_ledger  # noqa: E402
+from demo.sample_payments import sample_payment_rows, write_payments_workbook  # noqa: E402
+from runner import RunRequest, load_settings, start_run  # noqa: E402
+from runner.display import virtual_display  # noqa: E402
+from runner.drivers.desktop import DesktopDriver, load_pyautogui  # noqa: E402
+from runner.selector_map import Selector, load_selector_map  # noqa: E402
+
+PASSWORD = "bench-ledger-4410"
+
+
+def start_ledger(db: Path) -> subprocess.Popen:
+    process = subprocess.Popen([sys.executable, "-m", "demo.ledger_desktop", "--db", str(db)], cwd=ROOT,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(2.0)
+    return process
+
+
+def timed(fn, repeat: int) -> float:
+    fn()  # warm caches (template files, capture buffers)
+    started = time.perf_counter()
+    for _ in range(repeat):
+        fn()
+    return (time.perf_counter() - started) / repeat * 1000
+
+
+def lookups(repeat: int, folder: Path) -> list[tuple[str, float]]:
+    pyautogui = load_pyautogui(load_settings(ROOT).desktop, attended=False)
+
+    ledger_map = load_selector_map(ROOT / "selectors" / "ledger.yaml")
+    button = ledger_map.get("signon.button")
+    in_region, anywhere = button.candidates[0], button.candidates[1]
+    only_region = Selector("signon.button", (in_region,))
+    only_anywhere = Selector("signon.button", (anywhere,))
+    app = start_ledger(create_ledger(folder / "lookup.db", password=PASSWORD))
+    driver = DesktopDriver(load_settings(ROOT), {}, ROOT, attended=False)
+    driver.start()
+    try:
+        assert driver.find_now(only_region) and driver.find_now(only_anywhere), "the template is not on the screen"
+        image = str(anywhere.image_path)
+        assert pyautogui.locateOnScreen(image, confidence=0.9, grayscale=True), "pyautogui cannot find it"
+        return [
+            ("Backroom, search region", timed(lambda: driver.find_now(only_region), repeat)),
+            ("pyautogui.locateOnScreen, region", timed(lambda: pyautogui.locateOnScreen(
+                image, confidence=0.9, grayscale=True, region=in_region.region), repeat)),
+            ("Backroom, whole screen", timed(lambda: driver.find_now(only_anywhere), repeat)),
+            ("pyautogui.locateOnScreen, whole screen", timed(lambda: pyautogui.locateOnScreen(
+                image, confidence=0.9, grayscale=True), repeat)),
+        ]
+    finally:
+        driver.stop()
+        app.terminate()
+        app.wait()
+
+
+def plain_pyautogui(rows: list, db: Path) -> float:
+    """What a hand-written script does: fixed coordinates and sleeps, nothing checked or recorded."""
+    pyautogui = load_pyautogui(load_settings(ROOT).desktop, attended=False)  # same pause, this display
+    app = start_ledger(db)
+    try:
+        started = time.perf_counter()
+        pyautogui.click(290, 213)
+        pyautogui.write("clerk")
+        pyautogui.click(290, 248)
+        pyautogui.write(PASSWORD)
+        pyautogui.press("enter")
+        time.sleep(0.3)
+        for ref, account, amount, paid_on in rows:
+            pyautogui.press("f3")
+            time.sleep(0.2)
+            for (x, y), value in (((263, 213), account), ((281, 248), f"{amount:.2f}"), ((326, 283), ref),
+                                  ((272, 318), paid_on.isoformat())):
+                pyautogui.click(x, y)
+                pyautogui.hotkey("end")
+                pyautogui.hotkey("shift", "home")
+                pyautogui.press("backspace")
+                pyautogui.write(value)
+            pyautogui.click(276, 363)
+            time.sleep(0.3)
+            pyautogui.press("enter")  # OK on the "Posted" dialog
+            time.sleep(0.2)
+        return time.perf_counter() - started
+    finally:
+        app.terminate()
+        app.wait()
+
+
+def posted(db: Path) -> int:
+    with sqlite3.connect(db) as conn:
+        return conn.execute("SELECT COUNT(DISTINCT payment_ref) FROM payments").fetchone()[0]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--lookups", type=int, default=50)
+    parser.add_argument("--payments", type=int, default=20)
+    args = parser.parse_args()
+    logger.remove()
+    os.environ["BACKROOM_SECRET_LEDGER_PASSWORD"] = PASSWORD
+    folder = Path(tempfile.mkdtemp(prefix="backroom-desktop-bench-"))
+
+    with virtual_display(1920, 1080):
+        results = lookups(args.lookups, folder)
+    print(f"\nImage lookup on a 1920x1080 screen ({args.lookups} lookups each, same template and screen)")
+    print(f"{'method':<42}{'ms per lookup':>15}{'vs pyautogui':>14}")
+    baseline = {"region": results[1][1], "whole screen": results[3][1]}
+    for name, ms in results:
+        versus = baseline["region" if "region" in name else "whole screen"]
+        print(f"{name:<42}{ms:>15.1f}{ms / versus:>13.3f}x")
+
+    rows = sample_payment_rows(args.payments, seed=9)
+    workbook = write_payments_workbook(folder / "payments.xlsx", rows)
+    with virtual_display(1024, 768):
+        plain_db = create_ledger(folder / "plain.db", password=PASSWORD)
+        plain_s = plain_pyautogui(rows, plain_db)
+        bot_db = create_ledger(folder / "bot.db", password=PASSWORD)
+        project = folder / "project"
+        project.mkdir()
+        for part in ("bots", "recipes", "selectors", "backroom.yaml"):
+            (project / part).symlink_to(ROOT / part)
+        (project / "logs").mkdir()
+        started = time.perf_counter()
+        result = start_run(RunRequest(bot="post-payments", input_path=workbook, project=project,
+                                      queue_path=folder / "queue.sqlite3",
+                                      app_commands={"ledger": f"{{python}} -m demo.ledger_desktop --db {bot_db}"}))
+        bot_s = time.perf_counter() - started
+    n = args.payments
+    print(f"\nPosting {n} payments into LEDGER/AR (1024x768 virtual display)")
+    print(f"{'method':<42}{'s per payment':>15}{'posted':>8}{'vs plain':>10}")
+    print(f"{'plain pyautogui script (fixed coords)':<42}{plain_s / n:>15.2f}{posted(plain_db):>8}{1:>9.2f}x")
+    print(f"{'Backroom post-payments bot':<42}{bot_s / n:>15.2f}{posted(bot_db):>8}{bot_s / plain_s:>9.2f}x")
+    print(f"  (bot run: {result.counts}, evidence in {result.run_dir})")
+
+
+if __name__ == "__main__":
+    main()

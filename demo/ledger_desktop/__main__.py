@@ -1,0 +1,42 @@
+"""`python -m demo.ledger_desktop --db ledger.db`: start LEDGER/AR on the current display."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from .app import THEMES, LedgerApp, LedgerOptions
+from .store import LedgerStore, create_ledger
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="ledger", description="LEDGER/AR 3.1, accounts receivable.")
+    parser.add_argument("--db", type=Path, required=True, help="SQLite database (created with demo data if missing)")
+    parser.add_argument("--export-dir", type=Path, help="where statements are written (default: beside the database)")
+    parser.add_argument("--x", type=int, default=40, help="window position on the screen")
+    parser.add_argument("--y", type=int, default=40)
+    parser.add_argument("--theme", choices=sorted(THEMES), default="classic")
+    parser.add_argument("--font-size", type=int, default=10)
+    parser.add_argument("--lock-once", default="", help="accounts whose first posting finds the record locked")
+    parser.add_argument("--lock-rate", type=float, default=0.0, help="share of postings that find the record locked")
+    parser.add_argument("--export-templates", type=Path, help="write the controls' images there and exit")
+    args = parser.parse_args(argv)
+    if not args.db.exists():
+        create_ledger(args.db)
+    options = LedgerOptions(db_path=args.db, export_dir=args.export_dir or args.db.parent / "exports",
+                            x=args.x, y=args.y, theme=args.theme, font_size=args.font_size)
+    locks = {a.strip().upper() for a in args.lock_once.split(",") if a.strip()}
+    store = LedgerStore(args.db, lock_accounts=locks, lock_rate=args.lock_rate)
+    app = LedgerApp(store, options)
+    if args.export_templates:
+        from .template_export import export_templates
+
+        app.root.after(300, lambda: export_templates(app, args.export_templates))
+    try:
+        app.run()
+    finally:
+        store.close()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,386 @@
+"""Desktop driver: legacy desktop programs driven with pyautogui, controls found by image.
+
+What a clerk does, a bot does: look at the screen, click, type, copy a value. Controls
+are found with OpenCV template matching (screen_match.py) through the selector map's
+candidate chain; the screen is captured with mss, which grabs a search region alone in
+a fraction of a millisecond. Values are read by selecting a field's text and copying it
+through the clipboard, which also types what a keyboard layout cannot.
+
+pyautogui's settings are chosen, not inherited: a short pause after each action (the
+screen is watched for stillness instead), and the fail-safe (mouse slammed into a screen
+corner stops the run) on only where a person can see the screen.
+"""
+
+from __future__ import annotations
+
+import os
+import string
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Callable, Iterator
+
+import numpy as np
+
+from ..display import check_display
+from ..errors import DesktopAppError, SelectorNotFound, SystemException
+from ..selector_map import Candidate, Selector
+from ..settings import AppSettings, DesktopSettings, Settings
+from . import clipboard
+from .base import POLL_SECONDS, DialogEvent, Resolution, ScreenshotRequest, wait_for_any
+from .screen_match import Box, ScreenImage, find_template, load_template
+
+STILL_SECONDS = 0.03        # two captures this far apart that are equal: the screen has settled
+CLIPBOARD_WAIT_S = 2.0
+SECRET_BOX = (260, 30)      # painted over around a field a secret was typed into
+TYPEABLE = set(string.ascii_letters + string.digits + string.punctuation + " \n\t")
+# Recipe key names (as on the web: "Enter", "Control+S", "F3") to pyautogui's.
+KEY_NAMES = {"control": "ctrl", "escape": "esc", "arrowleft": "left", "arrowright": "right", "arrowup": "up",
+             "arrowdown": "down", "meta": "win", "return": "enter", "del": "delete", "spacebar": "space"}
+
+
+def key_combo(key: str) -> list[str]:
+    """'Control+Shift+S' -> ['ctrl', 'shift', 's']."""
+    parts = [p.strip().lower() for p in key.split("+") if p.strip()] if key != "+" else ["+"]
+    return [KEY_NAMES.get(p, p) for p in parts]
+
+
+def load_pyautogui(desktop: DesktopSettings, attended: bool):
+    import pyautogui
+
+    if sys.platform == "linux":
+        from pyautogui import _pyautogui_x11 as x11
+        from Xlib.display import Display
+
+        # pyautogui connects to the X server once, when imported; a run on a new
+        # (virtual) display in the same process needs a connection to that one.
+        if x11._display.get_display_name() != os.environ.get("DISPLAY"):
+            x11._display = Display(os.environ["DISPLAY"])
+    pyautogui.PAUSE = desktop.pause_s
+    pyautogui.MINIMUM_DURATION = 0
+    pyautogui.FAILSAFE = {"on": True, "off": False}.get(desktop.failsafe, attended)
+    return pyautogui
+
+
+class DesktopDriver:
+    kind = "desktop"
+
+    def __init__(self, settings: Settings, apps: dict[str, AppSettings], project: Path, attended: bool = True):
+        self.settings = settings
+        self.apps = apps
+        self.project = Path(project)
+        self.attended = attended  # a person may be watching (not a virtual display this run started)
+        self._gui = None
+        self._grabber = None
+        self._x = None
+        self._processes: dict[str, subprocess.Popen] = {}
+        self._secret_boxes: list[Box] = []
+
+    # -- lifecycle -------------------------------------------------------
+    def start(self) -> None:
+        check_display()
+        import mss
+
+        self._gui = load_pyautogui(self.settings.desktop, self.attended)
+        self._grabber = mss.MSS()
+        if sys.platform == "linux":
+            from Xlib.display import Display
+
+            self._x = Display(os.environ["DISPLAY"])
+
+    def stop(self) -> None:
+        for name in list(self._processes):
+            self.close_app(name)
+        if self._grabber is not None:
+            self._grabber.close()
+        if self._x is not None:
+            self._x.close()
+        self._grabber = self._x = None
+
+    def begin_item(self) -> None:
+        self._secret_boxes = []
+
+    def end_item(self, clean: bool = True) -> list[str]:
+        """After a failed item, close the apps this run started: the next item starts them again
+        from their first screen instead of inheriting a half-filled form or an open dialog."""
+        self._secret_boxes = []
+        notes = []
+        if not clean:
+            for name, process in list(self._processes.items()):
+                if process.poll() is None:
+                    self.close_app(name)
+                    notes.append(f"{name} closed after the failed item, so the next one starts from its first screen")
+        return notes
+
+    # -- applications ----------------------------------------------------
+    def launch(self, app: str, window: str | None, timeout_ms: int) -> str:
+        """Start the app unless it is running; wait for its main window. Returns what was done."""
+        process = self._processes.get(app)
+        if process is not None and process.poll() is None:
+            return "already running"
+        if window and self._window_shown(window):
+            return "already open (started outside this run)"
+        config = self.apps[app]
+        command = config.command_line()
+        errors = tempfile.TemporaryFile()
+        try:
+            process = subprocess.Popen(command, cwd=self.project, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                       stderr=errors, start_new_session=True)
+        except OSError as exc:
+            raise DesktopAppError(f"cannot start {app}: {exc} (command: {' '.join(command)})") from None
+        self._processes[app] = process
+        deadline = time.monotonic() + min(timeout_ms / 1000, config.start_timeout_s)
+        while not (window and self._window_shown(window)):
+            if process.poll() is not None:
+                errors.seek(0)
+                tail = errors.read().decode(errors="replace").strip().splitlines()[-1:]
+                raise DesktopAppError(f"{app} exited at start with code {process.returncode}"
+                                      + (f": {tail[0]}" if tail else ""))
+            if time.monotonic() >= deadline:
+                if not window:
+                    break  # no title to wait for: the recipe's next wait_for does the waiting
+                self.close_app(app)
+                raise DesktopAppError(f"{app} started but no window titled {window!r} appeared within "
+                                      f"{config.start_timeout_s:g}s")
+            time.sleep(POLL_SECONDS)
+        return f"started (pid {process.pid})"
+
+    def close_app(self, app: str) -> str:
+        process = self._processes.pop(app, None)
+        if process is None or process.poll() is not None:
+            return "not running"
+        process.terminate()
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+        return "closed"
+
+    def _window_shown(self, title: str) -> bool:
+        if self._x is None:  # Windows and macOS: pyautogui knows the windows there
+            finder = getattr(self._gui, "getWindowsWithTitle", None)
+            return bool(finder and any(w.title.startswith(title) for w in finder(title)))
+        from Xlib import X, error as xerror
+
+        def shown(window, depth: int) -> bool:
+            try:
+                name = window.get_wm_name()
+                if isinstance(name, bytes):
+                    name = name.decode("latin-1")
+                if name and name.startswith(title) and window.get_attributes().map_state == X.IsViewable:
+                    return True
+                if depth < 2:  # under a window manager the app's window is a grandchild of the root
+                    return any(shown(child, depth + 1) for child in window.query_tree().children)
+            except xerror.XError:  # a window closing while we look
+                return False
+            return False
+
+        return shown(self._x.screen().root, 0)
+
+    # -- the screen ------------------------------------------------------
+    def _grab(self, region: tuple[int, int, int, int] | None = None) -> ScreenImage:
+        screen = self._grabber.monitors[1] if len(self._grabber.monitors) > 1 else self._grabber.monitors[0]
+        if region is None:
+            area = screen
+        else:
+            x, y, w, h = region
+            right, bottom = min(x + w, screen["left"] + screen["width"]), min(y + h, screen["top"] + screen["height"])
+            x, y = max(x, screen["left"]), max(y, screen["top"])
+            if right <= x or bottom <= y:
+                return ScreenImage(np.zeros((0, 0, 4), np.uint8), (x, y))
+            area = {"left": x, "top": y, "width": right - x, "height": bottom - y}
+        shot = self._grabber.grab(area)
+        return ScreenImage(np.asarray(shot), (area["left"], area["top"]))
+
+    def _locate(self, candidate: Candidate, full: ScreenImage | None,
+                whole: Callable[[], ScreenImage]) -> tuple[tuple[int, int] | None, str]:
+        """Where this candidate points on the screen now, or None and why not."""
+        if candidate.strategy == "point":
+            return candidate.point, ""
+        template = load_template(candidate.image_path, candidate.grayscale)
+        if candidate.region is not None:  # a region alone is cheaper to grab than to cut from the screen
+            haystack = full.crop(Box(*candidate.region)) if full is not None else self._grab(candidate.region)
+        else:
+            haystack = whole()
+        matches, best = find_template(haystack, template, candidate.confidence)
+        if len(matches) > 1:
+            return None, f"{len(matches)} places match"
+        if not matches:
+            return None, f"not found (best {best:.2f} < {candidate.confidence:g})"
+        x, y = matches[0].box.center
+        dx, dy = candidate.offset or (0, 0)
+        return (x + dx, y + dy), ""
+
+    def _try_chain(self, selector: Selector, full: ScreenImage | None = None, visibility: bool = False):
+        tried: list[str] = []
+        captured = [full]
+
+        def whole() -> ScreenImage:  # the whole screen, captured once per look at the chain
+            if captured[0] is None:
+                captured[0] = self._grab()
+            return captured[0]
+
+        for index, candidate in enumerate(selector.candidates):
+            if visibility and candidate.strategy == "point":
+                continue  # fixed coordinates cannot tell whether something is shown
+            point, why = self._locate(candidate, full, whole)
+            if point is not None:
+                return point, Resolution(selector.name, candidate.describe(), index, tuple(tried)), tried
+            tried.append(f"{candidate.describe()}: {why}")
+        return None, None, tried
+
+    def _resolve(self, selector: Selector, timeout_ms: int) -> tuple[tuple[int, int], Resolution]:
+        deadline = time.monotonic() + timeout_ms / 1000
+        while True:
+            point, resolution, tried = self._try_chain(selector)
+            if point is not None:
+                return point, resolution
+            if time.monotonic() >= deadline:
+                raise SelectorNotFound(f"'{selector.name}' not found on the screen within {timeout_ms / 1000:g}s: "
+                                       + "; ".join(tried), selector=selector.name)
+            time.sleep(POLL_SECONDS)
+
+    def find_now(self, selector: Selector) -> Resolution | None:
+        return self._try_chain(selector, visibility=True)[1]
+
+    # -- mouse and keyboard ----------------------------------------------
+    @contextmanager
+    def _operator_can_stop(self) -> Iterator[None]:
+        try:
+            yield
+        except self._gui.FailSafeException:
+            raise KeyboardInterrupt("the mouse was moved to a screen corner (pyautogui fail-safe)") from None
+
+    def _click_at(self, point: tuple[int, int], clicks: int = 1) -> None:
+        with self._operator_can_stop():
+            self._gui.click(point[0], point[1], clicks=clicks, interval=0.05)
+
+    def _keys(self, *combo: str) -> None:
+        for key in combo:
+            if not self._gui.isValidKey(key):
+                raise SystemException(f"unknown key {key!r}", "Use names such as Enter, Tab, F3, Control+S.")
+        with self._operator_can_stop():
+            self._gui.hotkey(*combo) if len(combo) > 1 else self._gui.press(combo[0])
+
+    def _select_field_text(self) -> None:
+        self._keys("end")
+        self._keys("shift", "home")
+
+    def _type(self, text: str, secret: bool) -> None:
+        if set(text) <= TYPEABLE:
+            with self._operator_can_stop():
+                self._gui.write(text, interval=0)
+            return
+        # Characters the keyboard layout has no key for (é, €, ß): paste them.
+        clipboard.copy(text)
+        self._keys("ctrl", "v")
+        if secret:
+            clipboard.copy("")
+
+    def click(self, selector: Selector, timeout_ms: int, double: bool = False) -> Resolution:
+        point, resolution = self._resolve(selector, timeout_ms)
+        self._click_at(point, 2 if double else 1)
+        return resolution
+
+    def fill(self, selector: Selector, text: str, timeout_ms: int, secret: bool = False) -> Resolution:
+        point, resolution = self._resolve(selector, timeout_ms)
+        self._click_at(point)
+        self._select_field_text()
+        self._keys("backspace")
+        if secret:  # recorded before typing, so no screenshot can catch the value
+            w, h = SECRET_BOX
+            self._secret_boxes.append(Box(point[0] - w // 2, point[1] - h // 2, w, h))
+        if text:
+            self._type(text, secret)
+        return resolution
+
+    def select(self, selector: Selector, option: str, timeout_ms: int) -> Resolution:
+        """A legacy combo box: click it, type the option's text, confirm."""
+        point, resolution = self._resolve(selector, timeout_ms)
+        self._click_at(point)
+        self._type(option, secret=False)
+        self._keys("enter")
+        return resolution
+
+    def check(self, selector: Selector, checked: bool, timeout_ms: int) -> Resolution:
+        raise SystemException("'check' cannot see a desktop check box's state: click it instead")
+
+    def press(self, selector: Selector | None, key: str, timeout_ms: int) -> Resolution | None:
+        resolution = None
+        if selector is not None:
+            point, resolution = self._resolve(selector, timeout_ms)
+            self._click_at(point)
+        self._keys(*key_combo(key))
+        return resolution
+
+    def wait_for_any(self, selectors: list[Selector], visible: bool, timeout_ms: int) -> Resolution:
+        def new_look():
+            screen = self._grab()  # one capture per round serves every candidate of every selector
+
+            def look(selector: Selector):
+                _, resolution, tried = self._try_chain(selector, screen, visibility=True)
+                return resolution, tried
+            return look
+
+        return wait_for_any(selectors, visible, timeout_ms, new_look)
+
+    def wait_for_text(self, text: str, visible: bool, timeout_ms: int) -> None:
+        raise SystemException("a desktop screen's text cannot be searched: wait for an image (wait_for: <element>)")
+
+    def text_on_screen(self, text: str) -> bool:
+        raise SystemException("a desktop screen's text cannot be searched: check an image or read a field")
+
+    def read(self, selector: Selector, attribute: str | None, timeout_ms: int) -> tuple[str, Resolution]:
+        """Select the field's text and copy it, as a clerk would."""
+        if attribute:
+            raise SystemException(f"'{selector.name}': desktop fields have no attributes to read")
+        point, resolution = self._resolve(selector, timeout_ms)
+        sentinel = f"backroom-nothing-copied-{time.monotonic_ns()}"
+        clipboard.copy(sentinel)  # so a failed copy is seen as one, never mistaken for an old value
+        self._click_at(point)
+        self._select_field_text()
+        self._keys("ctrl", "c")
+        deadline = time.monotonic() + CLIPBOARD_WAIT_S
+        while (value := clipboard.paste()) == sentinel:
+            if time.monotonic() >= deadline:
+                raise SystemException(f"nothing could be copied from '{selector.name}' ({resolution.candidate})",
+                                      "The field may not allow selecting its text; check the screenshot.")
+            time.sleep(POLL_SECONDS)
+        return value.strip(), resolution
+
+    # -- dialogs (desktop dialogs are windows, found by their images) -----
+    def arm_dialog(self, accept: bool, expect: str | None, prompt_text: str | None) -> None:
+        raise SystemException("accept_dialog/dismiss_dialog are for web pages: click the dialog's button instead")
+
+    def take_dialog_events(self) -> list[DialogEvent]:
+        return []
+
+    # -- evidence --------------------------------------------------------
+    def settle(self, timeout_ms: int) -> None:
+        """Wait until the screen stops changing (the app has repainted), at most the configured time."""
+        deadline = time.monotonic() + min(timeout_ms, self.settings.desktop.settle_ms) / 1000
+        time.sleep(STILL_SECONDS)
+        previous = self._grab().bgra
+        while time.monotonic() < deadline:
+            time.sleep(STILL_SECONDS)
+            current = self._grab().bgra
+            if np.array_equal(previous, current):
+                return
+            previous = current
+
+    def screenshot(self, request: ScreenshotRequest) -> None:
+        """The whole screen, with the fields secrets were typed into painted over."""
+        from PIL import Image, ImageDraw
+
+        shot = self._grab()
+        image = Image.fromarray(shot.bgra[:, :, 2::-1])  # BGRA -> RGB
+        if self._secret_boxes:
+            draw = ImageDraw.Draw(image)
+            for box in self._secret_boxes:
+                draw.rectangle((box.x, box.y, box.x + box.width, box.y + box.height), fill="#ff00ff")
+        options = {"quality": request.quality} if request.fmt == "jpeg" else {}
+        image.save(request.path, format="JPEG" if request.fmt == "jpeg" else "PNG", **options)

@@ -1,0 +1,111 @@
+"""Finding controls on the screen by image: OpenCV template matching.
+
+Matching is normalised cross-correlation (TM_CCOEFF_NORMED) on grayscale by default:
+it ignores a uniform change of brightness or contrast, so a colour theme or a
+slightly different anti-aliasing still matches above the confidence threshold,
+while a different control does not. A candidate's search region is grabbed alone,
+which is what makes a lookup cheap; without one the whole screen is searched.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+MAX_MATCHES = 2  # enough to tell "exactly one" from "ambiguous"
+
+
+@dataclass(frozen=True)
+class Box:
+    x: int
+    y: int
+    width: int
+    height: int
+
+    @property
+    def center(self) -> tuple[int, int]:
+        return self.x + self.width // 2, self.y + self.height // 2
+
+    def as_list(self) -> list[int]:
+        return [self.x, self.y, self.width, self.height]
+
+
+@dataclass(frozen=True)
+class Match:
+    box: Box
+    score: float
+
+
+class ScreenImage:
+    """Pixels of the screen (or of a region of it) with their origin, converted once per use."""
+
+    def __init__(self, bgra: np.ndarray, origin: tuple[int, int] = (0, 0)):
+        self.bgra = bgra
+        self.origin = origin
+        self._gray: np.ndarray | None = None
+        self._bgr: np.ndarray | None = None
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return self.bgra.shape[1], self.bgra.shape[0]
+
+    def pixels(self, grayscale: bool) -> np.ndarray:
+        if grayscale:
+            if self._gray is None:
+                self._gray = cv2.cvtColor(self.bgra, cv2.COLOR_BGRA2GRAY)
+            return self._gray
+        if self._bgr is None:
+            self._bgr = cv2.cvtColor(self.bgra, cv2.COLOR_BGRA2BGR)
+        return self._bgr
+
+    def crop(self, box: Box) -> "ScreenImage":
+        """The part of this image inside `box` (screen coordinates), clipped to what this image holds."""
+        ox, oy = self.origin
+        left, top = max(box.x - ox, 0), max(box.y - oy, 0)
+        right = min(box.x + box.width - ox, self.bgra.shape[1])
+        bottom = min(box.y + box.height - oy, self.bgra.shape[0])
+        if right <= left or bottom <= top:
+            return ScreenImage(self.bgra[0:0, 0:0], (box.x, box.y))
+        return ScreenImage(self.bgra[top:bottom, left:right], (ox + left, oy + top))
+
+
+@lru_cache(maxsize=512)
+def _template(path: str, mtime: float, grayscale: bool) -> np.ndarray:
+    image = cv2.imread(path, cv2.IMREAD_GRAYSCALE if grayscale else cv2.IMREAD_COLOR)
+    if image is None:
+        raise ValueError(f"{path} is not an image OpenCV can read")
+    return image
+
+
+def load_template(path: Path, grayscale: bool) -> np.ndarray:
+    path = Path(path)
+    return _template(str(path), path.stat().st_mtime, grayscale)
+
+
+def find_template(screen: ScreenImage, template: np.ndarray, confidence: float,
+                  max_matches: int = MAX_MATCHES) -> tuple[list[Match], float]:
+    """Up to `max_matches` distinct places where the template matches at `confidence` or better, best
+    first, and the best score found anywhere (to say how close a miss was)."""
+    haystack = screen.pixels(grayscale=template.ndim == 2)
+    th, tw = template.shape[:2]
+    if haystack.shape[0] < th or haystack.shape[1] < tw:
+        return [], 0.0
+    scores = cv2.matchTemplate(haystack, template, cv2.TM_CCOEFF_NORMED)
+    scores[~np.isfinite(scores)] = -1.0  # flat areas have no correlation, not a perfect one
+    ox, oy = screen.origin
+    matches: list[Match] = []
+    top = None
+    for _ in range(max_matches):
+        _, best, _, (x, y) = cv2.minMaxLoc(scores)
+        top = float(best) if top is None else top
+        if best < confidence:
+            break
+        matches.append(Match(Box(x + ox, y + oy, tw, th), float(best)))
+        # blank out this match's neighbourhood so the next maximum is a different place
+        scores[max(y - th // 2, 0):y + th // 2 + 1, max(x - tw // 2, 0):x + tw // 2 + 1] = -1.0
+    return matches, top or 0.0
+

@@ -1,0 +1,178 @@
+"""The payment-posting bot against the real LEDGER/AR desktop program on a real X display (Xvfb).
+
+Each test checks LEDGER's own database: what was posted, how often, for how much.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+import numpy as np
+from openpyxl import load_workbook
+from PIL import Image
+
+from demo.ledger_desktop import LedgerStore
+from runner import ExitCode, RunRequest, start_run
+
+from .conftest import LEDGER_PASSWORD, make_payments
+
+ROWS = [
+    ["BANK-0001", "C1001", 120.50, "2026-11-02"],
+    ["BANK-0002", "C1013", 89.99, "2026-11-03"],
+    ["Überweisung 7/€", "C1004", 1500.00, "2026-11-04"],  # typed through the clipboard
+    ["BANK-0004", "C9999", 10.00, "2026-11-05"],            # LEDGER refuses: no such account
+    ["BANK-0005", "C1007", 0.01, "2026-11-06"],
+]
+
+
+def events_of(run_dir: Path) -> list[dict]:
+    return [json.loads(line) for line in (run_dir / "events.jsonl").read_text(encoding="utf-8").splitlines()]
+
+
+def run_bot(project: Path, workbook: Path, command: str, **options):
+    return start_run(RunRequest(bot="post-payments", input_path=workbook, project=project,
+                                app_commands={"ledger": command}, **options))
+
+
+def test_every_payment_posted_once_with_a_screenshot_per_step(project, ledger, screen, tmp_path):
+    workbook = make_payments(tmp_path / "payments.xlsx", [[r[0], r[1], r[2], _date(r[3])] for r in ROWS])
+    result = run_bot(project, workbook, ledger.command(), screenshots="every")
+
+    assert result.exit_code == ExitCode.ITEMS_FAILED
+    outcomes = {i.reference: i.outcome for i in result.items}
+    assert outcomes == {"BANK-0001": "done", "BANK-0002": "done", "Überweisung 7/€": "done",
+                        "BANK-0004": "business_exception", "BANK-0005": "done"}
+    refused = next(i for i in result.items if i.reference == "BANK-0004")
+    assert "Account C9999 not found" in refused.message
+
+    posted = ledger.payments()
+    assert sorted(p["payment_ref"] for p in posted) == sorted(r[0] for r in ROWS if r[1] != "C9999")  # each once
+    by_ref = {p["payment_ref"]: p for p in posted}
+    for ref, account, amount, paid_on in ROWS:
+        if account == "C9999":
+            continue
+        assert by_ref[ref]["account"] == account
+        assert Decimal(by_ref[ref]["amount_cents"]) / 100 == Decimal(str(amount))
+        assert by_ref[ref]["payment_date"] == paid_on
+
+    # The posting reference read back from LEDGER's dialog is in the result workbook.
+    sheet = load_workbook(result.results_path).active
+    header = [c.value for c in sheet[1]]
+    for row in sheet.iter_rows(min_row=2, values_only=True):
+        if row[0] in by_ref:
+            assert row[header.index("Posting Ref")] == by_ref[row[0]]["posting_ref"]
+
+    # A screenshot for every step that ran, each a real picture of the screen with its hash.
+    events = events_of(result.run_dir)
+    steps = [e for e in events if e["kind"] == "step" and e["outcome"] != "skip" and e["action"] != "call"]
+    assert steps and all(e.get("screenshot") for e in steps)
+    for event in steps[:12]:
+        picture = Image.open(result.run_dir / event["screenshot"])
+        assert picture.size == (1024, 768)
+    report = result.report_path.read_text(encoding="utf-8")
+    assert report.count("screenshots/") >= len({e["screenshot"] for e in steps})
+
+    # After the refused payment the app was restarted, so the next item began on a clean screen.
+    resets = [e for e in events if e["kind"] == "app" and e["outcome"] == "reset"]
+    assert [e["item"] for e in resets] == ["BANK-0004"]
+
+    # The sign-on password is in no event, no log line, and painted over in the sign-on screenshot.
+    for name in ("events.jsonl", "run.log", "report.html"):
+        assert LEDGER_PASSWORD not in (result.run_dir / name).read_text(encoding="utf-8")
+    typed = next(e for e in events if e.get("target") == "signon.password")
+    assert typed["value"] == "****"
+    shot = np.asarray(Image.open(result.run_dir / typed["screenshot"]).convert("RGB")).astype(int)
+    magenta = (abs(shot[:, :, 0] - 255) < 40) & (shot[:, :, 1] < 60) & (abs(shot[:, :, 2] - 255) < 40)
+    assert magenta[225:270, 170:410].mean() > 0.5  # the password field, covered
+
+
+def test_a_moved_window_still_works_and_the_heal_is_recorded(project, ledger, screen, tmp_path):
+    workbook = make_payments(tmp_path / "payments.xlsx", [["MOVED-1", "C1002", 42.00, _date("2026-11-10")],
+                                                          ["MOVED-2", "C1003", 17.25, _date("2026-11-11")]])
+    # The window opens 170 px right and 110 px down of where the map's search regions expect it.
+    result = run_bot(project, workbook, ledger.command("--x", "210", "--y", "150"))
+
+    assert result.exit_code == ExitCode.OK, result.items
+    assert sorted(p["payment_ref"] for p in ledger.payments()) == ["MOVED-1", "MOVED-2"]
+    healed = [e for e in events_of(result.run_dir) if e.get("healed")]
+    assert {e["target"] for e in healed} >= {"post.button", "post.account", "dialog.ok"}
+    for event in healed:
+        assert "region=" not in event["selector"]  # the whole-screen candidate won ...
+        assert any("region=" in tried for tried in event["data"]["healed_from"])  # ... after the region missed
+    assert "healed" in (result.run_dir / "run.log").read_text(encoding="utf-8")
+
+
+def test_the_slate_theme_still_matches(project, ledger, screen, tmp_path):
+    """Another colour scheme: grayscale correlation ignores it, so nothing needs healing."""
+    workbook = make_payments(tmp_path / "payments.xlsx", [["SLATE-1", "C1005", 310.00, _date("2026-11-12")]])
+    result = run_bot(project, workbook, ledger.command("--theme", "slate"))
+
+    assert result.exit_code == ExitCode.OK, result.items
+    assert [p["payment_ref"] for p in ledger.payments()] == ["SLATE-1"]
+
+
+def test_record_locked_is_retried_on_a_virtual_display_of_its_own(project, ledger, screen, tmp_path):
+    workbook = make_payments(tmp_path / "payments.xlsx", [["LOCK-1", "C1003", 55.00, _date("2026-11-12")],
+                                                          ["LOCK-2", "C1008", 66.00, _date("2026-11-12")]])
+    before = os.environ["DISPLAY"]
+    result = run_bot(project, workbook, ledger.command("--lock-once", "C1003"), virtual_display=True)
+
+    assert os.environ["DISPLAY"] == before  # the run's own display came and went
+    assert result.exit_code == ExitCode.OK, result.items
+    locked = next(i for i in result.items if i.reference == "LOCK-1")
+    assert locked.outcome == "done" and locked.attempts == 2
+    assert sorted(p["payment_ref"] for p in ledger.payments()) == ["LOCK-1", "LOCK-2"]  # posted once each
+    events = events_of(result.run_dir)
+    retrying = [e for e in events if e["kind"] == "item" and e["outcome"] == "retrying"]
+    assert len(retrying) == 1 and "locked by user BATCH01" in retrying[0]["message"]
+    failed_step = next(e for e in events if e["kind"] == "step" and e["outcome"] == "fail")
+    assert failed_step["data"]["exception"] == "system" and failed_step["screenshot"]
+
+
+def test_a_payment_already_on_file_is_not_posted_again(project, ledger, screen, tmp_path):
+    store = LedgerStore(ledger.db)
+    earlier = store.post_payment("C1006", "75.00", "BYHAND-1", "2026-11-01", "mary")  # a clerk was quicker
+    store.close()
+    workbook = make_payments(tmp_path / "payments.xlsx", [["BYHAND-1", "C1006", 75.00, _date("2026-11-01")],
+                                                          ["NEW-1", "C1006", 20.00, _date("2026-11-01")]])
+    result = run_bot(project, workbook, ledger.command())
+
+    assert result.exit_code == ExitCode.OK, result.items
+    assert [p["payment_ref"] for p in ledger.payments()] == ["BYHAND-1", "NEW-1"]
+    by_ref = {i.reference: i for i in result.items}
+    assert by_ref["BYHAND-1"].variables["posting_ref"] == earlier.posting_ref
+    assert "already has this payment" in by_ref["BYHAND-1"].message
+
+    # The same workbook again posts nothing: the queue knows both are done.
+    again = run_bot(project, workbook, ledger.command())
+    assert again.exit_code == ExitCode.OK
+    assert len(ledger.payments()) == 2
+
+
+def test_no_display_fails_at_once_and_loses_nothing(project, ledger, tmp_path):
+    workbook = make_payments(tmp_path / "payments.xlsx", [["NODISP-1", "C1001", 5.00, _date("2026-11-01")]])
+    env = {k: v for k, v in os.environ.items() if k != "DISPLAY"}
+    env["COLUMNS"] = "200"
+    command = [sys.executable, "-m", "runner.cli", "run", "post-payments", "-i", str(workbook),
+               "--app-command", f"ledger={ledger.command()}"]
+    done = subprocess.run(command, cwd=project, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == ExitCode.ENVIRONMENT
+    assert "no display" in done.stderr and "--virtual-display" in done.stderr
+    assert ledger.payments() == []
+
+    # The same command with --virtual-display does the work, unattended.
+    done = subprocess.run(command + ["--virtual-display"], cwd=project, env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == ExitCode.OK, done.stdout + done.stderr
+    assert [p["payment_ref"] for p in ledger.payments()] == ["NODISP-1"]
+
+
+def _date(text: str):
+    from datetime import date
+
+    return date.fromisoformat(text)
