@@ -184,6 +184,23 @@ def demo_serve(
             out.print("stopped")
 
 
+@demo_app.command("ledger")
+def demo_ledger(
+    db: Path = typer.Option(Path("logs/demo/ledger.db"), help="SQLite database (created with demo data if missing)."),
+    x: int = typer.Option(40, help="Window position on the screen."),
+    y: int = typer.Option(40),
+    theme: str = typer.Option("classic", help="classic or slate."),
+    lock_once: str = typer.Option("", help="Accounts whose first posting finds the record locked (comma-separated)."),
+) -> None:
+    """Start LEDGER/AR 3.1, the bundled legacy desktop app, on this screen (user clerk, password ar-1995)."""
+    from demo.ledger_desktop.__main__ import main as ledger_main
+
+    from .display import check_display
+
+    check_display()
+    ledger_main(["--db", str(db), "--x", str(x), "--y", str(y), "--theme", theme, "--lock-once", lock_once])
+
+
 @demo_app.command("run")
 def demo_run(
     input: Optional[Path] = typer.Option(None, "--input", "-i", help="Orders workbook (default: the bundled sample)."),

@@ -176,3 +176,47 @@ def _date(text: str):
     from datetime import date
 
     return date.fromisoformat(text)
+
+
+def test_the_driver_reads_a_balance_and_exports_the_statement(ledger, screen, tmp_path):
+    """The desktop driver's own calls on the real app: launch, sign on, F2, type, read back, export."""
+    import csv
+
+    from runner.drivers.desktop import DesktopDriver
+    from runner.selector_map import load_selector_map
+    from runner.settings import AppSettings, Settings
+
+    root = Path(__file__).resolve().parent.parent
+    ledger_map = load_selector_map(root / "selectors" / "ledger.yaml")
+    export_dir = tmp_path / "exports"
+    app = AppSettings(command=ledger.command("--export-dir", str(export_dir)), window="LEDGER/AR 3.1")
+    driver = DesktopDriver(Settings(), {"ledger": app}, root, attended=False)
+    driver.start()
+    try:
+        assert driver.launch("ledger", app.window, 30_000).startswith("started")
+        assert driver.launch("ledger", app.window, 30_000) == "already running"
+        driver.fill(ledger_map.get("signon.user"), "clerk", 5000)
+        driver.fill(ledger_map.get("signon.password"), LEDGER_PASSWORD, 5000, secret=True)
+        driver.click(ledger_map.get("signon.button"), 5000)
+        driver.wait_for_any([ledger_map.get("post.title")], True, 5000)
+        driver.press(None, "F2", 5000)
+        driver.wait_for_any([ledger_map.get("lookup.title")], True, 5000)
+        driver.fill(ledger_map.get("lookup.account"), "c1013", 5000)
+        driver.click(ledger_map.get("lookup.find"), 5000)
+        balance, _ = driver.read(ledger_map.get("lookup.balance"), None, 5000)  # a read-only field
+        driver.click(ledger_map.get("lookup.export"), 5000)
+        driver.wait_for_any([ledger_map.get("dialog.exported")], True, 5000)
+        message, _ = driver.read(ledger_map.get("dialog.message"), None, 5000)
+        assert message == "Statement written: statement-C1013.csv"
+    finally:
+        driver.stop()
+    assert driver.close_app("ledger") == "not running"  # stop() closed what launch started
+    rows = list(csv.reader((export_dir / "statement-C1013.csv").open(encoding="utf-8")))
+    assert rows[0] == ["Account", "Name", "Type", "Document", "Date", "Amount"]
+    assert rows[1][1] == "Café Müller"
+    store = LedgerStore(ledger.db)
+    expected = Decimal(store.balance("C1013")) / 100
+    assert Decimal(balance.replace(",", "")) == expected
+    assert rows[-1][2] == "BALANCE" and Decimal(rows[-1][5].replace(",", "")) == expected
+    assert sum(1 for r in rows if r[2] == "INVOICE") == len(store.open_items("C1013"))
+    store.close()

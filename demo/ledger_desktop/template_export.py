@@ -76,7 +76,8 @@ def _export(app: LedgerApp, folder: Path) -> None:
          "post.reference_label", "post.reference", "post.date_label", "post.date", "post.button")
     for kind, heading, text in (("info", "POSTED", "Posted, reference P000000"),
                                 ("locked", "RECORD LOCKED", "Record C0000 is locked by user BATCH01. Try again later."),
-                                ("error", "ERROR", "Account C0000 not found")):
+                                ("error", "ERROR", "Account C0000 not found"),
+                                ("info", "EXPORTED", "Statement written: statement-C0000.csv")):
         app.message(kind, heading, text)
         grab("dialog." + heading.lower().replace(" ", "_"), "dialog.ok", "dialog.message")
         app._close_dialog()
@@ -89,5 +90,6 @@ def _export(app: LedgerApp, folder: Path) -> None:
     grab("inquiry.title", "inquiry.reference_label", "inquiry.reference", "inquiry.find", "inquiry.posting_ref_label",
          "inquiry.posting_ref")
     app.show_lookup()
-    grab("lookup.title", "lookup.account_label", "lookup.account", "lookup.find", "lookup.export")
+    grab("lookup.title", "lookup.account_label", "lookup.account", "lookup.balance_label", "lookup.balance",
+         "lookup.find", "lookup.export")
     (folder / "geometry.json").write_text(json.dumps(geometry, indent=1))
