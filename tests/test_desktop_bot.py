@@ -220,3 +220,35 @@ def test_the_driver_reads_a_balance_and_exports_the_statement(ledger, screen, tm
     assert rows[-1][2] == "BALANCE" and Decimal(rows[-1][5].replace(",", "")) == expected
     assert sum(1 for r in rows if r[2] == "INVOICE") == len(store.open_items("C1013"))
     store.close()
+
+
+def test_the_fail_safe_stops_a_watched_run_like_ctrl_c(screen):
+    """With the fail-safe on, a mouse pushed into a screen corner stops the next action."""
+    import pytest
+
+    from runner.drivers.desktop import DesktopDriver
+    from runner.selector_map import Candidate, Selector
+    from runner.settings import Settings
+
+    settings = Settings()
+    settings.desktop.failsafe = "auto"
+    watched = DesktopDriver(settings, {}, Path("."), attended=True)
+    watched.start()
+    try:
+        assert watched._gui.FAILSAFE is True  # "auto" on a screen a person can see
+        watched._gui.FAILSAFE = False      # (only so the test itself can reach the corner)
+        watched._gui.moveTo(0, 0)          # the operator slams the mouse into the corner
+        watched._gui.FAILSAFE = True
+        with pytest.raises(KeyboardInterrupt, match="fail-safe"):
+            watched.click(Selector("somewhere", (Candidate("point", "", point=(500, 400)),)), 1000)
+    finally:
+        watched.stop()
+    unattended = DesktopDriver(settings, {}, Path("."), attended=False)
+    unattended.start()
+    try:
+        assert unattended._gui.FAILSAFE is False  # nobody can reach a virtual screen's corner
+        unattended._gui.moveTo(0, 0)
+        unattended.click(Selector("somewhere", (Candidate("point", "", point=(500, 400)),)), 1000)
+        assert unattended._gui.position() == (500, 400)
+    finally:
+        unattended.stop()
