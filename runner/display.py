@@ -12,6 +12,7 @@ import shutil
 import struct
 import sys
 import tempfile
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -62,6 +63,25 @@ def _ensure_xauthority() -> None:
     os.environ["XAUTHORITY"] = str(own)
 
 
+READY_TIMEOUT_S = 10
+
+
+def _wait_until_accepting(name: str, timeout_s: float) -> None:
+    """The socket exists before the server answers; on a loaded machine the gap is visible."""
+    from Xlib import error as xerror
+    from Xlib.display import Display
+
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            Display(name).close()
+            return
+        except (xerror.DisplayError, xerror.ConnectionClosedError, OSError) as exc:
+            if time.monotonic() >= deadline:
+                raise DisplayError(f"display {name} did not accept connections within {timeout_s:g}s: {exc}") from None
+            time.sleep(0.05)
+
+
 @contextmanager
 def virtual_display(width: int, height: int, depth: int = 24) -> Iterator[str]:
     """An Xvfb display for the duration of the block; DISPLAY points at it meanwhile."""
@@ -74,11 +94,15 @@ def virtual_display(width: int, height: int, depth: int = 24) -> Iterator[str]:
     from xvfbwrapper import Xvfb
 
     _ensure_xauthority()
+    # -noreset: by default Xvfb resets itself whenever its last client disconnects, dropping
+    # anyone connecting at that moment (a check, then the bot, then the app relaunched).
     xvfb = Xvfb(width=width, height=height, colordepth=depth, set_xdg_session_type=True,
-                extra_args=["-nolisten", "tcp"])
+                extra_args=["-nolisten", "tcp", "-noreset"])
     try:
         xvfb.start()
-    except (RuntimeError, OSError) as exc:
+        _wait_until_accepting(os.environ["DISPLAY"], READY_TIMEOUT_S)
+    except (RuntimeError, OSError, DisplayError) as exc:
+        xvfb.stop()
         raise DisplayError(f"could not start a virtual display: {exc}") from None
     try:
         yield os.environ["DISPLAY"]

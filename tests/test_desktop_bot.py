@@ -195,6 +195,7 @@ def test_the_driver_reads_a_balance_and_exports_the_statement(ledger, screen, tm
     try:
         assert driver.launch("ledger", app.window, 30_000).startswith("started")
         assert driver.launch("ledger", app.window, 30_000) == "already running"
+        driver.wait_for_any([ledger_map.get("signon.title")], True, 5000)
         driver.fill(ledger_map.get("signon.user"), "clerk", 5000)
         driver.fill(ledger_map.get("signon.password"), LEDGER_PASSWORD, 5000, secret=True)
         driver.click(ledger_map.get("signon.button"), 5000)

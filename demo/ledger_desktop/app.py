@@ -77,7 +77,17 @@ class LedgerApp:
         for key, screen in (("<F2>", self.show_lookup), ("<F3>", self.show_post), ("<F4>", self.show_inquiry)):
             self.root.bind_all(key, lambda _e, s=screen: self._if_signed_on(s))
         self.show_sign_on()
-        self.root.after(50, self.root.focus_force)
+        # Take the keyboard when the window first shows, before anything is drawn: a later
+        # focus grab would move the focus away from a field someone already clicked.
+        self.root.bind("<Map>", self._on_map, add="+")
+
+    def _on_map(self, event) -> None:
+        if event.widget is self.root:
+            self.root.unbind("<Map>")
+            focused = self.root.focus_get() or self.root.focus_lastfor()
+            self.root.focus_force()
+            if focused is not None:
+                focused.focus_set()
 
     # -- window chrome ---------------------------------------------------
     def _build_chrome(self) -> None:

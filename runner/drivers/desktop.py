@@ -76,6 +76,7 @@ class DesktopDriver:
         self._gui = None
         self._grabber = None
         self._x = None
+        self._has_window_manager = True
         self._processes: dict[str, subprocess.Popen] = {}
         self._secret_boxes: list[Box] = []
 
@@ -90,6 +91,8 @@ class DesktopDriver:
             from Xlib.display import Display
 
             self._x = Display(os.environ["DISPLAY"])
+            root = self._x.screen().root
+            self._has_window_manager = bool(root.get_full_property(self._x.intern_atom("_NET_SUPPORTING_WM_CHECK"), 0))
 
     def stop(self) -> None:
         for name in list(self._processes):
@@ -258,6 +261,25 @@ class DesktopDriver:
     def _click_at(self, point: tuple[int, int], clicks: int = 1) -> None:
         with self._operator_can_stop():
             self._gui.click(point[0], point[1], clicks=clicks, interval=0.05)
+        self._focus_window_under_pointer()
+
+    def _focus_window_under_pointer(self) -> None:
+        """Click-to-focus where no window manager does it (a bare Xvfb screen).
+
+        Without one, the keyboard focus is wherever X last put it; a program that has not
+        been given the focus may drop the keys typed right after a click, and does so
+        under load. Giving the clicked window the focus is what a window manager would do."""
+        if self._x is None or self._has_window_manager:
+            return
+        from Xlib import X, error as xerror
+
+        try:
+            child = self._x.screen().root.query_pointer().child
+            if child:
+                child.set_input_focus(X.RevertToPointerRoot, X.CurrentTime)
+                self._x.sync()
+        except xerror.XError:  # the window went away between the click and now
+            pass
 
     def _keys(self, *combo: str) -> None:
         for key in combo:
