@@ -86,7 +86,8 @@ class Engine:
     # -- public -----------------------------------------------------------
     def run_item(self, item: WorkItem, recipe_names: list[str], attempt: int, verify: str | None = None,
                  hooks: ItemHooks | None = None) -> AttemptResult:
-        """Run the recipes for one item in a fresh browser context.
+        """Run the recipes for one item on a clean screen (a fresh browser context; desktop apps
+        restarted after an item that failed).
 
         With `verify`, that recipe runs first; if it finds the work already done in the
         legacy system (`complete_if`), the item is completed from the screen, not keyed again.

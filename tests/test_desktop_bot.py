@@ -114,6 +114,10 @@ def test_the_slate_theme_still_matches(project, ledger, screen, tmp_path):
 
     assert result.exit_code == ExitCode.OK, result.items
     assert [p["payment_ref"] for p in ledger.payments()] == ["SLATE-1"]
+    shot = next(e["screenshot"] for e in events_of(result.run_dir) if e.get("screenshot"))
+    banner = Image.open(result.run_dir / shot).convert("RGB").getpixel((400, 86))  # right of the banner text
+    assert all(abs(a - b) < 25 for a, b in zip(banner, (0x3a, 0x6e, 0xa5)))  # slate's blue, not classic navy
+    assert not any(e.get("healed") for e in events_of(result.run_dir))
 
 
 def test_record_locked_is_retried_on_a_virtual_display_of_its_own(project, ledger, screen, tmp_path):
