@@ -32,25 +32,26 @@ OUTCOME_TEXT = {"done": "done", "business_exception": "need review (business)",
                 "not_started": "not started"}
 
 
-def _parse_app_urls(values: list[str]) -> dict[str, str]:
-    urls = {}
+def _app_pairs(values: list[str], option: str, example: str, valid) -> dict[str, str]:
+    """APP=VALUE options (repeatable) as a dict; a malformed one is refused with an example."""
+    pairs = {}
     for value in values:
-        name, sep, url = value.partition("=")
-        if not sep or not name or not url.startswith(("http://", "https://")):
-            raise ConfigurationError(f"--app-url {value!r}: expected APP=URL, e.g. billing=http://127.0.0.1:8700")
-        urls[name] = url
-    return urls
+        name, sep, text = value.partition("=")
+        if not sep or not name or not valid(text):
+            raise ConfigurationError(f"{option} {value!r}: expected {example}")
+        pairs[name] = text
+    return pairs
+
+
+def _parse_app_urls(values: list[str]) -> dict[str, str]:
+    return _app_pairs(values, "--app-url", "APP=URL, e.g. billing=http://127.0.0.1:8700",
+                      lambda url: url.startswith(("http://", "https://")))
 
 
 def _parse_app_commands(values: list[str]) -> dict[str, str]:
-    commands = {}
-    for value in values:
-        name, sep, command = value.partition("=")
-        if not sep or not name or not command.strip():
-            raise ConfigurationError(f"--app-command {value!r}: expected APP=COMMAND, "
-                                     "e.g. ledger='{python} -m demo.ledger_desktop --db ledger.db'")
-        commands[name] = command
-    return commands
+    return _app_pairs(values, "--app-command",
+                      "APP=COMMAND, e.g. ledger='{python} -m demo.ledger_desktop --db ledger.db'",
+                      lambda command: bool(command.strip()))
 
 
 def _print_summary(result) -> None:

@@ -12,18 +12,18 @@ import re
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any, Iterator, cast
 
 from .audit.events import AuditEvent, AuditTrail, sha256_file
 from .audit.screenshots import SCREEN_ACTIONS, Shot, ends_input_run, plan_screenshot
-from .drivers.base import Driver, Resolution, ScreenshotRequest
+from .drivers.base import DesktopScreen, Driver, Resolution, ScreenshotRequest
 from .errors import (AppUnreachableError, AssertionFailed, BackroomError, BusinessException, StepFailure,
                      SystemException)
 from .recipe import Recipe, RecipeBook, Step
 from .secrets import masked_secrets
 from .selector_map import SelectorMap
 from .settings import Settings
-from .templating import MASK, TemplateProblem, as_bool, as_text, render
+from .templating import MASK, TemplateProblem, as_bool, as_text, render, uses_name
 from .work_item import WorkItem
 
 
@@ -379,10 +379,11 @@ class Engine:
             case "launch":
                 window = a.window or self.apps.get(recipe.app, {}).get("window") or self.maps[recipe.app].window
                 event.value = window
-                event.message = driver.launch(recipe.app, window, step.timeout_ms or self.nav_timeout_ms)
+                desktop = cast(DesktopScreen, driver)  # recipe validation admits launch on desktop apps only
+                event.message = desktop.launch(recipe.app, window, step.timeout_ms or self.nav_timeout_ms)
                 self._after_navigation(recipe)
             case "close_app":
-                event.message = driver.close_app(recipe.app)
+                event.message = cast(DesktopScreen, driver).close_app(recipe.app)
             case _:
                 raise SystemException(f"{step.where}: no driver support for '{step.action}'")
 
@@ -432,7 +433,7 @@ class Engine:
                 event.message = f"{a.visible} not shown"
                 return
             # only a message that shows the text needs it read (on a desktop that means copying it)
-            text = self.driver.read(selector, None, self.timeout_ms)[0] if "text" in a.message else a.visible
+            text = self.driver.read(selector, None, self.timeout_ms)[0] if uses_name(a.message, "text") else a.visible
         else:
             if not self.driver.text_on_screen(a.text):
                 event.message = f"{a.text!r} not shown"

@@ -162,7 +162,8 @@ def _drivers(prepared: PreparedRun, request: RunRequest) -> dict:
     if "desktop" in kinds:
         from .drivers.desktop import DesktopDriver  # OpenCV and pyautogui load only for desktop bots
 
-        desktop_apps = {app: prepared.settings.app(app, "desktop") for app, m in prepared.maps.items()
+        # the settings prepare_run resolved (file, environment, command line), not resolved again
+        desktop_apps = {app: AppSettings.model_validate(prepared.apps[app]) for app, m in prepared.maps.items()
                         if m.kind == "desktop"}
         drivers["desktop"] = DesktopDriver(prepared.settings, desktop_apps, Path(request.project),
                                            attended=not request.virtual_display)

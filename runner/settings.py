@@ -89,26 +89,16 @@ class Settings(_Strict):
     def app(self, name: str, kind: str = "web") -> AppSettings:
         """Where a web app lives, or how a desktop app starts; a clear error when it is not configured."""
         env_name = name.upper().replace("-", "_")
+        field, missing, example, option = (
+            ("command", f"no command for desktop app '{name}'", "{command: ..., window: ...}", "--app-command")
+            if kind == "desktop" else ("url", f"no address for app '{name}'", "{url: ...}", "--app-url"))
         configured = self.apps.get(name)
-        if kind == "desktop":
-            env_command = os.environ.get(f"BACKROOM_APP_{env_name}_COMMAND")
-            if env_command:
-                return (configured or AppSettings()).model_copy(update={"command": env_command})
-            if configured is None or not configured.command:
-                raise ConfigurationError(
-                    f"no command for desktop app '{name}'",
-                    f"Add apps: {{{name}: {{command: ..., window: ...}}}} to backroom.yaml "
-                    f"or set BACKROOM_APP_{env_name}_COMMAND")
-            return configured
-        env_url = os.environ.get(f"BACKROOM_APP_{env_name}_URL")
-        if env_url:
-            return (configured or AppSettings()).model_copy(update={"url": env_url})
-        if configured is None or not configured.url:
-            raise ConfigurationError(
-                f"no address for app '{name}'",
-                f"Add apps: {{{name}: {{url: ...}}}} to backroom.yaml, set BACKROOM_APP_{env_name}_URL,"
-                f" or pass --app-url {name}=URL",
-            )
+        from_env = os.environ.get(f"BACKROOM_APP_{env_name}_{field.upper()}")
+        if from_env:
+            return (configured or AppSettings()).model_copy(update={field: from_env})
+        if configured is None or not getattr(configured, field):
+            raise ConfigurationError(missing, f"Add apps: {{{name}: {example}}} to backroom.yaml, set "
+                                              f"BACKROOM_APP_{env_name}_{field.upper()}, or pass {option} {name}=...")
         return configured
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError, nodes
+from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError, meta, nodes
 from jinja2.sandbox import SandboxedEnvironment
 
 MASK = "****"
@@ -51,6 +51,16 @@ def references(text: str) -> References:
         if isinstance(node.node, nodes.Name) and node.node.name in found and isinstance(node.arg, nodes.Const):
             found[node.node.name].add(str(node.arg.value))
     return References(frozenset(found["item"]), frozenset(found["secrets"]), frozenset(found["vars"]))
+
+
+def uses_name(value: Any, name: str) -> bool:
+    """Whether a template reads the top-level variable `name` (e.g. `text` in a fail_if message)."""
+    if not is_template(value):
+        return False
+    try:
+        return name in meta.find_undeclared_variables(_env.parse(value))
+    except TemplateSyntaxError:
+        return False
 
 
 @lru_cache(maxsize=4096)

@@ -257,3 +257,22 @@ def test_the_fail_safe_stops_a_watched_run_like_ctrl_c(screen):
         assert unattended._gui.position() == (500, 400)
     finally:
         unattended.stop()
+
+
+def test_an_app_without_a_window_title_is_started_without_waiting(screen):
+    import time
+
+    from runner.drivers.desktop import DesktopDriver
+    from runner.settings import AppSettings, Settings
+
+    quiet = AppSettings(command='{python} -c "import time; time.sleep(60)"')
+    driver = DesktopDriver(Settings(), {"quiet": quiet}, Path("."), attended=False)
+    driver.start()
+    try:
+        started = time.monotonic()
+        assert "no window title to wait for" in driver.launch("quiet", None, 30_000)
+        assert time.monotonic() - started < 5  # not the 30 s a window would be waited for
+        assert driver.launch("quiet", None, 30_000) == "already running"
+        assert driver.close_app("quiet") == "closed"
+    finally:
+        driver.stop()

@@ -128,27 +128,27 @@ class DesktopDriver:
             return "already open (started outside this run)"
         config = self.apps[app]
         command = config.command_line()
-        errors = tempfile.TemporaryFile()
-        try:
-            process = subprocess.Popen(command, cwd=self.project, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                       stderr=errors, start_new_session=True)
-        except OSError as exc:
-            raise DesktopAppError(f"cannot start {app}: {exc} (command: {' '.join(command)})") from None
-        self._processes[app] = process
-        deadline = time.monotonic() + min(timeout_ms / 1000, config.start_timeout_s)
-        while not (window and self._window_shown(window)):
-            if process.poll() is not None:
-                errors.seek(0)
-                tail = errors.read().decode(errors="replace").strip().splitlines()[-1:]
-                raise DesktopAppError(f"{app} exited at start with code {process.returncode}"
-                                      + (f": {tail[0]}" if tail else ""))
-            if time.monotonic() >= deadline:
-                if not window:
-                    break  # no title to wait for: the recipe's next wait_for does the waiting
-                self.close_app(app)
-                raise DesktopAppError(f"{app} started but no window titled {window!r} appeared within "
-                                      f"{config.start_timeout_s:g}s")
-            time.sleep(POLL_SECONDS)
+        with tempfile.TemporaryFile() as errors:  # what the app says if it dies while starting
+            try:
+                process = subprocess.Popen(command, cwd=self.project, stdin=subprocess.DEVNULL,
+                                           stdout=subprocess.DEVNULL, stderr=errors, start_new_session=True)
+            except OSError as exc:
+                raise DesktopAppError(f"cannot start {app}: {exc} (command: {' '.join(command)})") from None
+            self._processes[app] = process
+            if not window:
+                return f"started (pid {process.pid}); no window title to wait for"
+            deadline = time.monotonic() + min(timeout_ms / 1000, config.start_timeout_s)
+            while not self._window_shown(window):
+                if process.poll() is not None:
+                    errors.seek(0)
+                    tail = errors.read().decode(errors="replace").strip().splitlines()[-1:]
+                    raise DesktopAppError(f"{app} exited at start with code {process.returncode}"
+                                          + (f": {tail[0]}" if tail else ""))
+                if time.monotonic() >= deadline:
+                    self.close_app(app)
+                    raise DesktopAppError(f"{app} started but no window titled {window!r} appeared within "
+                                          f"{config.start_timeout_s:g}s")
+                time.sleep(POLL_SECONDS)
         return f"started (pid {process.pid})"
 
     def close_app(self, app: str) -> str:
@@ -186,18 +186,13 @@ class DesktopDriver:
 
     # -- the screen ------------------------------------------------------
     def _grab(self, region: tuple[int, int, int, int] | None = None) -> ScreenImage:
-        screen = self._grabber.monitors[1] if len(self._grabber.monitors) > 1 else self._grabber.monitors[0]
-        if region is None:
-            area = screen
-        else:
-            x, y, w, h = region
-            right, bottom = min(x + w, screen["left"] + screen["width"]), min(y + h, screen["top"] + screen["height"])
-            x, y = max(x, screen["left"]), max(y, screen["top"])
-            if right <= x or bottom <= y:
-                return ScreenImage(np.zeros((0, 0, 4), np.uint8), (x, y))
-            area = {"left": x, "top": y, "width": right - x, "height": bottom - y}
-        shot = self._grabber.grab(area)
-        return ScreenImage(np.asarray(shot), (area["left"], area["top"]))
+        monitor = self._grabber.monitors[1] if len(self._grabber.monitors) > 1 else self._grabber.monitors[0]
+        screen = Box(monitor["left"], monitor["top"], monitor["width"], monitor["height"])
+        area = screen if region is None else Box(*region).clipped_to(screen)
+        if area is None:  # a region entirely off this screen
+            return ScreenImage(np.zeros((0, 0, 4), np.uint8), region[:2])
+        shot = self._grabber.grab({"left": area.x, "top": area.y, "width": area.width, "height": area.height})
+        return ScreenImage(np.asarray(shot), (area.x, area.y))
 
     def _locate(self, candidate: Candidate, full: ScreenImage | None,
                 whole: Callable[[], ScreenImage]) -> tuple[tuple[int, int] | None, str]:

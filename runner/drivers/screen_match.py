@@ -33,6 +33,13 @@ class Box:
     def as_list(self) -> list[int]:
         return [self.x, self.y, self.width, self.height]
 
+    def clipped_to(self, bounds: "Box") -> "Box | None":
+        """The part of this box inside `bounds`, or None when they do not overlap."""
+        left, top = max(self.x, bounds.x), max(self.y, bounds.y)
+        right = min(self.x + self.width, bounds.x + bounds.width)
+        bottom = min(self.y + self.height, bounds.y + bounds.height)
+        return Box(left, top, right - left, bottom - top) if right > left and bottom > top else None
+
 
 @dataclass(frozen=True)
 class Match:
@@ -65,12 +72,11 @@ class ScreenImage:
     def crop(self, box: Box) -> "ScreenImage":
         """The part of this image inside `box` (screen coordinates), clipped to what this image holds."""
         ox, oy = self.origin
-        left, top = max(box.x - ox, 0), max(box.y - oy, 0)
-        right = min(box.x + box.width - ox, self.bgra.shape[1])
-        bottom = min(box.y + box.height - oy, self.bgra.shape[0])
-        if right <= left or bottom <= top:
+        part = box.clipped_to(Box(ox, oy, *self.size))
+        if part is None:
             return ScreenImage(self.bgra[0:0, 0:0], (box.x, box.y))
-        return ScreenImage(self.bgra[top:bottom, left:right], (ox + left, oy + top))
+        return ScreenImage(self.bgra[part.y - oy:part.y - oy + part.height, part.x - ox:part.x - ox + part.width],
+                           (part.x, part.y))
 
 
 @lru_cache(maxsize=512)
