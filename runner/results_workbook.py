@@ -7,6 +7,8 @@ from pathlib import Path
 from openpyxl import load_workbook
 from openpyxl.styles import Font, PatternFill
 
+from .sheet_style import put_text
+
 STATUS_FILL = {
     "done": PatternFill("solid", fgColor="C6EFCE"),
     "business_exception": PatternFill("solid", fgColor="FFEB9C"),
@@ -41,10 +43,9 @@ def write_results(input_path: Path, out_path: Path, sheet_name: str | None, head
         for offset, header in enumerate(headers):
             raw = values.get(header, "")
             value = STATUS_TEXT.get(raw, raw) if header == "Status" else as_cell_text(raw)
-            cell = sheet.cell(row=row_no, column=first_col + offset, value=value)
-            cell.data_type = "s"  # text from screens and inputs must never become a formula
+            put_text(sheet, row_no, first_col + offset, value)  # screen text must never become a formula
             if header == "Status" and raw in STATUS_FILL:
-                cell.fill = STATUS_FILL[raw]
+                sheet.cell(row=row_no, column=first_col + offset).fill = STATUS_FILL[raw]
     sheet.column_dimensions[sheet.cell(row=header_row, column=first_col + 1).column_letter].width = 60
     out_path = Path(out_path)
     tmp = out_path.with_suffix(".tmp.xlsx")
