@@ -160,3 +160,42 @@ def make_sample(count: int, seed: int = 7, *, isolated: bool = True, window_days
             expect("duplicate", [again], [])
     sample.statement.sort(key=lambda s: (s.on, s.txn))  # a bank statement is in date order, not the ledger's
     return sample
+
+
+STATEMENT_HEADERS = ["Date", "Reference", "Description", "Customer", "Amount"]
+
+
+def write_statement(path, sample: Sample, *, with_balances: bool = True):
+    """The bank statement as a bank's export would look: balance rows, then receipts in date order."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "Statement"
+    sheet.append(STATEMENT_HEADERS)
+    first = min((s.on for s in sample.statement), default=date.today())
+    last = max((s.on for s in sample.statement), default=date.today())
+    if with_balances:
+        sheet.append([first, "", "Opening balance", "", sample.opening_balance])
+    for s in sample.statement:
+        sheet.append([s.on, s.reference, s.description, s.account, s.amount])
+    if with_balances:
+        sheet.append([last, "", "Closing balance", "", sample.closing_balance])
+    for row in sheet.iter_rows(min_row=2):
+        row[0].number_format = "yyyy-mm-dd"
+        row[4].number_format = "#,##0.00"
+    book.save(path)
+    return path
+
+
+def load_ledger(db_path, sample: Sample) -> None:
+    """Put the sample's invoices into a BILLSYS database, as if they had been keyed over the month."""
+    from .billing_web.database import BillingDatabase
+
+    db = BillingDatabase(db_path)
+    db.seed("clerk", "clerk")
+    for row in sample.ledger:
+        db.insert_invoice({"customer_code": row.account, "customer_reference": "", "invoice_date": row.on.isoformat(),
+                           "terms_days": 30, "net_amount": f"{row.amount:.2f}", "tax_amount": "0.00",
+                           "total_amount": f"{row.amount:.2f}", "description": row.description}, "loader",
+                          number=row.reference)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .errors import BotDefinitionError
+from .reconcile.settings import ReconcileSpec
 from .settings import ScreenshotPolicy
 from .yaml_source import display_path, load_yaml, validate
 
@@ -61,11 +62,21 @@ class OutputSpec(_Strict):
     columns: dict[str, str] = Field(default_factory=dict)
 
 
+class DocumentSpec(_Strict):
+    template: str                    # a .docx in the bot's folder, with {{ placeholders }} (docxtpl)
+    file: str                        # the file name to write, a template over item and vars
+
+
 class _BotSpec(_Strict):
     name: str
     description: str = ""
-    input: InputSpec
-    recipes: list[str] = Field(min_length=1)
+    # keying: each input row (or group of rows, see bot.py make_items) is keyed through recipes;
+    # reconcile: the ledger is read through recipes and matched against the input statement.
+    kind: Literal["keying", "reconcile"] = "keying"
+    input: InputSpec | None = None
+    recipes: list[str] = Field(default_factory=list)
+    documents: list[DocumentSpec] = Field(default_factory=list)
+    reconcile: ReconcileSpec | None = None
     # A recipe that looks the item up in the legacy system; run first when an earlier attempt
     # may already have submitted it, so nothing is keyed twice.
     verify: str | None = None
@@ -75,6 +86,17 @@ class _BotSpec(_Strict):
     output: OutputSpec = Field(default_factory=OutputSpec)
     retry: RetrySpec = Field(default_factory=RetrySpec)
     screenshots: ScreenshotPolicy | None = None
+
+    @model_validator(mode="after")
+    def parts_for_kind(self):
+        if self.kind == "keying" and (self.input is None or not self.recipes):
+            raise ValueError("a keying bot needs 'input' and 'recipes'")
+        if self.kind == "reconcile" and self.reconcile is None:
+            raise ValueError("a reconcile bot needs a 'reconcile' section (statement, ledger, matching)")
+        if self.kind == "reconcile" and (self.input is not None or self.recipes):
+            raise ValueError("a reconcile bot reads its ledger through reconcile.ledger.recipes; "
+                             "remove 'input' and 'recipes'")
+        return self
 
 
 @dataclass
@@ -90,6 +112,15 @@ class Bot:
     retry: RetrySpec
     screenshots: str | None
     sample_input: Path | None
+    kind: str = "keying"
+    documents: list[DocumentSpec] = field(default_factory=list)
+    reconcile: ReconcileSpec | None = None
+
+    @property
+    def all_recipes(self) -> list[str]:
+        """The recipes a run may use: keying recipes, the verify recipe, the ledger recipes."""
+        names = list(self.recipes) + ([self.verify] if self.verify else [])
+        return names + (list(self.reconcile.ledger.recipes) if self.reconcile else [])
 
 
 def load_bot(project: Path, name: str) -> Bot:
@@ -104,10 +135,17 @@ def load_bot(project: Path, name: str) -> Bot:
     spec = validate(_BotSpec, data, where, BotDefinitionError)
     if spec.name != name:
         raise BotDefinitionError(f"{where}:{data.line_of('name')}: name '{spec.name}' must match the folder '{name}'")
-    samples = sorted((folder / "sample").glob("*.xlsx")) if (folder / "sample").is_dir() else []
+    samples = sorted(p for p in (folder / "sample").glob("*") if p.suffix.lower() in (".xlsx", ".csv")) \
+        if (folder / "sample").is_dir() else []
+    for number, document in enumerate(spec.documents):
+        if not (folder / document.template).is_file():
+            line = data["documents"][number].line_of("template")
+            raise BotDefinitionError(f"{where}:{line}: document template '{document.template}' is not in "
+                                     f"bots/{name}/", "Put the .docx template in the bot's folder.")
     return Bot(name=name, path=folder, description=spec.description, input=spec.input,
-               recipes=spec.recipes, verify=spec.verify, verify_when=spec.verify_when, output=spec.output, retry=spec.retry, screenshots=spec.screenshots,
-               sample_input=samples[0] if samples else None)
+               recipes=spec.recipes, verify=spec.verify, verify_when=spec.verify_when, output=spec.output,
+               retry=spec.retry, screenshots=spec.screenshots, sample_input=samples[0] if samples else None,
+               kind=spec.kind, documents=spec.documents, reconcile=spec.reconcile)
 
 
 def list_bots(project: Path) -> list[str]:

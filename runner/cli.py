@@ -64,7 +64,7 @@ def _print_summary(result) -> None:
     if len(problems) > 10:
         out.print(f"  ... and {len(problems) - 10} more: see the report")
     if result.message:
-        out.print(f"[red]Run stopped:[/red] {result.message}")
+        out.print(Text("Run stopped: ", style="red") + Text(result.message))
     if result.results_path:
         out.print(f"Result workbook: {result.results_path}")
     out.print(f"Audit report:    {result.report_path}")
@@ -132,7 +132,7 @@ def check(
         out.print(f"[green]OK[/green] {input.name}: {len(intake.items)} work item(s)")
         for rejected in intake.rejected:
             for problem in rejected.problems:
-                out.print(f"  [yellow]rejected[/yellow] {problem}")
+                out.print(Text("  rejected ", style="yellow") + Text(problem), highlight=False)
         if intake.rejected:
             raise typer.Exit(int(ExitCode.BAD_INPUT))
 
@@ -237,7 +237,7 @@ def main(argv: list[str] | None = None) -> int:
     except BackroomError as exc:
         err.print(Text("Error: ", style="bold red") + Text(exc.message), highlight=False, soft_wrap=True)
         if exc.hint:
-            err.print(f"  -> {exc.hint}", highlight=False)
+            err.print(Text(f"  -> {exc.hint}"), highlight=False)
         return int(exc.exit_code)
     except KeyboardInterrupt:
         err.print("Stopped by the operator.")

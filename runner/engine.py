@@ -16,7 +16,7 @@ from typing import Any, Iterator, cast
 
 from .audit.events import AuditEvent, AuditTrail, sha256_file
 from .audit.screenshots import SCREEN_ACTIONS, Shot, ends_input_run, plan_screenshot
-from .drivers.base import DesktopScreen, Driver, Resolution, ScreenshotRequest
+from .drivers.base import DesktopScreen, Driver, Resolution, ScreenshotRequest, WebScreen
 from .errors import (AppUnreachableError, AssertionFailed, BackroomError, BusinessException, StepFailure,
                      SystemException)
 from .recipe import Recipe, RecipeBook, Step
@@ -356,6 +356,8 @@ class Engine:
                 state.variables[a.into] = value
                 event.value = MASK if selector.secret else value
                 self._note(event, resolution)
+            case "read_table":
+                self._read_table(step, recipe, state, event, timeout)
             case "assert_text":
                 self._assert_text(step, recipe, state, event, timeout)
             case "accept_dialog" | "dismiss_dialog":
@@ -393,6 +395,35 @@ class Engine:
         busy = self._busy_text(recipe)
         if busy:
             raise SystemException(f"the application said {busy!r}", "The item will be retried.")
+
+    def _read_table(self, step: Step, recipe: Recipe, state: AttemptState, event: AuditEvent, timeout: int) -> None:
+        """Read a table, following its "next page" link until there is none; rows of all pages in order."""
+        a = step.args
+        screen = cast(WebScreen, self.driver)  # recipe validation admits read_table on web apps only
+        selector = self._selector(recipe, a.target)
+        next_link = self._selector(recipe, a.next) if a.next else None
+        rows, pages, previous = [], 0, None
+        while True:
+            page_rows, resolution = screen.read_table(selector, timeout)
+            deadline = time.monotonic() + timeout / 1000
+            while previous is not None and page_rows == previous:  # the next page has not replaced this one yet
+                if time.monotonic() > deadline:
+                    raise SystemException(f"{a.target}: the next page did not load", "The item will be retried.")
+                time.sleep(0.1)
+                page_rows, resolution = screen.read_table(selector, timeout)
+            self._note(event, resolution)
+            rows.extend(page_rows)
+            pages += 1
+            previous = page_rows
+            if next_link is None or screen.find_now(next_link) is None:
+                break
+            if pages >= a.max_pages:
+                raise SystemException(f"{a.target}: more than {a.max_pages} pages", "Raise max_pages in the recipe.")
+            screen.click(next_link, timeout)
+            self._after_navigation(recipe)
+            self.hooks.heartbeat()
+        state.variables[a.into] = rows
+        event.value = f"{len(rows)} row{'s' if len(rows) != 1 else ''} from {pages} page{'s' if pages != 1 else ''}"
 
     def _assert_text(self, step: Step, recipe: Recipe, state: AttemptState, event: AuditEvent, timeout: int) -> None:
         a = step.args

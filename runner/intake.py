@@ -2,7 +2,8 @@
 
 Structural problems (not a workbook, no such sheet, a missing column, no rows) stop the
 run before anything is keyed. A bad value in one row rejects that row only, with a
-message such as `orders.xlsx!D7: quantity must be a whole number, got "ten"`; the other
+message such as `[orders.xlsx]Orders!D7: quantity must be a whole number, got "ten"`
+(Excel's own way of naming a cell in another workbook: file, sheet and cell); the other
 rows are worked.
 """
 
@@ -40,6 +41,12 @@ class IntakeResult:
 
 class FieldProblem(ValueError):
     pass
+
+
+def cell_ref(file: str, sheet: str | None, column: int, row: int) -> str:
+    """A cell as Excel writes a reference into another workbook: [orders.xlsx]Orders!D7."""
+    place = f"{get_column_letter(column)}{row}"
+    return f"[{file}]{sheet}!{place}" if sheet else f"{file}!{place}"
 
 
 def _show(value: Any) -> str:
@@ -133,7 +140,7 @@ def read_workbook(path: Path, spec: InputSpec) -> IntakeResult:
         rows = sheet.iter_rows(min_row=spec.header_row, values_only=True)
         header = next(rows, None)
         if header is None or all(v is None for v in header):
-            raise InputFileError(f"{name}!{sheet.title}: the sheet is empty (no header row at row {spec.header_row})")
+            raise InputFileError(f"[{name}]{sheet.title}: the sheet is empty (no header row at row {spec.header_row})")
         columns = _map_columns(name, spec, header)
         result = IntakeResult(path)
         seen: dict[str, int] = {}
@@ -145,7 +152,7 @@ def read_workbook(path: Path, spec: InputSpec) -> IntakeResult:
             data, problems = {}, []
             for field_name, field_spec in spec.fields.items():
                 index = columns.get(field_name)
-                cell = f"{name}!{get_column_letter(index + 1)}{row_no}" if index is not None else name
+                cell = cell_ref(name, sheet.title, index + 1, row_no) if index is not None else name
                 raw = values[index] if index is not None and index < len(values) else None
                 try:
                     data[field_name] = convert(field_name, field_spec, raw)
@@ -154,8 +161,7 @@ def read_workbook(path: Path, spec: InputSpec) -> IntakeResult:
             reference = str(data.get(spec.reference) or f"row {row_no}")
             if spec.reference in data and data[spec.reference] is not None:
                 if reference in seen:
-                    letter = get_column_letter(columns[spec.reference] + 1)
-                    problems.append(f"{name}!{letter}{row_no}: {ref_spec.column} {reference} already appears "
+                    problems.append(f"{cell_ref(name, sheet.title, columns[spec.reference] + 1, row_no)}: {ref_spec.column} {reference} already appears "
                                     f"in row {seen[reference]}")
                 else:
                     seen[reference] = row_no
@@ -164,7 +170,7 @@ def read_workbook(path: Path, spec: InputSpec) -> IntakeResult:
             else:
                 result.items.append(WorkItem(reference, data, f"{name} row {row_no}", row_no))
         if not result.items and not result.rejected:
-            raise InputFileError(f"{name}!{sheet.title}: no rows below the header", "Add rows and run again.")
+            raise InputFileError(f"[{name}]{sheet.title}: no rows below the header", "Add rows and run again.")
         return result
     finally:
         workbook.close()

@@ -11,6 +11,7 @@ from typing import List, Optional
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from .bot import load_bot
 from .errors import DataError
@@ -81,8 +82,8 @@ def list_items(
     for column in ("bot", "reference", "state", "age", "attempts", "last error / note"):
         table.add_column(column)
     for item in queue.items(bot, states or None):
-        table.add_row(item.bot, item.reference, STATE_LABEL[item.state.value], age_bucket(now - item.created_at),
-                      str(item.attempts), (item.last_error or "")[:90])
+        table.add_row(Text(item.bot), Text(item.reference), STATE_LABEL[item.state.value],
+                      age_bucket(now - item.created_at), str(item.attempts), Text((item.last_error or "")[:90]))
     out.print(table)
     queue.close()
 
@@ -94,15 +95,15 @@ def show(reference: str, bot: str = typer.Option(..., "--bot", "-b"), project: P
     item = queue.get(bot, reference)
     if item is None:
         raise DataError(f"no work item '{reference}' for bot '{bot}'", "See: backroom queue list")
-    out.print(f"[bold]{bot} {reference}[/bold]: {STATE_LABEL[item.state.value]}, {item.attempts} attempt(s), "
-              f"from {item.source}", highlight=False)
+    out.print(Text(f"{bot} {reference}", style="bold") + Text(f": {STATE_LABEL[item.state.value]}, "
+              f"{item.attempts} attempt(s), from {item.source}"), highlight=False)
     for key, value in item.data.items():
         out.print(f"  {key}: {value}", highlight=False, markup=False)
     table = Table(title="History")
     for column in ("when", "from", "to", "by", "note"):
         table.add_column(column)
     for change in queue.history(bot, reference):
-        table.add_row(_when(change.at), change.from_state or "", change.to_state, change.actor, change.message)
+        table.add_row(_when(change.at), change.from_state or "", change.to_state, Text(change.actor), Text(change.message))
     out.print(table)
     queue.close()
 
@@ -151,5 +152,5 @@ def skip(
     """Decide not to do an item, with a reason."""
     queue = _queue(project)
     queue.skip(bot, reference, f"user:{by}", reason)
-    out.print(f"{reference}: skipped ({reason}).", highlight=False)
+    out.print(Text(f"{reference}: skipped ({reason})."), highlight=False)
     queue.close()

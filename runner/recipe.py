@@ -85,6 +85,13 @@ class ReadArgs(_Args):
         return self
 
 
+class ReadTableArgs(_Args):
+    target: str                 # the table
+    into: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    next: str | None = None     # the "next page" link: followed until it is gone
+    max_pages: int = Field(default=500, ge=1)
+
+
 class LaunchArgs(_Args):
     app: str
     window: str | None = None   # title to wait for; default: the selector map's window
@@ -149,6 +156,7 @@ ACTIONS: dict[str, tuple[type[_Args], str]] = {
     "press": (PressArgs, "key"),
     "wait_for": (WaitForArgs, "target"),
     "read": (ReadArgs, "target"),
+    "read_table": (ReadTableArgs, "target"),
     "assert_text": (AssertTextArgs, "target"),
     "accept_dialog": (DialogArgs, "expect"),
     "dismiss_dialog": (DialogArgs, "expect"),
@@ -163,7 +171,7 @@ ACTIONS: dict[str, tuple[type[_Args], str]] = {
 # check box's state from, no text to search and no browser dialogs.
 ACTIONS_FOR_KIND = {
     "web": set(ACTIONS) - {"launch", "close_app"},
-    "desktop": set(ACTIONS) - {"open", "check", "accept_dialog", "dismiss_dialog"},
+    "desktop": set(ACTIONS) - {"open", "check", "accept_dialog", "dismiss_dialog", "read_table"},
 }
 COMMON_KEYS = {"name", "when", "timeout", "screenshot", "key_step", "commits"}
 # Steps whose effect shows on the screen; the default screenshot policy captures after these.
@@ -207,7 +215,7 @@ class Step:
         return getattr(self.args, "target", None)
 
     def selector_names(self) -> list[str]:
-        names = [getattr(self.args, a, None) for a in ("target", "visible")]
+        names = [getattr(self.args, a, None) for a in ("target", "visible", "next")]
         names += list(getattr(self.args, "any", None) or [])
         names += list((getattr(self.args, "read", None) or {}).values()) if self.action == "complete_if" else []
         if self.when:

@@ -13,14 +13,15 @@ from __future__ import annotations
 import secrets as _random
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Callable
 
-from .audit.events import AuditEvent, AuditTrail
+from .audit.events import AuditEvent, AuditTrail, sha256_file
 from .audit.report import build_report
 from .bot import Bot, load_bot
-from .bot_logic import load_item_check
+from .bot_logic import BotLogic, GroupingContext, Refused, load_bot_logic, run_make_items
+from .documents import check_template, render_document
 from .display import check_display, virtual_display
 from .drivers.web import WebDriver
 from .engine import Engine, ItemHooks
@@ -29,7 +30,8 @@ from .work_queue import ItemState, QueuedItem, WorkQueue, open_queue
 from .work_queue.sqlite_queue import make_owner
 from .errors import (AppUnreachableError, BackroomError, BotDefinitionError, ConfigurationError, ExitCode,
                      StepFailure, SystemException, exit_code_for)
-from .intake import IntakeResult, read_workbook
+from .intake import IntakeResult, RejectedRow, read_workbook
+from .reconcile.sources import SideRead, read_statement
 from .recipe import RecipeBook, load_recipe_book
 from .results_workbook import write_results
 from .secrets import Redactor, resolve_secrets
@@ -61,6 +63,7 @@ class ItemResult:
     row: int | None = None
     variables: dict = field(default_factory=dict)
     output: dict = field(default_factory=dict)   # the bot's output columns, as recorded in the queue
+    work_item: str = ""     # the queue item covering this input row (itself, unless the bot groups rows)
 
 
 @dataclass
@@ -95,7 +98,17 @@ class PreparedRun:
     intake: IntakeResult
     secrets: dict[str, str]
     apps: dict[str, dict]
-    item_check: Callable | None = None
+    logic: BotLogic = field(default_factory=BotLogic)
+    statement: SideRead | None = None   # reconcile bots: the statement, read and checked
+
+
+@dataclass
+class WorkPlan:
+    """What this input becomes in the queue: items to work, input refused, and which item covers which row."""
+
+    items: list[WorkItem]
+    refused: list[tuple[WorkItem, str]]
+    owners: dict[str, str]              # input reference -> the work item that covers it
 
 
 def new_run_id() -> str:
@@ -116,15 +129,20 @@ def prepare_run(request: RunRequest) -> PreparedRun:
             maps[app] = load_selector_map(project / "selectors" / f"{app}.yaml")
         return maps[app]
 
-    book = load_recipe_book(project / "recipes", bot.recipes + ([bot.verify] if bot.verify else []), map_for_app)
-    known = set(bot.input.fields)
+    book = load_recipe_book(project / "recipes", bot.all_recipes, map_for_app)
+    logic = load_bot_logic(bot.path)
+    # Grouped items carry fields the bot's Python makes (an invoice's lines), not only input columns.
+    known = set(bot.input.fields) if bot.input else set()
     for recipe in book.recipes.values():
         unknown = sorted(recipe.item_fields - known)
-        if unknown:
+        if unknown and logic.make_items is None:
             raise BotDefinitionError(
                 f"recipes/{recipe.path.name} uses item field{'s' if len(unknown) > 1 else ''} "
                 f"{', '.join(unknown)}, which bots/{bot.name}/bot.yaml does not define",
-                "Add the field to the bot's input, or correct the recipe.")
+                "Add the field to the bot's input, or correct the recipe." if bot.input else
+                "A reconciliation's ledger recipes have no item: remove the item fields.")
+    for document in bot.documents:
+        check_template(bot.path / document.template, f"bots/{bot.name}/bot.yaml")
     apps = {}
     for app, selector_map in maps.items():
         configured = settings.apps.get(app) or AppSettings()
@@ -137,21 +155,29 @@ def prepare_run(request: RunRequest) -> PreparedRun:
         for app in named:
             if app not in maps:
                 raise ConfigurationError(f"{option} names app '{app}', which no recipe of bot '{bot.name}' uses")
-    intake = read_workbook(Path(request.input_path), bot.input)
+    intake, statement = None, None
+    if bot.kind == "reconcile":
+        statement = read_statement(Path(request.input_path), bot.reconcile)
+    else:
+        intake = read_workbook(Path(request.input_path), bot.input)
     secret_values = resolve_secrets(book.secrets)
-    return PreparedRun(bot, settings, book, maps, intake, secret_values, apps, load_item_check(bot.path))
+    return PreparedRun(bot, settings, book, maps, intake, secret_values, apps, logic, statement)
 
 
 def start_run(request: RunRequest, on_progress: Callable[[Progress], None] | None = None,
               should_stop: Callable[[], bool] | None = None) -> RunResult:
     prepared = prepare_run(request)
     desktop = any(m.kind == "desktop" for m in prepared.maps.values())
+    if prepared.bot.kind == "reconcile":
+        from .reconcile.flow import run_reconciliation as run
+    else:
+        run = _run_prepared
     if not request.virtual_display:
         if desktop:
             check_display()  # no screen: say so now, not after the first click hangs
-        return _run_prepared(request, prepared, on_progress, should_stop)
+        return run(request, prepared, on_progress, should_stop)
     with virtual_display(*prepared.settings.desktop.display_size):
-        return _run_prepared(request, prepared, on_progress, should_stop)
+        return run(request, prepared, on_progress, should_stop)
 
 
 def _drivers(prepared: PreparedRun, request: RunRequest) -> dict:
@@ -173,6 +199,13 @@ def _drivers(prepared: PreparedRun, request: RunRequest) -> dict:
 def _run_prepared(request: RunRequest, prepared: PreparedRun, on_progress: Callable[[Progress], None] | None,
                   should_stop: Callable[[], bool] | None) -> RunResult:
     bot, settings = prepared.bot, prepared.settings
+    queue = open_queue(request.queue_path or Path(request.project) / settings.queue_path)
+    input_name = Path(request.input_path).name
+    try:
+        plan = _plan_work(prepared, request, queue)
+    except BaseException:
+        queue.close()
+        raise
     run_id = new_run_id()
     run_dir = Path(request.project) / settings.logs_dir / bot.name / run_id
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -180,9 +213,10 @@ def _run_prepared(request: RunRequest, prepared: PreparedRun, on_progress: Calla
     redactor.add(*prepared.secrets.values())
     trail = AuditTrail(run_id, run_dir, redactor)
     policy = request.screenshots or bot.screenshots or settings.screenshots
-    queue = open_queue(request.queue_path or Path(request.project) / settings.queue_path)
-    input_name = Path(request.input_path).name
-    intake = queue.intake(bot.name, prepared.intake.items, actor=f"intake:{input_name}")
+    actor = f"intake:{input_name}"
+    intake = queue.intake(bot.name, plan.items, actor=actor)
+    review = queue.add_for_review(bot.name, plan.refused, actor=actor)
+    superseded = _close_corrected(queue, bot, plan, actor, input_name)
     worked: dict[str, ItemResult] = {}
     rejected = [ItemResult(r.reference, "rejected", "; ".join(r.problems), 0, r.row) for r in prepared.intake.rejected]
     waiting = len(queue.items(bot.name, [ItemState.PENDING, ItemState.IN_PROGRESS]))
@@ -197,11 +231,13 @@ def _run_prepared(request: RunRequest, prepared: PreparedRun, on_progress: Calla
             on_progress(Progress(total, len(finished), _count(finished), current))
 
     emit("run", "started", data={
-        "bot": bot.name, "input": str(request.input_path), "items": len(prepared.intake.items),
-        "rejected": len(rejected), "policy": policy, "started_by": request.started_by, "apps": prepared.apps,
+        "bot": bot.name, "input": str(request.input_path), "items": len(plan.items),
+        "rows": len(prepared.intake.items), "rejected": len(rejected), "policy": policy,
+        "started_by": request.started_by, "apps": prepared.apps,
         "intake": {"added": len(intake.added), "already_queued": len(intake.already_queued),
                    "already_done": len(intake.already_done), "changed_after_done": intake.changed_after_done,
-                   "updated_pending": intake.updated_pending, "changed_in_review": intake.changed_in_review},
+                   "updated_pending": intake.updated_pending, "changed_in_review": intake.changed_in_review,
+                   "corrected": intake.corrected, "to_review": review.added, "superseded": superseded},
         "queue_waiting": waiting})
     trail.log.info(f"run {run_id} of {bot.name} started by {request.started_by}: {len(intake.added)} new item(s), "
                    f"{waiting} waiting in the queue, {len(intake.already_done)} already done")
@@ -211,9 +247,13 @@ def _run_prepared(request: RunRequest, prepared: PreparedRun, on_progress: Calla
     for ref in intake.changed_in_review:
         emit("intake", "kept_queued_data", item=ref, message=f"{input_name} has different data for this item, which is "
              "in review or was corrected by a person; the queued data is kept (backroom queue retry --set changes it).")
-    for result, problem in zip(rejected, prepared.intake.rejected):
-        emit("intake", "rejected", item=result.reference, message=result.message,
-             data={"source": f"{input_name} row {problem.row}"})
+    for ref in intake.corrected:
+        emit("intake", "corrected", item=ref, message=f"refused earlier; {input_name} corrects it and it will be worked")
+    for item, reason in plan.refused:
+        where = "in review" if item.reference in review.added else \
+            f"already {review.existing[item.reference].state.value}" if item.reference in review.existing else ""
+        emit("intake", "to_review" if item.reference in review.added else "refused", item=item.reference,
+             message=reason, data={"source": item.source, "queue": where})
     progress()
 
     drivers = _drivers(prepared, request)
@@ -240,7 +280,7 @@ def _run_prepared(request: RunRequest, prepared: PreparedRun, on_progress: Calla
                     driver.start()
             progress(claimed.reference)
             worked[claimed.reference] = _work_claimed(engine, bot, queue, claimed, owner, settings.lease_s, emit, trail,
-                                                      prepared.item_check)
+                                                      prepared.logic.check_item, run_dir)
             progress()
     except (AppUnreachableError, KeyboardInterrupt, BackroomError) as exc:
         abort = exc
@@ -256,10 +296,10 @@ def _run_prepared(request: RunRequest, prepared: PreparedRun, on_progress: Calla
                 driver.stop()
             except Exception:  # noqa: BLE001 - the browser or the app may already be gone
                 pass
-        results = rejected + _input_outcomes(queue, bot, prepared.intake.items, worked, run_id)
-        for result in results:
-            if result.outcome == "not_started" and result.reference not in worked:
-                emit("item", "not_started", item=result.reference, message=run_message or result.message)
+        results = rejected + _input_outcomes(queue, bot, prepared.intake.items, plan.owners, worked, run_id)
+        for work_item in dict.fromkeys(r.work_item for r in results if r.outcome == "not_started"):
+            if work_item not in worked:
+                emit("item", "not_started", item=work_item, message=run_message or "not worked in this run")
         exit_code = _exit_code(results, abort)
         emit("run", _run_outcome(exit_code), message=run_message or None,
              data={"counts": _count(results), "exit_code": int(exit_code)})
@@ -289,7 +329,8 @@ class _QueueHooks(ItemHooks):
 
 
 def _work_claimed(engine: Engine, bot: Bot, queue: WorkQueue, claimed: QueuedItem, owner: str, lease_s: float,
-                  emit, trail: AuditTrail, item_check: Callable | None = None) -> ItemResult:
+                  emit, trail: AuditTrail, item_check: Callable | None = None,
+                  run_dir: Path | None = None) -> ItemResult:
     """One attempt at one claimed item; the queue decides what happens next."""
     item = claimed.as_work_item()
     attempt = claimed.attempts
@@ -304,6 +345,9 @@ def _work_claimed(engine: Engine, bot: Bot, queue: WorkQueue, claimed: QueuedIte
         if item_check is not None:
             _run_item_check(item_check, item, bot)
         outcome = engine.run_item(item, bot.recipes, attempt, verify, _QueueHooks(queue, claimed.id, owner, lease_s))
+        for path in _write_documents(bot, item, outcome.variables, run_dir):
+            emit("document", "written", item=item.reference, attempt=attempt, value=path.name,
+                 data={"file": str(path.relative_to(run_dir)), "sha256": sha256_file(path)})
     except StepFailure as failure:
         if failure.kind == "business":
             queue.business_exception(claimed.id, owner, failure.message)
@@ -349,34 +393,108 @@ _QUEUE_OUTCOME = {ItemState.DONE: "done", ItemState.BUSINESS_EXCEPTION: "busines
                   ItemState.PENDING: "not_started", ItemState.IN_PROGRESS: "not_started"}
 
 
-def _input_outcomes(queue: WorkQueue, bot: Bot, items: list[WorkItem], worked: dict[str, ItemResult],
-                    run_id: str) -> list[ItemResult]:
+def _input_outcomes(queue: WorkQueue, bot: Bot, rows: list[WorkItem], owners: dict[str, str],
+                    worked: dict[str, ItemResult], run_id: str) -> list[ItemResult]:
     """Where every row of this input stands now, whichever run did the work."""
     results = []
-    for item in items:
-        queued = queue.get(bot.name, item.reference)
+    for row in rows:
+        reference = owners.get(row.reference, row.reference)
+        queued = queue.get(bot.name, reference)
+        if queued is None:  # only if the queue file was replaced while the run was going
+            results.append(ItemResult(row.reference, "not_started", "not in the queue", 0, row.row, work_item=reference))
+            continue
         outcome = _QUEUE_OUTCOME[queued.state]
         message = queued.last_error or ""
         if outcome == "done" and queued.run_id != run_id:
             message = f"done earlier, in run {queued.run_id}"
         elif outcome == "done":
-            message = worked[item.reference].message if item.reference in worked else ""
+            message = worked[reference].message if reference in worked else ""
         elif outcome == "not_started" and queued.attempts:
             message = f"waiting for retry: {message}" if queued.state == ItemState.PENDING else message
+        if reference != row.reference and outcome != "done":
+            message = f"{reference}: {message}" if message else reference
         recorded = queued.result or {}
-        results.append(ItemResult(item.reference, outcome, message, queued.attempts, item.row,
-                                  recorded.get("vars", {}), recorded.get("output", {})))
+        variables = recorded.get("vars", {})
+        output = _output_values(bot, WorkItem(reference, queued.data), variables, row.data) if outcome == "done" else {}
+        results.append(ItemResult(row.reference, outcome, message, queued.attempts, row.row, variables, output,
+                                  work_item=reference))
     return results
 
 
-def _output_values(bot: Bot, item: WorkItem, variables: dict) -> dict[str, str]:
+def _output_values(bot: Bot, item: WorkItem, variables: dict, row: dict | None = None) -> dict[str, str]:
     values = {}
     for header, template in bot.output.columns.items():
         try:
-            values[header] = as_text(render(template, {"item": item.data, "vars": variables}))
+            values[header] = as_text(render(template, {"item": item.data, "vars": variables,
+                                                       "row": row if row is not None else item.data}))
         except TemplateProblem as exc:
             values[header] = f"(not available: {exc})"
     return values
+
+
+def _write_documents(bot: Bot, item: WorkItem, variables: dict, run_dir: Path | None) -> list[Path]:
+    """The bot's documents for a finished item, named and filled from the item and what was read."""
+    written = []
+    for document in bot.documents:
+        context = {"item": item.data, "vars": variables, "reference": item.reference}
+        try:
+            name = as_text(render(document.file, context)).strip()
+        except TemplateProblem as exc:
+            raise SystemException(f"document file name {document.file!r}: {exc}") from None
+        safe = "".join(ch if ch.isalnum() or ch in "-_. " else "_" for ch in name) or f"{_safe_name(item)}.docx"
+        path = render_document(bot.path / document.template, run_dir / "documents" / safe, context)
+        variables.setdefault("documents", []).append(f"documents/{safe}")
+        written.append(path)
+    return written
+
+
+def _safe_name(item: WorkItem) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in item.reference)
+
+
+def _plan_work(prepared: PreparedRun, request: RunRequest, queue: WorkQueue) -> WorkPlan:
+    """Rows become work items (grouped by the bot's make_items when it has one); refused input goes to review."""
+    bot, intake = prepared.bot, prepared.intake
+    name = Path(request.input_path).name
+    refused = [(WorkItem(r.reference, {"problems": r.problems, "covers": [r.reference]}, f"{name} row {r.row}", r.row),
+                "; ".join(r.problems)) for r in intake.rejected]
+    owners = {r.reference: r.reference for r in intake.rejected}
+    if prepared.logic.make_items is None:
+        owners.update({item.reference: item.reference for item in intake.items})
+        return WorkPlan(intake.items, refused, owners)
+    refused_before = queue.refused_at_intake(bot.name)
+    for queued in queue.items(bot.name):
+        if queued.reference not in refused_before:
+            for covered in queued.data.get("covers", []):
+                owners[str(covered)] = queued.reference   # already on an item: never grouped again
+    fresh = [row for row in intake.items if row.reference not in owners]
+    context = GroupingContext(bot.path, Path(request.input_path), date.today(),
+                              taken=lambda ref: ref not in refused_before and queue.get(bot.name, ref) is not None)
+    items = []
+    for made in run_make_items(prepared.logic, bot.path, fresh, context) if fresh else []:
+        if isinstance(made, Refused):
+            data = {**made.data, "problems": made.problems, "covers": made.covers}
+            refused.append((WorkItem(made.reference, data, made.source or name), "; ".join(made.problems)))
+            covers = made.covers
+        else:
+            covers = made.data.setdefault("covers", [])
+            items.append(made)
+        for covered in covers:
+            owners[str(covered)] = made.reference
+    return WorkPlan(items, refused, owners)
+
+
+def _close_corrected(queue: WorkQueue, bot: Bot, plan: WorkPlan, actor: str, input_name: str) -> list[str]:
+    """Input refused earlier whose rows a corrected file now puts on other work items: close it with the reason."""
+    closed = []
+    for reference in queue.refused_at_intake(bot.name):
+        queued = queue.get(bot.name, reference)
+        covers = [str(c) for c in (queued.data.get("covers") or [])]
+        now_on = {plan.owners.get(c) for c in covers}
+        if covers and None not in now_on and reference not in now_on:
+            queue.skip(bot.name, reference, actor, f"corrected in {input_name}: now on {', '.join(sorted(now_on))}")
+            closed.append(reference)
+    return closed
 
 
 def _write_results(prepared: PreparedRun, request: RunRequest, run_dir: Path, results: list[ItemResult]) -> Path | None:

@@ -35,8 +35,8 @@ def test_a_wrong_value_rejects_its_row_by_cell_and_the_rest_are_keyed(project, b
 
     assert result.exit_code == ExitCode.ITEMS_FAILED
     rejected = {i.reference: i.message for i in result.items if i.outcome == "rejected"}
-    assert rejected[rows[5][0]] == 'orders.xlsx!D7: quantity must be a whole number, got "ten"'
-    assert rejected[rows[2][0]].startswith('orders.xlsx!F4: ship_date must be a date')
+    assert rejected[rows[5][0]] == '[orders.xlsx]Orders!D7: quantity must be a whole number, got "ten"'
+    assert rejected[rows[2][0]].startswith('[orders.xlsx]Orders!F4: ship_date must be a date')
     keyed = {o["reference"] for o in orders_in_db(billing.settings.db_path)}
     assert keyed == {r[0] for i, r in enumerate(rows) if i not in (2, 5)}
     status = statuses(result)
@@ -51,7 +51,7 @@ def test_a_repeated_reference_is_rejected_not_keyed_twice(project, billing, tmp_
     result = run(project, path, billing)
     refs = [o["reference"] for o in orders_in_db(billing.settings.db_path)]
     assert refs.count(rows[0][0]) == 1
-    assert any(i.outcome == "rejected" and "orders.xlsx!A5" in i.message and "row 2" in i.message
+    assert any(i.outcome == "rejected" and "[orders.xlsx]Orders!A5" in i.message and "row 2" in i.message
                for i in result.items)
 
 
@@ -72,10 +72,10 @@ def test_an_empty_sheet_and_a_header_only_sheet(project, billing, tmp_path):
     wb = Workbook()
     wb.active.title = "Orders"
     wb.save(empty)
-    with pytest.raises(InputFileError, match=r"empty.xlsx!Orders: the sheet is empty"):
+    with pytest.raises(InputFileError, match=r"\[empty.xlsx\]Orders: the sheet is empty"):
         run(project, empty, billing)
     header_only = write_orders_workbook(tmp_path / "header.xlsx", [])
-    with pytest.raises(InputFileError, match=r"header.xlsx!Orders: no rows below the header"):
+    with pytest.raises(InputFileError, match=r"\[header.xlsx\]Orders: no rows below the header"):
         run(project, header_only, billing)
 
 

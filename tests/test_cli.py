@@ -53,7 +53,7 @@ def test_bad_input_exits_2_with_the_cell(project, billing, tmp_path):
     write_orders_workbook(path, rows)
     done = backroom("check", "rekey-orders", "--input", str(path), cwd=project)
     assert done.returncode == 2
-    assert 'orders.xlsx!D3: quantity must be a whole number, got "ten"' in done.stdout
+    assert '[orders.xlsx]Orders!D3: quantity must be a whole number, got "ten"' in done.stdout
 
 
 def test_a_missing_secret_stops_before_the_browser_starts(project, tmp_path):

@@ -28,6 +28,9 @@ PAGE_SIZE = 20
 ORDER_FIELDS = ("reference", "customer_code", "sku", "quantity", "unit_price", "ship_date", "priority",
                 "gift_wrap", "supervisor_code", "notes")
 PRIORITIES = {"N": "Normal", "R": "Rush", "L": "Low"}
+INVOICE_FIELDS = ("customer_code", "customer_reference", "invoice_date", "terms", "net_amount", "tax_amount",
+                  "total_amount", "description")
+TERMS = {"15": "Net 15", "30": "Net 30", "45": "Net 45", "60": "Net 60"}
 
 
 @dataclass
@@ -178,7 +181,88 @@ def create_app(settings: BillingSettings) -> Flask:
         pages = max(1, -(-total // PAGE_SIZE))
         return page("orders.html", rows=rows, page_no=page_no, pages=pages, total=total)
 
+    @app.route("/invoices/new", methods=["GET", "POST"])
+    def new_invoice():
+        session, bounce = require_session()
+        if bounce:
+            return bounce
+        names = {f: field_name(session["salt"], f) for f in INVOICE_FIELDS}
+        values = {f: request.form.get(names[f], "") for f in INVOICE_FIELDS}
+        errors: list[str] = []
+        if request.method == "POST":
+            clean, errors = validate_invoice(values, db)
+            if not errors:
+                number = db.insert_invoice(clean, session["username"])
+                return page("invoice_saved.html", number=number, invoice=clean)
+        return page("invoice_form.html", names=names, values=values, errors=errors, terms=TERMS)
+
+    @app.route("/invoices/search")
+    def search_invoices():
+        session, bounce = require_session()
+        if bounce:
+            return bounce
+        name = field_name(session["salt"], "search_customer_reference")
+        reference = request.args.get(name, "").strip()
+        rows = db.find_invoices(reference) if reference else None
+        return page("invoice_search.html", name=name, reference=reference, rows=rows)
+
+    @app.route("/ledger")
+    def receivables_ledger():
+        session, bounce = require_session()
+        if bounce:
+            return bounce
+        try:
+            page_no = max(1, int(request.args.get("page", "1")))
+        except ValueError:
+            page_no = 1
+        rows, total, amount = db.list_invoices((page_no - 1) * PAGE_SIZE, PAGE_SIZE)
+        pages = max(1, -(-total // PAGE_SIZE))
+        return page("ledger.html", rows=rows, page_no=page_no, pages=pages, total=total,
+                    total_amount=f"{Decimal(amount):,.2f}", us_date=us_date, money=lambda v: f"{Decimal(v):,.2f}")
+
     return app
+
+
+def us_date(iso: str) -> str:
+    return datetime.strptime(iso, "%Y-%m-%d").strftime("%m/%d/%Y")
+
+
+def _amount(text: str, label: str, errors: list[str], allow_zero: bool = False) -> Decimal | None:
+    try:
+        value = Decimal(text.replace(",", ""))
+        if not value.is_finite() or value < 0 or (value == 0 and not allow_zero) or value.as_tuple().exponent < -2:
+            raise InvalidOperation
+        return value
+    except InvalidOperation:
+        errors.append(f"{label} must be an amount with at most 2 decimals.")
+        return None
+
+
+def validate_invoice(values: dict, db: BillingDatabase) -> tuple[dict, list[str]]:
+    errors: list[str] = []
+    clean = {k: values[k].strip() for k in INVOICE_FIELDS}
+    customer = db.customer(clean["customer_code"].upper())
+    if customer is None:
+        errors.append(f"Unknown customer code '{clean['customer_code']}'.")
+    elif customer["closed"]:
+        errors.append(f"Customer account {customer['code']} is closed.")
+    clean["customer_code"] = clean["customer_code"].upper()
+    try:
+        clean["invoice_date"] = datetime.strptime(clean["invoice_date"], "%m/%d/%Y").date().isoformat()
+    except ValueError:
+        errors.append("Invoice date must be MM/DD/YYYY.")
+    if clean["terms"] not in TERMS:
+        errors.append("Choose payment terms.")
+    else:
+        clean["terms_days"] = int(clean.pop("terms"))
+    net = _amount(clean["net_amount"], "Net amount", errors)
+    tax = _amount(clean["tax_amount"], "Tax", errors, allow_zero=True)
+    total = _amount(clean["total_amount"], "Total", errors)
+    if None not in (net, tax, total) and net + tax != total:
+        errors.append("Invoice total does not equal net + tax.")
+    if not errors:
+        clean.update(net_amount=f"{net:.2f}", tax_amount=f"{tax:.2f}", total_amount=f"{total:.2f}")
+    return clean, errors
 
 
 def validate_order(values: dict, db: BillingDatabase, settings: BillingSettings) -> tuple[dict, list[str]]:

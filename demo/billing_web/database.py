@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 import threading
+from decimal import Decimal
 from pathlib import Path
 
 SCHEMA = """
@@ -40,6 +41,21 @@ CREATE TABLE IF NOT EXISTS orders (
     created_at TEXT NOT NULL DEFAULT (datetime('now'))
 );
 CREATE INDEX IF NOT EXISTS orders_reference ON orders(reference);
+CREATE TABLE IF NOT EXISTS invoices (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    number TEXT UNIQUE,
+    customer_code TEXT NOT NULL,
+    customer_reference TEXT NOT NULL DEFAULT '',
+    invoice_date TEXT NOT NULL,
+    terms_days INTEGER NOT NULL,
+    net_amount TEXT NOT NULL,
+    tax_amount TEXT NOT NULL,
+    total_amount TEXT NOT NULL,
+    description TEXT NOT NULL DEFAULT '',
+    created_by TEXT NOT NULL,
+    created_at TEXT NOT NULL DEFAULT (datetime('now'))
+);
+CREATE INDEX IF NOT EXISTS invoices_reference ON invoices(customer_reference);
 """
 
 CUSTOMER_NAMES = [
@@ -113,6 +129,40 @@ class BillingDatabase:
             conn.execute("ROLLBACK")
             raise
         return confirmation
+
+    def insert_invoice(self, values: dict, username: str, number: str | None = None) -> str:
+        """Store an invoice and give it the next number (or the one given, for loading old ledgers)."""
+        conn = self.connect()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            cur = conn.execute(
+                "INSERT INTO invoices(number, customer_code, customer_reference, invoice_date, terms_days, net_amount,"
+                " tax_amount, total_amount, description, created_by)"
+                " VALUES (:number, :customer_code, :customer_reference, :invoice_date, :terms_days, :net_amount,"
+                " :tax_amount, :total_amount, :description, :created_by)",
+                {"description": "", **values, "number": number, "created_by": username},
+            )
+            if number is None:
+                number = f"INV-{700000 + cur.lastrowid}"
+                conn.execute("UPDATE invoices SET number = ? WHERE id = ?", (number, cur.lastrowid))
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        return number
+
+    def find_invoices(self, customer_reference: str) -> list[sqlite3.Row]:
+        return self.connect().execute(
+            "SELECT * FROM invoices WHERE customer_reference = ? ORDER BY id", (customer_reference,)).fetchall()
+
+    def list_invoices(self, offset: int, limit: int) -> tuple[list[sqlite3.Row], int, str]:
+        """One page of the receivables ledger, the count, and the total of all invoices (as text)."""
+        conn = self.connect()
+        total = conn.execute("SELECT count(*) FROM invoices").fetchone()[0]
+        rows = conn.execute("SELECT * FROM invoices ORDER BY invoice_date, id LIMIT ? OFFSET ?",
+                            (limit, offset)).fetchall()
+        amounts = [Decimal(r[0]) for r in conn.execute("SELECT total_amount FROM invoices")]
+        return rows, total, f"{sum(amounts, Decimal('0.00')):.2f}"
 
     def find_orders(self, reference: str) -> list[sqlite3.Row]:
         return self.connect().execute(

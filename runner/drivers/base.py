@@ -105,3 +105,9 @@ class DesktopScreen(Driver, Protocol):
 
     def launch(self, app: str, window: str | None, timeout_ms: int) -> str: ...
     def close_app(self, app: str) -> str: ...
+
+
+class WebScreen(Driver, Protocol):
+    """What only a web page offers: reading a whole table at once."""
+
+    def read_table(self, selector: Selector, timeout_ms: int) -> tuple[list[dict[str, str]], Resolution]: ...

@@ -51,6 +51,17 @@ text => {
 """
 
 
+_TABLE_SCRIPT = """t => {
+  const rows = Array.from(t.rows);
+  const headIndex = rows.findIndex(r => r.querySelector('th'));
+  const width = Math.max(0, ...rows.map(r => r.cells.length));
+  const headers = headIndex >= 0 ? Array.from(rows[headIndex].cells).map(c => c.innerText.trim()) : [];
+  for (let i = headers.length; i < width; i++) headers.push('Column ' + (i + 1));
+  return rows.filter((r, i) => i > headIndex && !r.querySelector('th'))
+             .map(r => Object.fromEntries(Array.from(r.cells).map((c, i) => [headers[i], c.innerText.trim()])));
+}"""
+
+
 def frame_css(frame: str) -> str:
     """A frame given by name ("main") or by a CSS selector for its <frame>/<iframe> element."""
     if any(ch in frame for ch in "[#.=> "):
@@ -320,6 +331,13 @@ class WebDriver:
                     timeout=timeout_ms,
                 )
         return str(value).strip(), resolution
+
+    def read_table(self, selector: Selector, timeout_ms: int) -> tuple[list[dict[str, str]], Resolution]:
+        """Every body row of a table as {header text: cell text}; headers from its <th> row."""
+        locator, resolution = self._resolve(selector, timeout_ms)
+        with self._acting(resolution, timeout_ms):
+            rows = locator.evaluate(_TABLE_SCRIPT, timeout=timeout_ms)
+        return rows, resolution
 
     def settle(self, timeout_ms: int) -> None:
         """Let navigations that a step started finish loading, so a screenshot shows the result."""

@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from openpyxl import load_workbook
-from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
 
 from ..errors import InputFileError
+from ..intake import cell_ref
 from ..money import ValueProblem, minor_units, parse_amount, parse_day
 from .matching import Line
 from .settings import ColumnsSpec, ReconcileSpec
@@ -125,7 +125,7 @@ def read_statement(path: Path, spec: ReconcileSpec) -> SideRead:
 
 def _read_rows(name: str, sheet: str | None, rows: list[list[Any]], spec: ReconcileSpec) -> SideRead:
     header_row = spec.statement.header_row
-    where = f"{name}!{sheet}" if sheet else name
+    where = f"[{name}]{sheet}" if sheet else name
     if len(rows) < header_row or not any(v not in (None, "") for v in rows[header_row - 1]):
         raise InputFileError(f"{where}: no header row at row {header_row}")
     index = _column_index(rows[header_row - 1], spec.statement.columns, where)
@@ -136,8 +136,9 @@ def _read_rows(name: str, sheet: str | None, rows: list[list[Any]], spec: Reconc
             continue
 
         def place_of(column: str | None, row_no=row_no) -> str:
-            letter = get_column_letter(index[column] + 1) if column in index else "A"
-            return f"{name}!{letter}{row_no}"
+            if column is None:
+                return f"{name} row {row_no}"
+            return cell_ref(name, sheet, index[column] + 1, row_no) if column in index else f"{name} row {row_no}"
 
         for which in ("opening", "closing"):
             if _is_balance_row(values, index, getattr(labels, which)):

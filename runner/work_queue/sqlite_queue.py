@@ -22,7 +22,7 @@ from typing import Any, Callable, Iterator
 
 from ..errors import DataError
 from ..work_item import WorkItem
-from .base import REVIEW_STATES, IntakeReport, ItemState, QueuedItem, StateChange
+from .base import REVIEW_STATES, IntakeReport, ItemState, QueuedItem, ReviewReport, StateChange
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS items (
@@ -181,6 +181,16 @@ class SQLiteWorkQueue:
                     if not same:
                         self._log(conn, row["id"], state, state, actor,
                                   f"{item.source} has different data for this done item; not keyed again")
+                elif state == ItemState.BUSINESS_EXCEPTION and self._last_actor(conn, row["id"]).startswith("intake:"):
+                    if same:
+                        report.already_queued.append(item.reference)
+                        continue
+                    # It was refused when read; the corrected file replaces it and it goes to work.
+                    conn.execute("UPDATE items SET data = ?, data_hash = ?, source = ?, state = 'pending', attempts = 0,"
+                                 " last_error = NULL, not_before = 0, updated_at = ? WHERE id = ?",
+                                 (data, digest, item.source, now, row["id"]))
+                    self._log(conn, row["id"], state, "pending", actor, f"corrected in {item.source}")
+                    report.corrected.append(item.reference)
                 elif same:
                     report.already_queued.append(item.reference)
                 elif state == ItemState.PENDING and self._last_actor(conn, row["id"]).startswith("user:"):
@@ -194,6 +204,37 @@ class SQLiteWorkQueue:
                 else:
                     report.changed_in_review.append(item.reference)
         return report
+
+    def add_for_review(self, bot: str, items: list[tuple[WorkItem, str]], actor: str) -> ReviewReport:
+        """Put items straight into review with a reason: rows refused at intake, lines a
+        reconciliation could not match. An item already queued is left as it is (a person may
+        have decided about it already); the report says which."""
+        report = ReviewReport()
+        now = self.clock()
+        with self._tx() as conn:
+            for item, reason in items:
+                row = conn.execute("SELECT * FROM items WHERE bot = ? AND reference = ?",
+                                   (bot, item.reference)).fetchone()
+                if row is not None:
+                    report.existing[item.reference] = self._item(row)
+                    continue
+                data = dump_data(item.data)
+                cur = conn.execute(
+                    "INSERT INTO items(bot, reference, data, data_hash, source, state, last_error, created_at,"
+                    " updated_at) VALUES (?, ?, ?, ?, ?, 'business_exception', ?, ?, ?)",
+                    (bot, item.reference, data, hashlib.sha256(data.encode()).hexdigest(), item.source, reason,
+                     now, now))
+                self._log(conn, cur.lastrowid, None, "business_exception", actor, reason)
+                report.added.append(item.reference)
+        return report
+
+    def refused_at_intake(self, bot: str) -> set[str]:
+        """References in review because their input was refused when read (not because a run failed)."""
+        rows = self.conn.execute(
+            "SELECT i.reference FROM items i WHERE i.bot = ? AND i.state = 'business_exception' AND"
+            " (SELECT s.actor FROM state_changes s WHERE s.item_id = i.id ORDER BY s.id DESC LIMIT 1) LIKE 'intake:%'",
+            (bot,)).fetchall()
+        return {r[0] for r in rows}
 
     @staticmethod
     def _last_actor(conn, item_id: int) -> str:
@@ -295,6 +336,11 @@ class SQLiteWorkQueue:
             row = self._by_reference(conn, bot, reference)
             if row["state"] not in [s.value for s in (*REVIEW_STATES, ItemState.SKIPPED)]:
                 raise QueueError(f"'{reference}' is {row['state']}; only items in review or skipped can be retried")
+            if row["state"] == ItemState.BUSINESS_EXCEPTION and self._last_actor(conn, row["id"]).startswith("intake:"):
+                raise QueueError(f"'{reference}' was refused when {row['source'] or 'its input'} was read: "
+                                 f"{row['last_error']}",
+                                 "Correct the input file and run the bot again (the corrected row replaces it), "
+                                 "or skip it with a reason.")
             data = load_data(row["data"]) or {}
             unknown = sorted(set(changes or {}) - set(data))
             if unknown:
