@@ -7,6 +7,7 @@ goes through `start_run`.
 from .audit.events import AuditEvent, read_events
 from .audit.report import build_report
 from .bot import Bot, list_bots, load_bot
+from .bot_logic import GroupingContext, Refused
 from .work_item import WorkItem
 from .display import check_display, virtual_display
 from .errors import (AppUnreachableError, BackroomError, BusinessException, DataError, DisplayError, ExitCode,
@@ -17,7 +18,7 @@ from .selector_map import SelectorMap, load_selector_map
 from .settings import Settings, load_settings
 
 __all__ = [
-    "AppUnreachableError", "AuditEvent", "BackroomError", "Bot", "BusinessException", "DataError", "DisplayError",
+    "AppUnreachableError", "AuditEvent", "BackroomError", "Bot", "BusinessException", "GroupingContext", "Refused", "DataError", "DisplayError",
     "ExitCode",
     "InputFileError", "ItemResult", "Progress", "Recipe", "RecipeError", "RunRequest", "RunResult",
     "SelectorMap", "SelectorMapError", "Settings", "SystemException", "WorkItem", "build_report",

@@ -17,6 +17,7 @@ around that. Supported functions (both optional):
 from __future__ import annotations
 
 import importlib.util
+import sys
 import traceback
 from dataclasses import dataclass, field
 from datetime import date
@@ -28,6 +29,7 @@ from .errors import BotDefinitionError
 from .work_item import WorkItem
 
 ItemCheck = Callable[[WorkItem], None]
+BOT_PY_HINT = "Fix the bot's bot.py at that line and run again; nothing was keyed."
 
 
 @dataclass
@@ -47,6 +49,7 @@ class GroupingContext:
     input_path: Path
     today: date
     taken: Callable[[str], bool]       # is this reference already used by other work?
+    cell: Callable[[WorkItem, str], str] = lambda item, field_name: item.source  # [jobs.xlsx]Jobs!B7
 
     def reference_for(self, base: str) -> str:
         """`base`, or `base-2`, `base-3`... when an earlier item of other rows already has it."""
@@ -74,10 +77,12 @@ def load_bot_logic(bot_folder: Path) -> BotLogic:
         return BotLogic()
     spec = importlib.util.spec_from_file_location(f"backroom_bot_{path.parent.name.replace('-', '_')}", path)
     module: ModuleType = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses and pickling look a class's module up by name
     try:
         spec.loader.exec_module(module)
     except Exception as exc:  # noqa: BLE001 - any error in a bot's code is the bot's, reported with its line
-        raise BotDefinitionError(f"{_where(path, exc)}: {type(exc).__name__}: {exc}") from None
+        sys.modules.pop(spec.name, None)
+        raise BotDefinitionError(f"{_where(path, exc)}: {type(exc).__name__}: {exc}", BOT_PY_HINT) from None
     logic = BotLogic(getattr(module, "check_item", None), getattr(module, "make_items", None))
     for name in ("check_item", "make_items"):
         if getattr(logic, name) is not None and not callable(getattr(logic, name)):
@@ -93,7 +98,8 @@ def run_make_items(logic: BotLogic, bot_folder: Path, rows: list[WorkItem], cont
     except BotDefinitionError:
         raise
     except Exception as exc:  # noqa: BLE001
-        raise BotDefinitionError(f"{_where(path, exc)}: make_items failed: {type(exc).__name__}: {exc}") from None
+        raise BotDefinitionError(f"{_where(path, exc)}: make_items failed: {type(exc).__name__}: {exc}",
+                                 BOT_PY_HINT) from None
     for thing in produced:
         if not isinstance(thing, (WorkItem, Refused)):
             raise BotDefinitionError(f"bots/{path.parent.name}/bot.py: make_items must return WorkItem or Refused "

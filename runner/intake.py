@@ -37,6 +37,14 @@ class IntakeResult:
     path: Path
     items: list[WorkItem] = field(default_factory=list)
     rejected: list[RejectedRow] = field(default_factory=list)
+    sheet: str | None = None
+    columns: dict[str, int] = field(default_factory=dict)   # field -> column index (0-based)
+
+    def cell(self, item: WorkItem, field_name: str) -> str:
+        """Where a field of an item was read: [jobs.xlsx]Jobs!B7."""
+        if field_name not in self.columns or item.row is None:
+            return item.source or self.path.name
+        return cell_ref(self.path.name, self.sheet, self.columns[field_name] + 1, item.row)
 
 
 class FieldProblem(ValueError):
@@ -142,7 +150,7 @@ def read_workbook(path: Path, spec: InputSpec) -> IntakeResult:
         if header is None or all(v is None for v in header):
             raise InputFileError(f"[{name}]{sheet.title}: the sheet is empty (no header row at row {spec.header_row})")
         columns = _map_columns(name, spec, header)
-        result = IntakeResult(path)
+        result = IntakeResult(path, sheet=sheet.title, columns=columns)
         seen: dict[str, int] = {}
         ref_spec = spec.fields[spec.reference]
         for offset, values in enumerate(rows, start=1):

@@ -469,7 +469,8 @@ def _plan_work(prepared: PreparedRun, request: RunRequest, queue: WorkQueue) -> 
                 owners[str(covered)] = queued.reference   # already on an item: never grouped again
     fresh = [row for row in intake.items if row.reference not in owners]
     context = GroupingContext(bot.path, Path(request.input_path), date.today(),
-                              taken=lambda ref: ref not in refused_before and queue.get(bot.name, ref) is not None)
+                              taken=lambda ref: ref not in refused_before and queue.get(bot.name, ref) is not None,
+                              cell=intake.cell)
     items = []
     for made in run_make_items(prepared.logic, bot.path, fresh, context) if fresh else []:
         if isinstance(made, Refused):

@@ -66,13 +66,14 @@ class QueueError(DataError):
 
 # -- item data survives the round trip with its types (money stays Decimal, dates stay dates)
 def _encode(value: Any) -> Any:
+    """json.dumps calls this for what JSON has no type for, at any depth (an invoice's lines)."""
     if isinstance(value, Decimal):
         return {"$decimal": str(value)}
     if isinstance(value, datetime):
         return {"$datetime": value.isoformat()}
     if isinstance(value, date):
         return {"$date": value.isoformat()}
-    return value
+    raise TypeError(f"work item data cannot hold {type(value).__name__} values")
 
 
 def _decode(obj: dict) -> Any:
@@ -86,7 +87,7 @@ def _decode(obj: dict) -> Any:
 
 
 def dump_data(data: dict) -> str:
-    return json.dumps({k: _encode(v) for k, v in data.items()}, sort_keys=True, ensure_ascii=False)
+    return json.dumps(data, default=_encode, sort_keys=True, ensure_ascii=False)
 
 
 def load_data(text: str | None) -> dict | None:
