@@ -1,7 +1,7 @@
 """Writes bots/issue-invoices/invoice-template.docx, the invoice layout the business edits in Word.
 
 The template holds docxtpl placeholders: `{{ item.customer_name }}`, `{{ vars.invoice_no }}`,
-money through `|money`, dates through `|day`, and the line table repeated with
+money through `|money`, rates through `|percent`, dates through `|day`, and the line table repeated with
 `{%tr for line in item.lines %}`. Run `python -m demo.invoice_template` to write it afresh.
 """
 
@@ -78,8 +78,8 @@ def write_template(path: Path) -> Path:
     totals = document.add_table(rows=0, cols=2)
     totals.alignment = WD_TABLE_ALIGNMENT.RIGHT
     for label, value in (("Subtotal", "{{ item.subtotal|money }}"),
-                         ("Discount ({{ item.discount_pct }}%)", "-{{ item.discount|money }}"),
-                         ("Net", "{{ item.net|money }}"), ("Tax ({{ item.tax_pct }}%)", "{{ item.tax|money }}"),
+                         ("Discount ({{ item.discount_pct|percent }}%)", "-{{ item.discount|money }}"),
+                         ("Net", "{{ item.net|money }}"), ("Tax ({{ item.tax_pct|percent }}%)", "{{ item.tax|money }}"),
                          ("Total due (USD)", "{{ item.total|money }}")):
         row = totals.add_row().cells
         row[0].text, row[1].text = label, value

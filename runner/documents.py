@@ -2,7 +2,7 @@
 
 Templates use docxtpl placeholders (`{{ item.customer_name }}`, `{%tr for line in item.lines %}`
 for table rows) so the layout stays in Word, not in code. Values are XML-escaped (a customer
-called "Birch & Sons" cannot break the document) and money has a `money` filter.
+called "Birch & Sons" cannot break the document) and money has a `money` filter (`|percent` for rates, `|day` for dates).
 """
 
 from __future__ import annotations
@@ -31,9 +31,15 @@ def _day(value, fmt: str = "%d %B %Y") -> str:
     return value.strftime(fmt) if isinstance(value, (date, datetime)) else str(value)
 
 
+def _percent(value) -> str:
+    """20.00 -> '20', 2.50 -> '2.5': a rate as a person writes it."""
+    return format(Decimal(str(value)).normalize(), "f")
+
+
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(undefined=jinja2.StrictUndefined)
     env.filters["money"] = _money
+    env.filters["percent"] = _percent
     env.filters["day"] = _day
     return env
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from babel.numbers import list_currencies
 
@@ -72,6 +72,11 @@ class ReconcileSpec(_Strict):
         if value.upper() not in list_currencies():
             raise ValueError(f"unknown currency code '{value}' (use ISO 4217, e.g. USD, EUR)")
         return value.upper()
+
+    @model_validator(mode="after")
+    def tolerance_fits_currency(self):
+        self.tolerance_minor()
+        return self
 
     def tolerance_minor(self) -> int:
         places = minor_units(self.currency)
