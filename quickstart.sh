@@ -23,10 +23,20 @@ python3 -c "import tkinter" 2>/dev/null || missing+=(python3-tk)
 command -v Xvfb >/dev/null || missing+=(xvfb)
 command -v xclip >/dev/null || missing+=(xclip)
 [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing+=(fonts-dejavu-core)
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "Installing system packages: ${missing[*]}"
+# The tests also let LibreOffice recalculate the reconciliation workbook's formulas and render
+# an invoice to PDF, and poppler turn that PDF into a picture and text (not needed to run bots).
+office=()
+if [ "$what" = test ]; then
+  command -v soffice >/dev/null || office+=(libreoffice-writer-nogui libreoffice-calc-nogui)
+  command -v pdftoppm >/dev/null || office+=(poppler-utils)
+fi
+if [ $(( ${#missing[@]} + ${#office[@]} )) -gt 0 ]; then
+  echo "Installing system packages: ${missing[*]} ${office[*]}"
   as_root apt-get update -qq
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  [ ${#missing[@]} -eq 0 ] || as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  # without recommends: LibreOffice's recommended packages (Java, extra fonts) are large and unused here
+  [ ${#office[@]} -eq 0 ] || as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+    --no-install-recommends "${office[@]}" >/dev/null
 fi
 
 # The virtual environment and the package, reinstalled when pyproject.toml changes.

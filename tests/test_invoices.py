@@ -99,6 +99,8 @@ def test_invoices_are_priced_keyed_documented_and_never_posted_twice(project, se
                 assert f"Job {job}" in text
             assert f"quoting {invoice['number']} as the payment reference" in text
             assert "{{" not in text and "{%" not in text
+        report = result.report_path.read_text()
+        assert all(f'href="documents/{i["number"]} {i["customer_code"]}.docx"' in report for i in in_billsys)
 
         # the result workbook: every job row with its invoice number and days to invoice
         sheet = load_workbook(result.results_path)["Jobs"]

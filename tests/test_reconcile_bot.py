@@ -73,7 +73,8 @@ def test_reconcile_reads_every_ledger_page_and_explains_every_difference(project
         assert isinstance(item.data["amount"], Decimal)
     review_column = [r[7] for r in sheet.iter_rows(min_row=2, max_row=sheet.max_row - 1, values_only=True)]
     assert set(review_column) <= set(items)
-    assert "Needs review" in result.report_path.read_text()
+    report = result.report_path.read_text()
+    assert "Needs review" in report and f'href="{result.results_path.name}"' in report
 
     # the same reconciliation again adds nothing; a line a person explained stays explained
     explained = sorted(items)[0]

@@ -15,10 +15,13 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from .events import read_events
 
 REPORT_FILE = "report.html"
-OUTCOME_ORDER = {"system_exception": 0, "business_exception": 1, "rejected": 2, "not_started": 3, "done": 4}
+OUTCOME_ORDER = {"system_exception": 0, "business_exception": 1, "to_review": 1, "rejected": 2, "refused": 2,
+                 "not_started": 3, "skipped": 4, "done": 5}
 OUTCOME_LABEL = {
     "done": "Done", "business_exception": "Needs review", "system_exception": "Failed (system)",
     "rejected": "Rejected at intake", "not_started": "Not started", "in_progress": "Interrupted",
+    "to_review": "Refused at intake: in review", "refused": "Refused at intake", "skipped": "Skipped by a person",
+    "corrected": "Corrected input: queued",
 }
 
 
@@ -31,6 +34,7 @@ class ItemView:
     attempts: int = 0
     steps: list[dict] = field(default_factory=list)
     result: dict = field(default_factory=dict)
+    documents: list[dict] = field(default_factory=list)   # files written for the item, with their hashes
 
     @property
     def label(self) -> str:
@@ -49,6 +53,7 @@ def build_report(run_dir: Path) -> Path:
     run_dir = Path(run_dir)
     events = read_events(run_dir)
     run_info: dict = {}
+    reconciliation: dict | None = None
     items: "OrderedDict[str, ItemView]" = OrderedDict()
     for event in events:
         ref = event.get("item")
@@ -57,11 +62,16 @@ def build_report(run_dir: Path) -> Path:
             if event["outcome"] != "started":
                 run_info["end"] = event
             continue
+        if event["kind"] == "reconcile":
+            reconciliation = event
+            continue
         if ref is None:
             continue
         view = items.setdefault(ref, ItemView(ref))
         if event["kind"] == "step":
             view.steps.append(event)
+        elif event["kind"] == "document":
+            view.documents.append(event.get("data") or {})
         elif event["kind"] in ("item", "intake"):
             data = event.get("data") or {}
             view.source = data.get("source", view.source)
@@ -84,6 +94,7 @@ def build_report(run_dir: Path) -> Path:
         steps=sum(len(v.steps) for v in items.values()),
         healed=sum(v.healed for v in items.values()),
         screenshots=len({e["screenshot"] for e in events if e.get("screenshot")}),
+        reconciliation=reconciliation,
     )
     path = run_dir / REPORT_FILE
     path.write_text(html, encoding="utf-8")
