@@ -204,19 +204,23 @@ def demo_ledger(
 
 @demo_app.command("run")
 def demo_run(
-    input: Optional[Path] = typer.Option(None, "--input", "-i", help="Orders workbook (default: the bundled sample)."),
+    bot: str = typer.Option("rekey-orders", "--bot", "-b",
+                            help="rekey-orders, issue-invoices or reconcile-accounts."),
+    input: Optional[Path] = typer.Option(None, "--input", "-i", help="Input file (default: the bot's sample)."),
     headed: bool = typer.Option(False, "--headed", help="Show the browser."),
     delay_ms: int = typer.Option(0, help="Make BILLSYS slow, as legacy screens are."),
     busy_rate: float = typer.Option(0.0, help="Make BILLSYS say 'System busy' now and then (0 to 1)."),
     project: Path = ProjectOption,
 ) -> None:
-    """Start BILLSYS with a fresh database and re-key the sample orders into it."""
-    from demo.quickstart import run_demo
+    """Start BILLSYS with a fresh database and run a bot on its sample (default: re-key the sample orders)."""
+    from demo.quickstart import DEMO_BOTS, run_demo
 
+    if bot not in DEMO_BOTS:
+        raise ConfigurationError(f"--bot {bot}: the demo runs {', '.join(DEMO_BOTS)}")
     outcome = _run_with_progress(lambda on_progress: run_demo(project, input, headed, delay_ms, busy_rate,
-                                                              on_progress=on_progress))
+                                                              on_progress=on_progress, bot=bot))
     _print_summary(outcome.result)
-    out.print(f"BILLSYS database: {outcome.db_path} ({outcome.orders_in_app} orders keyed)")
+    out.print(f"BILLSYS database: {outcome.db_path} ({outcome.in_app})")
     raise typer.Exit(int(outcome.result.exit_code))
 
 
