@@ -22,21 +22,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from demo.sample_reconciliation import make_sample, write_statement  # noqa: E402
-from runner.reconcile.matching import LEDGER, STATEMENT, Line, MatchRules, reconcile  # noqa: E402
+from runner.reconcile.matching import LEDGER, STATEMENT, MatchRules, reconcile  # noqa: E402
 from runner.reconcile.settings import ReconcileSpec  # noqa: E402
 from runner.reconcile.sources import SideRead, read_statement  # noqa: E402
 from runner.reconcile.summary import compute_figures  # noqa: E402
 from runner.reconcile.workbook import WorkbookContext, write_reconciliation  # noqa: E402
 
 RULES = MatchRules(date_window_days=3, tolerance_minor=5)
-
-
-def as_lines(sample):
-    ledger = [Line(LEDGER, i, r.reference, r.on, r.amount, int(r.amount * 100), r.account, r.description, f"L{i}")
-              for i, r in enumerate(sample.ledger)]
-    statement = [Line(STATEMENT, i, r.reference, r.on, r.amount, int(r.amount * 100), r.account, r.txn, f"S{i}")
-                 for i, r in enumerate(sample.statement)]
-    return ledger, statement
 
 
 def baseline_join(ledger, statement) -> int:
@@ -75,7 +67,7 @@ def main() -> None:
     keep = None
     for name, isolated in (("known answers", True), ("one busy year", False)):
         sample = make_sample(args.lines, seed=17, isolated=isolated)
-        ledger, statement = as_lines(sample)
+        ledger, statement = sample.as_lines()
         base_s, base_found = timed(lambda: baseline_join(ledger, statement))
         ours_s, result = timed(lambda: reconcile(ledger, statement, RULES))
         stats = result.group_search

@@ -58,6 +58,16 @@ class Sample:
     def closing_balance(self) -> Decimal:
         return self.opening_balance + sum((s.amount for s in self.statement), Decimal("0.00"))
 
+    def as_lines(self):
+        """(ledger, statement) as matching lines; statement lines carry their transaction id as description."""
+        from runner.reconcile.matching import LEDGER, STATEMENT, Line
+
+        ledger = [Line(LEDGER, i, r.reference, r.on, r.amount, int(r.amount * 100), r.account, r.description,
+                       f"ledger {i}") for i, r in enumerate(self.ledger)]
+        statement = [Line(STATEMENT, i, r.reference, r.on, r.amount, int(r.amount * 100), r.account, r.txn,
+                          f"statement {i}") for i, r in enumerate(self.statement)]
+        return ledger, statement
+
 
 def make_sample(count: int, seed: int = 7, *, isolated: bool = True, window_days: int = 3,
                 tolerance: Decimal = Decimal("0.05"), start: date = date(2026, 1, 5),

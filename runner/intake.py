@@ -131,20 +131,26 @@ def _check_range(name: str, spec: FieldSpec, value) -> None:
         raise FieldProblem(f"{name} must be at most {spec.max:g}, got {value}")
 
 
-def read_workbook(path: Path, spec: InputSpec) -> IntakeResult:
-    path = Path(path)
-    name = path.name
+def open_sheet(path: Path, sheet_name: str | None, what: str = "an Excel workbook (.xlsx)"):
+    """(workbook, sheet) opened read-only with cached values; the caller closes the workbook."""
     if not path.exists():
         raise InputFileError(f"{path}: file not found", "Check the path and run again.")
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)
     except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError) as exc:
-        raise InputFileError(f"{name}: not an Excel workbook (.xlsx) ({type(exc).__name__})",
-                             "Save the file as an Excel workbook (.xlsx) and run again.") from None
+        raise InputFileError(f"{path.name}: not {what} ({type(exc).__name__})",
+                             f"Save the file as {what} and run again.") from None
+    if sheet_name is not None and sheet_name not in workbook.sheetnames:
+        workbook.close()
+        raise InputFileError(f"{path.name}: no sheet named '{sheet_name}' (sheets: {', '.join(workbook.sheetnames)})")
+    return workbook, workbook[sheet_name] if sheet_name else workbook.worksheets[0]
+
+
+def read_workbook(path: Path, spec: InputSpec) -> IntakeResult:
+    path = Path(path)
+    name = path.name
+    workbook, sheet = open_sheet(path, spec.sheet)
     try:
-        if spec.sheet is not None and spec.sheet not in workbook.sheetnames:
-            raise InputFileError(f"{name}: no sheet named '{spec.sheet}' (sheets: {', '.join(workbook.sheetnames)})")
-        sheet = workbook[spec.sheet] if spec.sheet else workbook.worksheets[0]
         rows = sheet.iter_rows(min_row=spec.header_row, values_only=True)
         header = next(rows, None)
         if header is None or all(v is None for v in header):

@@ -196,6 +196,26 @@ def _drivers(prepared: PreparedRun, request: RunRequest) -> dict:
     return drivers
 
 
+def open_run(request: RunRequest, prepared: PreparedRun) -> tuple[str, Path, AuditTrail, str]:
+    """A new run: its id, its folder under logs/, its audit trail (secrets scrubbed) and screenshot policy."""
+    bot, settings = prepared.bot, prepared.settings
+    run_id = new_run_id()
+    run_dir = Path(request.project) / settings.logs_dir / bot.name / run_id
+    run_dir.mkdir(parents=True, exist_ok=True)
+    redactor = Redactor()
+    redactor.add(*prepared.secrets.values())
+    policy = request.screenshots or bot.screenshots or settings.screenshots
+    return run_id, run_dir, AuditTrail(run_id, run_dir, redactor), policy
+
+
+def stop_drivers(drivers: dict) -> None:
+    for driver in drivers.values():
+        try:
+            driver.stop()
+        except Exception:  # noqa: BLE001 - the browser or the app may already be gone
+            pass
+
+
 def _run_prepared(request: RunRequest, prepared: PreparedRun, on_progress: Callable[[Progress], None] | None,
                   should_stop: Callable[[], bool] | None) -> RunResult:
     bot, settings = prepared.bot, prepared.settings
@@ -206,13 +226,7 @@ def _run_prepared(request: RunRequest, prepared: PreparedRun, on_progress: Calla
     except BaseException:
         queue.close()
         raise
-    run_id = new_run_id()
-    run_dir = Path(request.project) / settings.logs_dir / bot.name / run_id
-    run_dir.mkdir(parents=True, exist_ok=True)
-    redactor = Redactor()
-    redactor.add(*prepared.secrets.values())
-    trail = AuditTrail(run_id, run_dir, redactor)
-    policy = request.screenshots or bot.screenshots or settings.screenshots
+    run_id, run_dir, trail, policy = open_run(request, prepared)
     actor = f"intake:{input_name}"
     intake = queue.intake(bot.name, plan.items, actor=actor)
     review = queue.add_for_review(bot.name, plan.refused, actor=actor)
@@ -291,11 +305,7 @@ def _run_prepared(request: RunRequest, prepared: PreparedRun, on_progress: Calla
         run_message = f"internal error: {exc!r}"
         trail.log.exception("internal error")
     finally:
-        for driver in drivers.values():
-            try:
-                driver.stop()
-            except Exception:  # noqa: BLE001 - the browser or the app may already be gone
-                pass
+        stop_drivers(drivers)
         results = rejected + _input_outcomes(queue, bot, prepared.intake.items, plan.owners, worked, run_id)
         for work_item in dict.fromkeys(r.work_item for r in results if r.outcome == "not_started"):
             if work_item not in worked:

@@ -52,11 +52,7 @@ def outcome_sets(result):
 
 
 def sample_lines(sample):
-    ledger = [Line(LEDGER, i, r.reference, r.on, r.amount, int(r.amount * 100), r.account, r.description, f"L{i}")
-              for i, r in enumerate(sample.ledger)]
-    statement = [Line(STATEMENT, i, r.reference, r.on, r.amount, int(r.amount * 100), r.account, r.txn, f"S{i}")
-                 for i, r in enumerate(sample.statement)]
-    return ledger, statement
+    return sample.as_lines()
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])

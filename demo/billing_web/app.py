@@ -142,85 +142,80 @@ def create_app(settings: BillingSettings) -> Flask:
             return bounce
         return page("home.html", user=session["username"], now=datetime.now())
 
-    @app.route("/orders/new", methods=["GET", "POST"])
-    def new_order():
+    def entry_screen(fields: tuple[str, ...], validate, save, form_template: str, **form_context):
+        """A legacy entry form: generated field names, ERROR lines above the form, a saved page after."""
         session, bounce = require_session()
         if bounce:
             return bounce
-        names = {f: field_name(session["salt"], f) for f in ORDER_FIELDS}
-        values = {f: request.form.get(names[f], "") for f in ORDER_FIELDS}
+        names = {f: field_name(session["salt"], f) for f in fields}
+        values = {f: request.form.get(names[f], "") for f in fields}
         errors: list[str] = []
         if request.method == "POST":
-            clean, errors = validate_order(values, db, settings)
+            clean, errors = validate(values)
             if not errors:
-                confirmation = db.insert_order(clean, session["username"])
-                return page("saved.html", confirmation=confirmation, order=clean,
-                            priority=PRIORITIES[clean["priority"]])
-        return page("order_form.html", names=names, values=values, errors=errors, priorities=PRIORITIES)
+                return save(clean, session["username"])
+        return page(form_template, names=names, values=values, errors=errors, **form_context)
+
+    @app.route("/orders/new", methods=["GET", "POST"])
+    def new_order():
+        def save(clean: dict, user: str):
+            return page("saved.html", confirmation=db.insert_order(clean, user), order=clean,
+                        priority=PRIORITIES[clean["priority"]])
+        return entry_screen(ORDER_FIELDS, lambda values: validate_order(values, db, settings), save,
+                            "order_form.html", priorities=PRIORITIES)
+
+    def search_screen(field: str, find, template: str):
+        session, bounce = require_session()
+        if bounce:
+            return bounce
+        name = field_name(session["salt"], field)
+        reference = request.args.get(name, "").strip()
+        return page(template, name=name, reference=reference, rows=find(reference) if reference else None)
 
     @app.route("/orders/search")
     def search_orders():
-        session, bounce = require_session()
-        if bounce:
-            return bounce
-        name = field_name(session["salt"], "search_reference")
-        reference = request.args.get(name, "").strip()
-        rows = db.find_orders(reference) if reference else None
-        return page("search.html", name=name, reference=reference, rows=rows)
+        return search_screen("search_reference", db.find_orders, "search.html")
 
     @app.route("/orders")
     def list_orders():
         session, bounce = require_session()
         if bounce:
             return bounce
-        try:
-            page_no = max(1, int(request.args.get("page", "1")))
-        except ValueError:
-            page_no = 1
+        page_no = requested_page()
         rows, total = db.list_orders((page_no - 1) * PAGE_SIZE, PAGE_SIZE)
         pages = max(1, -(-total // PAGE_SIZE))
         return page("orders.html", rows=rows, page_no=page_no, pages=pages, total=total)
 
     @app.route("/invoices/new", methods=["GET", "POST"])
     def new_invoice():
-        session, bounce = require_session()
-        if bounce:
-            return bounce
-        names = {f: field_name(session["salt"], f) for f in INVOICE_FIELDS}
-        values = {f: request.form.get(names[f], "") for f in INVOICE_FIELDS}
-        errors: list[str] = []
-        if request.method == "POST":
-            clean, errors = validate_invoice(values, db)
-            if not errors:
-                number = db.insert_invoice(clean, session["username"])
-                return page("invoice_saved.html", number=number, invoice=clean)
-        return page("invoice_form.html", names=names, values=values, errors=errors, terms=TERMS)
+        def save(clean: dict, user: str):
+            return page("invoice_saved.html", number=db.insert_invoice(clean, user), invoice=clean)
+        return entry_screen(INVOICE_FIELDS, lambda values: validate_invoice(values, db), save,
+                            "invoice_form.html", terms=TERMS)
 
     @app.route("/invoices/search")
     def search_invoices():
-        session, bounce = require_session()
-        if bounce:
-            return bounce
-        name = field_name(session["salt"], "search_customer_reference")
-        reference = request.args.get(name, "").strip()
-        rows = db.find_invoices(reference) if reference else None
-        return page("invoice_search.html", name=name, reference=reference, rows=rows)
+        return search_screen("search_customer_reference", db.find_invoices, "invoice_search.html")
 
     @app.route("/ledger")
     def receivables_ledger():
         session, bounce = require_session()
         if bounce:
             return bounce
-        try:
-            page_no = max(1, int(request.args.get("page", "1")))
-        except ValueError:
-            page_no = 1
+        page_no = requested_page()
         rows, total, amount = db.list_invoices((page_no - 1) * PAGE_SIZE, PAGE_SIZE)
         pages = max(1, -(-total // PAGE_SIZE))
         return page("ledger.html", rows=rows, page_no=page_no, pages=pages, total=total,
                     total_amount=f"{Decimal(amount):,.2f}", us_date=us_date, money=lambda v: f"{Decimal(v):,.2f}")
 
     return app
+
+
+def requested_page() -> int:
+    try:
+        return max(1, int(request.args.get("page", "1")))
+    except ValueError:
+        return 1
 
 
 def us_date(iso: str) -> str:

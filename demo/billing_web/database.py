@@ -111,45 +111,39 @@ class BillingDatabase:
     def customer(self, code: str) -> sqlite3.Row | None:
         return self.connect().execute("SELECT * FROM customers WHERE code = ?", (code,)).fetchone()
 
-    def insert_order(self, values: dict, username: str) -> str:
+    def _insert_numbered(self, table: str, column: str, sql: str, values: dict, numbering) -> str:
+        """Insert a row and give it a number made from its id, in one transaction."""
         conn = self.connect()
         conn.execute("BEGIN IMMEDIATE")
         try:
-            cur = conn.execute(
-                "INSERT INTO orders(reference, customer_code, sku, quantity, unit_price, ship_date, priority,"
-                " gift_wrap, notes, supervisor_code_ok, created_by)"
-                " VALUES (:reference, :customer_code, :sku, :quantity, :unit_price, :ship_date, :priority,"
-                " :gift_wrap, :notes, :supervisor_code_ok, :created_by)",
-                {**values, "created_by": username},
-            )
-            confirmation = f"CNF-{100000 + cur.lastrowid}"
-            conn.execute("UPDATE orders SET confirmation = ? WHERE id = ?", (confirmation, cur.lastrowid))
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        return confirmation
-
-    def insert_invoice(self, values: dict, username: str, number: str | None = None) -> str:
-        """Store an invoice and give it the next number (or the one given, for loading old ledgers)."""
-        conn = self.connect()
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            cur = conn.execute(
-                "INSERT INTO invoices(number, customer_code, customer_reference, invoice_date, terms_days, net_amount,"
-                " tax_amount, total_amount, description, created_by)"
-                " VALUES (:number, :customer_code, :customer_reference, :invoice_date, :terms_days, :net_amount,"
-                " :tax_amount, :total_amount, :description, :created_by)",
-                {"description": "", **values, "number": number, "created_by": username},
-            )
-            if number is None:
-                number = f"INV-{700000 + cur.lastrowid}"
-                conn.execute("UPDATE invoices SET number = ? WHERE id = ?", (number, cur.lastrowid))
+            row_id = conn.execute(sql, values).lastrowid
+            number = values.get(column) or numbering(row_id)
+            conn.execute(f"UPDATE {table} SET {column} = ? WHERE id = ?", (number, row_id))
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
             raise
         return number
+
+    def insert_order(self, values: dict, username: str) -> str:
+        return self._insert_numbered(
+            "orders", "confirmation",
+            "INSERT INTO orders(reference, customer_code, sku, quantity, unit_price, ship_date, priority,"
+            " gift_wrap, notes, supervisor_code_ok, created_by)"
+            " VALUES (:reference, :customer_code, :sku, :quantity, :unit_price, :ship_date, :priority,"
+            " :gift_wrap, :notes, :supervisor_code_ok, :created_by)",
+            {**values, "created_by": username}, lambda row_id: f"CNF-{100000 + row_id}")
+
+    def insert_invoice(self, values: dict, username: str, number: str | None = None) -> str:
+        """Store an invoice and give it the next number (or the one given, for loading old ledgers)."""
+        return self._insert_numbered(
+            "invoices", "number",
+            "INSERT INTO invoices(number, customer_code, customer_reference, invoice_date, terms_days, net_amount,"
+            " tax_amount, total_amount, description, created_by)"
+            " VALUES (:number, :customer_code, :customer_reference, :invoice_date, :terms_days, :net_amount,"
+            " :tax_amount, :total_amount, :description, :created_by)",
+            {"description": "", **values, "number": number, "created_by": username},
+            lambda row_id: f"INV-{700000 + row_id}")
 
     def find_invoices(self, customer_reference: str) -> list[sqlite3.Row]:
         return self.connect().execute(

@@ -14,14 +14,13 @@ from collections import Counter
 from pathlib import Path
 from typing import Callable
 
-from ..audit.events import AuditEvent, AuditTrail, sha256_file
+from ..audit.events import AuditEvent, sha256_file
 from ..audit.report import build_report
 from ..errors import BackroomError, ExitCode, StepFailure, exit_code_for
 from ..money import minor_units
-from ..secrets import Redactor
 from ..work_item import WorkItem
 from ..work_queue import ItemState, open_queue
-from .matching import LEDGER, STATEMENT, Line, MatchRules, Reconciliation, reconcile
+from .matching import Line, MatchRules, Reconciliation, reconcile
 from .sources import SideRead, ledger_from_screen
 from .summary import Figures, compute_figures
 from .workbook import WorkbookContext, write_reconciliation
@@ -87,17 +86,11 @@ def _review_items(result: Reconciliation, figures: Figures, workbook: str, run_i
 def run_reconciliation(request, prepared, on_progress: Callable | None = None,
                        should_stop: Callable[[], bool] | None = None):
     from ..engine import Engine
-    from ..run import ItemResult, Progress, RunResult, _drivers, _run_outcome, new_run_id
+    from ..run import ItemResult, Progress, RunResult, _drivers, _run_outcome, open_run, stop_drivers
 
     bot, settings = prepared.bot, prepared.settings
     spec = bot.reconcile
-    run_id = new_run_id()
-    run_dir = Path(request.project) / settings.logs_dir / bot.name / run_id
-    run_dir.mkdir(parents=True, exist_ok=True)
-    redactor = Redactor()
-    redactor.add(*prepared.secrets.values())
-    trail = AuditTrail(run_id, run_dir, redactor)
-    policy = request.screenshots or bot.screenshots or settings.screenshots
+    run_id, run_dir, trail, policy = open_run(request, prepared)
     statement: SideRead = prepared.statement
     input_name = Path(request.input_path).name
 
@@ -184,11 +177,7 @@ def run_reconciliation(request, prepared, on_progress: Callable | None = None,
         message = f"internal error: {exc!r}"
         trail.log.exception("internal error")
     finally:
-        for driver in drivers.values():
-            try:
-                driver.stop()
-            except Exception:  # noqa: BLE001 - the browser may already be gone
-                pass
+        stop_drivers(drivers)
         if isinstance(abort, StepFailure):
             code = ExitCode.ITEMS_FAILED
         elif abort is not None:

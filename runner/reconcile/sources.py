@@ -9,17 +9,14 @@ difference. A missing column stops the reconciliation before anything is matched
 from __future__ import annotations
 
 import csv
-import zipfile
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from openpyxl import load_workbook
-from openpyxl.utils.exceptions import InvalidFileException
 
 from ..errors import InputFileError
-from ..intake import cell_ref
+from ..intake import cell_ref, open_sheet
 from ..money import ValueProblem, minor_units, parse_amount, parse_day
 from .matching import Line
 from .settings import ColumnsSpec, ReconcileSpec
@@ -106,17 +103,8 @@ def read_statement(path: Path, spec: ReconcileSpec) -> SideRead:
         with path.open(newline="", encoding="utf-8-sig") as handle:
             rows = list(csv.reader(handle))
         return _read_rows(path.name, None, rows, spec)
+    workbook, sheet = open_sheet(path, spec.statement.sheet, "an Excel workbook (.xlsx) or a CSV file")
     try:
-        workbook = load_workbook(path, read_only=True, data_only=True)
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError) as exc:
-        raise InputFileError(f"{path.name}: not an Excel workbook (.xlsx) or CSV file ({type(exc).__name__})",
-                             "Save the statement as .xlsx or .csv and run again.") from None
-    try:
-        sheet_name = spec.statement.sheet
-        if sheet_name is not None and sheet_name not in workbook.sheetnames:
-            raise InputFileError(f"{path.name}: no sheet named '{sheet_name}' "
-                                 f"(sheets: {', '.join(workbook.sheetnames)})")
-        sheet = workbook[sheet_name] if sheet_name else workbook.worksheets[0]
         rows = [list(r) for r in sheet.iter_rows(values_only=True)]
         return _read_rows(path.name, sheet.title, rows, spec)
     finally:
