@@ -119,15 +119,23 @@ def check(
     """Check a bot, its recipes and selector maps (and an input file) without running anything."""
     from .bot import load_bot
     from .intake import read_workbook
+    from .reconcile.sources import read_statement
     from .recipe import load_recipe_book
     from .selector_map import load_selector_map
 
     definition = load_bot(project, bot)
-    book = load_recipe_book(project / "recipes", definition.recipes + ([definition.verify] if definition.verify else []),
+    book = load_recipe_book(project / "recipes", definition.all_recipes,
                             lambda a: load_selector_map(project / "selectors" / f"{a}.yaml"))
     out.print(f"[green]OK[/green] bot {bot}: {len(book.recipes)} recipe(s), "
               f"{sum(len(r.steps) for r in book.recipes.values())} steps, secrets: {', '.join(sorted(book.secrets)) or 'none'}")
-    if input is not None:
+    if input is not None and definition.reconcile is not None:
+        statement = read_statement(input, definition.reconcile)
+        out.print(f"[green]OK[/green] {input.name}: {len(statement.lines)} statement line(s)")
+        for problem in statement.problems:
+            out.print(Text("  unreadable ", style="yellow") + Text(problem.message), highlight=False)
+        if statement.problems:
+            raise typer.Exit(int(ExitCode.BAD_INPUT))
+    elif input is not None:
         intake = read_workbook(input, definition.input)
         out.print(f"[green]OK[/green] {input.name}: {len(intake.items)} work item(s)")
         for rejected in intake.rejected:

@@ -33,7 +33,7 @@ def _strip_currency(text: str, currency: str, locale: str) -> str:
     found = re.findall(r"\b[A-Z]{3}\b", text.upper())
     other = [c for c in found if c != code and c in list_currencies()]
     if other:
-        raise ValueProblem(f"amount is in {other[0]}, expected {code}, got \"{text}\"")
+        raise ValueProblem(f"in {other[0]}, expected {code}, got \"{text}\"")
     cleaned = re.sub(rf"\b{code}\b", "", text, flags=re.IGNORECASE)
     if symbol and symbol != code:
         cleaned = cleaned.replace(symbol, "")

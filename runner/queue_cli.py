@@ -110,6 +110,10 @@ def show(reference: str, bot: str = typer.Option(..., "--bot", "-b"), project: P
 
 def _typed_changes(project: Path, bot: str, assignments: list[str]) -> dict:
     spec = load_bot(project, bot).input
+    if spec is None and assignments:
+        raise DataError(f"{bot}'s items have no fields to --set",
+                        "A reconciliation line is explained by a person (queue skip --reason) or by correcting "
+                        "the ledger or the statement and running the reconciliation again.")
     changes = {}
     for assignment in assignments:
         name, sep, raw = assignment.partition("=")

@@ -81,3 +81,27 @@ def test_an_unreachable_app_exits_3(project, tmp_path):
                                       "BACKROOM_SECRET_SUPERVISOR_CODE": SUPERVISOR})
     assert done.returncode == 3, done.stdout + done.stderr
     assert "cannot reach" in done.stdout
+
+
+def test_check_reads_a_reconciliation_statement_and_names_bad_cells(project, tmp_path):
+    from openpyxl import load_workbook
+
+    sample = project / "bots" / "reconcile-accounts" / "sample" / "statement.xlsx"
+    done = backroom("check", "reconcile-accounts", "--input", str(sample), cwd=project)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "reconcile-accounts: 2 recipe(s)" in done.stdout and "39 statement line(s)" in done.stdout
+    book = load_workbook(sample)
+    book["Statement"]["E5"] = "12.00 EUR"
+    broken = tmp_path / "statement.xlsx"
+    book.save(broken)
+    done = backroom("check", "reconcile-accounts", "--input", str(broken), cwd=project)
+    assert done.returncode == 2
+    assert '[statement.xlsx]Statement!E5: amount in EUR, expected USD, got "12.00 EUR"' in done.stdout
+
+
+def test_reconciliation_lines_cannot_be_edited_only_explained(project):
+    done = backroom("queue", "retry", "statement:2026-01-05:1.00:x", "--bot", "reconcile-accounts",
+                    "--set", "amount=1", cwd=project)
+    assert done.returncode == 2
+    assert "reconcile-accounts's items have no fields to --set" in done.stderr
+    assert "queue skip --reason" in done.stderr

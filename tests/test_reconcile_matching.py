@@ -163,8 +163,8 @@ def test_statement_lines_that_cannot_be_read_are_named_by_cell_and_kept_for_revi
     assert read.opening == Decimal("100.00") and read.closing == Decimal("136.35")
     messages = [p.message for p in read.problems]
     assert messages[0].startswith("[statement.xlsx]Statement!E4: amount USD has 2 decimals")
-    assert messages[1].startswith("[statement.xlsx]Statement!A5: date expected a date like")
-    assert messages[2] == '[statement.xlsx]Statement!E6: amount amount is in EUR, expected USD, got "7.00 EUR"'
+    assert messages[1].startswith("[statement.xlsx]Statement!A5: expected a date like")
+    assert messages[2] == '[statement.xlsx]Statement!E6: amount in EUR, expected USD, got "7.00 EUR"'
     # the unreadable lines' amounts are what the stated balance cannot explain
     figures = compute_figures(reconcile([], read.lines, MatchRules()), SideRead(), read, 100)
     assert figures.statement_figure - figures.statement_total == Decimal("25.85")

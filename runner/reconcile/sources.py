@@ -75,7 +75,7 @@ def _to_line(side: str, number: int, values: list[Any], index: dict[str, int], s
     try:
         on = parse_day(raw.get("date"), date_formats)
     except ValueProblem as exc:
-        problems.append(f"{place_of('date')}: date {exc}")
+        problems.append(f"{place_of('date')}: {exc}")
     try:
         amount = parse_amount(raw.get("amount"), spec.currency, spec.locale)
     except ValueProblem as exc:

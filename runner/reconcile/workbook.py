@@ -1,9 +1,10 @@
 """The reconciliation workbook a finance clerk files: Summary, Matched, Unmatched in ledger,
 Unmatched in statement, Suspected duplicates (and Unreadable lines when there are any).
 
-Every total is a formula over the rows below it, and the Summary's figures are formulas over
+Every total is a formula over the rows above it, and the Summary's figures are formulas over
 those totals, so a clerk who corrects a row in Excel sees the difference move. Text from the
-statement and the screens is always written as text, never as a formula.
+statement and the screens is always written as text, never as a formula. The workbook is
+streamed (openpyxl's write-only mode): 100,000 matches do not have to sit in memory as cells.
 """
 
 from __future__ import annotations
@@ -14,11 +15,11 @@ from decimal import Decimal
 from pathlib import Path
 
 from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font
-from openpyxl.worksheet.worksheet import Worksheet
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Font
 
-from ..sheet_style import (BAD_FILL, DATE_FORMAT, GOOD_FILL, TOTAL_FONT, WARN_FILL, header_row, money_format,
-                           put_money, put_text)
+from ..sheet_style import (BAD_FILL, DATE_FORMAT, GOOD_FILL, HEADER_FILL, HEADER_FONT, TOTAL_FONT, WARN_FILL,
+                           money_format)
 from .matching import LEDGER, Line, Reconciliation
 from .summary import Figures
 
@@ -37,20 +38,68 @@ class WorkbookContext:
     review_refs: dict[tuple[str, int], str]   # (side, line index) -> queue reference
 
 
-def _total_row(sheet: Worksheet, row: int, label_col: int, money_cols: list[int], first: int, places: int) -> dict[int, str]:
-    """A bold Total row summing each money column; returns column -> the total cell's address."""
-    sheet.cell(row=row, column=label_col, value="Total").font = TOTAL_FONT
-    cells = {}
-    for column in money_cols:
-        letter = sheet.cell(row=row, column=column).column_letter
-        formula = f"=SUM({letter}{first}:{letter}{row - 1})" if row > first else "=0"
-        put_money(sheet, row, column, formula, places).font = TOTAL_FONT
-        cells[column] = f"{letter}{row}"
-    return cells
+class _Sheet:
+    """One streamed sheet: cells made with their style, rows appended in order."""
 
+    def __init__(self, book: Workbook, title: str, places: int, headers: list[str] | None = None,
+                 widths: list[int] | None = None):
+        self.ws = book.create_sheet(title)
+        self.title = title
+        self.money_format = money_format(places)
+        self.row = 0
+        for column, width in enumerate(widths or [], start=1):
+            self.ws.column_dimensions[chr(64 + column)].width = width
+        if headers:
+            self.ws.freeze_panes = "A2"
+            self.append([self.cell(h, font=HEADER_FONT, fill=HEADER_FILL) for h in headers])
 
-def _ref(sheet: str, cell: str) -> str:
-    return f"'{sheet}'!{cell}"
+    def cell(self, value, *, font=None, fill=None, number_format=None) -> WriteOnlyCell:
+        cell = WriteOnlyCell(self.ws, value=value)
+        if font is not None:
+            cell.font = font
+        if fill is not None:
+            cell.fill = fill
+        if number_format is not None:
+            cell.number_format = number_format
+        return cell
+
+    def text(self, value, **style):
+        """Text from inputs and screens: `=HYPERLINK(...)`, `+1`, `-2`, `@x` stay text, never formulas.
+
+        openpyxl takes a string for a formula only when it starts with '='; such a cell is forced to
+        text. Other plain strings go in as they are (a styled cell costs twice as much to write)."""
+        text = "" if value is None else str(value)
+        if not style and not text.startswith("="):
+            return text
+        cell = self.cell(text, **style)
+        cell.data_type = "s"
+        return cell
+
+    def money(self, value, **style) -> WriteOnlyCell:
+        """A Decimal amount, or a formula we wrote ourselves (starting with '=')."""
+        return self.cell(value, number_format=self.money_format, **style)
+
+    def day(self, value) -> WriteOnlyCell:
+        return self.cell(value, number_format=DATE_FORMAT)
+
+    def append(self, cells: list) -> int:
+        self.ws.append(cells)
+        self.row += 1
+        return self.row
+
+    def total_row(self, label_col: int, money_cols: list[int], width: int) -> dict[int, str]:
+        """A bold Total row summing each money column over the rows above; column -> the total's address."""
+        row = self.row + 1
+        cells: list = [None] * width
+        cells[label_col - 1] = self.cell("Total", font=TOTAL_FONT)
+        addresses = {}
+        for column in money_cols:
+            letter = chr(64 + column)
+            formula = f"=SUM({letter}2:{letter}{row - 1})" if row > 2 else "=0"
+            cells[column - 1] = self.money(formula, font=TOTAL_FONT)
+            addresses[column] = f"'{self.title}'!{letter}{row}"
+        self.append(cells)
+        return addresses
 
 
 def _joined(lines: list[Line], attr: str) -> str:
@@ -58,144 +107,103 @@ def _joined(lines: list[Line], attr: str) -> str:
 
 
 def _write_matched(book: Workbook, result: Reconciliation, ctx: WorkbookContext) -> dict[str, str]:
-    sheet = book.create_sheet(MATCHED)
-    header_row(sheet, ["Match", "Rule", "Ledger reference", "Ledger date", "Ledger amount", "Statement reference",
-                       "Statement date", "Statement amount", "Difference", "Statement description", "Ledger lines",
-                       "Statement lines"], [7, 34, 26, 12, 15, 30, 12, 15, 12, 30, 34, 34])
-    row = 2
+    sheet = _Sheet(book, MATCHED, ctx.places,
+                   ["Match", "Rule", "Ledger reference", "Ledger date", "Ledger amount", "Statement reference",
+                    "Statement date", "Statement amount", "Difference", "Statement description", "Ledger lines",
+                    "Statement lines"], [7, 34, 26, 12, 15, 30, 12, 15, 12, 30, 34, 34])
     for number, match in enumerate(result.matches, start=1):
-        sheet.cell(row=row, column=1, value=number)
-        put_text(sheet, row, 2, match.rule)
-        put_text(sheet, row, 3, _joined(match.ledger, "reference"))
-        sheet.cell(row=row, column=4, value=min(ln.on for ln in match.ledger)).number_format = DATE_FORMAT
-        put_money(sheet, row, 5, sum((ln.amount for ln in match.ledger), Decimal(0)), ctx.places)
-        put_text(sheet, row, 6, _joined(match.statement, "reference"))
-        sheet.cell(row=row, column=7, value=min(ln.on for ln in match.statement)).number_format = DATE_FORMAT
-        put_money(sheet, row, 8, sum((ln.amount for ln in match.statement), Decimal(0)), ctx.places)
-        put_money(sheet, row, 9, f"=H{row}-E{row}", ctx.places)
-        if match.difference:
-            sheet.cell(row=row, column=9).fill = WARN_FILL  # paid short or over, within the tolerance
-        put_text(sheet, row, 10, "; ".join(ln.description for ln in match.statement if ln.description))
-        put_text(sheet, row, 11, _joined(match.ledger, "source"))
-        put_text(sheet, row, 12, _joined(match.statement, "source"))
-        row += 1
-    totals = _total_row(sheet, row, 2, [5, 8, 9], 2, ctx.places)
-    sheet.auto_filter.ref = f"A1:L{max(row - 1, 1)}"
-    return {"ledger": _ref(MATCHED, totals[5]), "statement": _ref(MATCHED, totals[8]),
-            "difference": _ref(MATCHED, totals[9])}
+        row = sheet.row + 1
+        sheet.append([
+            number, sheet.text(match.rule), sheet.text(_joined(match.ledger, "reference")),
+            sheet.day(min(ln.on for ln in match.ledger)),
+            sheet.money(sum((ln.amount for ln in match.ledger), Decimal(0))),
+            sheet.text(_joined(match.statement, "reference")), sheet.day(min(ln.on for ln in match.statement)),
+            sheet.money(sum((ln.amount for ln in match.statement), Decimal(0))),
+            # paid short or over within the tolerance: highlighted
+            sheet.money(f"=H{row}-E{row}", fill=WARN_FILL if match.difference else None),
+            sheet.text("; ".join(ln.description for ln in match.statement if ln.description)),
+            sheet.text(_joined(match.ledger, "source")), sheet.text(_joined(match.statement, "source"))])
+    sheet.ws.auto_filter.ref = f"A1:L{max(sheet.row, 1)}"
+    totals = sheet.total_row(2, [5, 8, 9], 12)
+    return {"ledger": totals[5], "statement": totals[8], "difference": totals[9]}
 
 
 def _write_unmatched(book: Workbook, name: str, lines: list[Line], result: Reconciliation,
                      ctx: WorkbookContext) -> str:
-    sheet = book.create_sheet(name)
-    header_row(sheet, ["Reference", "Date", "Account", "Description", "Amount", "Where it was read", "Note",
-                       "Review item"], [24, 12, 10, 32, 15, 34, 50, 40])
-    row = 2
+    sheet = _Sheet(book, name, ctx.places, ["Reference", "Date", "Account", "Description", "Amount",
+                                            "Where it was read", "Note", "Review item"],
+                   [24, 12, 10, 32, 15, 34, 50, 40])
     for line in lines:
-        put_text(sheet, row, 1, line.reference)
-        sheet.cell(row=row, column=2, value=line.on).number_format = DATE_FORMAT
-        put_text(sheet, row, 3, line.account)
-        put_text(sheet, row, 4, line.description)
-        put_money(sheet, row, 5, line.amount, ctx.places)
-        put_text(sheet, row, 6, line.source)
-        put_text(sheet, row, 7, result.hints.get((line.side, line.index), ""))
-        put_text(sheet, row, 8, ctx.review_refs.get((line.side, line.index), ""))
-        row += 1
-    totals = _total_row(sheet, row, 4, [5], 2, ctx.places)
-    sheet.auto_filter.ref = f"A1:H{max(row - 1, 1)}"
-    return _ref(name, totals[5])
+        sheet.append([sheet.text(line.reference), sheet.day(line.on), sheet.text(line.account),
+                      sheet.text(line.description), sheet.money(line.amount), sheet.text(line.source),
+                      sheet.text(result.hints.get((line.side, line.index), "")),
+                      sheet.text(ctx.review_refs.get((line.side, line.index), ""))])
+    sheet.ws.auto_filter.ref = f"A1:H{max(sheet.row, 1)}"
+    return sheet.total_row(4, [5], 8)[5]
 
 
 def _write_duplicates(book: Workbook, result: Reconciliation, ctx: WorkbookContext) -> dict[str, str]:
-    sheet = book.create_sheet(DUPLICATES)
-    header_row(sheet, ["Side", "Reference", "Date", "Description", "Ledger amount", "Statement amount",
-                       "Where it was read", "Repeats the line at", "Review item"],
-               [10, 24, 12, 30, 15, 15, 34, 34, 40])
-    row = 2
+    sheet = _Sheet(book, DUPLICATES, ctx.places, ["Side", "Reference", "Date", "Description", "Ledger amount",
+                                                  "Statement amount", "Where it was read", "Repeats the line at",
+                                                  "Review item"], [10, 24, 12, 30, 15, 15, 34, 34, 40])
     for duplicate in result.duplicates:
         line = duplicate.line
-        put_text(sheet, row, 1, line.side)
-        put_text(sheet, row, 2, line.reference)
-        sheet.cell(row=row, column=3, value=line.on).number_format = DATE_FORMAT
-        put_text(sheet, row, 4, line.description)
-        put_money(sheet, row, 5 if line.side == LEDGER else 6, line.amount, ctx.places)
-        put_text(sheet, row, 7, line.source)
-        put_text(sheet, row, 8, duplicate.first.source)
-        put_text(sheet, row, 9, ctx.review_refs.get((line.side, line.index), ""))
-        for column in range(1, 10):
-            sheet.cell(row=row, column=column).fill = WARN_FILL
-        row += 1
-    totals = _total_row(sheet, row, 4, [5, 6], 2, ctx.places)
-    return {"ledger": _ref(DUPLICATES, totals[5]), "statement": _ref(DUPLICATES, totals[6])}
+        amount = sheet.money(line.amount, fill=WARN_FILL)
+        blank = sheet.cell(None, fill=WARN_FILL)
+        sheet.append([sheet.text(line.side, fill=WARN_FILL), sheet.text(line.reference, fill=WARN_FILL),
+                      sheet.cell(line.on, number_format=DATE_FORMAT, fill=WARN_FILL),
+                      sheet.text(line.description, fill=WARN_FILL),
+                      amount if line.side == LEDGER else blank, blank if line.side == LEDGER else amount,
+                      sheet.text(line.source, fill=WARN_FILL), sheet.text(duplicate.first.source, fill=WARN_FILL),
+                      sheet.text(ctx.review_refs.get((line.side, line.index), ""), fill=WARN_FILL)])
+    totals = sheet.total_row(4, [5, 6], 9)
+    return {"ledger": totals[5], "statement": totals[6]}
 
 
-def _write_unreadable(book: Workbook, figures: Figures) -> None:
-    sheet = book.create_sheet(UNREADABLE)
-    header_row(sheet, ["Side", "Where", "Problem", "Values as read"], [10, 30, 70, 60])
-    for row, problem in enumerate(figures.problems, start=2):
-        put_text(sheet, row, 1, problem.side)
-        put_text(sheet, row, 2, problem.place)
-        put_text(sheet, row, 3, problem.message)
-        put_text(sheet, row, 4, ", ".join(f"{k}={v}" for k, v in problem.raw.items()))
-        sheet.cell(row=row, column=3).fill = BAD_FILL
+def _write_unreadable(book: Workbook, figures: Figures, ctx: WorkbookContext) -> None:
+    sheet = _Sheet(book, UNREADABLE, ctx.places, ["Side", "Where", "Problem", "Values as read"], [10, 30, 70, 60])
+    for problem in figures.problems:
+        sheet.append([sheet.text(problem.side), sheet.text(problem.place), sheet.text(problem.message, fill=BAD_FILL),
+                      sheet.text(", ".join(f"{k}={v}" for k, v in problem.raw.items()))])
 
 
-def _write_summary(sheet: Worksheet, figures: Figures, totals: dict, ctx: WorkbookContext) -> None:
-    places, fmt = ctx.places, money_format(ctx.places)
-    sheet.column_dimensions["A"].width = 52
-    sheet.column_dimensions["B"].width = 18
-    sheet.column_dimensions["C"].width = 18
-    sheet.column_dimensions["D"].width = 60
-    sheet["A1"] = f"Reconciliation: {ctx.title}"
-    sheet["A1"].data_type = "s"
-    sheet["A1"].font = Font(bold=True, size=14)
-    for row, (label, value) in enumerate([("Run", ctx.run_id), ("Prepared", datetime.now().strftime("%Y-%m-%d %H:%M")),
-                                          ("Currency", ctx.currency), ("Matching rules", ctx.rules_text),
-                                          ("Group search", ctx.search_text)], start=2):
-        sheet.cell(row=row, column=1, value=label).font = TOTAL_FONT
-        put_text(sheet, row, 2, value)
-    row = 8
-    for column, title in enumerate(["Balances", "Ledger", "Statement", "Note"], start=1):
-        sheet.cell(row=row, column=column, value=title).font = TOTAL_FONT
-    lines_total = {
-        "ledger": f"={totals['matched']['ledger']}+{totals['unmatched_ledger']}+{totals['duplicates']['ledger']}",
-        "statement": f"={totals['matched']['statement']}+{totals['unmatched_statement']}"
-                     f"+{totals['duplicates']['statement']}",
-    }
-    stated_ledger = figures.ledger_stated
-    rows = [
-        ("Lines read (count)", figures.ledger_lines, figures.statement_lines, None, False),
-        ("Opening balance (stated)", None, figures.statement_opening, "from the statement's opening balance row", True),
-        ("Lines total", lines_total["ledger"], lines_total["statement"], "matched + unmatched + suspected duplicates",
-         True),
-        ("Closing balance (computed)", "=B11", "=IF(ISNUMBER(C10),C10,0)+C11", "ledger: its lines; statement: opening + lines",
-         True),
-        ("Closing balance (stated)", stated_ledger, figures.statement_closing,
-         "ledger: the total its screen shows; statement: its closing balance row", True),
+def _write_summary(sheet: _Sheet, figures: Figures, totals: dict, ctx: WorkbookContext) -> None:
+    """Fixed rows: the Balances block is rows 8-14, the Reconciliation block rows 16-26."""
+    bold = TOTAL_FONT
+    sheet.append([sheet.text(f"Reconciliation: {ctx.title}", font=Font(bold=True, size=14))])
+    for label, value in [("Run", ctx.run_id), ("Prepared", datetime.now().strftime("%Y-%m-%d %H:%M")),
+                         ("Currency", ctx.currency), ("Matching rules", ctx.rules_text),
+                         ("Group search", ctx.search_text)]:
+        sheet.append([sheet.cell(label, font=bold), sheet.text(value)])
+    sheet.append([])
+    sheet.append([sheet.cell(t, font=bold) for t in ("Balances", "Ledger", "Statement", "Note")])
+    ledger_gap = figures.ledger_stated - figures.ledger_total if figures.ledger_stated is not None else 0
+    statement_gap = (figures.statement_closing - (figures.statement_opening or 0) - figures.statement_total
+                     if figures.statement_closing is not None else 0)
+    lines_total = (f"={totals['matched']['ledger']}+{totals['unmatched_ledger']}+{totals['duplicates']['ledger']}",
+                   f"={totals['matched']['statement']}+{totals['unmatched_statement']}"
+                   f"+{totals['duplicates']['statement']}")
+    balances = [   # label, ledger, statement, note (row 9 onwards)
+        ("Lines read (count)", figures.ledger_lines, figures.statement_lines, None),
+        ("Opening balance (stated)", None, figures.statement_opening, "from the statement's opening balance row"),
+        ("Lines total", *lines_total, "matched + unmatched + suspected duplicates"),
+        ("Closing balance (computed)", "=B11", "=IF(ISNUMBER(C10),C10,0)+C11",
+         "ledger: its lines; statement: opening + lines"),
+        ("Closing balance (stated)", figures.ledger_stated, figures.statement_closing,
+         "ledger: the total its screen shows; statement: its closing balance row"),
         ("Stated minus computed", "=IF(ISNUMBER(B13),B13-B12,0)", "=IF(ISNUMBER(C13),C13-C12,0)",
-         "not zero: a line was not read (see Unreadable lines) or a page was missed", True),
+         "not zero: a line was not read (see Unreadable lines) or a page was missed"),
     ]
-    row = 9
-    for label, ledger_value, statement_value, note, is_money in rows:
-        sheet.cell(row=row, column=1, value=label)
-        for column, value in ((2, ledger_value), (3, statement_value)):
-            if value is None:
-                continue
-            cell = sheet.cell(row=row, column=column, value=value)
-            if is_money:
-                cell.number_format = fmt
-        if note:
-            put_text(sheet, row, 4, note)
-        row += 1
-    for column in (2, 3):  # a gap between stated and computed balances is shown in red
-        gap = figures.ledger_stated - figures.ledger_total if column == 2 and figures.ledger_stated is not None else (
-            figures.statement_closing - (figures.statement_opening or 0) - figures.statement_total
-            if column == 3 and figures.statement_closing is not None else 0)
-        sheet.cell(row=14, column=column).fill = BAD_FILL if gap else GOOD_FILL
-    row = 16
-    sheet.cell(row=row, column=1, value="Reconciliation").font = TOTAL_FONT
-    sheet.cell(row=row, column=2, value="Amount").font = TOTAL_FONT
-    explained = [
+    for number, (label, ledger, statement, note) in enumerate(balances):
+        gap_row = number == len(balances) - 1   # a gap between stated and computed balances is shown in red
+        cells = [sheet.cell(label)]
+        for value, gap in ((ledger, ledger_gap), (statement, statement_gap)):
+            fill = (BAD_FILL if gap else GOOD_FILL) if gap_row else None
+            cells.append(sheet.cell(value, fill=fill) if number == 0 else sheet.money(value, fill=fill))
+        sheet.append(cells + ([sheet.text(note)] if note else []))
+    sheet.append([])
+    sheet.append([sheet.cell("Reconciliation", font=bold), sheet.cell("Amount", font=bold)])
+    explained = [   # row 17 onwards
         ("Ledger figure (stated total, else lines total)", "=IF(ISNUMBER(B13),B13,B11)", ""),
         ("Statement figure (closing - opening, else lines total)",
          "=IF(AND(ISNUMBER(C10),ISNUMBER(C13)),C13-C10,C11)", ""),
@@ -207,42 +215,28 @@ def _write_summary(sheet: Worksheet, figures: Figures, totals: dict, ctx: Workbo
         ("  Suspected duplicates in ledger", f"={totals['duplicates']['ledger']}", "set aside, never matched"),
         ("  Suspected duplicates in statement", f"=-{totals['duplicates']['statement']}", "set aside, never matched"),
         ("Explained", "=SUM(B20:B24)", ""),
-        ("Unexplained difference", "=B19-B25", "must be zero; otherwise the lines below explain it"),
     ]
-    row = 17
     for label, formula, note in explained:
-        sheet.cell(row=row, column=1, value=label)
-        put_money(sheet, row, 2, formula, places)
-        if note:
-            put_text(sheet, row, 4, note)
-        row += 1
-    unexplained_cell = sheet.cell(row=26, column=2)
-    unexplained_cell.font = Font(bold=True, size=12)
-    sheet.cell(row=26, column=1).font = Font(bold=True, size=12)
-    unexplained_cell.fill = GOOD_FILL if figures.unexplained == 0 else BAD_FILL
-    row = 28
+        sheet.append([sheet.cell(label), sheet.money(formula), None] + ([sheet.text(note)] if note else []))
+    verdict = GOOD_FILL if figures.unexplained == 0 else BAD_FILL
+    big = Font(bold=True, size=12)
+    sheet.append([sheet.cell("Unexplained difference", font=big), sheet.money("=B19-B25", font=big, fill=verdict),
+                  None, sheet.text("must be zero; otherwise the lines below explain it")])   # row 26
+    sheet.append([])
     if figures.unexplained != 0 or figures.problems:
-        sheet.cell(row=row, column=1, value="Not explained by matching: to be looked at").font = TOTAL_FONT
-        row += 1
+        sheet.append([sheet.cell("Not explained by matching: to be looked at", font=bold)])
         for problem in figures.problems:
-            put_text(sheet, row, 1, problem.place)
-            put_text(sheet, row, 4, problem.message)
-            sheet.cell(row=row, column=1).fill = BAD_FILL
-            row += 1
-        if figures.ledger_stated is not None and figures.ledger_stated != figures.ledger_total:
-            put_text(sheet, row, 1, "Ledger screen total differs from the lines read")
-            put_money(sheet, row, 2, figures.ledger_stated - figures.ledger_total, places)
-            put_text(sheet, row, 4, "a page of the ledger may not have been read; run again or check the screen")
-            sheet.cell(row=row, column=1).fill = BAD_FILL
-    for r in range(9, 27):
-        sheet.cell(row=r, column=4).alignment = Alignment(wrap_text=False)
-    sheet.freeze_panes = "A2"
+            sheet.append([sheet.text(problem.place, fill=BAD_FILL), None, None, sheet.text(problem.message)])
+        if ledger_gap:
+            sheet.append([sheet.text("Ledger screen total differs from the lines read", fill=BAD_FILL),
+                          sheet.money(ledger_gap), None,
+                          sheet.text("a page of the ledger may not have been read; run again or check the screen")])
 
 
 def write_reconciliation(path: Path, result: Reconciliation, figures: Figures, ctx: WorkbookContext) -> Path:
-    book = Workbook()
-    summary = book.active
-    summary.title = "Summary"
+    book = Workbook(write_only=True)
+    summary = _Sheet(book, "Summary", ctx.places, widths=[52, 18, 18, 60])
+    summary.ws.freeze_panes = "A2"
     totals = {
         "matched": _write_matched(book, result, ctx),
         "unmatched_ledger": _write_unmatched(book, UNMATCHED_LEDGER, result.unmatched_ledger, result, ctx),
@@ -250,7 +244,7 @@ def write_reconciliation(path: Path, result: Reconciliation, figures: Figures, c
         "duplicates": _write_duplicates(book, result, ctx),
     }
     if figures.problems:
-        _write_unreadable(book, figures)
+        _write_unreadable(book, figures, ctx)
     _write_summary(summary, figures, totals, ctx)
     path = Path(path)
     tmp = path.with_suffix(".tmp.xlsx")
