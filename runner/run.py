@@ -30,7 +30,7 @@ from .work_queue import ItemState, QueuedItem, WorkQueue, open_queue
 from .work_queue.sqlite_queue import make_owner
 from .errors import (AppUnreachableError, BackroomError, BotDefinitionError, ConfigurationError, ExitCode,
                      StepFailure, SystemException, exit_code_for)
-from .intake import IntakeResult, RejectedRow, read_workbook
+from .intake import IntakeResult, read_workbook
 from .reconcile.sources import SideRead, read_statement
 from .recipe import RecipeBook, load_recipe_book
 from .results_workbook import write_results

@@ -16,7 +16,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from docx import Document
 from openpyxl import load_workbook
 
-from demo.sample_jobs import JOB_HEADERS, price_list, sample_jobs, write_jobs_workbook, write_price_list
+from demo.sample_jobs import price_list, sample_jobs, write_jobs_workbook, write_price_list
 from runner import RunRequest, load_settings, start_run
 from runner.work_queue import ItemState, open_queue
 
@@ -94,7 +94,7 @@ def test_invoices_are_priced_keyed_documented_and_never_posted_twice(project, se
             assert f"Invoice No.: {invoice['number']}" in text
             assert f"Your reference: {invoice['customer_reference']}" in text
             assert f"Total due (USD) | {want['total']:,.2f}" in text
-            assert f"Subtotal | {want['subtotal']:,.2f}" in text and f"Tax (" in text
+            assert f"Subtotal | {want['subtotal']:,.2f}" in text and f"| {want['tax']:,.2f}" in text
             for job in want["jobs"]:
                 assert f"Job {job}" in text
             assert f"quoting {invoice['number']} as the payment reference" in text
@@ -192,7 +192,7 @@ def test_an_invoice_renders_to_pdf_and_png_for_a_person_to_look_at(project, secr
     pdf = convert(document, "pdf", tmp_path / "rendered")
     text = pdf_text(pdf)
     assert "INVOICE" in text and f"Invoice No.: {number}" in text and "Northwind Field Services Ltd" in text
-    assert f"Total due (USD)" in text and f"{Decimal(first['total_amount']):,.2f}" in text
+    assert "Total due (USD)" in text and f"{Decimal(first['total_amount']):,.2f}" in text
     pages = pdf_pages_as_png(pdf, tmp_path / "rendered")
     assert len(pages) == 1
     from PIL import Image
