@@ -1,0 +1,1 @@
+"""Unattended runs: schedules read from schedules.yaml, driven by the `schedule` package."""
