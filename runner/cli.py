@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import sys
 from pathlib import Path
 from typing import List, Optional
@@ -104,7 +106,9 @@ def run(
         raise ConfigurationError(f"--screenshots {screenshots!r}: choose changed, every, key or failures")
     request = RunRequest(bot=bot, input_path=input, project=project, headed=headed,
                          app_urls=_parse_app_urls(app_url), app_commands=_parse_app_commands(app_command),
-                         screenshots=screenshots, virtual_display=virtual_display)
+                         screenshots=screenshots, virtual_display=virtual_display,
+                         # the scheduler names itself and the job in the audit trail
+                         started_by=os.environ.get("BACKROOM_STARTED_BY", "cli"))
     result = _run_with_progress(lambda on_progress: start_run(request, on_progress=on_progress))
     _print_summary(result)
     raise typer.Exit(int(result.exit_code))

@@ -1,0 +1,78 @@
+"""A scheduled run is a real `backroom run` process under a lock per bot and a time limit: a hanging
+bot is stopped at its limit and gives its item back, a crashing bot is reported, and a second
+runner of the same bot is refused until the first one's lock is gone (even when it was killed)."""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from datetime import timedelta
+
+from runner import load_settings
+from runner.scheduler.config import Job
+from runner.scheduler.runs import lock_path, run_job
+from runner.scheduler.when import parse_when
+from runner.work_queue import ItemState, open_queue
+
+from .conftest import make_orders
+
+
+def bot_with_rule(project, name: str, rule: str) -> str:
+    """A copy of rekey-orders whose bot.py does `rule` before the first item is keyed."""
+    folder = project / "bots" / name
+    shutil.copytree(project / "bots" / "rekey-orders", folder)
+    bot_yaml = folder / "bot.yaml"
+    bot_yaml.write_text(bot_yaml.read_text().replace("name: rekey-orders", f"name: {name}"))
+    (folder / "bot.py").write_text(f"import os, signal, time\n\ndef check_item(item):\n    {rule}\n")
+    return name
+
+
+def job(bot: str, input_file, limit_s: float) -> Job:
+    return Job(f"{bot} job", bot, parse_when("every 10 seconds"), input_file, None, "*.xlsx",
+               timedelta(seconds=limit_s), False, "schedules.yaml:1")
+
+
+def test_a_hanging_run_is_stopped_at_its_limit_and_gives_its_item_back(project, secrets_env, tmp_path):
+    bot = bot_with_rule(project, "hanging-orders", "time.sleep(3600)")
+    orders, _ = make_orders(tmp_path / "orders.xlsx", 2)
+    started = time.monotonic()
+    outcome = run_job(job(bot, orders, limit_s=8), project)
+    assert outcome.outcome == "timed_out" and "limit of 0:00:08" in outcome.message
+    assert time.monotonic() - started < 8 + 40
+    assert outcome.needs_notice and outcome.run_dir is not None
+    queue = open_queue(project / load_settings(project).queue_path)
+    try:
+        states = {i.reference: i.state for i in queue.items(bot)}
+    finally:
+        queue.close()
+    assert set(states.values()) == {ItemState.PENDING}   # nothing left in progress, nothing lost
+    events = (project / outcome.run_dir / "events.jsonl").read_text()
+    assert '"started_by": "scheduler:hanging-orders job"' in events and '"outcome": "interrupted"' in events
+
+
+def test_a_crashing_run_is_reported_and_does_not_take_the_caller_down(project, secrets_env, tmp_path):
+    bot = bot_with_rule(project, "crashing-orders", "os.kill(os.getpid(), signal.SIGKILL)")
+    orders, _ = make_orders(tmp_path / "orders.xlsx", 1)
+    outcome = run_job(job(bot, orders, limit_s=120), project)
+    assert outcome.outcome == "crashed" and outcome.exit_code == -signal.SIGKILL
+    assert "ended abnormally" in outcome.message and outcome.needs_notice
+
+
+def test_one_run_per_bot_and_a_dead_holder_releases_the_lock(project, secrets_env, tmp_path):
+    bot = bot_with_rule(project, "quick-orders", "raise __import__('runner').BusinessException('checked')")
+    orders, _ = make_orders(tmp_path / "orders.xlsx", 1)
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, time; from filelock import FileLock; "
+                               "lock = FileLock(sys.argv[1]); lock.acquire(); print('held', flush=True); time.sleep(600)",
+                               str(lock_path(project, bot))], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        refused = run_job(job(bot, orders, limit_s=120), project)
+        assert refused.outcome == "locked" and "another run of quick-orders is still going" in refused.message
+    finally:
+        holder.send_signal(signal.SIGKILL)       # the holder dies without unlocking: the system lets go
+        holder.wait()
+    ran = run_job(job(bot, orders, limit_s=120), project)
+    assert ran.outcome == "items_for_review" and ran.exit_code == 1
