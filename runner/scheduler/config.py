@@ -66,8 +66,24 @@ class _JobSpec(_Strict):
     skip_holidays: bool = True
 
 
+class EmailSpec(_Strict):
+    host: str = "localhost"
+    port: int = 25
+    sender: str = Field(alias="from")
+    to: list[str] = Field(min_length=1)
+    starttls: bool = False
+    user: str | None = None
+    password_secret: str | None = None   # the secret's name (BACKROOM_SECRET_<NAME> or the keyring)
+
+
+class NotifySpec(_Strict):
+    notices_file: str = "logs/notices.log"
+    email: EmailSpec | None = None
+
+
 class _FileSpec(_Strict):
     time_zone: str = "UTC"
+    notify: NotifySpec = Field(default_factory=NotifySpec)
     grace: str | int = "2h"
     holidays: list[date] = Field(default_factory=list)
     jobs: list[dict] = Field(default_factory=list)
@@ -109,6 +125,7 @@ class Schedules:
     calendar: BusinessCalendar
     jobs: list[Job]
     problems: list[str]              # jobs left out, each with its file:line
+    notify: NotifySpec = None        # type: ignore[assignment]
 
 
 def load_schedules(project: Path, path: Path | None = None) -> Schedules:
@@ -139,7 +156,7 @@ def load_schedules(project: Path, path: Path | None = None) -> Schedules:
             continue
         names.add(job.name)
         jobs.append(job)
-    return Schedules(spec.time_zone, grace, calendar, jobs, problems)
+    return Schedules(spec.time_zone, grace, calendar, jobs, problems, spec.notify)
 
 
 def _job(raw: LocatedDict, calendar: BusinessCalendar, bots: set[str], project: Path, where: str, line: int) -> Job:

@@ -1,0 +1,123 @@
+"""The scheduler: puts every job of schedules.yaml on `schedule`, makes up runs it missed while it
+was down (inside the grace window; otherwise it records that it skipped them), runs each due job
+as its own process, remembers every outcome and sends notices. It stops between runs, or asks a
+running bot to stop, when told to (SIGTERM, Ctrl-C)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Callable
+from zoneinfo import ZoneInfo
+
+import schedule
+from loguru import logger
+
+from .clock import Clock, schedule_reads
+from .config import Job, Schedules
+from .notices import send_notice
+from .runs import RunOutcome, run_job
+from .state import RunRecord, SchedulerState
+
+STATE_FILE = "logs/scheduler.sqlite3"
+
+
+class Scheduler:
+    def __init__(self, project: Path, schedules: Schedules, clock: Clock = time.time,
+                 runner: Callable[..., RunOutcome] = run_job, state: SchedulerState | None = None):
+        self.project = Path(project)
+        self.schedules = schedules
+        self.clock = clock
+        self.runner = runner
+        self.zone = ZoneInfo(schedules.time_zone)
+        self.state = state or SchedulerState(self.project / STATE_FILE)
+        self.stop_requested = threading.Event()
+        self.jobs = schedule.Scheduler()
+        with schedule_reads(self.clock):
+            for job in schedules.jobs:
+                job.when.schedule_on(self.jobs, schedules.time_zone, lambda job=job: self._fire(job))
+
+    def local_now(self) -> datetime:
+        """Now in the schedules' time zone, as a naive local time (how schedules.yaml writes times)."""
+        return datetime.fromtimestamp(self.clock(), self.zone).replace(tzinfo=None)
+
+    # -- what was missed ---------------------------------------------------------
+    def catch_up(self) -> None:
+        """For each job, the last planned time before now: run it once if it was missed within the
+        grace window, record it as missed otherwise. Times before the job was first known do not count."""
+        now = self.local_now()
+        for job in self.schedules.jobs:
+            known_since = self.state.first_seen(job.name, now)
+            planned = job.when.previous(now)
+            if planned is None or planned < known_since or planned >= now.replace(second=0, microsecond=0):
+                continue   # nothing planned, planned before we knew the job, or due right now (schedule runs it)
+            done_up_to = self.state.last_planned(job.name)
+            if done_up_to is not None and done_up_to >= planned:
+                continue
+            late = now - planned
+            if late <= self.schedules.grace:
+                logger.warning(f"{job.name}: missed its run planned for {planned:%Y-%m-%d %H:%M} "
+                               f"({late} ago, within the grace of {self.schedules.grace}): running it now")
+                self._run(job, planned, "catch_up")
+            else:
+                message = (f"missed the run planned for {planned:%Y-%m-%d %H:%M} while the scheduler was down; "
+                           f"{late} late is outside the grace of {self.schedules.grace}, so it was skipped")
+                logger.warning(f"{job.name}: {message}")
+                ts = self.clock()
+                self.state.record(RunRecord(job.name, job.bot, planned, "missed", ts, ts, "missed", None, message,
+                                            None, None))
+                self._notify(RunOutcome(job.name, job.bot, "missed", message, ts, ts), planned)
+
+    # -- running ---------------------------------------------------------------
+    def run_pending(self) -> None:
+        with schedule_reads(self.clock):
+            self.jobs.run_pending()
+
+    def _fire(self, job: Job) -> None:
+        now = self.local_now()
+        if not job.when.counts_at(now):
+            logger.debug(f"{job.name}: not planned at {now:%a %Y-%m-%d %H:%M} (day, holiday or hours)")
+            return
+        # the time this firing stands for (a late check still belongs to the hour it was planned for)
+        planned = job.when.previous(now) or now.replace(microsecond=0)
+        self._run(job, planned, "planned")
+
+    def _run(self, job: Job, planned: datetime, reason: str) -> RunOutcome:
+        logger.info(f"{job.name}: starting {job.bot} (planned {planned:%Y-%m-%d %H:%M:%S}, {reason})")
+        outcome = self.runner(job, self.project, should_stop=self.stop_requested.is_set)
+        self.state.record(RunRecord(job.name, job.bot, planned, reason, outcome.started, outcome.finished,
+                                    outcome.outcome, outcome.exit_code, outcome.message, outcome.input,
+                                    outcome.run_dir))
+        log = logger.warning if outcome.needs_notice else logger.info
+        log(f"{job.name}: {outcome.outcome}: {outcome.message}")
+        if outcome.needs_notice:
+            self._notify(outcome, planned)
+        return outcome
+
+    def _notify(self, outcome: RunOutcome, planned: datetime | None) -> None:
+        how = send_notice(self.schedules.notify, self.project, outcome, planned)
+        logger.info(f"{outcome.job}: notice written, {how}")
+
+    def serve(self, poll_s: float = 1.0) -> None:
+        """Run until stop() is called (the CLI calls it on SIGTERM and Ctrl-C)."""
+        for problem in self.schedules.problems:
+            logger.error(f"left out: {problem}")
+        logger.info(f"scheduler started: {len(self.schedules.jobs)} job(s), time zone {self.schedules.time_zone}")
+        self.catch_up()
+        while not self.stop_requested.is_set():
+            self.run_pending()
+            self.stop_requested.wait(poll_s)
+        logger.info("scheduler stopped")
+
+    def stop(self) -> None:
+        self.stop_requested.set()
+
+    def next_runs(self) -> dict[str, datetime | None]:
+        """The next time each job's schedule fires (in the schedules' time zone)."""
+        out = {}
+        for job, entry in zip(self.schedules.jobs, self.jobs.jobs):
+            next_run = entry.next_run
+            out[job.name] = next_run
+        return out

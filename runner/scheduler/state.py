@@ -1,0 +1,83 @@
+"""What the scheduler remembers across restarts (logs/scheduler.sqlite3): when it first knew each
+job, and every planned time it ran, made up or missed, with the outcome."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS jobs (name TEXT PRIMARY KEY, first_seen TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    job TEXT NOT NULL,
+    bot TEXT NOT NULL,
+    planned TEXT,                 -- the planned local time this run stands for
+    reason TEXT NOT NULL,         -- planned, catch_up, missed
+    started REAL, finished REAL,
+    outcome TEXT NOT NULL, exit_code INTEGER, message TEXT NOT NULL DEFAULT '',
+    input TEXT, run_dir TEXT
+);
+CREATE INDEX IF NOT EXISTS runs_job ON runs(job, id);
+"""
+
+
+@dataclass
+class RunRecord:
+    job: str
+    bot: str
+    planned: datetime | None
+    reason: str
+    started: float | None
+    finished: float | None
+    outcome: str
+    exit_code: int | None
+    message: str
+    input: str | None
+    run_dir: str | None
+
+
+class SchedulerState:
+    def __init__(self, path: Path):
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self.conn = sqlite3.connect(path, timeout=30, isolation_level=None)
+        self.conn.row_factory = sqlite3.Row
+        self.conn.execute("PRAGMA journal_mode=WAL")
+        self.conn.executescript(SCHEMA)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def first_seen(self, job: str, now: datetime) -> datetime:
+        """When the scheduler first knew this job: nothing planned before that was missed."""
+        self.conn.execute("INSERT OR IGNORE INTO jobs(name, first_seen) VALUES (?, ?)", (job, now.isoformat()))
+        row = self.conn.execute("SELECT first_seen FROM jobs WHERE name = ?", (job,)).fetchone()
+        return datetime.fromisoformat(row[0])
+
+    def record(self, record: RunRecord) -> None:
+        self.conn.execute(
+            "INSERT INTO runs(job, bot, planned, reason, started, finished, outcome, exit_code, message, input, run_dir)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (record.job, record.bot, record.planned.isoformat() if record.planned else None, record.reason,
+             record.started, record.finished, record.outcome, record.exit_code, record.message, record.input,
+             record.run_dir))
+
+    def last_planned(self, job: str) -> datetime | None:
+        row = self.conn.execute("SELECT max(planned) FROM runs WHERE job = ?", (job,)).fetchone()
+        return datetime.fromisoformat(row[0]) if row[0] else None
+
+    def last(self, job: str, runs_only: bool = False) -> RunRecord | None:
+        where = " AND reason != 'missed'" if runs_only else ""
+        row = self.conn.execute(f"SELECT * FROM runs WHERE job = ?{where} ORDER BY id DESC LIMIT 1", (job,)).fetchone()
+        return _record(row) if row else None
+
+    def history(self, job: str) -> list[RunRecord]:
+        return [_record(r) for r in self.conn.execute("SELECT * FROM runs WHERE job = ? ORDER BY id", (job,))]
+
+
+def _record(row: sqlite3.Row) -> RunRecord:
+    return RunRecord(row["job"], row["bot"], datetime.fromisoformat(row["planned"]) if row["planned"] else None,
+                     row["reason"], row["started"], row["finished"], row["outcome"], row["exit_code"],
+                     row["message"], row["input"], row["run_dir"])

@@ -1,0 +1,120 @@
+"""The scheduler driven by a clock the test moves: weekdays and holidays, made-up runs inside the
+grace window and recorded misses outside it, notices written. The runs themselves are recorded by
+a stand-in here; tests/test_scheduled_runs.py runs real `backroom run` processes."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from runner.scheduler.clock import ManualClock
+from runner.scheduler.config import load_schedules
+from runner.scheduler.runs import RunOutcome
+from runner.scheduler.service import Scheduler
+from runner.scheduler.state import SchedulerState
+
+LONDON = ZoneInfo("Europe/London")
+
+
+def at(text: str) -> float:
+    return datetime.fromisoformat(text).replace(tzinfo=LONDON).timestamp()
+
+
+class Recorder:
+    """Stands in for run_job: remembers when it was asked to run what, and answers as told."""
+
+    def __init__(self, clock, outcome: str = "success"):
+        self.clock, self.outcome, self.calls = clock, outcome, []
+
+    def __call__(self, job, project, should_stop=None):
+        when = datetime.fromtimestamp(self.clock(), LONDON).replace(tzinfo=None)
+        self.calls.append((job.name, when))
+        return RunOutcome(job.name, job.bot, self.outcome, "as told", self.clock(), self.clock() + 5, exit_code=0)
+
+
+def write_schedules(project, when: str = "every weekday at 02:00", grace: str = "2h") -> None:
+    (project / "schedules.yaml").write_text(
+        "time_zone: Europe/London\n"
+        f"grace: {grace}\n"
+        "holidays: [2026-12-25, 2026-12-28]\n"
+        "jobs:\n"
+        "  - name: nightly orders\n"
+        "    bot: rekey-orders\n"
+        f"    when: {when}\n"
+        "    input: {file: bots/rekey-orders/sample/orders.xlsx}\n")
+
+
+def scheduler(project, clock, runner, state=None):
+    return Scheduler(project, load_schedules(project), clock=clock, runner=runner,
+                     state=state or SchedulerState(project / "logs" / "scheduler.sqlite3"))
+
+
+def test_weekday_schedule_runs_on_working_days_only(project):
+    write_schedules(project)
+    clock = ManualClock(at("2026-12-23T01:59"))
+    runner = Recorder(clock)
+    service = scheduler(project, clock, runner)
+    for _ in range(7 * 24 * 4):          # a week, a quarter of an hour at a time
+        clock.advance(15 * 60)
+        service.run_pending()
+    assert [when.strftime("%a %d %H:%M") for _, when in runner.calls] == [   # the first look after 02:00
+        "Wed 23 02:14", "Thu 24 02:14", "Tue 29 02:14"]   # 25th and 28th holidays, 26-27 a weekend
+    history = service.state.history("nightly orders")
+    assert [r.planned for r in history] == [datetime(2026, 12, 23, 2), datetime(2026, 12, 24, 2),
+                                            datetime(2026, 12, 29, 2)]
+    assert {r.reason for r in history} == {"planned"}
+
+
+def test_a_run_missed_while_down_is_made_up_inside_the_grace_window_once(project):
+    write_schedules(project)
+    clock = ManualClock(at("2026-12-22T12:00"))
+    first = scheduler(project, clock, Recorder(clock))     # the scheduler knows the job from Tuesday noon
+    first.catch_up()
+    first.state.close()
+    clock.now = at("2026-12-23T03:30")                     # down from Tuesday noon until 03:30 on Wednesday
+    runner = Recorder(clock)
+    again = scheduler(project, clock, runner)
+    again.catch_up()
+    again.catch_up()                                       # a second look makes nothing up twice
+    assert runner.calls == [("nightly orders", datetime(2026, 12, 23, 3, 30))]
+    record = again.state.last("nightly orders")
+    assert record.reason == "catch_up" and record.planned == datetime(2026, 12, 23, 2, 0)
+
+
+def test_a_run_missed_outside_the_grace_window_is_recorded_and_noticed_not_run(project):
+    write_schedules(project, grace="1h")
+    clock = ManualClock(at("2026-12-22T12:00"))
+    scheduler(project, clock, Recorder(clock)).catch_up()
+    clock.now = at("2026-12-23T06:15")
+    runner = Recorder(clock)
+    service = scheduler(project, clock, runner)
+    service.catch_up()
+    assert runner.calls == []
+    record = service.state.last("nightly orders")
+    assert record.outcome == "missed" and record.planned == datetime(2026, 12, 23, 2, 0)
+    assert "4:15:00 late is outside the grace of 1:00:00, so it was skipped" in record.message
+    notices = (project / "logs" / "notices.log").read_text()
+    assert "Backroom: nightly orders (rekey-orders) missed its planned time" in notices
+    assert "not mailed (no email in schedules.yaml)" in notices
+
+
+def test_nothing_is_made_up_from_before_the_job_was_known(project):
+    write_schedules(project)
+    clock = ManualClock(at("2026-12-23T03:30"))     # first start ever, after today's 02:00
+    runner = Recorder(clock)
+    scheduler(project, clock, runner).catch_up()
+    assert runner.calls == []
+
+
+def test_runs_that_need_a_person_leave_a_notice(project):
+    write_schedules(project, when="every hour between 08:00 and 18:00")
+    clock = ManualClock(at("2026-11-23T07:59:30"))
+    service = scheduler(project, clock, Recorder(clock, outcome="items_for_review"))
+    for _ in range(3):
+        clock.advance(timedelta(minutes=30).total_seconds())
+        service.run_pending()
+    assert [r.planned.strftime("%H:%M") for r in service.state.history("nightly orders")] == ["08:00", "09:00"]
+    notices = (project / "logs" / "notices.log").read_text()
+    assert notices.count("nightly orders (rekey-orders) items wait for review") == 2
+    assert "Planned for: 2026-11-23 08:00" in notices
+    assert "backroom queue list --state review --bot rekey-orders" in notices
