@@ -17,6 +17,7 @@ from rich.text import Text
 
 from .console_log import configure_console_log
 from .queue_cli import queue_app
+from .scheduler_cli import scheduler_app
 from .errors import BackroomError, ConfigurationError, ExitCode, exit_code_for
 
 app = typer.Typer(help="Backroom: robotic process automation for legacy back-office systems.",
@@ -24,6 +25,7 @@ app = typer.Typer(help="Backroom: robotic process automation for legacy back-off
 demo_app = typer.Typer(help="The bundled demo estate: legacy apps to drive and the demo job.", no_args_is_help=True)
 app.add_typer(demo_app, name="demo")
 app.add_typer(queue_app, name="queue")
+app.add_typer(scheduler_app, name="scheduler")
 err = Console(stderr=True)
 out = Console()
 

@@ -14,7 +14,8 @@ from demo.sample_orders import write_orders_workbook
 from .conftest import PASSWORD, SUPERVISOR, make_orders, orders_in_db
 
 COMMANDS = [[], ["run"], ["check"], ["bots"], ["report"], ["demo"], ["demo", "serve"], ["demo", "run"], ["demo", "ledger"],
-            ["queue"], ["queue", "list"], ["queue", "show"], ["queue", "retry"], ["queue", "skip"]]
+            ["queue"], ["queue", "list"], ["queue", "show"], ["queue", "retry"], ["queue", "skip"],
+            ["scheduler"], ["scheduler", "status"]]
 
 
 def backroom(*args, cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:

@@ -128,3 +128,11 @@ def test_a_broken_schedules_file_stops_the_scheduler_with_its_line(project):
     (project / "schedules.yaml").write_text("time_zone: Mars/Olympus\njobs: []\n")
     with pytest.raises(ConfigurationError, match=r"schedules.yaml:1: time_zone: unknown time zone 'Mars/Olympus'"):
         load_schedules(project)
+
+
+def test_next_planned_time_skips_weekends_and_holidays():
+    when = parse_when("every weekday at 02:00", CHRISTMAS)
+    assert when.next_from(datetime(2026, 12, 24, 3, 0)) == datetime(2026, 12, 29, 2, 0)
+    assert when.next_from(datetime(2026, 12, 24, 2, 0)) == datetime(2026, 12, 24, 2, 0)
+    first = parse_when("first business day of the month at 06:00", CHRISTMAS)
+    assert first.next_from(datetime(2026, 12, 31, 7, 0)) == datetime(2027, 1, 4, 6, 0)

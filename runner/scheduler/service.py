@@ -115,9 +115,9 @@ class Scheduler:
         self.stop_requested.set()
 
     def next_runs(self) -> dict[str, datetime | None]:
-        """The next time each job's schedule fires (in the schedules' time zone)."""
+        """The next planned time of each job in the schedules' time zone (days the guard skips are skipped)."""
         out = {}
         for job, entry in zip(self.schedules.jobs, self.jobs.jobs):
-            next_run = entry.next_run
-            out[job.name] = next_run
+            fires = entry.next_run.astimezone(self.zone).replace(tzinfo=None)   # schedule keeps machine time
+            out[job.name] = job.when.next_from(fires)
         return out

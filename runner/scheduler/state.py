@@ -68,8 +68,9 @@ class SchedulerState:
         row = self.conn.execute("SELECT max(planned) FROM runs WHERE job = ?", (job,)).fetchone()
         return datetime.fromisoformat(row[0]) if row[0] else None
 
-    def last(self, job: str, runs_only: bool = False) -> RunRecord | None:
-        where = " AND reason != 'missed'" if runs_only else ""
+    def last(self, job: str, counting_locked: bool = True) -> RunRecord | None:
+        """The job's latest record; without counting_locked, a start refused because the bot was busy is passed over."""
+        where = "" if counting_locked else " AND outcome != 'locked'"
         row = self.conn.execute(f"SELECT * FROM runs WHERE job = ?{where} ORDER BY id DESC LIMIT 1", (job,)).fetchone()
         return _record(row) if row else None
 

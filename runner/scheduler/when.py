@@ -85,6 +85,21 @@ class When:
             candidate -= step
         return None
 
+    def next_from(self, moment: datetime, horizon_days: int = 45) -> datetime | None:
+        """The first planned time at or after `moment`, within the horizon."""
+        if self.unit == "second":
+            return moment
+        step = {"minute": timedelta(minutes=self.every), "hour": timedelta(hours=1)}.get(self.unit, timedelta(days=1))
+        candidate = self._align(moment)
+        if candidate < moment:
+            candidate += step
+        limit = moment + timedelta(days=horizon_days)
+        while candidate <= limit:
+            if self.counts_at(candidate):
+                return candidate
+            candidate += step
+        return None
+
     def _align(self, moment: datetime) -> datetime:
         if self.unit in ("day", "month"):
             return moment.replace(hour=self.at.hour, minute=self.at.minute, second=0, microsecond=0)

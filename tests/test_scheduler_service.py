@@ -1,0 +1,97 @@
+"""The real scheduler, twice by mistake on one machine, for a few seconds with a per-second schedule
+against the bundled BILLSYS: runs happen, reports are written, no two runs of the bot overlap, a
+run that leaves items for review mails a notice to a local SMTP server, and SIGTERM stops both."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+
+from aiosmtpd.controller import Controller
+
+from .conftest import PASSWORD, SUPERVISOR, make_orders, orders_in_db, start_billing
+
+
+class Inbox:
+    def __init__(self):
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append(envelope.content.decode("utf-8", "replace"))
+        return "250 OK"
+
+
+def finished_runs(project) -> list[tuple]:
+    path = project / "logs" / "scheduler.sqlite3"
+    if not path.exists():
+        return []
+    with sqlite3.connect(path) as conn:
+        return conn.execute("SELECT started, finished, outcome, run_dir FROM runs WHERE reason != 'missed'"
+                            " ORDER BY started").fetchall()
+
+
+def test_two_schedulers_run_one_bot_at_a_time_report_and_mail_failures(project, secrets_env, tmp_path):
+    orders, rows = make_orders(tmp_path / "orders.xlsx", 3)
+    inbox = Inbox()
+    with socket.socket() as probe:              # a free port for the SMTP server
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    smtp = Controller(inbox, hostname="127.0.0.1", port=port)
+    smtp.start()
+    try:
+        with start_billing(tmp_path) as app:
+            rows[1][1] = "C013"                      # a closed account: BILLSYS refuses it, it goes to review
+            from demo.sample_orders import write_orders_workbook
+            write_orders_workbook(orders, rows)
+            (project / "schedules.yaml").write_text(
+                "time_zone: UTC\n"
+                "notify:\n"
+                f"  email: {{host: 127.0.0.1, port: {port}, "
+                "from: backroom@example.com, to: [ops@example.com]}\n"
+                "jobs:\n"
+                "  - name: orders every second\n"
+                "    bot: rekey-orders\n"
+                "    when: every 1 second\n"
+                f"    input: {{file: {orders}}}\n"
+                "    max_run_time: 2m\n")
+            env = {**os.environ, "BACKROOM_APP_BILLING_URL": app.url, "BACKROOM_SECRET_BILLING_PASSWORD": PASSWORD,
+                   "BACKROOM_SECRET_SUPERVISOR_CODE": SUPERVISOR}
+            command = [sys.executable, "-m", "runner.cli", "scheduler", "--poll", "0.2"]
+            schedulers = [subprocess.Popen(command, cwd=project, env=env, stdout=subprocess.PIPE,
+                                           stderr=subprocess.STDOUT, text=True) for _ in range(2)]
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline:
+                runs = finished_runs(project)
+                if sum(r[2] == "items_for_review" for r in runs) >= 2 and inbox.messages:
+                    break
+                time.sleep(0.5)
+            for process in schedulers:
+                process.send_signal(signal.SIGTERM)
+            outputs = [process.communicate(timeout=90)[0] for process in schedulers]
+            in_billsys = orders_in_db(app.settings.db_path)
+    finally:
+        smtp.stop()
+    assert [p.returncode for p in schedulers] == [0, 0], outputs
+    runs = finished_runs(project)
+    worked = [r for r in runs if r[2] not in ("locked",)]
+    assert sum(r[2] == "items_for_review" for r in worked) >= 2
+    assert any(r[2] == "locked" for r in runs), "the second scheduler never found the bot busy"
+    for earlier, later in zip(worked, worked[1:]):
+        assert earlier[1] <= later[0], f"two runs of rekey-orders overlapped: {earlier} {later}"
+    for run in worked:
+        assert (project / run[3] / "report.html").exists()
+    assert sorted(o["reference"] for o in in_billsys) == sorted([rows[0][0], rows[2][0]])   # once each
+    mail = inbox.messages[0]
+    assert "Subject: Backroom: orders every second (rekey-orders) items wait for review" in mail
+    assert "backroom queue list --state review --bot rekey-orders" in mail
+    log = (project / "logs" / "scheduler.log").read_text()
+    assert "SIGTERM: stopping" in log and "scheduler stopped" in log
+    status = subprocess.run([sys.executable, "-m", "runner.cli", "scheduler", "status"], cwd=project,
+                            env={**env, "COLUMNS": "220"},
+                            capture_output=True, text=True, timeout=60)
+    assert status.returncode == 0 and "orders every second" in status.stdout and "items_for_review" in status.stdout
