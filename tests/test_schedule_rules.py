@@ -136,3 +136,12 @@ def test_next_planned_time_skips_weekends_and_holidays():
     assert when.next_from(datetime(2026, 12, 24, 2, 0)) == datetime(2026, 12, 24, 2, 0)
     first = parse_when("first business day of the month at 06:00", CHRISTMAS)
     assert first.next_from(datetime(2026, 12, 31, 7, 0)) == datetime(2027, 1, 4, 6, 0)
+
+
+def test_the_bundled_schedules_file_is_valid():
+    from .conftest import ROOT
+
+    schedules = load_schedules(ROOT)
+    assert schedules.problems == []
+    assert [job.bot for job in schedules.jobs] == ["issue-invoices", "reconcile-accounts", "post-payments"]
+    assert schedules.jobs[2].virtual_display and schedules.time_zone == "Europe/London"

@@ -82,8 +82,8 @@ def run_job(job: Job, project: Path, should_stop: Callable[[], bool] = lambda: F
             output.write(f"\n== {time.strftime('%Y-%m-%d %H:%M:%S')} {job.name}: {' '.join(command[1:])}\n")
             output.flush()
             process = subprocess.Popen(command, cwd=project, stdout=output, stderr=subprocess.STDOUT,
-                                       start_new_session=True, env={**os.environ, "BACKROOM_STARTED_BY":
-                                                                    f"scheduler:{job.name}"})
+                                       env={**os.environ, "BACKROOM_STARTED_BY": f"scheduler:{job.name}"},
+                                       **_OWN_GROUP)
             code, how = _wait(process, job.max_run_time.total_seconds(), should_stop, poll_s)
         new_dirs = sorted(_run_dirs(project, job.bot) - before)
         extra = {"exit_code": code, "input": str(input_path), "run_dir": str(new_dirs[-1]) if new_dirs else None}
@@ -124,12 +124,23 @@ def _wait(process: subprocess.Popen, limit_s: float, should_stop: Callable[[], b
     return process.returncode, "finished"
 
 
+# The run gets its own process group, so stopping it reaches its browser and nothing else.
+_OWN_GROUP = ({"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP} if os.name == "nt"
+              else {"start_new_session": True})
+
+
 def _stop(process: subprocess.Popen) -> None:
     try:
-        os.killpg(process.pid, signal.SIGINT)      # the run releases its item, writes its report
+        if os.name == "nt":
+            process.send_signal(signal.CTRL_BREAK_EVENT)
+        else:
+            os.killpg(process.pid, signal.SIGINT)  # the run releases its item, writes its report
         process.wait(timeout=STOP_GRACE_S)
     except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)     # the browser goes with it
+        if os.name == "nt":
+            subprocess.run(["taskkill", "/F", "/T", "/PID", str(process.pid)], capture_output=True)
+        else:
+            os.killpg(process.pid, signal.SIGKILL)  # the browser goes with it
         process.wait()
     except ProcessLookupError:
         process.wait()
