@@ -18,7 +18,7 @@ the file as a whole (not YAML, an unknown time zone) stops the scheduler before 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -125,7 +125,7 @@ class Schedules:
     calendar: BusinessCalendar
     jobs: list[Job]
     problems: list[str]              # jobs left out, each with its file:line
-    notify: NotifySpec = None        # type: ignore[assignment]
+    notify: NotifySpec = field(default_factory=NotifySpec)
 
 
 def load_schedules(project: Path, path: Path | None = None) -> Schedules:
