@@ -28,7 +28,7 @@ from .engine import Engine, ItemHooks
 from .work_item import WorkItem
 from .work_queue import ItemState, QueuedItem, WorkQueue, open_queue
 from .work_queue.sqlite_queue import make_owner
-from .errors import (AppUnreachableError, BackroomError, BotDefinitionError, ConfigurationError, ExitCode,
+from .errors import (BackroomError, BotDefinitionError, ConfigurationError, ExitCode,
                      StepFailure, SystemException, exit_code_for)
 from .intake import IntakeResult, read_workbook
 from .reconcile.sources import SideRead, read_statement
@@ -208,6 +208,20 @@ def open_run(request: RunRequest, prepared: PreparedRun) -> tuple[str, Path, Aud
     return run_id, run_dir, AuditTrail(run_id, run_dir, redactor), policy
 
 
+def stopped_because(exc: BaseException, trail: AuditTrail) -> str:
+    """Why a run stopped early, for its log and its last event; a defect is logged with its traceback
+    (the caller re-raises it after the evidence is written)."""
+    if isinstance(exc, KeyboardInterrupt):
+        message = "interrupted"
+    elif isinstance(exc, BackroomError):
+        message = str(exc).splitlines()[0]
+    else:
+        trail.log.exception("internal error")
+        return f"internal error: {exc!r}"
+    trail.log.error(f"run stopped: {message}")
+    return message
+
+
 def stop_drivers(drivers: dict) -> None:
     for driver in drivers.values():
         try:
@@ -296,14 +310,9 @@ def _run_prepared(request: RunRequest, prepared: PreparedRun, on_progress: Calla
             worked[claimed.reference] = _work_claimed(engine, bot, queue, claimed, owner, settings.lease_s, emit, trail,
                                                       prepared.logic.check_item, run_dir)
             progress()
-    except (AppUnreachableError, KeyboardInterrupt, BackroomError) as exc:
+    except (KeyboardInterrupt, Exception) as exc:
         abort = exc
-        run_message = str(exc).splitlines()[0] if not isinstance(exc, KeyboardInterrupt) else "interrupted"
-        trail.log.error(f"run stopped: {run_message}")
-    except Exception as exc:  # a defect: keep the evidence, then let the caller report it
-        abort = exc
-        run_message = f"internal error: {exc!r}"
-        trail.log.exception("internal error")
+        run_message = stopped_because(exc, trail)
     finally:
         stop_drivers(drivers)
         results = rejected + _input_outcomes(queue, bot, prepared.intake.items, plan.owners, worked, run_id)

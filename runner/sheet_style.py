@@ -1,10 +1,8 @@
-"""Writing cells a finance clerk can trust: text stays text, money has its format, headers look alike."""
+"""Cells a finance clerk can trust: text stays text, money has its format, headers and verdicts look alike."""
 
 from __future__ import annotations
 
-from decimal import Decimal
-
-from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.styles import Font, PatternFill
 from openpyxl.worksheet.worksheet import Worksheet
 
 HEADER_FONT = Font(bold=True, color="FFFFFF")
@@ -25,20 +23,3 @@ def put_text(sheet: Worksheet, row: int, column: int, value) -> None:
     """Text from inputs and screens: `=HYPERLINK(...)`, `+1`, `-2`, `@x` stay text, never formulas."""
     cell = sheet.cell(row=row, column=column, value="" if value is None else str(value))
     cell.data_type = "s"
-
-
-def put_money(sheet: Worksheet, row: int, column: int, value: Decimal | str | None, places: int = 2):
-    """A Decimal amount, or a formula string we wrote ourselves (starting with '=')."""
-    cell = sheet.cell(row=row, column=column, value=value)
-    cell.number_format = money_format(places)
-    return cell
-
-
-def header_row(sheet: Worksheet, headers: list[str], widths: list[int] | None = None, row: int = 1) -> None:
-    for column, title in enumerate(headers, start=1):
-        cell = sheet.cell(row=row, column=column, value=title)
-        cell.font, cell.fill = HEADER_FONT, HEADER_FILL
-        cell.alignment = Alignment(vertical="center", wrap_text=True)
-    for column, width in enumerate(widths or [], start=1):
-        sheet.column_dimensions[sheet.cell(row=row, column=column).column_letter].width = width
-    sheet.freeze_panes = sheet.cell(row=row + 1, column=1)

@@ -176,15 +176,20 @@ def create_app(settings: BillingSettings) -> Flask:
     def search_orders():
         return search_screen("search_reference", db.find_orders, "search.html")
 
-    @app.route("/orders")
-    def list_orders():
+    def list_screen(template: str, fetch, **context):
+        """A paginated list: PAGE_SIZE rows a page, "Next >>" while there are more; fetch(offset, limit)
+        gives the rows, the count and any figures the page shows."""
         session, bounce = require_session()
         if bounce:
             return bounce
         page_no = requested_page()
-        rows, total = db.list_orders((page_no - 1) * PAGE_SIZE, PAGE_SIZE)
+        rows, total, *figures = fetch((page_no - 1) * PAGE_SIZE, PAGE_SIZE)
         pages = max(1, -(-total // PAGE_SIZE))
-        return page("orders.html", rows=rows, page_no=page_no, pages=pages, total=total)
+        return page(template, rows=rows, page_no=page_no, pages=pages, total=total, figures=figures, **context)
+
+    @app.route("/orders")
+    def list_orders():
+        return list_screen("orders.html", db.list_orders)
 
     @app.route("/invoices/new", methods=["GET", "POST"])
     def new_invoice():
@@ -199,14 +204,7 @@ def create_app(settings: BillingSettings) -> Flask:
 
     @app.route("/ledger")
     def receivables_ledger():
-        session, bounce = require_session()
-        if bounce:
-            return bounce
-        page_no = requested_page()
-        rows, total, amount = db.list_invoices((page_no - 1) * PAGE_SIZE, PAGE_SIZE)
-        pages = max(1, -(-total // PAGE_SIZE))
-        return page("ledger.html", rows=rows, page_no=page_no, pages=pages, total=total,
-                    total_amount=f"{Decimal(amount):,.2f}", us_date=us_date, money=lambda v: f"{Decimal(v):,.2f}")
+        return list_screen("ledger.html", db.list_invoices, us_date=us_date, money=lambda v: f"{Decimal(v):,.2f}")
 
     return app
 

@@ -86,7 +86,8 @@ def _review_items(result: Reconciliation, figures: Figures, workbook: str, run_i
 def run_reconciliation(request, prepared, on_progress: Callable | None = None,
                        should_stop: Callable[[], bool] | None = None):
     from ..engine import Engine
-    from ..run import ItemResult, Progress, RunResult, _drivers, _run_outcome, open_run, stop_drivers
+    from ..run import (ItemResult, Progress, RunResult, _drivers, _run_outcome, open_run, stop_drivers,
+                       stopped_because)
 
     bot, settings = prepared.bot, prepared.settings
     spec = bot.reconcile
@@ -168,14 +169,9 @@ def run_reconciliation(request, prepared, on_progress: Callable | None = None,
         emit("item", "system_exception", item=LEDGER_ITEM, message=failure.message)
         results.append(ItemResult(LEDGER_ITEM, "system_exception", failure.message, 1, work_item=LEDGER_ITEM))
         trail.log.error(message)
-    except (KeyboardInterrupt, BackroomError) as exc:
+    except (KeyboardInterrupt, Exception) as exc:
         abort = exc
-        message = "interrupted" if isinstance(exc, KeyboardInterrupt) else str(exc).splitlines()[0]
-        trail.log.error(f"run stopped: {message}")
-    except Exception as exc:  # a defect: keep the evidence, then let the caller report it
-        abort = exc
-        message = f"internal error: {exc!r}"
-        trail.log.exception("internal error")
+        message = stopped_because(exc, trail)
     finally:
         stop_drivers(drivers)
         if isinstance(abort, StepFailure):

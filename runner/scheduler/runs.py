@@ -14,7 +14,7 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -43,7 +43,6 @@ class RunOutcome:
     exit_code: int | None = None
     input: str | None = None
     run_dir: str | None = None
-    output_tail: list[str] = field(default_factory=list)
 
     @property
     def needs_notice(self) -> bool:
