@@ -67,6 +67,12 @@ class DocumentSpec(_Strict):
     file: str                        # the file name to write, a template over item and vars
 
 
+class LeadTimeSpec(_Strict):
+    """A figure for the console: days from a date in the item's data to the day the item was done."""
+    label: str                       # e.g. "days from job done to invoice"
+    date: str                        # a date field; "jobs.completed" reads every job's date of a grouped item
+
+
 class _BotSpec(_Strict):
     name: str
     description: str = ""
@@ -86,6 +92,10 @@ class _BotSpec(_Strict):
     output: OutputSpec = Field(default_factory=OutputSpec)
     retry: RetrySpec = Field(default_factory=RetrySpec)
     screenshots: ScreenshotPolicy | None = None
+    # Where input files for this bot arrive (relative to the project); the menu offers the
+    # newest first. Default: bots/<bot>/inbox/ when it exists.
+    inbox: str | None = None
+    lead_time: LeadTimeSpec | None = None
 
     @model_validator(mode="after")
     def parts_for_kind(self):
@@ -115,6 +125,13 @@ class Bot:
     kind: str = "keying"
     documents: list[DocumentSpec] = field(default_factory=list)
     reconcile: ReconcileSpec | None = None
+    inbox: Path | None = None
+    lead_time: LeadTimeSpec | None = None
+
+    @property
+    def input_suffixes(self) -> tuple[str, ...]:
+        """The kinds of file a run of this bot reads."""
+        return (".xlsx", ".csv") if self.kind == "reconcile" else (".xlsx",)
 
     @property
     def all_recipes(self) -> list[str]:
@@ -145,7 +162,8 @@ def load_bot(project: Path, name: str) -> Bot:
     return Bot(name=name, path=folder, description=spec.description, input=spec.input,
                recipes=spec.recipes, verify=spec.verify, verify_when=spec.verify_when, output=spec.output,
                retry=spec.retry, screenshots=spec.screenshots, sample_input=samples[0] if samples else None,
-               kind=spec.kind, documents=spec.documents, reconcile=spec.reconcile)
+               kind=spec.kind, documents=spec.documents, reconcile=spec.reconcile,
+               inbox=Path(project) / spec.inbox if spec.inbox else folder / "inbox", lead_time=spec.lead_time)
 
 
 def list_bots(project: Path) -> list[str]:

@@ -12,10 +12,10 @@ import click
 import typer
 from loguru import logger
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress as Bar, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
 from .console_log import configure_console_log
+from .terminal import RunBar, print_summary
 from .queue_cli import queue_app
 from .scheduler_cli import scheduler_app
 from .errors import BackroomError, ConfigurationError, ExitCode, exit_code_for
@@ -31,11 +31,6 @@ out = Console()
 
 ProjectOption = typer.Option(Path("."), "--project", "-p", help="Folder with bots/, recipes/ and selectors/.",
                              envvar="BACKROOM_PROJECT")
-OUTCOME_TEXT = {"done": "done", "business_exception": "need review (business)",
-                "system_exception": "failed (system, retries used up)", "rejected": "rejected at intake",
-                "not_started": "not started"}
-
-
 def _app_pairs(values: list[str], option: str, example: str, valid) -> dict[str, str]:
     """APP=VALUE options (repeatable) as a dict; a malformed one is refused with an example."""
     pairs = {}
@@ -59,33 +54,13 @@ def _parse_app_commands(values: list[str]) -> dict[str, str]:
 
 
 def _print_summary(result) -> None:
-    out.print(f"Run {result.run_id}", highlight=False)
-    for outcome, count in sorted(result.counts.items(), key=lambda kv: kv[0] != "done"):
-        out.print(f"[bold]{count:>4}[/bold]  {OUTCOME_TEXT.get(outcome, outcome)}", highlight=False)
-    problems = [i for i in result.items if i.outcome != "done"]
-    for item in problems[:10]:
-        out.print(Text(f"  {item.reference}: ", style="yellow") + Text(item.message or OUTCOME_TEXT[item.outcome]))
-    if len(problems) > 10:
-        out.print(f"  ... and {len(problems) - 10} more: see the report")
-    if result.message:
-        out.print(Text("Run stopped: ", style="red") + Text(result.message))
-    if result.results_path:
-        out.print(f"Result workbook: {result.results_path}")
-    out.print(f"Audit report:    {result.report_path}")
+    print_summary(out, result)
 
 
 def _run_with_progress(start):
     """Call `start(on_progress)` showing a live bar; returns its result."""
-    with Bar(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[counts]}"),
-             TimeElapsedColumn(), console=err, transient=False) as bar:
-        task = bar.add_task("Working", total=None, counts="")
-
-        def on_progress(p) -> None:
-            counts = "  ".join(f"{k}: {v}" for k, v in sorted(p.counts.items()))
-            bar.update(task, total=p.total, completed=p.finished, counts=counts,
-                       description=f"Working {p.current}" if p.current else "Working")
-
-        return start(on_progress)
+    with RunBar(err) as bar:
+        return start(bar.show)
 
 
 @app.command()
@@ -114,6 +89,14 @@ def run(
     result = _run_with_progress(lambda on_progress: start_run(request, on_progress=on_progress))
     _print_summary(result)
     raise typer.Exit(int(result.exit_code))
+
+
+@app.command()
+def menu(project: Path = ProjectOption) -> None:
+    """The runner menu: pick a bot and its input, watch it work (also `backroom` alone in a terminal)."""
+    from .menu import Menu
+
+    Menu(project).loop()
 
 
 @app.command()
@@ -241,6 +224,8 @@ def demo_run(
 def main(argv: list[str] | None = None) -> int:
     """Entry point: the single place where errors become messages and exit codes."""
     configure_console_log()
+    if argv is None and len(sys.argv) == 1 and sys.stdin.isatty() and sys.stdout.isatty():
+        argv = ["menu"]  # a person at a terminal typed just `backroom`
     try:
         returned = app(args=argv, standalone_mode=False)  # typer.Exit(code) comes back as the code
         return returned if isinstance(returned, int) else 0

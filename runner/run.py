@@ -10,6 +10,7 @@ and the report are written for what was done.
 
 from __future__ import annotations
 
+import re
 import secrets as _random
 import time
 from dataclasses import dataclass, field
@@ -52,6 +53,7 @@ class RunRequest:
     queue_path: Path | None = None   # default: settings.queue_path under the project
     virtual_display: bool = False    # start an Xvfb screen for this run (unattended desktop runs)
     app_commands: dict[str, str | list[str]] = field(default_factory=dict)  # desktop apps: how to start them
+    run_id: str | None = None        # chosen by a launcher that must know the run folder before it exists
 
 
 @dataclass
@@ -72,6 +74,7 @@ class Progress:
     finished: int
     counts: dict[str, int]
     current: str | None = None
+    retrying: int = 0       # items that failed for a system reason and wait for another attempt
 
 
 @dataclass
@@ -109,6 +112,9 @@ class WorkPlan:
     items: list[WorkItem]
     refused: list[tuple[WorkItem, str]]
     owners: dict[str, str]              # input reference -> the work item that covers it
+
+
+RUN_ID = re.compile(r"[0-9A-Za-z][0-9A-Za-z-]{0,63}")
 
 
 def new_run_id() -> str:
@@ -199,7 +205,9 @@ def _drivers(prepared: PreparedRun, request: RunRequest) -> dict:
 def open_run(request: RunRequest, prepared: PreparedRun) -> tuple[str, Path, AuditTrail, str]:
     """A new run: its id, its folder under logs/, its audit trail (secrets scrubbed) and screenshot policy."""
     bot, settings = prepared.bot, prepared.settings
-    run_id = new_run_id()
+    run_id = request.run_id or new_run_id()
+    if not RUN_ID.fullmatch(run_id):
+        raise ConfigurationError(f"run id {run_id!r}: letters, digits and '-' only")
     run_dir = Path(request.project) / settings.logs_dir / bot.name / run_id
     run_dir.mkdir(parents=True, exist_ok=True)
     redactor = Redactor()
@@ -256,7 +264,8 @@ def _run_prepared(request: RunRequest, prepared: PreparedRun, on_progress: Calla
     def progress(current: str | None = None) -> None:
         if on_progress:
             finished = [r for r in worked.values() if r.outcome != "pending"] + rejected
-            on_progress(Progress(total, len(finished), _count(finished), current))
+            retrying = sum(1 for r in worked.values() if r.outcome == "pending")
+            on_progress(Progress(total, len(finished), _count(finished), current, retrying))
 
     emit("run", "started", data={
         "bot": bot.name, "input": str(request.input_path), "items": len(plan.items),

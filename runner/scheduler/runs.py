@@ -21,6 +21,7 @@ from typing import Callable
 from filelock import FileLock, Timeout
 
 from ..errors import ExitCode
+from ..run_lock import lock_path
 from .config import Job
 
 STOP_GRACE_S = 30.0     # after Ctrl-C, how long a run may take to give its item back before it is killed
@@ -47,12 +48,6 @@ class RunOutcome:
     @property
     def needs_notice(self) -> bool:
         return self.outcome in FAILED_OUTCOMES or self.outcome == "items_for_review"
-
-
-def lock_path(project: Path, bot: str) -> Path:
-    folder = Path(project) / "logs" / "locks"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder / f"{bot}.lock"
 
 
 def run_job(job: Job, project: Path, should_stop: Callable[[], bool] = lambda: False,

@@ -1,0 +1,129 @@
+"""A run in a child process of its own, for launchers that must stay responsive (menu, console).
+
+The child leaves the terminal's process group, so a Ctrl-C typed at the menu reaches the
+menu only: the menu asks what to do while the browser and the legacy app keep working.
+"Stop after the current item" is an event the run checks between items; "stop now" is
+Ctrl-C sent to the child's own group, which gives the item back to the queue. The child
+holds the bot's lock for its whole life, so the lock outlives a launcher that dies.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import queue as _queue
+import signal
+import traceback
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import BackroomError, ExitCode
+from .run import Progress, RunRequest, RunResult
+
+
+class ChildRunError(BackroomError):
+    """An error the child reported, carried back with its message, hint and exit code."""
+
+    def __init__(self, message: str, hint: str, exit_code: int):
+        super().__init__(message, hint)
+        self.exit_code = ExitCode(exit_code)
+
+
+@dataclass
+class ChildEnded:
+    result: RunResult | None = None
+    error: ChildRunError | None = None
+
+
+def _child_main(request: RunRequest, messages: Any, stop_after_item: Any) -> None:
+    if hasattr(os, "setsid"):
+        os.setsid()  # away from the terminal's Ctrl-C; the launcher decides what a Ctrl-C means
+    else:  # Windows: the console's Ctrl-C reaches every process attached to it
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGBREAK, signal.default_int_handler)  # the launcher's "stop now"
+    from .console_log import configure_console_log
+    from .run import start_run
+    from .run_lock import bot_lock
+
+    configure_console_log("ERROR")  # warnings are in the run log; the launcher shows progress
+    try:
+        with bot_lock(request.project, request.bot):
+            result = start_run(request, on_progress=lambda p: messages.put(("progress", p)),
+                               should_stop=stop_after_item.is_set)
+        messages.put(("result", result))
+    except BackroomError as exc:
+        messages.put(("error", (exc.message, exc.hint, int(exc.exit_code))))
+    except KeyboardInterrupt:
+        messages.put(("error", ("stopped before the run began", "", int(ExitCode.INTERRUPTED))))
+    except BaseException as exc:  # noqa: BLE001 - a defect: carry it back whole
+        messages.put(("error", (f"internal error: {exc!r}", traceback.format_exc(limit=8), int(ExitCode.INTERNAL))))
+
+
+class ChildRun:
+    """Start with `ChildRun(request)`; read `next_message()` until it returns a ChildEnded."""
+
+    def __init__(self, request: RunRequest):
+        context = multiprocessing.get_context("spawn")  # a clean interpreter: no inherited threads or browsers
+        self.request = request
+        self._messages = context.Queue()
+        self._stop_after_item = context.Event()
+        self.process = context.Process(target=_child_main, args=(request, self._messages, self._stop_after_item),
+                                       name=f"backroom-run-{request.bot}", daemon=False)
+        self.process.start()
+        self.last_progress: Progress | None = None
+        self.ended: ChildEnded | None = None
+
+    @property
+    def stop_requested(self) -> bool:
+        return self._stop_after_item.is_set()
+
+    def stop_after_current_item(self) -> None:
+        self._stop_after_item.set()
+
+    def stop_now(self) -> None:
+        """Ctrl-C to the run's own process group: it gives its item back and writes its report."""
+        if self.process.pid is None or not self.process.is_alive():
+            return
+        if os.name == "nt":
+            os.kill(self.process.pid, signal.CTRL_BREAK_EVENT)
+        else:
+            os.killpg(self.process.pid, signal.SIGINT)
+
+    def next_message(self, timeout: float = 0.2) -> Progress | ChildEnded | None:
+        """The next progress report, the end, or None when nothing came within the timeout."""
+        if self.ended is not None:
+            return self.ended
+        try:
+            kind, payload = self._messages.get(timeout=timeout)
+        except _queue.Empty:
+            if not self.process.is_alive():
+                return self._died()
+            return None
+        if kind == "progress":
+            self.last_progress = payload
+            return payload
+        self.process.join(timeout=30)
+        self.ended = ChildEnded(result=payload) if kind == "result" else ChildEnded(error=ChildRunError(*payload))
+        return self.ended
+
+    def _died(self) -> ChildEnded:
+        try:  # it may have said goodbye just before exiting
+            kind, payload = self._messages.get(timeout=0.5)
+            if kind != "progress":
+                self.ended = ChildEnded(result=payload) if kind == "result" else \
+                    ChildEnded(error=ChildRunError(*payload))
+                return self.ended
+        except _queue.Empty:
+            pass
+        code = self.process.exitcode
+        self.ended = ChildEnded(error=ChildRunError(
+            f"the run ended abnormally (exit code {code})",
+            "Its audit report, if it got that far, is in the runs list; the item it held goes back to the "
+            "queue when its lease ends.", int(ExitCode.INTERNAL)))
+        return self.ended
+
+    def wait(self) -> ChildEnded:
+        while True:
+            message = self.next_message(timeout=1.0)
+            if isinstance(message, ChildEnded):
+                return message

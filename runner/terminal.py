@@ -1,0 +1,61 @@
+"""How a run looks in a terminal: the live bar while it works and the summary after it."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress as Bar, TextColumn, TimeElapsedColumn
+from rich.text import Text
+
+OUTCOME_TEXT = {"done": "done", "business_exception": "need review (business)",
+                "system_exception": "failed (system, retries used up)", "rejected": "rejected at intake",
+                "not_started": "not started"}
+
+
+def print_summary(console: Console, result) -> None:
+    console.print(f"Run {result.run_id}", highlight=False)
+    for outcome, count in sorted(result.counts.items(), key=lambda kv: kv[0] != "done"):
+        console.print(f"[bold]{count:>4}[/bold]  {OUTCOME_TEXT.get(outcome, outcome)}", highlight=False)
+    problems = [i for i in result.items if i.outcome != "done"]
+    for item in problems[:10]:
+        console.print(Text(f"  {item.reference}: ", style="yellow") + Text(item.message or OUTCOME_TEXT[item.outcome]))
+    if len(problems) > 10:
+        console.print(f"  ... and {len(problems) - 10} more: see the report")
+    if result.message:
+        console.print(Text("Run stopped: ", style="red") + Text(result.message))
+    if result.results_path:
+        console.print(Text(f"Result workbook: {result.results_path}"))
+    console.print(Text(f"Audit report:    {result.report_path}"))
+
+
+def progress_counts(progress) -> str:
+    """done / review / retrying, the three numbers an operator watches."""
+    counts = progress.counts
+    review = counts.get("business_exception", 0) + counts.get("system_exception", 0) + counts.get("rejected", 0)
+    return f"done {counts.get('done', 0)}  review {review}  retrying {getattr(progress, 'retrying', 0)}"
+
+
+class RunBar:
+    """A rich progress bar fed with Progress reports."""
+
+    def __init__(self, console: Console):
+        self.bar = Bar(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                       TextColumn("{task.fields[counts]}"), TimeElapsedColumn(), console=console, transient=False)
+        self.task = self.bar.add_task("Working", total=None, counts="")
+
+    def __enter__(self) -> "RunBar":
+        self.bar.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.bar.stop()
+
+    def show(self, progress) -> None:
+        self.bar.update(self.task, total=progress.total, completed=progress.finished,
+                        counts=progress_counts(progress),
+                        description=f"Working {progress.current}" if progress.current else "Working")
+
+    def pause(self) -> None:
+        self.bar.stop()
+
+    def resume(self) -> None:
+        self.bar.start()
