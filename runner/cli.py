@@ -16,6 +16,7 @@ from rich.text import Text
 
 from .console_log import configure_console_log
 from .terminal import RunBar, print_summary
+from .console_cli import console_app
 from .queue_cli import queue_app
 from .scheduler_cli import scheduler_app
 from .errors import BackroomError, ConfigurationError, ExitCode, exit_code_for
@@ -26,6 +27,7 @@ demo_app = typer.Typer(help="The bundled demo estate: legacy apps to drive and t
 app.add_typer(demo_app, name="demo")
 app.add_typer(queue_app, name="queue")
 app.add_typer(scheduler_app, name="scheduler")
+app.add_typer(console_app, name="console")
 err = Console(stderr=True)
 out = Console()
 

@@ -73,6 +73,14 @@ class DesktopSettings(_Strict):
     settle_ms: int = Field(default=1000, ge=0)    # longest wait for the screen to stop changing after an action
 
 
+class ConsoleSettings(_Strict):
+    host: str = "127.0.0.1"                       # another address shares the console on the network
+    port: int = Field(default=8780, ge=0, le=65535)
+    session_idle_minutes: float = Field(default=30, gt=0)
+    session_max_hours: float = Field(default=12, gt=0)
+    upload_max_mb: float = Field(default=20, gt=0)
+
+
 class Settings(_Strict):
     browser: BrowserSettings = Field(default_factory=BrowserSettings)
     action_timeout_s: float = Field(default=10.0, gt=0)
@@ -84,6 +92,7 @@ class Settings(_Strict):
     queue_path: str = "logs/queue.sqlite3"   # the work queue; relative to the project
     lease_s: float = Field(default=300.0, gt=0)  # a runner that stops heart-beating loses its item after this
     desktop: DesktopSettings = Field(default_factory=DesktopSettings)
+    console: ConsoleSettings = Field(default_factory=ConsoleSettings)
     apps: dict[str, AppSettings] = Field(default_factory=dict)
 
     def app(self, name: str, kind: str = "web") -> AppSettings:

@@ -23,3 +23,23 @@ def put_text(sheet: Worksheet, row: int, column: int, value) -> None:
     """Text from inputs and screens: `=HYPERLINK(...)`, `+1`, `-2`, `@x` stay text, never formulas."""
     cell = sheet.cell(row=row, column=column, value="" if value is None else str(value))
     cell.data_type = "s"
+
+
+def write_header(sheet: Worksheet, headers: list[str]) -> None:
+    """A first row of headers, styled and frozen so it stays in view."""
+    for column, header in enumerate(headers, 1):
+        cell = sheet.cell(row=1, column=column, value=header)
+        cell.font, cell.fill = HEADER_FONT, HEADER_FILL
+    sheet.freeze_panes = "A2"
+
+
+def append_row(sheet: Worksheet, values: list) -> None:
+    """A row under the last one; strings are written as text, whatever they start with."""
+    row = sheet.max_row + 1
+    for column, value in enumerate(values, 1):
+        if isinstance(value, str):
+            put_text(sheet, row, column, value)
+        else:
+            cell = sheet.cell(row=row, column=column, value=value)
+            if hasattr(value, "year"):
+                cell.number_format = DATE_FORMAT + " hh:mm:ss"

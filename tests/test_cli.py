@@ -15,7 +15,9 @@ from .conftest import PASSWORD, SUPERVISOR, make_orders, orders_in_db
 
 COMMANDS = [[], ["run"], ["check"], ["bots"], ["report"], ["demo"], ["demo", "serve"], ["demo", "run"], ["demo", "ledger"],
             ["queue"], ["queue", "list"], ["queue", "show"], ["queue", "retry"], ["queue", "skip"],
-            ["scheduler"], ["scheduler", "status"]]
+            ["scheduler"], ["scheduler", "status"], ["menu"], ["console"], ["console", "users"],
+            ["console", "users", "add"], ["console", "users", "list"], ["console", "users", "set-password"],
+            ["console", "users", "disable"], ["console", "users", "enable"]]
 
 
 def backroom(*args, cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:

@@ -118,3 +118,23 @@ def test_runs_that_need_a_person_leave_a_notice(project):
     assert notices.count("nightly orders (rekey-orders) items wait for review") == 2
     assert "Planned for: 2026-11-23 08:00" in notices
     assert "backroom queue list --state review --bot rekey-orders" in notices
+
+
+def test_a_paused_job_is_not_run_and_says_who_paused_it_until_resumed(project):
+    write_schedules(project)
+    clock = ManualClock(at("2026-12-23T01:59"))
+    runner = Recorder(clock)
+    service = scheduler(project, clock, runner)
+    service.state.pause("nightly orders", "boss", clock(), "month-end freeze")
+    for _ in range(4 * 24):                # Wednesday: paused
+        clock.advance(15 * 60)
+        service.run_pending()
+    assert runner.calls == []
+    skipped = service.state.last("nightly orders")
+    assert (skipped.outcome, skipped.message) == ("paused", "paused by boss: month-end freeze")
+    assert skipped.planned == datetime(2026, 12, 23, 2)
+    service.state.resume("nightly orders")
+    for _ in range(4 * 24):                # Thursday: runs again
+        clock.advance(15 * 60)
+        service.run_pending()
+    assert [when.strftime("%a %d") for _, when in runner.calls] == ["Thu 24"]

@@ -48,7 +48,10 @@ class Scheduler:
         """For each job, the last planned time before now: run it once if it was missed within the
         grace window, record it as missed otherwise. Times before the job was first known do not count."""
         now = self.local_now()
+        paused = self.state.paused()
         for job in self.schedules.jobs:
+            if job.name in paused:
+                continue  # held by an admin: nothing is made up for it either
             known_since = self.state.first_seen(job.name, now)
             planned = job.when.previous(now)
             if planned is None or planned < known_since or planned >= now.replace(second=0, microsecond=0):
@@ -82,6 +85,14 @@ class Scheduler:
             return
         # the time this firing stands for (a late check still belongs to the hour it was planned for)
         planned = job.when.previous(now) or now.replace(microsecond=0)
+        held = self.state.paused().get(job.name)
+        if held is not None:
+            message = f"paused by {held['by']}: {held['reason']}"
+            logger.info(f"{job.name}: not started, {message}")
+            ts = self.clock()
+            self.state.record(RunRecord(job.name, job.bot, planned, "planned", ts, ts, "paused", None, message,
+                                        None, None))
+            return
         self._run(job, planned, "planned")
 
     def _run(self, job: Job, planned: datetime, reason: str) -> RunOutcome:

@@ -21,6 +21,7 @@ CREATE TABLE IF NOT EXISTS runs (
     input TEXT, run_dir TEXT
 );
 CREATE INDEX IF NOT EXISTS runs_job ON runs(job, id);
+CREATE TABLE IF NOT EXISTS paused (job TEXT PRIMARY KEY, by TEXT NOT NULL, at REAL NOT NULL, reason TEXT NOT NULL);
 """
 
 
@@ -49,6 +50,17 @@ class SchedulerState:
 
     def close(self) -> None:
         self.conn.close()
+
+    def pause(self, job: str, by: str, at: float, reason: str) -> None:
+        """An admin holds a job: the scheduler skips its planned runs (and records that) until resumed."""
+        self.conn.execute("INSERT OR REPLACE INTO paused(job, by, at, reason) VALUES (?, ?, ?, ?)",
+                          (job, by, at, reason))
+
+    def resume(self, job: str) -> None:
+        self.conn.execute("DELETE FROM paused WHERE job = ?", (job,))
+
+    def paused(self) -> dict[str, sqlite3.Row]:
+        return {row["job"]: row for row in self.conn.execute("SELECT * FROM paused")}
 
     def first_seen(self, job: str, now: datetime) -> datetime:
         """When the scheduler first knew this job: nothing planned before that was missed."""

@@ -388,6 +388,14 @@ class SQLiteWorkQueue:
         return [StateChange(r["at"], reference, r["from_state"], r["to_state"], r["actor"], r["message"], r["run_id"])
                 for r in self.conn.execute("SELECT * FROM state_changes WHERE item_id = ? ORDER BY id", (row["id"],))]
 
+    def changes_since(self, since: float) -> list[tuple[str, StateChange]]:
+        """Every change of state since a moment, oldest first, with its bot: the console's figures."""
+        rows = self.conn.execute(
+            "SELECT i.bot, i.reference, c.* FROM state_changes c JOIN items i ON i.id = c.item_id"
+            " WHERE c.at >= ? ORDER BY c.id", (since,))
+        return [(r["bot"], StateChange(r["at"], r["reference"], r["from_state"], r["to_state"], r["actor"],
+                                       r["message"], r["run_id"])) for r in rows]
+
 
 def open_queue(path: Path, clock: Callable[[], float] = time.time) -> SQLiteWorkQueue:
     return SQLiteWorkQueue(path, clock)

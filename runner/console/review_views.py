@@ -1,0 +1,135 @@
+"""The review queue: items a person must decide on. An operator corrects an item's data and sends
+it back to work, or skips it with a reason; each decision is recorded in the item's own history
+(with the person's name) and in the console's audit log."""
+
+from __future__ import annotations
+
+import time
+from datetime import date, datetime
+from decimal import Decimal
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from ..bot import load_bot
+from ..errors import BackroomError
+from ..intake import FieldProblem, convert
+from ..work_queue import ItemState, age_bucket, open_queue
+from ..work_queue.base import REVIEW_STATES
+from .app import allowed, console, record
+
+review = Blueprint("review", __name__)
+
+
+def _queue():
+    c = console()
+    return open_queue(c.project / c.settings.queue_path)
+
+
+def shown(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    return str(value)
+
+
+def editable_fields(bot, item) -> dict:
+    """The fields a person may correct: a keyed row's own fields. Items a bot made from several rows
+    (an invoice from jobs) are corrected in the input file instead."""
+    if bot.input is None or "covers" in item.data:
+        return {}
+    return {name: spec for name, spec in bot.input.fields.items() if name in item.data}
+
+
+@review.route("/review")
+@allowed("view", "review_list")
+def review_list():
+    queue = _queue()
+    try:
+        items = queue.items(request.args.get("bot") or None, list(REVIEW_STATES))
+    finally:
+        queue.close()
+    now = time.time()
+    return render_template("console/review.html", items=items, age=lambda i: age_bucket(now - i.created_at))
+
+
+@review.route("/items/<bot>/<path:reference>")
+@allowed("view", "item")
+def item_page(bot: str, reference: str, problems: dict | None = None, status: int = 200):
+    queue = _queue()
+    try:
+        item = queue.get(bot, reference)
+        if item is None:
+            abort(404)
+        history = queue.history(bot, reference)
+    finally:
+        queue.close()
+    definition = load_bot(console().project, bot)
+    fields = editable_fields(definition, item)
+    values = {name: request.form.get(f"field:{name}", shown(item.data.get(name))) if problems else
+              shown(item.data.get(name)) for name in fields}
+    return render_template("console/item.html", item=item, history=history, fields=fields, values=values,
+                           other={k: v for k, v in item.data.items() if k not in fields}, shown=shown,
+                           in_review=item.state in REVIEW_STATES or item.state == ItemState.SKIPPED,
+                           problems=problems or {}, keying=definition.kind == "keying"), status
+
+
+@review.route("/items/<bot>/<path:reference>/retry", methods=["POST"])
+@allowed("operate", "retry")
+def retry(bot: str, reference: str):
+    definition = load_bot(console().project, bot)
+    queue = _queue()
+    try:
+        item = queue.get(bot, reference)
+        if item is None:
+            abort(404)
+        changes, problems = {}, {}
+        for name, spec in editable_fields(definition, item).items():
+            raw = request.form.get(f"field:{name}")
+            if raw is None or raw.strip() == shown(item.data.get(name)):
+                continue
+            try:
+                changes[name] = convert(name, spec, raw)
+            except FieldProblem as exc:
+                problems[name] = str(exc)
+        if problems:
+            record("retry", "refused", target=f"{bot}/{reference}", detail="; ".join(problems.values()))
+            return item_page(bot, reference, problems=problems, status=400)
+        try:
+            queue.retry(bot, reference, f"user:{current_user.name}", changes)
+        except BackroomError as exc:
+            record("retry", "refused", target=f"{bot}/{reference}", detail=exc.message)
+            flash(f"Not sent back: {exc.message}", "problem")
+            return redirect(url_for("review.item_page", bot=bot, reference=reference))
+    finally:
+        queue.close()
+    corrected = ", ".join(f"{k} = {shown(v)}" for k, v in changes.items())
+    record("retry", "done", target=f"{bot}/{reference}", detail=f"corrected {corrected}" if changes else "no change")
+    flash(f"{reference} is back in the queue" + (f" with {corrected}" if changes else "") +
+          f"; the next run of {bot} works it.", "done")
+    return redirect(url_for("review.review_list"))
+
+
+@review.route("/items/<bot>/<path:reference>/skip", methods=["POST"])
+@allowed("operate", "skip")
+def skip(bot: str, reference: str):
+    reason = request.form.get("reason", "").strip()
+    if not reason:
+        record("skip", "refused", target=f"{bot}/{reference}", detail="no reason given")
+        flash("Say why the item will not be done: the reason is kept with it.", "problem")
+        return redirect(url_for("review.item_page", bot=bot, reference=reference))
+    queue = _queue()
+    try:
+        queue.skip(bot, reference, f"user:{current_user.name}", reason)
+    except BackroomError as exc:
+        record("skip", "refused", target=f"{bot}/{reference}", detail=exc.message)
+        flash(f"Not skipped: {exc.message}", "problem")
+        return redirect(url_for("review.item_page", bot=bot, reference=reference))
+    finally:
+        queue.close()
+    record("skip", "done", target=f"{bot}/{reference}", detail=reason)
+    flash(f"{reference} skipped: {reason}", "done")
+    return redirect(url_for("review.review_list"))

@@ -1,0 +1,192 @@
+"""The dashboard, the runs, their reports and files, and starting a bot."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import re
+import time
+
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, send_from_directory, url_for
+from flask_login import current_user
+
+from ..audit.run_index import find_run, list_runs, summarize_run
+from ..bot import load_bot
+from ..errors import BackroomError
+from ..overview import bot_overviews, input_choices
+from ..run_lock import is_running
+from ..selector_map import load_selector_map
+from ..work_queue import open_queue
+from .app import allowed, console, record
+from .figures import WINDOW_DAYS, compute_figures
+from .uploads import store_upload
+
+runs = Blueprint("runs", __name__)
+INLINE_SCRIPT = re.compile(rb"<script>(.*?)</script>", re.S)
+
+
+def _bots() -> dict:
+    found = {}
+    for overview in bot_overviews(console().project):
+        if not overview.problem:
+            found[overview.name] = load_bot(console().project, overview.name)
+    return found
+
+
+@runs.route("/")
+@allowed("view", "dashboard")
+def dashboard():
+    c = console()
+    queue = open_queue(c.project / c.settings.queue_path)
+    try:
+        items = queue.items()
+        changes = queue.changes_since(time.time() - WINDOW_DAYS * 86400)
+    finally:
+        queue.close()
+    figures = compute_figures(items, changes, _bots())
+    return render_template("console/dashboard.html", figures=figures, bots=bot_overviews(c.project),
+                           recent=list_runs(c.logs, limit=8, running=_running_bots()), window_days=WINDOW_DAYS)
+
+
+def _running_bots() -> set[str]:
+    project = console().project
+    return {name for name in _bots() if is_running(project, name)}
+
+
+@runs.route("/runs")
+@allowed("view", "runs")
+def run_list():
+    bot = request.args.get("bot") or None
+    return render_template("console/runs.html", runs=list_runs(console().logs, bot=bot, running=_running_bots(),
+                                                               limit=200), bot=bot, bots=sorted(_bots()))
+
+
+def _run_folder(bot: str, run_id: str):
+    folder = find_run(console().logs, bot, run_id)
+    if folder is None:
+        abort(404)
+    return folder
+
+
+@runs.route("/runs/<bot>/<run_id>")
+@allowed("view", "run")
+def run_page(bot: str, run_id: str):
+    launch = console().launcher.get(bot, run_id)
+    folder = find_run(console().logs, bot, run_id)
+    if folder is None and launch is None:
+        abort(404)
+    summary = summarize_run(folder, live=bool(launch and launch.running) or is_running(console().project, bot)) \
+        if folder else None
+    files = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*")
+                   if p.is_file() and p.suffix.lower() in (".xlsx", ".docx", ".csv")) if folder else []
+    return render_template("console/run.html", bot=bot, run_id=run_id, run=summary, launch=launch, files=files)
+
+
+@runs.route("/runs/<bot>/<run_id>/status.json")
+@allowed("view", "run_status")
+def run_status(bot: str, run_id: str):
+    launch = console().launcher.get(bot, run_id)
+    if launch is None:
+        folder = _run_folder(bot, run_id)
+        summary = summarize_run(folder, live=is_running(console().project, bot))
+        return jsonify(running=summary.outcome == "running", outcome=summary.outcome)
+    progress = launch.progress
+    return jsonify(running=launch.running, error=launch.error,
+                   total=progress.total if progress else None, finished=progress.finished if progress else 0,
+                   counts=progress.counts if progress else {}, retrying=progress.retrying if progress else 0,
+                   current=progress.current if progress else None, stop_requested=launch.child.stop_requested)
+
+
+@runs.route("/runs/<bot>/<run_id>/stop", methods=["POST"])
+@allowed("operate", "stop_run")
+def stop_run(bot: str, run_id: str):
+    launch = console().launcher.get(bot, run_id)
+    if launch is None or not launch.running:
+        flash("That run is not running from this console.", "problem")
+        return redirect(url_for("runs.run_page", bot=bot, run_id=run_id))
+    now = request.form.get("when") == "now"
+    if now:
+        launch.child.stop_now()
+    else:
+        launch.child.stop_after_current_item()
+    record("stop_run", "done", target=f"{bot}/{run_id}", detail="stop now" if now else "stop after the current item")
+    flash("Stopping now: the current item goes back to the queue." if now else
+          "The run stops after the current item.", "done")
+    return redirect(url_for("runs.run_page", bot=bot, run_id=run_id))
+
+
+@runs.route("/runs/<bot>/<run_id>/report.html")
+@allowed("view", "report")
+def report(bot: str, run_id: str):
+    folder = _run_folder(bot, run_id)
+    if not (folder / "report.html").exists():
+        abort(404)
+    record("read_report", "done", target=f"{bot}/{run_id}")
+    response = send_from_directory(folder, "report.html", max_age=0)
+    # The report's own small filter script is allowed by its hash, nothing else inline.
+    body = (folder / "report.html").read_bytes()
+    hashes = " ".join("'sha256-" + base64.b64encode(hashlib.sha256(m).digest()).decode() + "'"
+                      for m in INLINE_SCRIPT.findall(body))
+    response.headers["Content-Security-Policy"] = (f"default-src 'self'; img-src 'self' data:; style-src 'self' "
+                                                   f"'unsafe-inline'; script-src {hashes or 'none'}; "
+                                                   f"frame-ancestors 'none'; base-uri 'none'")
+    return response
+
+
+@runs.route("/runs/<bot>/<run_id>/<path:name>")
+@allowed("view", "run_file")
+def run_file(bot: str, run_id: str, name: str):
+    folder = _run_folder(bot, run_id)
+    if ".." in name.replace("\\", "/").split("/") or name.startswith(("/", "\\")) or ":" in name:
+        record("read_file", "refused", target=f"{bot}/{run_id}", detail=f"path outside the run folder: {name[:200]}")
+        abort(404)
+    # send_from_directory also refuses any name that would leave the run folder (.., absolute, drive letters)
+    return send_from_directory(folder, name, max_age=0, as_attachment=not name.lower().endswith(
+        (".jpg", ".jpeg", ".png", ".html")))
+
+
+def _kinds(project, bot) -> set[str]:
+    from ..recipe import load_recipe_book
+
+    book = load_recipe_book(project / "recipes", bot.all_recipes,
+                            lambda a: load_selector_map(project / "selectors" / f"{a}.yaml"))
+    return {load_selector_map(project / "selectors" / f"{r.app}.yaml").kind for r in book.recipes.values()}
+
+
+@runs.route("/start", methods=["GET", "POST"])
+@allowed("operate", "start_run")
+def start():
+    c = console()
+    bots = _bots()
+    chosen = request.values.get("bot") or (sorted(bots)[0] if bots else None)
+    if chosen not in bots:
+        abort(404)
+    bot = bots[chosen]
+    if request.method == "GET":
+        return render_template("console/start.html", bots=sorted(bots), bot=bot, choices=input_choices(bot),
+                               project=c.project, running=is_running(c.project, chosen),
+                               desktop="desktop" in _kinds(c.project, bot),
+                               limit_mb=c.settings.console.upload_max_mb)
+    try:
+        upload = request.files.get("upload")
+        if upload is not None and upload.filename:
+            input_path = store_upload(upload, c.logs / "uploads" / bot.name, bot.input_suffixes,
+                                      int(c.settings.console.upload_max_mb * 1024 * 1024))
+            record("upload", "done", target=bot.name, detail=f"{upload.filename} stored as {input_path.name}")
+        else:
+            offered = {str(choice.path): choice.path for choice in input_choices(bot)}
+            if request.form.get("existing") not in offered:
+                raise BackroomError("choose an input file or upload one")
+            input_path = offered[request.form["existing"]]
+        if is_running(c.project, bot.name):
+            raise BackroomError(f"{bot.name} is running now; wait for it to finish")
+        desktop = "desktop" in _kinds(c.project, bot)
+        virtual = desktop and (request.form.get("virtual_display") == "on" or not os.environ.get("DISPLAY"))
+        launch = c.launcher.start(bot.name, input_path, current_user.name, virtual_display=virtual)
+    except BackroomError as exc:
+        record("start_run", "refused", target=chosen, detail=exc.message)
+        flash(f"Not started: {exc.message}", "problem")
+        return redirect(url_for("runs.start", bot=chosen))
+    record("start_run", "done", target=f"{bot.name}/{launch.run_id}", detail=f"input {input_path.name}")
+    return redirect(url_for("runs.run_page", bot=bot.name, run_id=launch.run_id))

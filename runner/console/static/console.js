@@ -1,0 +1,20 @@
+// The run page follows a running run without reloading; when the run ends, the page reloads to show its report.
+(function () {
+  var live = document.getElementById('live');
+  if (!live) return;
+  var bar = document.getElementById('progress'), counts = document.getElementById('counts');
+  function show(s) {
+    if (s.total) { bar.max = s.total; bar.value = s.finished; }
+    var c = s.counts || {}, review = (c.business_exception || 0) + (c.system_exception || 0) + (c.rejected || 0);
+    counts.textContent = (s.total ? s.finished + ' of ' + s.total + ' · ' : '') + 'done ' + (c.done || 0) +
+      ' · review ' + review + ' · retrying ' + (s.retrying || 0) + (s.current ? ' · working ' + s.current : '') +
+      (s.stop_requested ? ' · stopping after the current item' : '');
+  }
+  function poll() {
+    fetch(live.dataset.status, {credentials: 'same-origin'}).then(function (r) { return r.json(); }).then(function (s) {
+      if (!s.running) { location.reload(); return; }
+      show(s); setTimeout(poll, 1000);
+    }).catch(function () { setTimeout(poll, 3000); });
+  }
+  poll();
+})();

@@ -1,0 +1,246 @@
+"""The web console in real Chromium: each role signs in and does its work; what a role may not do is
+refused and recorded. The runs are real runs on a real BILLSYS."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+from playwright.sync_api import expect, sync_playwright
+
+from demo.sample_orders import write_orders_workbook
+from runner.console import console_in_thread
+from runner.console.users import UserStore
+from runner.settings import BrowserSettings, load_settings
+from runner.work_queue import ItemState, open_queue
+
+from .conftest import PASSWORD, SUPERVISOR, make_orders, orders_in_db, start_billing
+
+PEOPLE = {"olga": ("operator", "olga-operates-42"), "abe": ("auditor", "abe-audits-4242"),
+          "boss": ("admin", "boss-admins-4242")}
+
+
+@pytest.fixture
+def estate(project, tmp_path, monkeypatch):
+    """BILLSYS, the console on 127.0.0.1 with three people, and a browser."""
+    monkeypatch.setenv("BACKROOM_SECRET_BILLING_PASSWORD", PASSWORD)
+    monkeypatch.setenv("BACKROOM_SECRET_SUPERVISOR_CODE", SUPERVISOR)
+    store = UserStore(project / "logs" / "console" / "users.sqlite3")
+    for name, (role, password) in PEOPLE.items():
+        store.add(name, [role], password)
+    store.close()
+    with start_billing(tmp_path, delay_ms=150) as app:
+        monkeypatch.setenv("BACKROOM_APP_BILLING_URL", app.url)
+        with console_in_thread(project) as console, sync_playwright() as p:
+            browser = p.chromium.launch(**BrowserSettings().launch_options())
+            try:
+                yield Estate(project, tmp_path, app, console, browser)
+            finally:
+                browser.close()
+
+
+class Estate:
+    def __init__(self, project, tmp_path, app, console, browser):
+        self.project, self.tmp_path, self.app, self.console, self.browser = project, tmp_path, app, console, browser
+
+    def signed_in(self, name: str):
+        page = self.browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+        page.goto(self.console.url + "/")
+        expect(page).to_have_url(self.console.url + "/sign-in?next=%2F")
+        page.fill("input[name=name]", name)
+        page.fill("input[name=password]", PEOPLE[name][1])
+        page.click("button[type=submit]")
+        expect(page.locator("#who")).to_contain_text(f"{name} ({PEOPLE[name][0]})")
+        return page
+
+    def actions(self) -> list[dict]:
+        path = self.project / "logs" / "console" / "actions.jsonl"
+        return [json.loads(line) for line in path.read_text().splitlines()]
+
+    def queue(self):
+        return open_queue(self.project / load_settings(self.project).queue_path)
+
+
+def run_bot(estate, path: Path):
+    """A run made outside the console (as the scheduler or the command line would), in its own thread:
+    the test's browser holds this thread's Playwright."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from runner import RunRequest, start_run
+
+    request = RunRequest(bot="rekey-orders", input_path=path, project=estate.project,
+                         app_urls={"billing": estate.app.url})
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(start_run, request).result()
+
+
+def wait_for_run_end(page, timeout_s: float = 120) -> None:
+    """The run page follows the run and reloads when it ends."""
+    expect(page.locator("#run-outcome")).to_be_visible(timeout=timeout_s * 1000)
+    expect(page.locator("#live")).to_have_count(0, timeout=timeout_s * 1000)
+
+
+def test_an_operator_starts_a_bot_with_an_upload_watches_it_and_opens_its_report(estate):
+    orders, rows = make_orders(estate.tmp_path / "orders-upload.xlsx", 5, seed=41)
+    page = estate.signed_in("olga")
+    page.click("text=Start a bot")
+    page.select_option("#bot-choice", "rekey-orders")
+    page.click("form.inline button[type=submit]")
+    page.set_input_files("#upload", str(orders))
+    page.click("#start")
+    expect(page.locator("h1")).to_contain_text("rekey-orders · run ")
+    expect(page.locator("#counts")).to_contain_text("done", timeout=60_000)   # live progress while it works
+    wait_for_run_end(page)
+    expect(page.locator("#run-outcome")).to_contain_text("every item done")
+    expect(page.locator("#run-counts")).to_contain_text("done 5")
+    assert sorted(o["reference"] for o in orders_in_db(estate.tmp_path / "billsys.db")) == sorted(r[0] for r in rows)
+
+    # the uploaded file was kept under logs/uploads/, named by the console
+    stored = list((estate.project / "logs" / "uploads" / "rekey-orders").iterdir())
+    assert len(stored) == 1 and stored[0].name.endswith("-orders-upload.xlsx")
+
+    page.click("#report-link")
+    shot = page.locator("td.shot img").first
+    expect(shot).to_be_visible()
+    assert shot.evaluate("img => img.complete && img.naturalWidth") > 100   # the screenshot itself loaded
+    run_started = json.loads((next((estate.project / "logs" / "rekey-orders").iterdir()) / "events.jsonl")
+                             .read_text().splitlines()[0])
+    assert run_started["data"]["started_by"] == "console:olga"
+
+    page.goto(estate.console.url + "/runs")
+    expect(page.locator("#runs tr[data-outcome=success]")).to_have_count(1)
+    page.goto(estate.console.url + "/")
+    expect(page.locator("#fig-throughput b")).to_have_text("0.2")           # 5 done in 24 h
+    expect(page.locator("#fig-first-pass b")).to_have_text("100%")
+    kinds = [(a["person"], a["action"], a["outcome"]) for a in estate.actions()]
+    assert ("olga", "sign_in", "done") in kinds and ("olga", "upload", "done") in kinds
+    assert ("olga", "start_run", "done") in kinds and ("olga", "run_ended", "done") in kinds
+
+
+def test_an_operator_corrects_one_item_in_review_and_skips_another(estate):
+    rows = [["SO-9100001", "C999", "WID-100", 2, "12.50", "2026-12-01", "Normal", False, ""],
+            ["SO-9100002", "C998", "WID-100", 1, "12.50", "2026-12-01", "Normal", False, ""],
+            ["SO-9100003", "C001", "WID-100", 3, "12.50", "2026-12-01", "Normal", False, ""]]
+    path = write_orders_workbook(estate.tmp_path / "orders.xlsx", rows)
+    first = run_bot(estate, path)
+    assert first.counts == {"done": 1, "business_exception": 2}
+
+    page = estate.signed_in("olga")
+    page.click("nav >> text=Review")
+    expect(page.locator("#review tr[data-ref]")).to_have_count(2)
+    page.click("text=SO-9100001")
+    expect(page.locator("#item-why")).to_contain_text("C999")
+    page.fill("#f-quantity", "two")                                  # a wrong correction is refused by field
+    page.fill("#f-customer", "C001")
+    page.click("#retry")
+    expect(page.locator("#retry-form .problem")).to_contain_text("quantity")
+    expect(page.locator("#f-customer")).to_have_value("C001")        # what was typed is kept
+    page.fill("#f-quantity", "4")
+    page.click("#retry")
+    expect(page.locator(".flash.done")).to_contain_text("SO-9100001 is back in the queue with customer = C001, "
+                                                        "quantity = 4")
+    page.click("text=SO-9100002")
+    page.fill("#skip-reason", "customer account closed")
+    page.click("#skip")
+    expect(page.locator(".flash.done")).to_contain_text("SO-9100002 skipped: customer account closed")
+    expect(page.locator("#review tr[data-ref]")).to_have_count(0)
+
+    second = run_bot(estate, path)
+    keyed = {o["reference"]: o for o in orders_in_db(estate.tmp_path / "billsys.db")}
+    assert set(keyed) == {"SO-9100001", "SO-9100003"}
+    assert keyed["SO-9100001"]["customer_code"] == "C001" and keyed["SO-9100001"]["quantity"] == 4
+    assert second.counts.get("done") == 2   # the corrected one now, the done one reported as done earlier
+
+    queue = estate.queue()
+    history = queue.history("rekey-orders", "SO-9100002")
+    queue.close()
+    assert history[-1].actor == "user:olga" and history[-1].to_state == ItemState.SKIPPED.value
+    page.goto(estate.console.url + "/items/rekey-orders/SO-9100001")
+    expect(page.locator("#history")).to_contain_text("user:olga")
+    expect(page.locator("#history")).to_contain_text("retry with customer=C001, quantity=4")
+    done = [(a["action"], a["outcome"], a["target"], a["detail"]) for a in estate.actions() if a["person"] == "olga"]
+    assert ("retry", "done", "rekey-orders/SO-9100001", "corrected customer = C001, quantity = 4") in done
+    assert ("skip", "done", "rekey-orders/SO-9100002", "customer account closed") in done
+    refused = [d for action, outcome, _, d in done if (action, outcome) == ("retry", "refused")]
+    assert len(refused) == 1 and "quantity" in refused[0]
+
+
+def test_an_auditor_reads_and_exports_but_is_refused_an_operators_action(estate):
+    orders, _ = make_orders(estate.tmp_path / "orders.xlsx", 2, seed=43)
+    run = run_bot(estate, orders)
+    page = estate.signed_in("abe")
+    expect(page.locator("nav")).not_to_contain_text("Start a bot")
+    page.click("nav >> text=Runs")
+    page.click(f"text={run.run_id}")
+    page.click("#report-link")
+    expect(page.locator("td.shot img").first).to_be_visible()
+
+    page.goto(estate.console.url + "/start")
+    expect(page.locator("#error")).to_contain_text("Your role (auditor) may not start bots")
+    # A crafted form post with a valid token (from the sign-out form) is refused all the same.
+    page.goto(estate.console.url + "/")
+    token = page.locator("input[name=csrf_token]").first.get_attribute("value")
+    status = page.evaluate("""async ([url, token]) => {
+        const body = new URLSearchParams({csrf_token: token, reason: 'auditor tries'});
+        return (await fetch(url, {method: 'POST', body})).status; }""",
+                           [estate.console.url + f"/items/rekey-orders/{run.items[0].reference}/skip", token])
+    assert status == 403
+    refused = [a for a in estate.actions() if a["person"] == "abe" and a["outcome"] == "refused"]
+    assert [a["action"] for a in refused] == ["start_run", "skip"]
+    assert "role auditor may not" in refused[1]["detail"]
+
+    page.goto(estate.console.url + "/audit")
+    expect(page.locator("#actions tr.refused")).to_have_count(2)
+    with page.expect_download() as download:
+        page.click("#export")
+    path = estate.tmp_path / "export.xlsx"
+    download.value.save_as(path)
+    book = load_workbook(path)
+    runs = [[c.value for c in row] for row in book["Runs"].iter_rows(min_row=2)]
+    assert runs[0][:2] == ["rekey-orders", run.run_id] and runs[0][4] == "success"
+    assert {r[1] for r in book["Items"].iter_rows(min_row=2, values_only=True)} == {i.reference for i in run.items}
+    actions = list(book["Actions"].iter_rows(min_row=2, values_only=True))
+    assert ("abe", "auditor", "skip", "refused") in [(a[1], a[2], a[3], a[4]) for a in actions]
+
+
+def test_an_admin_adds_a_user_and_pauses_a_schedule(estate):
+    shutil.copy(Path(__file__).resolve().parent.parent / "schedules.yaml", estate.project / "schedules.yaml")
+    page = estate.signed_in("boss")
+    page.click("nav >> text=Users")
+    page.fill("#add-user input[name=name]", "nina")
+    page.check("#add-user input[value=operator]")
+    page.fill("#add-user input[name=password]", "nina-new-pass-1")
+    page.click("#add-user button")
+    expect(page.locator("#users tr[data-user=nina]")).to_be_visible()
+    stored = (estate.project / "logs" / "console" / "users.sqlite3").read_bytes()
+    assert b"nina-new-pass-1" not in stored and b"$argon2id$" in stored    # only a hash is kept
+
+    page.click("nav >> text=Schedules")
+    row = page.locator("#schedules tr[data-job]").first
+    job = row.get_attribute("data-job")
+    expect(row).to_contain_text(":")          # a next planned time
+    row.locator("input[name=reason]").fill("month-end freeze")
+    row.locator("button").click()
+    expect(page.locator(f"#schedules tr[data-job='{job}']")).to_contain_text("paused by boss: month-end freeze")
+
+    from runner.scheduler.service import STATE_FILE
+    from runner.scheduler.state import SchedulerState
+
+    state = SchedulerState(estate.project / STATE_FILE)
+    assert state.paused()[job]["by"] == "boss"
+    state.close()
+    kinds = [(a["person"], a["action"], a["target"]) for a in estate.actions() if a["outcome"] == "done"]
+    assert ("boss", "add_user", "nina") in kinds and ("boss", "pause_schedule", job) in kinds
+
+    nina = estate.browser.new_page()
+    nina.goto(estate.console.url + "/sign-in")
+    nina.fill("input[name=name]", "nina")
+    nina.fill("input[name=password]", "nina-new-pass-1")
+    nina.click("button[type=submit]")
+    expect(nina.locator("#who")).to_contain_text("nina (operator)")
+    nina.goto(estate.console.url + "/users")
+    expect(nina.locator("#error")).to_contain_text("may not manage users")
