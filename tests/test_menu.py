@@ -3,19 +3,14 @@
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 from pathlib import Path
-
-import pytest
 
 from runner.settings import load_settings
 from runner.work_queue import ItemState, open_queue
 
 from .conftest import PASSWORD, SUPERVISOR, make_orders, orders_in_db, start_billing
 from .tmux_terminal import Terminal
-
-pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux")
 
 
 def menu_terminal(project: Path, url: str, tmp_path: Path) -> Terminal:
