@@ -121,19 +121,19 @@ def set_password(name: str, password_stdin: bool = typer.Option(False, "--passwo
 @users_app.command("disable")
 def disable(name: str, project: Path = ProjectOption) -> None:
     """Stop a user from signing in; their sessions end at once."""
-    store = _store(project)
-    try:
-        store.set_disabled(name, True)
-    finally:
-        store.close()
-    out.print(f"{name}: disabled")
+    _set_disabled(project, name, True)
 
 
 @users_app.command("enable")
 def enable(name: str, project: Path = ProjectOption) -> None:
+    """Let a disabled user sign in again."""
+    _set_disabled(project, name, False)
+
+
+def _set_disabled(project: Path, name: str, disabled: bool) -> None:
     store = _store(project)
     try:
-        store.set_disabled(name, False)
+        store.set_disabled(name, disabled)
     finally:
         store.close()
-    out.print(f"{name}: enabled")
+    out.print(f"{name}: {'disabled' if disabled else 'enabled'}")

@@ -32,7 +32,7 @@ def estate(project, tmp_path, monkeypatch):
     for name, (role, password) in PEOPLE.items():
         store.add(name, [role], password)
     store.close()
-    with start_billing(tmp_path, delay_ms=150) as app:
+    with start_billing(tmp_path) as app:
         monkeypatch.setenv("BACKROOM_APP_BILLING_URL", app.url)
         with console_in_thread(project) as console, sync_playwright() as p:
             browser = p.chromium.launch(**BrowserSettings().launch_options())
@@ -192,6 +192,13 @@ def test_an_auditor_reads_and_exports_but_is_refused_an_operators_action(estate)
     assert [a["action"] for a in refused] == ["start_run", "skip"]
     assert "role auditor may not" in refused[1]["detail"]
 
+    page.click("nav >> text=Review")                                # any item's history, by its reference
+    page.fill("#find-item input[name=reference]", run.items[0].reference)
+    page.click("#find-item button")
+    expect(page.locator("#item-state")).to_have_text("done")
+    expect(page.locator("#history")).to_contain_text(f"run:{run.run_id}")
+    expect(page.locator("#skip-form")).to_have_count(0)              # nothing to act on for an auditor
+
     page.goto(estate.console.url + "/audit")
     expect(page.locator("#actions tr.refused")).to_have_count(2)
     with page.expect_download() as download:
@@ -243,3 +250,36 @@ def test_an_admin_adds_a_user_and_pauses_a_schedule(estate):
     expect(nina.locator("#who")).to_contain_text("nina (operator)")
     nina.goto(estate.console.url + "/users")
     expect(nina.locator("#error")).to_contain_text("may not manage users")
+
+
+def test_an_operator_stops_a_run_after_its_item_and_a_file_the_bot_cannot_read_is_reported(estate):
+    orders, rows = make_orders(estate.tmp_path / "orders-long.xlsx", 12, seed=44)
+    page = estate.signed_in("olga")
+    page.goto(estate.console.url + "/start?bot=rekey-orders")
+    page.set_input_files("#upload", str(orders))
+    page.click("#start")
+    expect(page.locator("#counts")).to_contain_text("done 1", timeout=60_000)
+    page.click("text=Stop after the current item")
+    expect(page.locator(".flash.done")).to_contain_text("stops after the current item")
+    wait_for_run_end(page)
+    expect(page.locator("#run-outcome")).to_contain_text("stopped by the operator after the current item")
+    queue = estate.queue()
+    states = {i.reference: i.state for i in queue.items("rekey-orders")}
+    queue.close()
+    done = sorted(ref for ref, state in states.items() if state == ItemState.DONE)
+    assert 1 <= len(done) < 12 and set(states.values()) == {ItemState.DONE, ItemState.PENDING}
+    assert sorted(o["reference"] for o in orders_in_db(estate.tmp_path / "billsys.db")) == done
+    assert ("olga", "stop_run", "done") in [(a["person"], a["action"], a["outcome"]) for a in estate.actions()]
+
+    wrong = estate.tmp_path / "not-orders.xlsx"        # a real workbook, but not the bot's columns
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.active.append(["Something", "Else"])
+    book.save(wrong)
+    page.goto(estate.console.url + "/start?bot=rekey-orders")
+    page.set_input_files("#upload", str(wrong))
+    page.click("#start")
+    expect(page.locator("#launch-error")).to_contain_text("not-orders.xlsx", timeout=60_000)
+    ended = [a for a in estate.actions() if a["action"] == "run_ended"]
+    assert ended[-1]["outcome"] == "failed" and "not-orders.xlsx" in ended[-1]["detail"]

@@ -13,14 +13,14 @@ from .conftest import PASSWORD, SUPERVISOR, make_orders, orders_in_db, start_bil
 from .tmux_terminal import Terminal
 
 
-def menu_terminal(project: Path, url: str, tmp_path: Path) -> Terminal:
+def menu_terminal(project: Path, url: str, tmp_path: Path, *args: str) -> Terminal:
     browser = tmp_path / "browser.sh"  # stands in for the desktop's browser: records what it was asked to open
     browser.write_text(f"#!/bin/sh\necho \"$1\" >> {tmp_path / 'opened.txt'}\n")
     browser.chmod(0o755)
     env = {"BACKROOM_APP_BILLING_URL": url, "BACKROOM_SECRET_BILLING_PASSWORD": PASSWORD,
            "BACKROOM_SECRET_SUPERVISOR_CODE": SUPERVISOR, "BROWSER": str(browser), "PATH": os.environ["PATH"],
            "HOME": str(tmp_path), "TERM": "xterm-256color", "COLUMNS": "180"}
-    return Terminal([sys.executable, "-m", "runner.cli", "menu", "--project", str(project)], project, env)
+    return Terminal([sys.executable, "-m", "runner.cli", *args], project, env)
 
 
 def queue_states(project: Path) -> dict[str, ItemState]:
@@ -36,7 +36,7 @@ def test_an_operator_picks_a_bot_and_the_newest_inbox_file_and_the_run_happens(p
     inbox.mkdir()
     _, rows = make_orders(inbox / "orders-today.xlsx", 4, seed=31)
     with start_billing(tmp_path) as app:
-        terminal = menu_terminal(project, app.url, tmp_path)
+        terminal = menu_terminal(project, app.url, tmp_path)   # `backroom` alone in a terminal is the menu
         try:
             shown = terminal.wait_for("Bot to run (1-4)")
             assert "rekey-orders" in shown and "never run" in shown
@@ -70,7 +70,7 @@ def test_an_operator_picks_a_bot_and_the_newest_inbox_file_and_the_run_happens(p
 def test_ctrl_c_asks_and_stopping_after_the_current_item_loses_nothing(project, tmp_path):
     _, rows = make_orders(tmp_path / "orders.xlsx", 8, seed=32)
     with start_billing(tmp_path, delay_ms=350) as app:
-        terminal = menu_terminal(project, app.url, tmp_path)
+        terminal = menu_terminal(project, app.url, tmp_path, "menu", "--project", str(project))
         try:
             terminal.wait_for("Bot to run (1-4)")
             terminal.answer("4")

@@ -44,6 +44,13 @@ def editable_fields(bot, item) -> dict:
     return {name: spec for name, spec in bot.input.fields.items() if name in item.data}
 
 
+def _refused(action: str, bot: str, reference: str, why: str, headline: str):
+    """A decision that did not go through: recorded, said on the item's page."""
+    record(action, "refused", target=f"{bot}/{reference}", detail=why)
+    flash(headline if why == "no reason given" else f"{headline}: {why}", "problem")
+    return redirect(url_for("review.item_page", bot=bot, reference=reference))
+
+
 @review.route("/review")
 @allowed("view", "review_list")
 def review_list():
@@ -54,6 +61,23 @@ def review_list():
         queue.close()
     now = time.time()
     return render_template("console/review.html", items=items, age=lambda i: age_bucket(now - i.created_at))
+
+
+@review.route("/items")
+@allowed("view", "find_item")
+def find_item():
+    """Any item's history by its reference: what auditors trace."""
+    bot, reference = request.args.get("bot", ""), request.args.get("reference", "").strip()
+    queue = _queue()
+    try:
+        found = [i for i in queue.items(bot or None) if i.reference == reference]
+    finally:
+        queue.close()
+    if len(found) == 1:
+        return redirect(url_for("review.item_page", bot=found[0].bot, reference=reference))
+    flash(f"No work item '{reference}'" if not found else f"'{reference}' is an item of several bots: choose one",
+          "problem")
+    return redirect(url_for("review.review_list"))
 
 
 @review.route("/items/<bot>/<path:reference>")
@@ -101,9 +125,7 @@ def retry(bot: str, reference: str):
         try:
             queue.retry(bot, reference, f"user:{current_user.name}", changes)
         except BackroomError as exc:
-            record("retry", "refused", target=f"{bot}/{reference}", detail=exc.message)
-            flash(f"Not sent back: {exc.message}", "problem")
-            return redirect(url_for("review.item_page", bot=bot, reference=reference))
+            return _refused("retry", bot, reference, exc.message, "Not sent back")
     finally:
         queue.close()
     corrected = ", ".join(f"{k} = {shown(v)}" for k, v in changes.items())
@@ -118,16 +140,13 @@ def retry(bot: str, reference: str):
 def skip(bot: str, reference: str):
     reason = request.form.get("reason", "").strip()
     if not reason:
-        record("skip", "refused", target=f"{bot}/{reference}", detail="no reason given")
-        flash("Say why the item will not be done: the reason is kept with it.", "problem")
-        return redirect(url_for("review.item_page", bot=bot, reference=reference))
+        return _refused("skip", bot, reference, "no reason given",
+                        "Say why the item will not be done: the reason is kept with it")
     queue = _queue()
     try:
         queue.skip(bot, reference, f"user:{current_user.name}", reason)
     except BackroomError as exc:
-        record("skip", "refused", target=f"{bot}/{reference}", detail=exc.message)
-        flash(f"Not skipped: {exc.message}", "problem")
-        return redirect(url_for("review.item_page", bot=bot, reference=reference))
+        return _refused("skip", bot, reference, exc.message, "Not skipped")
     finally:
         queue.close()
     record("skip", "done", target=f"{bot}/{reference}", detail=reason)
