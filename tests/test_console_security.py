@@ -134,11 +134,15 @@ def test_no_file_outside_a_run_folder(console, project, billing, tmp_path):
     shot = next(p for p in (run.run_dir / "screenshots").iterdir())
     status, body = raw_get(running.url, f"{base}/screenshots/{shot.name}", cookie)
     assert status == 200 and body == shot.read_bytes()
+    uploaded = project / "logs" / "uploads" / "rekey-orders" / "20261123-000000-abc123-orders.xlsx"
+    uploaded.parent.mkdir(parents=True)
+    uploaded.write_bytes(b"BILLSYS customer list")     # logs/ holds more than runs: none of it is served
     secrets_on_disk = [b"argon2", b"apps:", b"BILLSYS"]
     for attempt in (f"{base}/../../../backroom.yaml", f"{base}/..%2f..%2f..%2fbackroom.yaml",
                     f"{base}/%2e%2e/%2e%2e/console/users.sqlite3", f"{base}/screenshots/..%2f..%2f..%2fqueue.sqlite3",
                     f"{base}/%2fetc%2fpasswd", f"{base}//etc/passwd", f"{base}/..\\..\\..\\backroom.yaml",
-                    "/runs/..%2f..%2fbots/rekey-orders/bot.yaml", "/runs/rekey-orders/..%2f..%2fconsole/report.html"):
+                    "/runs/..%2f..%2fbots/rekey-orders/bot.yaml", "/runs/rekey-orders/..%2f..%2fconsole/report.html",
+                    f"/runs/uploads/rekey-orders/{uploaded.name}", "/runs/console/users.sqlite3/x"):
         status, body = raw_get(running.url, attempt, cookie, follow=True)
         assert status in (400, 404), attempt
         assert not any(marker in body for marker in secrets_on_disk), attempt

@@ -124,8 +124,9 @@ def list_runs(logs: Path, bot: str | None = None, running: set[str] = frozenset(
 
 
 def find_run(logs: Path, bot: str, run_id: str) -> Path | None:
-    """The run folder for a bot and run id from a URL or a menu, or None; never a path outside logs/."""
+    """The run folder for a bot and run id from a URL or a menu, or None; never a path outside logs/,
+    and never a folder of logs/ that is not a run's (uploads, locks, the console's own files)."""
     if not NAME.fullmatch(bot) or not RUN_FOLDER.fullmatch(run_id):
         return None
     folder = Path(logs) / bot / run_id
-    return folder if folder.is_dir() else None
+    return folder if (folder / EVENTS_FILE).is_file() else None
