@@ -63,7 +63,9 @@ def console(project, billing, monkeypatch):
     store = UserStore(project / "logs" / "console" / "users.sqlite3")
     store.add(OPERATOR[0], ["operator"], OPERATOR[1])
     store.close()
-    with console_in_thread(project) as running, sync_playwright() as playwright:
+    settings = load_settings(project)
+    settings = settings.model_copy(update={"console": settings.console.model_copy(update={"upload_max_mb": 1})})
+    with console_in_thread(project, settings=settings) as running, sync_playwright() as playwright:
         yield running, playwright
 
 
@@ -174,7 +176,7 @@ def test_uploads_are_checked_before_anything_runs(console, project, tmp_path):
         assert response.status == 302 and response.headers["location"].startswith("/start"), name
         page = person.http.get(response.headers["location"]).text()
         assert why in page, name
-    too_big = upload("big.xlsx", b"x" * (21 * 1024 * 1024))
+    too_big = upload("big.xlsx", b"x" * (2 * 1024 * 1024))        # the limit here is 1 MB
     assert too_big.status == 413
     uploads = project / "logs" / "uploads"
     assert not uploads.exists() or not any(p.is_file() for p in uploads.rglob("*"))   # nothing refused was kept
