@@ -12,7 +12,7 @@ from flask import Blueprint, abort, flash, jsonify, redirect, render_template, r
 from flask_login import current_user
 
 from ..audit.run_index import find_run, list_runs, summarize_run
-from ..bot import load_bot
+from ..bot import list_bots, load_bot
 from ..errors import BackroomError
 from ..overview import bot_overviews, input_choices
 from ..run_lock import is_running
@@ -27,10 +27,13 @@ INLINE_SCRIPT = re.compile(rb"<script>(.*?)</script>", re.S)
 
 
 def _bots() -> dict:
+    """The bots whose bot.yaml loads (a broken one is shown on the dashboard, not offered)."""
     found = {}
-    for overview in bot_overviews(console().project):
-        if not overview.problem:
-            found[overview.name] = load_bot(console().project, overview.name)
+    for name in list_bots(console().project):
+        try:
+            found[name] = load_bot(console().project, name)
+        except BackroomError:
+            continue
     return found
 
 
