@@ -12,6 +12,7 @@ import re
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Iterator, cast
 
 from .audit.events import AuditEvent, AuditTrail, sha256_file
@@ -332,6 +333,12 @@ class Engine:
                     raise BusinessException(f"{step.where}: {exc}", step=step.where) from None
                 event.value = "checked" if checked else "unchecked"
                 self._note(event, driver.check(self._selector(recipe, a.target), checked, timeout))
+            case "upload":
+                self._upload(step, recipe, state, event, timeout)
+            case "switch_to":
+                event.value = a.window
+                cast(WebScreen, driver).switch_to(a.window, timeout)
+                self._after_navigation(recipe)
             case "press":
                 selector = self._selector(recipe, a.target) if a.target else None
                 event.value = a.key
@@ -388,6 +395,17 @@ class Engine:
                 event.message = cast(DesktopScreen, driver).close_app(recipe.app)
             case _:
                 raise SystemException(f"{step.where}: no driver support for '{step.action}'")
+
+    def _upload(self, step: Step, recipe: Recipe, state: AttemptState, event: AuditEvent, timeout: int) -> None:
+        value, shown = self._render(step.args.files, recipe, state, step)
+        names = value if isinstance(value, (list, tuple)) else [value]
+        paths = [Path(as_text(n)) for n in names if as_text(n)]
+        missing = [str(p) for p in paths if not p.is_file()]
+        if not paths or missing:
+            raise BusinessException(f"{step.where}: file to upload not found: {', '.join(missing) or 'no file given'}",
+                                    step=step.where)
+        event.value = ", ".join(p.name for p in paths)
+        self._note(event, cast(WebScreen, self.driver).upload(self._selector(recipe, step.args.target), paths, timeout))
 
     def _after_navigation(self, recipe: Recipe) -> None:
         """Let the screen load, then stop at once on a "system busy" page instead of timing out later."""

@@ -69,6 +69,15 @@ class WaitForArgs(_Args):
         return self
 
 
+class UploadArgs(_Args):
+    target: str                 # the file input
+    files: Any                  # a path or a list of paths (relative to the project), usually "{{ item.<field> }}"
+
+
+class SwitchToArgs(_Args):
+    window: Literal["main", "popup"]   # popup: the newest window the application opened
+
+
 class ReadArgs(_Args):
     target: str
     into: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -153,6 +162,8 @@ ACTIONS: dict[str, tuple[type[_Args], str]] = {
     "fill": (FillArgs, "target"),
     "select": (SelectArgs, "target"),
     "check": (CheckArgs, "target"),
+    "upload": (UploadArgs, "target"),
+    "switch_to": (SwitchToArgs, "window"),
     "press": (PressArgs, "key"),
     "wait_for": (WaitForArgs, "target"),
     "read": (ReadArgs, "target"),
@@ -171,11 +182,13 @@ ACTIONS: dict[str, tuple[type[_Args], str]] = {
 # check box's state from, no text to search and no browser dialogs.
 ACTIONS_FOR_KIND = {
     "web": set(ACTIONS) - {"launch", "close_app"},
-    "desktop": set(ACTIONS) - {"open", "check", "accept_dialog", "dismiss_dialog", "read_table"},
+    "desktop": set(ACTIONS) - {"open", "check", "upload", "switch_to", "accept_dialog", "dismiss_dialog",
+                               "read_table"},
 }
 COMMON_KEYS = {"name", "when", "timeout", "screenshot", "key_step", "commits"}
 # Steps whose effect shows on the screen; the default screenshot policy captures after these.
-SCREEN_CHANGING = {"open", "click", "fill", "select", "check", "press", "call", "launch", "close_app"}
+SCREEN_CHANGING = {"open", "click", "fill", "select", "check", "upload", "switch_to", "press", "call", "launch",
+                   "close_app"}
 
 
 class _When(_Args):

@@ -37,9 +37,9 @@ def queue_open_items(project) -> int:
         queue.close()
 
 
-# One long run (80 orders: ten kills still land while most are waiting) and one short run with
-# other kill points; more orders or seeds cost minutes of every suite run for little more coverage.
-@pytest.mark.parametrize("seed, orders", [(11, 80), (23, 20)])
+# One long run: with 80 orders ten kills still land while most are waiting. Each further seed costs
+# over a minute of every suite run for little more coverage (kill points alternate already).
+@pytest.mark.parametrize("seed, orders", [(11, 80)])
 def test_killed_runners_lose_nothing_and_key_nothing_twice(project, secrets_env, tmp_path, seed, orders):
     rng = random.Random(seed)
     allow_attempts(project, 8, backoff=0.1)

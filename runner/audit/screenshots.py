@@ -17,8 +17,8 @@ from enum import Enum
 
 from ..recipe import Step
 
-INPUT_ACTIONS = {"fill", "select", "check"}
-NAVIGATING_ACTIONS = {"open", "click", "press", "launch", "close_app"}
+INPUT_ACTIONS = {"fill", "select", "check", "upload"}
+NAVIGATING_ACTIONS = {"open", "click", "press", "switch_to", "launch", "close_app"}
 SCREEN_ACTIONS = INPUT_ACTIONS | NAVIGATING_ACTIONS  # steps that act on the screen
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import time
 from contextlib import contextmanager
+from pathlib import Path
 
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, Playwright, sync_playwright
 from playwright.sync_api import Error as PlaywrightError
@@ -86,6 +87,7 @@ class WebDriver:
         self._armed: tuple[bool, str | None, str | None] | None = None
         self._dialogs: list[DialogEvent] = []
         self._cdp = None
+        self._pages: list[Page] = []   # the item's windows: the first, then the pop-ups it opened
 
     # -- lifecycle -------------------------------------------------------
     def start(self) -> None:
@@ -118,9 +120,10 @@ class WebDriver:
         self._context.set_default_timeout(self.settings.action_timeout_s * 1000)
         self._context.set_default_navigation_timeout(self.settings.navigation_timeout_s * 1000)
         self._context.add_init_script(_MASK_SCRIPT)
+        self._pages = []
+        self._context.on("page", self._on_page)
         self._page = self._context.new_page()
         self._cdp = None
-        self._page.on("dialog", self._on_dialog)
         self._armed = None
         self._dialogs = []
 
@@ -134,6 +137,7 @@ class WebDriver:
             self._storage_state = None
         self._context.close()
         self._context = self._page = None
+        self._pages = []
         return []
 
     @property
@@ -141,6 +145,30 @@ class WebDriver:
         if self._page is None:
             raise SystemException("no browser page is open (begin_item was not called)")
         return self._page
+
+    def _on_page(self, page: Page) -> None:
+        page.on("dialog", self._on_dialog)
+        self._pages.append(page)
+
+    def switch_to(self, window: str, timeout_ms: int) -> None:
+        """Act in the first window again, or in the newest pop-up window (waiting for it to open)."""
+        if window == "main":
+            self._page = self._pages[0]
+        else:
+            deadline = time.monotonic() + timeout_ms / 1000
+            while True:
+                popups = [p for p in self._pages[1:] if not p.is_closed()]
+                if popups:
+                    break
+                if time.monotonic() >= deadline:
+                    raise SelectorNotFound(f"no pop-up window opened within {timeout_ms / 1000:g}s")
+                self._pages[0].wait_for_timeout(POLL_SECONDS * 1000)
+            self._page = popups[-1]
+            try:
+                self._page.wait_for_load_state("load", timeout=timeout_ms)
+            except PlaywrightTimeout:
+                pass  # a slow pop-up: the next step's own wait covers it
+        self._cdp = None  # screenshots come from the window now in use
 
     # -- dialogs ---------------------------------------------------------
     def arm_dialog(self, accept: bool, expect: str | None, prompt_text: str | None) -> None:
@@ -273,6 +301,12 @@ class WebDriver:
         locator, resolution = self._resolve(selector, timeout_ms)
         with self._acting(resolution, timeout_ms):
             locator.select_option(option, timeout=timeout_ms)  # matches an option's value or its label
+        return resolution
+
+    def upload(self, selector: Selector, paths: list[Path], timeout_ms: int) -> Resolution:
+        locator, resolution = self._resolve(selector, timeout_ms)
+        with self._acting(resolution, timeout_ms):
+            locator.set_input_files([str(p) for p in paths], timeout=timeout_ms)
         return resolution
 
     def check(self, selector: Selector, checked: bool, timeout_ms: int) -> Resolution:

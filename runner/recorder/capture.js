@@ -1,0 +1,303 @@
+// Backroom's web recorder, injected into every frame of every page of the recording browser.
+// It reports what the builder does (clicks, typing, choices, keys, uploads, dialogs) through the
+// __backroomRecord binding, with candidate locators for each element already tested for
+// uniqueness here, in the live document, before a click can navigate it away.
+// window.__backroomKnown (set before this script) lists the selector map's elements so that an
+// element already in the map is recognised whatever locator found it.
+(() => {
+  if (window.__backroomRecorder) return;
+  window.__backroomRecorder = true;
+  const TOOLBAR = '__backroom_toolbar';
+  const send = event => {
+    try { window.__backroomRecord(event); } catch (e) { /* the binding is gone: recording stopped */ }
+  };
+  const clean = s => (s || '').replace(/\s+/g, ' ').trim();
+  // Names and ids that a server generates per session or per build change between runs.
+  const unstable = v => !v || /[0-9a-f]{8,}/i.test(v) || /\d{5,}/.test(v) || /^(ext-|ember|react|ng-|mui-|:r)/.test(v)
+    || /[_-]\d+$/.test(v) && /\d{3,}/.test(v);
+  const inToolbar = el => !!(el && el.closest && el.closest('#' + TOOLBAR));
+  const TEXT_TYPES = ['text', 'password', 'email', 'number', 'tel', 'url', 'search', 'date', 'time', 'datetime-local', 'month', 'week', ''];
+  const isTextField = el => el && ((el.tagName === 'INPUT' && TEXT_TYPES.includes((el.getAttribute('type') || '').toLowerCase()))
+    || el.tagName === 'TEXTAREA');
+  const quote = s => s.includes("'") ? (s.includes('"') ? 'concat(\'' + s.split("'").join("', \"'\", '") + '\')' : '"' + s + '"') : "'" + s + "'";
+  const cssString = s => '"' + s.replace(/\\/g, '\\\\').replace(/"/g, '\\"') + '"';
+
+  // -- what a person would call the element ------------------------------------------------
+  function ownText(el) {
+    const copy = el.cloneNode(true);
+    copy.querySelectorAll('input, select, textarea, script, style').forEach(c => c.remove());
+    return clean(copy.textContent);
+  }
+  function labelFor(el) {
+    const aria = el.getAttribute && el.getAttribute('aria-label');
+    if (aria) return {text: clean(aria), how: 'label'};
+    const by = el.getAttribute && el.getAttribute('aria-labelledby');
+    if (by) {
+      const text = clean(by.split(/\s+/).map(id => (document.getElementById(id) || {}).textContent || '').join(' '));
+      if (text) return {text, how: 'label'};
+    }
+    if (el.labels && el.labels.length) {
+      const text = ownText(el.labels[0]);
+      if (text) return {text, how: 'label'};
+    }
+    const cell = el.closest && el.closest('td, th');
+    if (cell) {  // the legacy layout: the label in the cell before the field's cell
+      let before = cell.previousElementSibling;
+      while (before && !clean(before.textContent)) before = before.previousElementSibling;
+      if (before && ownText(before)) return {text: ownText(before), how: 'cell', cell: clean(before.textContent)};
+    }
+    if (el.getAttribute && el.getAttribute('title')) return {text: clean(el.getAttribute('title')), how: 'title'};
+    if (el.getAttribute && el.getAttribute('placeholder')) return {text: clean(el.getAttribute('placeholder')), how: 'placeholder'};
+    return null;
+  }
+  function roleOf(el) {
+    const explicit = el.getAttribute('role');
+    if (explicit) return explicit;
+    const tag = el.tagName, type = (el.getAttribute('type') || '').toLowerCase();
+    if (tag === 'BUTTON' || (tag === 'INPUT' && ['submit', 'button', 'reset', 'image'].includes(type))) return 'button';
+    if (tag === 'A' && el.hasAttribute('href')) return 'link';
+    if (tag === 'SELECT') return el.multiple || el.size > 1 ? 'listbox' : 'combobox';
+    if (tag === 'INPUT' && type === 'checkbox') return 'checkbox';
+    if (tag === 'INPUT' && type === 'radio') return 'radio';
+    if (isTextField(el) && type !== 'password') return 'textbox';
+    return null;
+  }
+  // The accessible name in the simple cases where browsers and Playwright agree on it.
+  function accessibleName(el) {
+    const role = roleOf(el);
+    if (role === 'button' || role === 'link') {
+      const aria = el.getAttribute('aria-label');
+      if (aria) return clean(aria);
+      if (el.tagName === 'INPUT') return clean(el.value || (el.getAttribute('type') === 'submit' ? 'Submit' : ''));
+      return clean(el.textContent) || clean(el.getAttribute('title'));
+    }
+    const label = labelFor(el);
+    return label && label.how === 'label' ? label.text : null;
+  }
+  function readableName(el) {
+    const role = roleOf(el);
+    if ((role === 'button' || role === 'link') && accessibleName(el)) return accessibleName(el);
+    const label = labelFor(el);
+    if (label) return label.text;
+    const name = el.getAttribute('name');
+    if (name && !unstable(name)) return name;
+    const text = ownText(el);
+    return text && text.length <= 30 ? text : el.tagName.toLowerCase();
+  }
+
+  // -- finding elements the way the runner will ---------------------------------------------
+  const CONTROLS = 'input, select, textarea, button, a[href], [role], [aria-label], [title], td, th, span, div, b, label, font, p, li';
+  function resolve(c) {
+    try {
+      if (c.css !== undefined) return Array.from(document.querySelectorAll(c.css));
+      if (c.xpath !== undefined) {
+        const r = document.evaluate(c.xpath, document, null, XPathResult.ORDERED_NODE_SNAPSHOT_TYPE, null);
+        const out = [];
+        for (let i = 0; i < r.snapshotLength; i++) out.push(r.snapshotItem(i));
+        return out;
+      }
+      if (c.title !== undefined) return Array.from(document.querySelectorAll('[title=' + cssString(c.title) + ']'));
+      if (c.placeholder !== undefined) return Array.from(document.querySelectorAll('[placeholder=' + cssString(c.placeholder) + ']'));
+      if (c.label !== undefined) return Array.from(document.querySelectorAll('input, select, textarea, button'))
+        .filter(e => { const l = labelFor(e); return l && l.how === 'label' && l.text === c.label; });
+      if (c.role !== undefined) return Array.from(document.querySelectorAll(CONTROLS))
+        .filter(e => roleOf(e) === c.role && (c.name === undefined || c.name === null || accessibleName(e) === c.name));
+      if (c.text !== undefined) return Array.from(document.querySelectorAll(CONTROLS))
+        .filter(e => ownText(e) === c.text && !Array.from(e.children).some(k => ownText(k) === c.text));
+    } catch (e) { return []; }
+    return [];
+  }
+  const uniqueFor = (el, c) => { const found = resolve(c); return found.length === 1 && found[0] === el; };
+
+  function structuralCss(el) {
+    const parts = [];
+    let node = el;
+    while (node && node.nodeType === 1 && node !== document.documentElement) {
+      if (node.id && !unstable(node.id)) { parts.unshift('#' + CSS.escape(node.id)); break; }
+      let part = node.tagName.toLowerCase();
+      const parent = node.parentElement;
+      if (parent) {
+        const same = Array.from(parent.children).filter(k => k.tagName === node.tagName);
+        if (same.length > 1) part += ':nth-of-type(' + (same.indexOf(node) + 1) + ')';
+      }
+      parts.unshift(part);
+      node = parent;
+    }
+    return parts.join(' > ');
+  }
+  function typePredicate(el) {
+    const type = el.getAttribute('type');
+    return el.tagName === 'INPUT' && type && type !== 'text' ? "[@type='" + type + "']" : '';
+  }
+  function candidatesFor(el) {
+    const out = [];
+    const add = c => { if (uniqueFor(el, c) && !out.some(o => JSON.stringify(o) === JSON.stringify(c))) out.push(c); };
+    const tag = el.tagName.toLowerCase();
+    for (const attr of ['data-testid', 'data-test', 'data-qa', 'data-automation-id']) {
+      const v = el.getAttribute(attr);
+      if (v && !unstable(v)) add({css: '[' + attr + '=' + cssString(v) + ']'});
+    }
+    if (el.id && !unstable(el.id)) add({css: '#' + CSS.escape(el.id)});
+    const name = el.getAttribute('name');
+    if (name && !unstable(name)) add({css: tag + '[name=' + cssString(name) + ']'});
+    const role = roleOf(el), accName = role ? accessibleName(el) : null;
+    if (role && accName) add({role, name: accName});
+    const label = labelFor(el);
+    if (label && label.how === 'label') add({label: label.text});
+    if (el.getAttribute('title')) add({title: el.getAttribute('title')});
+    if (el.getAttribute('placeholder')) add({placeholder: el.getAttribute('placeholder')});
+    if (label && label.how === 'cell' && role !== 'button' && role !== 'link') {
+      const cell = el.closest('td, th');
+      const head = "//" + cell.tagName.toLowerCase() + "[normalize-space()=" + quote(label.cell) + "]/following-sibling::"
+        + cell.tagName.toLowerCase() + "[1]";
+      const near = el === cell ? head : head + '//' + tag + typePredicate(el);
+      if (uniqueFor(el, {xpath: near})) add({xpath: near});
+      else if (el !== cell) add({xpath: '(' + near + ')[1]'});
+    }
+    if ((role === 'button' || role === 'link') && el.tagName === 'INPUT' && el.value) {
+      add({css: 'input[type=' + cssString(el.getAttribute('type') || 'submit') + '][value=' + cssString(el.value) + ']'});
+    }
+    if (!role && !isTextField(el)) {
+      const text = ownText(el);
+      if (text && text.length <= 40 && !/\d{3,}/.test(text)) add({text});
+    }
+    add({css: structuralCss(el)});
+    return out;
+  }
+  function knownNames(el) {
+    return (window.__backroomKnown || []).filter(k => k.candidates.some(c => uniqueFor(el, c))).map(k => k.name);
+  }
+  function describe(el) {
+    const label = labelFor(el);
+    return {
+      tag: el.tagName.toLowerCase(), type: (el.getAttribute('type') || '').toLowerCase(),
+      name: readableName(el), label: label ? label.text : null, role: roleOf(el),
+      candidates: candidatesFor(el), known: knownNames(el),
+      password: el.tagName === 'INPUT' && (el.getAttribute('type') || '').toLowerCase() === 'password',
+      form: el.form ? Array.from(document.forms).indexOf(el.form) : -1,
+      docTitle: document.title, path: location.pathname,
+    };
+  }
+
+  // -- what the builder does -------------------------------------------------------------------
+  const sent = new WeakMap();  // field -> the value last reported, so a value is keyed once
+  function reportField(el) {
+    if (!isTextField(el) || inToolbar(el)) return;
+    if (sent.has(el) ? sent.get(el) === el.value : el.value === el.defaultValue) return;
+    sent.set(el, el.value);
+    const info = describe(el);
+    send({kind: 'fill', element: info, value: info.password ? null : el.value, length: el.value.length});
+  }
+  const active = () => { let a = document.activeElement; while (a && a.shadowRoot && a.shadowRoot.activeElement) a = a.shadowRoot.activeElement; return a; };
+  function setMode(mode) {  // every same-origin frame of this tab takes the toolbar's mode
+    const visit = w => {
+      try { w.__backroomMode = mode; } catch (e) { return; }
+      for (let i = 0; i < w.frames.length; i++) visit(w.frames[i]);
+    };
+    try { visit(window.top); } catch (e) { window.__backroomMode = mode; }
+  }
+
+  document.addEventListener('change', e => {
+    const el = e.target;
+    if (inToolbar(el)) return;
+    const type = (el.getAttribute('type') || '').toLowerCase();
+    if (el.tagName === 'SELECT') {
+      const option = el.options[el.selectedIndex];
+      send({kind: 'select', element: describe(el), value: option ? option.value : '', label: option ? clean(option.text) : ''});
+    } else if (el.tagName === 'INPUT' && (type === 'checkbox' || type === 'radio')) {
+      send({kind: 'check', element: describe(el), checked: el.checked});
+    } else if (el.tagName === 'INPUT' && type === 'file') {
+      send({kind: 'upload', element: describe(el), files: Array.from(el.files).map(f => f.name)});
+    } else {
+      reportField(el);
+    }
+  }, true);
+
+  document.addEventListener('click', e => {
+    const el = e.target.closest ? (e.target.closest('a[href], button, input, select, textarea, option, label, [role], [onclick]') || e.target) : e.target;
+    if (inToolbar(e.target) || !el || el.nodeType !== 1) return;
+    const mode = window.__backroomMode;
+    if (mode === 'read') {  // the toolbar's "Read a value": this click picks the element to read
+      e.preventDefault(); e.stopImmediatePropagation();
+      setMode(null);
+      send({kind: 'read', element: describe(e.target)});
+      return;
+    }
+    const focused = active();
+    if (focused && focused !== el) reportField(focused);
+    const type = (el.getAttribute('type') || '').toLowerCase();
+    if (el.tagName === 'SELECT' || el.tagName === 'OPTION' || isTextField(el)
+        || (el.tagName === 'INPUT' && ['checkbox', 'radio', 'file'].includes(type))) return;  // their change says it
+    if (el.tagName === 'LABEL' && el.control) return;  // the control's own change records it
+    send({kind: 'click', element: describe(el), double: false});
+  }, true);
+
+  const EDITING = ['a', 'c', 'v', 'x', 'z', 'y'];
+  document.addEventListener('keydown', e => {
+    if (inToolbar(e.target)) return;
+    const named = ['Enter', 'Escape', 'PageUp', 'PageDown'].includes(e.key) || /^F\d{1,2}$/.test(e.key);
+    const combo = (e.ctrlKey || e.altKey || e.metaKey) && e.key.length === 1 && !(e.ctrlKey && EDITING.includes(e.key.toLowerCase()));
+    if (!named && !combo) return;
+    if (e.key === 'Enter' && e.target.tagName === 'TEXTAREA') return;
+    const el = e.target && e.target.nodeType === 1 && e.target !== document.body ? e.target : null;
+    if (el) reportField(el);
+    const mods = [e.ctrlKey && 'Control', e.altKey && 'Alt', e.shiftKey && e.key.length > 1 && 'Shift', e.metaKey && 'Meta'].filter(Boolean);
+    const key = mods.concat([e.key.length === 1 ? e.key.toUpperCase() : e.key]).join('+');
+    send({kind: 'press', key, element: el && el !== document.documentElement ? describe(el) : null});
+  }, true);
+
+  // Dialogs: whoever answers them (the builder, or a test's browser client), the answer is what the
+  // page's own call returns.
+  for (const type of ['alert', 'confirm', 'prompt']) {
+    const original = window[type];
+    if (typeof original !== 'function') continue;
+    window[type] = function (message) {
+      const focused = active();
+      if (focused) reportField(focused);
+      const answer = original.apply(window, arguments);
+      send({kind: 'dialog', type, message: clean(String(message === undefined ? '' : message)),
+            accepted: type === 'alert' ? true : type === 'confirm' ? !!answer : answer !== null,
+            answer: type === 'prompt' ? answer : null});
+      return answer;
+    };
+  }
+
+  // -- the toolbar -----------------------------------------------------------------------------
+  function wantsToolbar() {
+    if (window.top === window) return !!document.body && document.body.tagName !== 'FRAMESET';
+    try {  // a frameset page cannot show it: its largest frame does
+      if (window.parent !== window.top || window.top.document.body.tagName !== 'FRAMESET') return false;
+      let biggest = null, area = -1;
+      for (let i = 0; i < window.top.frames.length; i++) {
+        const f = window.top.frames[i];
+        const a = f.innerWidth * f.innerHeight;
+        if (a > area) { area = a; biggest = f; }
+      }
+      return biggest === window;
+    } catch (e) { return window.parent === window.top; }
+  }
+  function showToolbar() {
+    if (!document.body || document.getElementById(TOOLBAR) || !wantsToolbar()) return;
+    const host = document.createElement('div');
+    host.id = TOOLBAR;
+    host.style.cssText = 'position:fixed;right:8px;bottom:8px;z-index:2147483647;';
+    const root = host.attachShadow({mode: 'open'});
+    root.innerHTML = '<style>div{font:12px sans-serif;background:#1f2933;color:#fff;padding:6px 8px;border-radius:6px;'
+      + 'box-shadow:0 2px 8px #0006;display:flex;gap:6px;align-items:center}button{font:12px sans-serif;cursor:pointer}'
+      + 'b{color:#ff5c5c}</style><div><b>&#9679;</b><span id="status">Recording</span>'
+      + '<button id="checkpoint" title="Add a checkpoint screenshot step">Checkpoint</button>'
+      + '<button id="read" title="Then click the value to read into a variable">Read a value</button>'
+      + '<button id="stop" title="Stop recording and write the recipe">Stop</button></div>';
+    const status = root.getElementById('status');
+    root.getElementById('checkpoint').addEventListener('click', () => send({kind: 'toolbar', command: 'checkpoint'}));
+    root.getElementById('read').addEventListener('click', () => {
+      setMode('read'); status.textContent = 'Click the value to read';
+      send({kind: 'toolbar', command: 'read'});
+    });
+    root.getElementById('stop').addEventListener('click', () => { status.textContent = 'Stopped'; send({kind: 'toolbar', command: 'stop'}); });
+    document.body.appendChild(host);
+    setInterval(() => { if (!window.__backroomMode) status.textContent = 'Recording'; }, 300);
+  }
+  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', showToolbar); else showToolbar();
+  window.addEventListener('load', showToolbar);
+})();

@@ -1,0 +1,153 @@
+"""What a recorded value stands for: a field of the sample work item, a secret, the app's user.
+
+A builder records with one real work item in front of them (`--sample orders.xlsx`); every value
+they type that equals one of its fields is written as `{{ item.<field> }}`, so the recipe works
+for every item. A value equal to a configured secret, or typed into a password field, becomes a
+`{{ secrets.<name> }}` reference: the clear value is never written anywhere.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from ..errors import InputFileError
+
+DATE_FORMATS = ("%m/%d/%Y", "%d/%m/%Y", "%Y-%m-%d", "%d.%m.%Y", "%m/%d/%y", "%d-%b-%Y")
+SECRET_ENV_PREFIX = "BACKROOM_SECRET_"
+
+
+def snake(text: str) -> str:
+    """'Order reference:' -> 'order_reference'; a readable identifier from a label."""
+    words = re.findall(r"[A-Za-z0-9]+", text.replace("#", " no "))
+    name = "_".join(w.lower() for w in words)[:40].strip("_")
+    if not name:
+        return "field"
+    return name if not name[0].isdigit() else f"n{name}"
+
+
+@dataclass
+class Match:
+    template: str          # what to write in the recipe
+    comment: str = ""      # a note for the reviewer (other fields with the same value)
+
+
+@dataclass
+class ValueMatcher:
+    """Turns typed values into templates; knows the sample item, the secrets and the app's user."""
+
+    app: str
+    item: dict[str, Any] = field(default_factory=dict)
+    secrets: dict[str, str] = field(default_factory=dict)    # name -> value, never written out
+    app_user: str = ""
+    sample_name: str = ""
+
+    def _forms(self, value: Any) -> list[tuple[str, str]]:
+        """(text as it would be typed, expression) for a sample field's value."""
+        if isinstance(value, bool):
+            return []
+        if isinstance(value, (datetime, date)):
+            return [(value.strftime(fmt), f".strftime('{fmt}')") for fmt in DATE_FORMATS]
+        if isinstance(value, Decimal):
+            return [(str(value), ""), (f"{value:.2f}", "")]
+        if isinstance(value, float):
+            return [(repr(value), ""), (f"{value:.2f}", ""), (f"{value:g}", "")]
+        return [(str(value), "")]
+
+    def field_matches(self, text: str) -> list[tuple[str, str]]:
+        found = []
+        if text == "":
+            return found
+        for name, value in self.item.items():
+            for typed, suffix in self._forms(value):
+                if typed == text:
+                    found.append((name, suffix))
+                    break
+        return found
+
+    def secret_named(self, text: str) -> str | None:
+        return next((name for name, value in self.secrets.items() if value and value == text), None)
+
+    def typed(self, text: str | None, password: bool, element: str) -> Match:
+        """The template for a typed value; a password field's value is never seen (text is None)."""
+        if text is not None:
+            secret = self.secret_named(text)
+            if secret:
+                return Match("{{ secrets.%s }}" % secret, "a configured secret's value: written as a reference")
+        if password or text is None:
+            name = f"{self.app}_{element}"
+            note = f"password field: set BACKROOM_SECRET_{name.upper()} or keyring set backroom {name}"
+            return Match("{{ secrets.%s }}" % name, note)
+        matches = self.field_matches(text)
+        if matches:
+            (name, suffix), *others = matches
+            comment = f"also equals item.{', item.'.join(n for n, _ in others)}" if others else ""
+            return Match("{{ item.%s%s }}" % (name, suffix), comment)
+        if self.app_user and text == self.app_user:
+            return Match("{{ app.user }}", "the app's user from backroom.yaml")
+        return Match(text, "typed as recorded" if self.item else "")
+
+    def chosen(self, value: str, label: str) -> Match:
+        for candidate in (label, value):
+            matches = self.field_matches(candidate)
+            if matches:
+                return Match("{{ item.%s }}" % matches[0][0])
+        return Match(label or value)
+
+    def checked(self, state: bool) -> Match:
+        flags = [name for name, value in self.item.items() if isinstance(value, bool)]
+        if len(flags) == 1 and self.item[flags[0]] == state:
+            return Match("{{ item.%s }}" % flags[0])
+        comment = f"one of item.{', item.'.join(flags)}?" if flags else ""
+        return Match("true" if state else "false", comment)
+
+    def uploaded(self, names: list[str]) -> Match:
+        for fname, value in self.item.items():
+            if isinstance(value, str) and value and Path(value).name in names:
+                return Match("{{ item.%s }}" % fname)
+        return Match(names[0] if len(names) == 1 else ", ".join(names),
+                     "the file's name as chosen: give its path, or a field holding it")
+
+
+def configured_secrets() -> dict[str, str]:
+    """Secrets set in the environment, by the name a recipe uses."""
+    return {key[len(SECRET_ENV_PREFIX):].lower(): value for key, value in os.environ.items()
+            if key.startswith(SECRET_ENV_PREFIX) and value}
+
+
+def read_sample(path: Path, project: Path, bot: str | None) -> dict[str, Any]:
+    """The first work item of a sample file: through the bot's input definition when one is named
+    (typed fields with the bot's names), else the header row's names in snake case."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputFileError(f"sample file {path} not found", "Give an existing .xlsx or .csv with one item per row.")
+    if bot:
+        from ..bot import load_bot
+        from ..intake import read_workbook
+
+        definition = load_bot(project, bot)
+        result = read_workbook(path, definition.input)
+        if not result.items:
+            problems = "; ".join(p for r in result.rejected for p in r.problems)
+            raise InputFileError(f"{path.name}: no usable row for bot {bot}: {problems}")
+        return dict(result.items[0].data)
+    if path.suffix.lower() == ".csv":
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            rows = list(csv.reader(handle))
+    else:
+        from ..intake import open_sheet
+
+        workbook, sheet = open_sheet(path, None)
+        try:
+            rows = [list(r) for r in sheet.iter_rows(min_row=1, max_row=2, values_only=True)]
+        finally:
+            workbook.close()
+    if len(rows) < 2:
+        raise InputFileError(f"{path.name}: needs a header row and at least one item row")
+    return {snake(str(h)): v for h, v in zip(rows[0], rows[1]) if h is not None and v is not None}

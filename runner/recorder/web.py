@@ -1,0 +1,347 @@
+"""`backroom record web`: record a recipe by using a web application once in a visible browser.
+
+capture.js, in every frame, reports each action with candidate locators it has already tested for
+uniqueness in the live document. Here each action becomes a recipe step: the element is named from
+its label and written once into the selector map (an element the map already has is reused), typed
+values become templates (values.py), dialogs become accept/dismiss steps before the action that
+raised them, and a second window becomes `switch_to: popup`. The recipe and the map are saved after
+every step, so stopping the recorder in any way (its toolbar, Ctrl-C, closing the browser) keeps
+everything recorded so far.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import tempfile
+import threading
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+from urllib.parse import urlsplit
+
+from loguru import logger
+from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import Frame, Page, sync_playwright
+
+from ..errors import BrowserLaunchError, ConfigurationError
+from ..selector_map import SelectorMap
+from ..settings import Settings
+from .model import RecordedElement, RecordedStep, Recording
+from .session import RecordingSession
+from .values import ValueMatcher, snake
+
+CAPTURE_SCRIPT = (Path(__file__).parent / "capture.js").read_text(encoding="utf-8")
+MAX_CANDIDATES = 4
+
+
+def candidate_dict(candidate) -> dict[str, Any]:
+    """A selector map candidate in the form capture.js and the map file use."""
+    if candidate.strategy == "role":
+        return {"role": candidate.value, **({"name": candidate.name} if candidate.name is not None else {})}
+    return {candidate.strategy: candidate.value}
+
+
+def screen_name(doc_title: str, path: str, frames: tuple[str, ...]) -> str:
+    """'BILLSYS 4.2 - Order entry' -> order_entry; else the frame's name; else the url's last part."""
+    for separator in (" - ", " | ", " :: ", ": "):
+        if separator in doc_title:
+            return snake(doc_title.rsplit(separator, 1)[1])
+    if frames and not any(c in frames[-1] for c in "[#.= "):
+        return snake(frames[-1])
+    part = [p for p in path.split("/") if p]
+    return snake(part[-1].rsplit(".", 1)[0]) if part else (snake(doc_title) if doc_title else "page")
+
+
+@dataclass
+class WebRecordOptions:
+    app: str
+    url: str
+    app_url: str | None          # the app's configured url: recorded urls under it become {{ app.url }}
+    remote_debugging_port: int | None = None
+
+
+class WebRecorder:
+    def __init__(self, settings: Settings, session: RecordingSession, matcher: ValueMatcher,
+                 options: WebRecordOptions, selector_map: SelectorMap | None, say: Callable[[str], None] = print):
+        self.settings = settings
+        self.session = session
+        self.recording = session.recording
+        self.matcher = matcher
+        self.options = options
+        self.map = selector_map
+        self.say = say
+        self.pages: list[Page] = []
+        self.current_page = 0
+        self.stopped = threading.Event()
+        self.inbox: list[tuple[Page | None, Frame | None, dict]] = []
+        self.why_stopped = "stopped"
+
+    # -- the browser ---------------------------------------------------------------------------
+    def run(self) -> str:
+        previous = signal.signal(signal.SIGINT, self._interrupt)
+        try:
+            with sync_playwright() as playwright, ExitStack() as stack:
+                options = self.settings.browser.launch_options()
+                options["headless"] = False
+                args = [a for a in options.get("args", []) if not a.startswith("--headless")]
+                if self.options.remote_debugging_port is not None:
+                    # lets another program (a test, an assistive tool) drive the recording browser
+                    args.append(f"--remote-debugging-port={self.options.remote_debugging_port}")
+                options["args"] = args
+                profile = tempfile.TemporaryDirectory(prefix="backroom-record-")
+                stack.callback(profile.cleanup)
+                try:
+                    # a persistent context is an ordinary browser window (and the one a debugging client sees)
+                    context = playwright.chromium.launch_persistent_context(profile.name, no_viewport=True, **options)
+                except PlaywrightError as exc:
+                    raise BrowserLaunchError(f"could not start the recording browser: {str(exc).splitlines()[0]}",
+                                             "A visible browser needs a display: run it on a desktop, "
+                                             "or set DISPLAY.") from None
+                context.add_init_script(f"window.__backroomKnown = {json.dumps(self._known())};")
+                context.add_init_script(CAPTURE_SCRIPT)
+                context.expose_binding("__backroomRecord", self._on_event)
+                for page in context.pages:
+                    self._on_page(page)
+                context.on("page", self._on_page)
+                page = context.pages[0] if context.pages else context.new_page()
+                self.recording.add(RecordedStep("open", self._templated_url(self.options.url)))
+                self.session.save()
+                try:
+                    page.goto(self.options.url, wait_until="load")
+                except PlaywrightError as exc:
+                    self.say(f"could not open {self.options.url}: {str(exc).splitlines()[0]}")
+                self.say("Recording: use the application; stop with the toolbar's Stop button, Ctrl-C, "
+                         "or by closing the browser.")
+                self._wait_until_stopped(context)
+                try:
+                    context.close()
+                except PlaywrightError:
+                    pass
+        except PlaywrightError as exc:
+            if not self.stopped.is_set():  # the browser went away: what was recorded is kept
+                logger.debug(f"recording ended by the browser: {exc}")
+                self.why_stopped = "the browser closed"
+        finally:
+            signal.signal(signal.SIGINT, previous)
+            self.session.save()
+        return self.why_stopped
+
+    def _interrupt(self, signum, frame) -> None:
+        self.why_stopped = "Ctrl-C"
+        self.stopped.set()
+
+    def _wait_until_stopped(self, context) -> None:
+        try:
+            while not self.stopped.is_set():
+                open_pages = [p for p in context.pages if not p.is_closed()]
+                if not open_pages:
+                    self.why_stopped = "the browser closed"
+                    return
+                open_pages[0].wait_for_timeout(100)  # lets Playwright deliver the page's events
+                self._drain()
+        finally:
+            self._drain()  # what arrived before the stop is recorded too
+
+    def _drain(self) -> None:
+        while self.inbox:
+            page, frame, event = self.inbox.pop(0)
+            try:
+                self._handle(page, frame, event)
+                self.session.save()
+            except Exception as exc:  # a defect here must not end the builder's session
+                logger.exception(f"recorder could not record a {event.get('kind')} action")
+                self.say(f"could not record that {event.get('kind')} action: {exc}")
+
+    def _on_page(self, page: Page) -> None:
+        self.pages.append(page)
+        page.on("dialog", lambda dialog: None)  # the builder answers it; capture.js records the answer
+
+    # -- known elements --------------------------------------------------------------------------
+    def _known(self) -> list[dict]:
+        if self.map is None:
+            return []
+        return [{"name": s.name, "frames": list(s.frame), "candidates": [candidate_dict(c) for c in s.candidates]}
+                for s in self.map.selectors.values()]
+
+    def _templated_url(self, url: str) -> str:
+        base = (self.options.app_url or "").rstrip("/")
+        if base and url.startswith(base):
+            return "{{ app.url }}" + url[len(base):]
+        parts = urlsplit(url)
+        if parts.scheme in ("http", "https") and (not base or not urlsplit(base).path.strip("/")):
+            # recorded against another copy of the app (a test system): the app's url stands for it
+            return "{{ app.url }}" + url[len(f"{parts.scheme}://{parts.netloc}"):]
+        return url
+
+    # -- events ----------------------------------------------------------------------------------
+    def _on_event(self, source: dict, event: dict) -> None:
+        # Only queued here: handling calls Playwright, and a callback that waits on Playwright lets
+        # the next event's callback run first, which would put the steps out of order.
+        if event.get("kind") == "toolbar" and event.get("command") == "stop":
+            self.why_stopped = "the toolbar's Stop button"
+            self.stopped.set()
+        self.inbox.append((source.get("page"), source.get("frame"), event))
+
+    def _page_index(self, page: Page | None) -> int:
+        if page is None:
+            return self.current_page
+        if page not in self.pages:
+            self.pages.append(page)
+        return self.pages.index(page)
+
+    def _handle(self, page: Page | None, frame: Frame | None, event: dict) -> None:
+        kind = event.get("kind")
+        if kind == "toolbar":
+            self._toolbar(event.get("command"), page)
+            return
+        index = self._page_index(page)
+        if index != self.current_page:
+            self.recording.add(RecordedStep("switch_to", "main" if index == 0 else "popup",
+                                            "the window that opened" if index else ""))
+            self.current_page = index
+        frames = frame_chain(frame)
+        info = event.get("element")
+        if kind == "dialog":
+            self._dialog(event, index)
+            return
+        element = self._element(info, frames, frame, verify=kind in ("fill", "select", "check", "read")) \
+            if info else None
+        step = self._step(kind, event, element, info or {})
+        if step is None:
+            return
+        step.page, step.frames = index, frames
+        step.form = f"{index}:{'/'.join(frames)}:{info.get('path')}:{info.get('form')}" if info else ""
+        self.recording.add(step)
+        self.say(f"  {step.action} {step.target or (step.args if isinstance(step.args, str) else '')}".rstrip())
+
+    def _step(self, kind: str, event: dict, element: RecordedElement | None, info: dict) -> RecordedStep | None:
+        target = element.name if element else None
+        match kind:
+            case "click":
+                return RecordedStep("click", target)
+            case "fill":
+                password = bool(info.get("password"))
+                match = self.matcher.typed(event.get("value"), password, element.element)
+                if match.template.startswith("{{ secrets."):
+                    element.secret = True
+                return RecordedStep("fill", {"target": target, "value": match.template}, match.comment,
+                                    password=password)
+            case "select":
+                match = self.matcher.chosen(str(event.get("value") or ""), str(event.get("label") or ""))
+                return RecordedStep("select", {"target": target, "option": match.template}, match.comment)
+            case "check":
+                if info.get("type") == "radio":
+                    return RecordedStep("check", target)
+                match = self.matcher.checked(bool(event.get("checked")))
+                value: Any = match.template if match.template.startswith("{{") else match.template == "true"
+                return RecordedStep("check", {"target": target, "checked": value}, match.comment)
+            case "press":
+                args = {"key": event.get("key")}
+                if target:
+                    args["target"] = target
+                return RecordedStep("press", args if target else event.get("key"))
+            case "upload":
+                match = self.matcher.uploaded(list(event.get("files") or []))
+                return RecordedStep("upload", {"target": target, "files": match.template}, match.comment)
+            case "read":
+                into = self.recording.variable(element.element)
+                return RecordedStep("read", {"target": target, "into": into}, "picked from the toolbar")
+        return None
+
+    def _dialog(self, event: dict, page: int) -> None:
+        accepted = bool(event.get("accepted"))
+        args: dict[str, Any] = {"expect": event.get("message") or None}
+        if event.get("type") == "prompt" and accepted:
+            args["prompt_text"] = self.matcher.typed(str(event.get("answer") or ""), False, "prompt").template
+        args = {k: v for k, v in args.items() if v is not None}
+        step = RecordedStep("accept_dialog" if accepted else "dismiss_dialog", args or "", page=page,
+                            comment=f"the {event.get('type')} the next step raises")
+        # The page reports the dialog after the click that raised it; the recipe arms it before.
+        steps = self.recording.steps
+        at = len(steps)
+        while at > 0 and steps[at - 1].action not in ("click", "press"):
+            at -= 1
+        steps.insert(at - 1 if at > 0 else len(steps), step)
+        self.say(f"  {step.action} {args.get('expect', '')}")
+
+    def _toolbar(self, command: str | None, page: Page | None) -> None:
+        if command == "checkpoint":
+            self.recording.checkpoints += 1
+            self.recording.add(RecordedStep("screenshot", f"checkpoint-{self.recording.checkpoints}",
+                                            "a checkpoint screenshot, marked from the toolbar"))
+            self.say(f"  screenshot checkpoint-{self.recording.checkpoints}")
+        elif command == "read" and page is not None:
+            for frame in page.frames:  # frames of another origin are out of the toolbar's reach
+                try:
+                    frame.evaluate("() => { window.__backroomMode = 'read'; }")
+                except PlaywrightError:
+                    continue
+
+    # -- elements --------------------------------------------------------------------------------
+    def _element(self, info: dict, frames: tuple[str, ...], frame: Frame | None, verify: bool) -> RecordedElement:
+        for name in info.get("known") or []:
+            existing = self.session.element(name)
+            if existing is not None and existing.frames == frames:
+                return existing
+        candidates = [c for c in info.get("candidates") or [] if c]
+        for existing in self.session.all_elements():
+            if existing.frames == frames and any(c in existing.candidates for c in candidates):
+                return existing
+        if verify and frame is not None:
+            candidates = [c for c in candidates if playwright_agrees(frame, c)] or candidates
+        structural = [c for c in candidates if "css" in c and " > " in c["css"]]
+        preferred = [c for c in candidates if c not in structural]
+        # the position in the page last: it survives a renamed label or button, which the others do not
+        chosen = preferred[:MAX_CANDIDATES - len(structural[:1])] + structural[:1]
+        screen = screen_name(str(info.get("docTitle") or ""), str(info.get("path") or ""), frames)
+        label = str(info.get("name") or info.get("tag") or "element")
+        return self.session.new_element(screen, snake(label), chosen, frames,
+                                        description=f"{info.get('tag')}: {label}"[:60])
+
+
+def frame_chain(frame: Frame | None) -> tuple[str, ...]:
+    """The frames from the page down to this one, by name (or a CSS selector for an unnamed one)."""
+    chain: list[str] = []
+    while frame is not None and frame.parent_frame is not None:
+        name = frame.name
+        if not name:
+            try:
+                name = frame.frame_element().evaluate(
+                    "e => e.id ? '#' + e.id : (e.getAttribute('src') ? e.tagName.toLowerCase() + '[src=\"' "
+                    "+ e.getAttribute('src') + '\"]' : e.tagName.toLowerCase())")
+            except PlaywrightError:
+                name = "iframe"
+        chain.insert(0, name)
+        frame = frame.parent_frame
+    return tuple(chain)
+
+
+def playwright_agrees(frame: Frame, candidate: dict) -> bool:
+    """Playwright's own engine finds exactly one element for the candidate (the runner will use it)."""
+    try:
+        if "role" in candidate:
+            locator = frame.get_by_role(candidate["role"], name=candidate.get("name"), exact=True) \
+                if candidate.get("name") is not None else frame.get_by_role(candidate["role"])
+        elif "label" in candidate:
+            locator = frame.get_by_label(candidate["label"], exact=True)
+        elif "title" in candidate:
+            locator = frame.get_by_title(candidate["title"], exact=True)
+        elif "placeholder" in candidate:
+            locator = frame.get_by_placeholder(candidate["placeholder"], exact=True)
+        elif "text" in candidate:
+            locator = frame.get_by_text(candidate["text"], exact=True)
+        elif "xpath" in candidate:
+            locator = frame.locator(f"xpath={candidate['xpath']}")
+        else:
+            locator = frame.locator(candidate["css"])
+        return locator.count() == 1
+    except PlaywrightError:
+        return True  # the page moved on: capture.js's own test in the live document stands
+
+
+def check_app(selector_map: SelectorMap | None, app: str, kind: str) -> None:
+    if selector_map is not None and selector_map.kind != kind:
+        raise ConfigurationError(f"selectors/{app}.yaml is a {selector_map.kind} map; "
+                                 f"record it with `backroom record {selector_map.kind}`")

@@ -1,0 +1,229 @@
+"""Record a recipe against BILLSYS by using it once in the recorder's visible browser (driven here
+through Chromium's debugging port, as a person would drive it with the mouse), then replay the recorded
+recipe with other orders on a fresh BILLSYS and check its database."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+import pytest
+import yaml
+from playwright.sync_api import sync_playwright
+
+from demo.sample_orders import write_orders_workbook
+from runner import load_selector_map, load_settings
+from runner.work_queue import ItemState, open_queue
+
+from .conftest import PASSWORD, SUPERVISOR, orders_in_db, start_billing
+
+SAMPLE = ["SO-REC-0001", "C004", "TONER-K1", 12, 45.5, date(2026, 12, 9), "Rush", True, "Call before delivery"]
+REPLAY = [
+    ["SO-REP-0101", "C007", "PAPER-A4", 3, 19.99, date(2027, 1, 4), "Normal", False, ""],
+    ["SO-REP-0102", "C002", "CHAIR-ERG", 140, 310.0, date(2027, 2, 17), "Low", True, "Fragile"],
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Recorder:
+    """`backroom record web` in its own process, and a Playwright client on its browser."""
+
+    def __init__(self, project: Path, url: str, out: str, *extra: str):
+        self.port = free_port()
+        env = {**os.environ, "BACKROOM_SECRET_BILLING_PASSWORD": PASSWORD,
+               "BACKROOM_SECRET_SUPERVISOR_CODE": SUPERVISOR}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "runner.cli", "record", "web", "--app", "billing", "--url", url, "--out", out,
+             "--remote-debugging-port", str(self.port), *extra],
+            cwd=project, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+    def connect(self, playwright):
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                browser = playwright.chromium.connect_over_cdp(f"http://127.0.0.1:{self.port}")
+                break
+            except Exception:
+                if time.monotonic() > deadline or self.process.poll() is not None:
+                    raise AssertionError(f"recorder did not start: {self.output()}")
+                time.sleep(0.3)
+        page = browser.contexts[0].pages[0]
+        page.wait_for_url("**/login?**")
+        page.on("dialog", lambda dialog: dialog.accept())  # the person says OK to BILLSYS's question
+        return browser, page
+
+    def wait(self) -> str:
+        self.process.wait(timeout=60)
+        return self.output()
+
+    def output(self) -> str:
+        if self.process.poll() is None:
+            return "(still running)"
+        return self.process.stdout.read()
+
+
+def toolbar(frame, button: str):
+    return frame.locator("#__backroom_toolbar").get_by_role("button", name=button)
+
+
+@pytest.fixture
+def recording_project(project: Path) -> Path:
+    """The project without a BILLSYS selector map: the recorder writes it from scratch."""
+    (project / "selectors" / "billing.yaml").unlink()
+    return project
+
+
+def record_order(recorder: Recorder, playwright) -> None:
+    browser, page = recorder.connect(playwright)
+    page.locator("input[name=UID]").fill("clerk")
+    page.locator("input[type=password]").fill(PASSWORD)
+    page.get_by_role("button", name="Sign on").click()
+    page.frame_locator("frame[name=menu]").get_by_role("link", name="New Order").click()
+    main = page.frame(name="main")
+    main.wait_for_url("**/orders/new")
+    row = SAMPLE
+    cell = "//td[normalize-space()='{}']/following-sibling::td[1]//{}"
+    main.locator(cell.format("Order reference:", "input")).fill(row[0])
+    main.get_by_label("Customer code").fill(row[1])
+    main.get_by_title("SKU").fill(row[2])
+    main.locator(cell.format("Quantity:", "input")).fill(str(row[3]))
+    main.locator(cell.format("Unit price:", "input")).fill(f"{row[4]:.2f}")
+    main.locator(cell.format("Ship date (MM/DD/YYYY):", "input")).fill(row[5].strftime("%m/%d/%Y"))
+    main.get_by_title("Priority").select_option(label=row[6])
+    main.locator(cell.format("Gift wrap:", "input")).check()
+    main.locator(cell.format("Supervisor code:", "input")).fill(SUPERVISOR)
+    main.locator("textarea").fill(row[8])
+    main.get_by_role("button", name="Save").click()  # BILLSYS asks "Save this order?": accepted above
+    main.wait_for_url("**/orders/new")
+    main.locator("span.cnf").wait_for()
+    toolbar(main, "Read a value").click()
+    main.locator("span.cnf").click()
+    toolbar(main, "Checkpoint").click()
+    time.sleep(0.3)  # let the last clicks reach the recorder before the stop
+    toolbar(main, "Stop").click()
+    browser.close()
+
+
+def test_recorded_order_entry_replays_with_other_orders(recording_project, tmp_path, screen):
+    project = recording_project
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    sample = write_orders_workbook(tmp_path / "sample.xlsx", [SAMPLE])
+    with start_billing(tmp_path / "a") as first, sync_playwright() as playwright:
+        recorder = Recorder(project, f"{first.url}/", "recipes/recorded-order.yaml",
+                            "--sample", str(sample), "--bot", "rekey-orders")
+        record_order(recorder, playwright)
+        output = recorder.wait()
+    assert recorder.process.returncode == 0, output
+    assert "Recording ended (the toolbar's Stop button)" in output, output
+    assert len(orders_in_db(first.settings.db_path)) == 1  # the recording keyed the sample order for real
+
+    recipe_text = (project / "recipes" / "recorded-order.yaml").read_text()
+    map_text = (project / "selectors" / "billing.yaml").read_text()
+    for text in (recipe_text, map_text, output):
+        assert PASSWORD not in text and SUPERVISOR not in text
+    recipe = yaml.safe_load(recipe_text)
+    steps = recipe["steps"]
+    actions = [next(k for k in s if k not in ("when", "name")) for s in steps]
+    assert steps[0] == {"open": "{{ app.url }}/"}
+    by_target = {s[a]["target"]: s[a] for s, a in zip(steps, actions) if isinstance(s[a], dict) and "target" in s[a]}
+    # names come from the screen's labels and titles
+    assert by_target["sign_on.user_id"]["value"] == "{{ app.user }}"
+    assert by_target["sign_on.password"]["value"] == "{{ secrets.billing_password }}"
+    assert by_target["order_entry.order_reference"]["value"] == "{{ item.order_ref }}"
+    assert by_target["order_entry.customer_code"]["value"] == "{{ item.customer }}"
+    assert by_target["order_entry.item_sku"]["value"] == "{{ item.sku }}"
+    assert by_target["order_entry.quantity"]["value"] == "{{ item.quantity }}"
+    assert by_target["order_entry.unit_price"]["value"] == "{{ item.unit_price }}"
+    assert by_target["order_entry.ship_date_mm_dd_yyyy"]["value"] == "{{ item.ship_date.strftime('%m/%d/%Y') }}"
+    assert by_target["order_entry.priority"]["option"] == "{{ item.priority }}"
+    assert by_target["order_entry.gift_wrap"]["checked"] == "{{ item.gift_wrap }}"
+    assert by_target["order_entry.supervisor_code"]["value"] == "{{ secrets.supervisor_code }}"
+    assert by_target["order_entry.notes"]["value"] == "{{ item.notes }}"
+    assert by_target["order_saved.confirmation_no"]["into"] == "confirmation_no"
+    assert {"click": "menu.new_order"} in steps
+    save = steps.index({"click": "order_entry.save"})
+    assert steps[save - 1] == {"accept_dialog": {"expect": "Save this order?"}}
+    assert actions[-1] == "screenshot" and actions[-2] == "read"
+    # sign-on steps run only while the sign-on form shows (so the second item, signed on, skips them)
+    assert all(s.get("when") == {"visible": "sign_on.password"} for s in steps[1:4]), steps[1:4]
+
+    selector_map = load_selector_map(project / "selectors" / "billing.yaml")
+    assert selector_map.get("order_entry.order_reference").frame == ("main",)
+    assert selector_map.get("menu.new_order").frame == ("menu",)
+    assert selector_map.get("sign_on.password").secret and selector_map.get("order_entry.supervisor_code").secret
+    for selector in selector_map.selectors.values():
+        assert selector.candidates, selector.name
+        for candidate in selector.candidates:
+            assert candidate.strategy != "point", selector.name                  # no coordinates on the web
+            assert "f_" not in candidate.value, (selector.name, candidate)     # generated field names avoided
+    assert [c.describe() for c in selector_map.get("menu.new_order").candidates][0] == "role=link name='New Order'"
+
+    # Replay: the recorded recipe in a bot of its own, other orders, a fresh BILLSYS.
+    bot = project / "bots" / "recorded-orders"
+    bot.mkdir()
+    definition = yaml.safe_load((project / "bots" / "rekey-orders" / "bot.yaml").read_text())
+    definition.update(name="recorded-orders", recipes=["recorded-order"],
+                      output={"columns": {"Confirmation": "{{ vars.confirmation_no }}"}})
+    definition.pop("verify")
+    (bot / "bot.yaml").write_text(yaml.safe_dump(definition, sort_keys=False))
+    orders = write_orders_workbook(tmp_path / "replay.xlsx", REPLAY)
+    env = {**os.environ, "BACKROOM_SECRET_BILLING_PASSWORD": PASSWORD, "BACKROOM_SECRET_SUPERVISOR_CODE": SUPERVISOR}
+    with start_billing(tmp_path / "b") as second:
+        run = subprocess.run([sys.executable, "-m", "runner.cli", "run", "recorded-orders", "--input", str(orders),
+                              "--app-url", f"billing={second.url}"], cwd=project, env=env,
+                             capture_output=True, text=True, timeout=300)
+        assert run.returncode == 0, run.stdout + run.stderr
+        keyed = orders_in_db(second.settings.db_path)
+    assert [o["reference"] for o in keyed] == [r[0] for r in REPLAY]
+    for order, row in zip(keyed, REPLAY):
+        assert (order["customer_code"], order["sku"], order["quantity"]) == (row[1], row[2], row[3])
+        assert order["unit_price"] == f"{row[4]:.2f}" and order["ship_date"] == row[5].isoformat()
+        assert order["priority"] == row[6][0] and bool(order["gift_wrap"]) == row[7] and order["notes"] == row[8]
+    queue = open_queue(project / load_settings(project).queue_path)
+    try:
+        items = {i.reference: i for i in queue.items("recorded-orders")}
+        for order in keyed:
+            item = items[order["reference"]]
+            assert item.state == ItemState.DONE and item.result["vars"]["confirmation_no"] == order["confirmation"]
+    finally:
+        queue.close()
+
+
+def test_second_recording_reuses_the_map_and_ctrl_c_keeps_it(recording_project, tmp_path, screen):
+    """A recording stopped with Ctrl-C still writes its recipe; elements already in the map are reused,
+    not written again."""
+    project = recording_project
+    shutil.copy(Path(__file__).parent.parent / "selectors" / "billing.yaml", project / "selectors" / "billing.yaml")
+    before = (project / "selectors" / "billing.yaml").read_text()
+    with start_billing(tmp_path) as app, sync_playwright() as playwright:
+        recorder = Recorder(project, f"{app.url}/", "recipes/sign-on-again.yaml")
+        browser, page = recorder.connect(playwright)
+        page.locator("input[name=UID]").fill("clerk")
+        page.locator("input[type=password]").fill(PASSWORD)
+        page.get_by_role("button", name="Sign on").click()
+        page.frame_locator("frame[name=menu]").get_by_role("link", name="Find Order").click()
+        page.frame(name="main").wait_for_url("**/orders/search")
+        time.sleep(0.5)
+        recorder.process.send_signal(signal.SIGINT)
+        output = recorder.wait()
+        browser.close()
+    assert recorder.process.returncode == 0, output
+    assert "Recording ended (Ctrl-C)" in output
+    assert (project / "selectors" / "billing.yaml").read_text() == before  # every element was already there
+    steps = yaml.safe_load((project / "recipes" / "sign-on-again.yaml").read_text())["steps"]
+    targets = [s.get("fill", {}).get("target") or s.get("click") for s in steps[1:]]
+    assert targets == ["login.user_id", "login.password", "login.sign_on", "menu.find_order"], steps
+    assert PASSWORD not in (project / "recipes" / "sign-on-again.yaml").read_text()
