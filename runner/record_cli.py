@@ -98,3 +98,49 @@ def record_web(url: str = typer.Option(..., "--url", help="Where to start: the a
                            selector_map, say=_say)
     why = recorder.run()
     _finish(session, why, project)
+
+
+@record_app.command("desktop")
+def record_desktop(app: str = AppOption, recipe: Path = OutOption, sample: Optional[Path] = SampleOption,
+                   bot: Optional[str] = BotOption, description: str = typer.Option("", help="The recipe's description."),
+                   launch: bool = typer.Option(True, "--launch/--no-launch",
+                                               help="Start the app (apps.<app>.command) and record a launch step, "
+                                               "or record on the app already open."),
+                   force: bool = ForceOption, project: Path = ProjectOption) -> None:
+    """Record clicks and typing on a desktop application as recipe steps, with pictures of its controls."""
+    from .display import check_display
+    from .drivers.desktop import DesktopDriver
+    from .recorder.desktop import DesktopRecorder, candidate_dict
+    from .recorder.model import Recording
+    from .recorder.session import RecordingSession
+    from .recorder.web import check_app
+
+    project = project.resolve()
+    check_display()
+    settings, recipe_path, map_path, selector_map, matcher = _prepare(project, app, recipe, force, sample, bot)
+    check_app(selector_map, app, "desktop")
+    config = settings.apps.get(app)
+    window = (config.window if config else None) or (selector_map.window if selector_map else None)
+    if not window:
+        raise ConfigurationError(f"app '{app}' has no window title to wait for",
+                                 f"Set apps.{app}.window in backroom.yaml (the start of its main window's title).")
+    if launch and not (config and config.command):
+        raise ConfigurationError(f"app '{app}' has no command to start it",
+                                 f"Set apps.{app}.command in backroom.yaml, or open it yourself and use --no-launch.")
+    driver = DesktopDriver(settings, settings.apps, project)
+
+    def start_app() -> None:
+        driver.start()
+        _say(f"{app}: {driver.launch(app, window, int(config.start_timeout_s * 1000))}")
+
+    command = config.command if config and isinstance(config.command, str) else " ".join(config.command or []) if config else ""
+    recording = Recording(app, "desktop", command if launch else window)
+    session = RecordingSession.open(recording, recipe_path, map_path, recipe_path.stem,
+                                    description or f"Recorded on {app}", selector_map, candidate_dict, window=window)
+    recorder = DesktopRecorder(settings, session, matcher, app, selector_map, start_app if launch else None,
+                               window, say=_say)
+    try:
+        why = recorder.run()
+    finally:
+        driver.stop()  # closes the app the recorder started
+    _finish(session, why, project)

@@ -28,7 +28,7 @@ from playwright.sync_api import Frame, Page, sync_playwright
 from ..errors import BrowserLaunchError, ConfigurationError
 from ..selector_map import SelectorMap
 from ..settings import Settings
-from .model import RecordedElement, RecordedStep, Recording
+from .model import RecordedElement, RecordedStep
 from .session import RecordingSession
 from .values import ValueMatcher, snake
 

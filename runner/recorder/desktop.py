@@ -1,0 +1,376 @@
+"""`backroom record desktop`: record a recipe by using a desktop application once.
+
+Clicks and keys are captured from the X server (pynput, through the RECORD extension), so the
+application itself is untouched. A sampler keeps the last pictures of the screen; for each click the
+picture from just before it shows the control as it was. A click followed by typing is an input
+field: it is found by its label (an anchor picture and the offset to the field), the typed text
+becomes a fill step. Any other click is a control found by its own picture. Templates are saved
+beside the selector map (selectors/<app>/<screen>/), elements the map already has are reused.
+
+Recorder keys (they never reach the recipe): Ctrl+Shift+F9 adds a checkpoint screenshot,
+Ctrl+Shift+F10 makes the next click read that field, Ctrl+Shift+F12 stops (as does Ctrl-C).
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+import queue
+import re
+import signal
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import cv2
+import numpy as np
+
+from ..drivers.screen_match import Box, ScreenImage, find_template, load_template
+from ..selector_map import DEFAULT_CONFIDENCE, SelectorMap
+from ..settings import Settings
+from .model import RecordedElement, RecordedStep
+from .screen_crop import control_box, crop, label_box, search_region, unique_box
+from .session import RecordingSession
+from .values import ValueMatcher, snake
+
+SAMPLE_EVERY_S = 0.08
+NAMED_KEYS = {"enter": "Enter", "tab": "Tab", "esc": "Escape", "page_up": "PageUp", "page_down": "PageDown",
+              "up": "Up", "down": "Down", "home": "Home", "end": "End", "delete": "Delete"}
+MODIFIERS = {"ctrl": "Control", "ctrl_l": "Control", "ctrl_r": "Control", "alt": "Alt", "alt_l": "Alt",
+             "alt_r": "Alt", "alt_gr": "Alt", "shift": "Shift", "shift_l": "Shift", "shift_r": "Shift"}
+EDITING_KEYS = {"home", "end", "left", "right", "delete", "insert"}   # moving in a field being typed into
+RECORDER_KEYS = {"F9": "checkpoint", "F10": "read", "F12": "stop"}  # with Ctrl+Shift
+
+
+def candidate_dict(candidate) -> dict:
+    """A desktop map candidate as the map file writes it."""
+    if candidate.strategy == "point":
+        return {"point": list(candidate.point)}
+    out: dict = {candidate.strategy: candidate.value}
+    if candidate.offset is not None:
+        out["offset"] = list(candidate.offset)
+    if candidate.region is not None:
+        out["region"] = list(candidate.region)
+    return out
+
+
+def field_hint(template: str, app: str) -> str:
+    """A field's name from what was typed into it: {{ item.account }} -> account, a secret -> password."""
+    found = re.search(r"\{\{\s*(?:item|secrets|app)\.([A-Za-z_]\w*)", template)
+    return found.group(1).removeprefix(f"{app}_") if found else "field"
+
+
+class ScreenSampler(threading.Thread):
+    """The last pictures of the screen and the windows on it, so a click is matched with the screen as
+    it was just before it (by the time a click is reported, the program may have reacted to it)."""
+
+    def __init__(self):
+        super().__init__(name="screen-sampler", daemon=True)
+        self.frames: collections.deque[tuple[float, np.ndarray, list]] = collections.deque(maxlen=24)
+        self.halt = threading.Event()
+        self.ready = threading.Event()
+
+    def run(self) -> None:
+        import mss
+
+        x = _open_x()
+        with mss.MSS() as grabber:
+            monitor = grabber.monitors[1] if len(grabber.monitors) > 1 else grabber.monitors[0]
+            while not self.halt.is_set():
+                taken = time.monotonic()
+                windows = _windows(x) if x is not None else []
+                self.frames.append((taken, np.asarray(grabber.grab(monitor)).copy(), windows))
+                self.ready.set()
+                self.halt.wait(SAMPLE_EVERY_S)
+        if x is not None:
+            x.close()
+
+    def before(self, moment: float) -> tuple[np.ndarray, list]:
+        frames = list(self.frames)
+        earlier = [(f, w) for t, f, w in frames if t < moment]
+        return earlier[-1] if earlier else frames[0][1:]
+
+
+def _open_x():
+    if not os.environ.get("DISPLAY"):
+        return None
+    from Xlib import display as xdisplay
+
+    return xdisplay.Display(os.environ["DISPLAY"])
+
+
+def _windows(x) -> list[tuple[str, Box]]:
+    """Titled top-level windows, bottom to top (X lists the root's children in stacking order)."""
+    from Xlib import X, error as xerror
+
+    found = []
+    for child in x.screen().root.query_tree().children:
+        try:
+            if child.get_attributes().map_state != X.IsViewable:
+                continue
+            name = child.get_wm_name()
+            if not name:  # under a window manager: the frame's child holds the title
+                name = next((n for c in child.query_tree().children if (n := c.get_wm_name())), None)
+            if name:
+                g = child.get_geometry()
+                found.append((name.decode("latin-1") if isinstance(name, bytes) else name,
+                              Box(g.x, g.y, g.width, g.height)))
+        except xerror.XError:  # a window closing while we look
+            continue
+    return found
+
+
+def window_at(windows: list[tuple[str, Box]], point: tuple[int, int]) -> str:
+    for name, box in reversed(windows):
+        if box.x <= point[0] < box.x + box.width and box.y <= point[1] < box.y + box.height:
+            return name
+    return ""
+
+
+@dataclass
+class Press:
+    """A click waiting to be told apart: a field (typing follows) or a control."""
+
+    point: tuple[int, int]
+    screen: np.ndarray
+    window: str
+    text: str = ""
+    read: bool = False
+
+
+class DesktopRecorder:
+    def __init__(self, settings: Settings, session: RecordingSession, matcher: ValueMatcher, app: str,
+                 selector_map: SelectorMap | None, launcher: Callable[[], None] | None, main_window: str,
+                 say: Callable[[str], None] = print):
+        self.settings = settings
+        self.session = session
+        self.recording = session.recording
+        self.matcher = matcher
+        self.app = app
+        self.map = selector_map
+        self.launcher = launcher
+        self.main_window = main_window
+        self.say = say
+        self.events: queue.Queue = queue.Queue()
+        self.stopped = threading.Event()
+        self.why_stopped = "stopped"
+        self.sampler = ScreenSampler()
+        self.pending: Press | None = None
+        self.read_next = False
+        self.modifiers: set[str] = set()
+        self.template_dir = session.map_path.parent / app
+        self.counts: collections.Counter = collections.Counter()
+        self.main_title: str | None = None
+
+    # -- capture ---------------------------------------------------------------------------------
+    def run(self) -> str:
+        from pynput import keyboard, mouse  # needs the display: imported only now
+
+        previous = signal.signal(signal.SIGINT, self._interrupt)
+        if self.launcher is not None:
+            self.launcher()
+            self.recording.add(RecordedStep("launch", self.app, "starts the app unless it is running"))
+        self.sampler.start()
+        self.sampler.ready.wait(5)
+        mouse_listener = mouse.Listener(on_click=self._on_click)
+        key_listener = keyboard.Listener(on_press=self._on_press, on_release=self._on_release)
+        mouse_listener.start()
+        key_listener.start()
+        mouse_listener.wait()
+        key_listener.wait()
+        self.session.save()
+        self.say("Recording: use the application. Ctrl+Shift+F9 checkpoint, Ctrl+Shift+F10 then click a field "
+                 "to read it, Ctrl+Shift+F12 or Ctrl-C to stop.")
+        try:
+            while not self.stopped.is_set():
+                try:
+                    self._handle(*self.events.get(timeout=0.1))
+                except queue.Empty:
+                    continue
+            while not self.events.empty():  # keys and clicks that came before the stop
+                self._handle(*self.events.get_nowait())
+            self._settle_pending()
+        finally:
+            mouse_listener.stop()
+            key_listener.stop()
+            self.sampler.halt.set()
+            signal.signal(signal.SIGINT, previous)
+            self.session.save()
+        return self.why_stopped
+
+    def _interrupt(self, signum, frame) -> None:
+        self.why_stopped = "Ctrl-C"
+        self.stopped.set()
+
+    def _on_click(self, x, y, button, pressed) -> None:
+        if pressed and button.name == "left":
+            self.events.put(("click", (int(x), int(y)), time.monotonic(), ""))
+
+    def _key_name(self, key) -> str | None:
+        name = getattr(key, "name", None)
+        if name is None:
+            return getattr(key, "char", None)
+        return name
+
+    def _on_press(self, key) -> None:
+        name = self._key_name(key)
+        if name in MODIFIERS:
+            self.modifiers.add(MODIFIERS[name])
+            return
+        self.events.put(("key", (name, frozenset(self.modifiers)), time.monotonic(), ""))
+        if name and name.upper() == "F12" and {"Control", "Shift"} <= self.modifiers:
+            self.why_stopped = "Ctrl+Shift+F12"
+            self.stopped.set()
+
+    def _on_release(self, key) -> None:
+        name = self._key_name(key)
+        if name in MODIFIERS:
+            self.modifiers.discard(MODIFIERS[name])
+
+    # -- steps -----------------------------------------------------------------------------------
+    def _handle(self, kind: str, data, moment: float, window: str) -> None:
+        try:
+            if kind == "click":
+                self._settle_pending()
+                screen, windows = self.sampler.before(moment)
+                self.pending = Press(data, screen, window_at(windows, data), read=self.read_next)
+                self.read_next = False
+                if self.pending.read:
+                    self._settle_pending()
+            else:
+                self._key(*data)
+            self.session.save()
+        except Exception as exc:  # a defect here must not end the builder's session
+            from loguru import logger
+
+            logger.exception("desktop recorder could not record an action")
+            self.say(f"could not record that action: {exc}")
+
+    def _key(self, name: str | None, modifiers: frozenset) -> None:
+        if name is None:
+            return
+        upper = name.upper()
+        if {"Control", "Shift"} <= modifiers and upper in RECORDER_KEYS:
+            command = RECORDER_KEYS[upper]
+            if command == "checkpoint":
+                self._settle_pending()
+                self.recording.checkpoints += 1
+                self.recording.add(RecordedStep("screenshot", f"checkpoint-{self.recording.checkpoints}",
+                                                "a checkpoint screenshot (Ctrl+Shift+F9)"))
+                self.say(f"  screenshot checkpoint-{self.recording.checkpoints}")
+            elif command == "read":
+                self.read_next = True
+                self.say("  click the field to read")
+            return
+        typed = len(name) == 1 and not (modifiers & {"Control", "Alt"})
+        if typed and self.pending is not None:
+            self.pending.text += name
+            return
+        if name == "backspace" and self.pending is not None:
+            self.pending.text = self.pending.text[:-1]
+            return
+        if name in EDITING_KEYS and self.pending is not None and not modifiers & {"Control", "Alt"}:
+            return  # a fill replaces the field's text, so selecting or moving in it is not a step
+        if name == "space" and self.pending is not None and not (modifiers & {"Control", "Alt"}):
+            self.pending.text += " "
+            return
+        self._settle_pending()
+        key = NAMED_KEYS.get(name) or (upper if len(name) <= 3 and upper.startswith("F") else name)
+        if len(name) == 1:
+            key = name.upper() if modifiers & {"Control", "Alt"} else name
+        combo = "+".join(sorted(m for m in modifiers if m != "Shift" or len(name) > 1) + [key])
+        comment = "" if not typed else "typed without clicking a field first: click the field for a fill step"
+        self.recording.add(RecordedStep("press", combo, comment))
+        self.say(f"  press {combo}")
+
+    def _settle_pending(self) -> None:
+        press, self.pending = self.pending, None
+        if press is None:
+            return
+        if press.read:
+            element = self._element(press, field=True, hint="value")
+            step = RecordedStep("read", {"target": element.name, "into": self.recording.variable(element.element)},
+                                "Ctrl+Shift+F10")
+        elif press.text:
+            match = self.matcher.typed(press.text, False, "field")
+            element = self._element(press, field=True, hint=field_hint(match.template, self.app))
+            secret = match.template.startswith("{{ secrets.")
+            element.secret = element.secret or secret
+            step = RecordedStep("fill", {"target": element.name, "value": match.template}, match.comment,
+                                password=secret and "password" in match.template, form=press.window)
+        else:
+            element = self._element(press, field=False, hint="control")
+            step = RecordedStep("click", element.name, form=press.window)
+        self.recording.add(step)
+        self.say(f"  {step.action} {element.name}")
+
+    # -- elements --------------------------------------------------------------------------------
+    def _screen_name(self, window: str) -> str:
+        """The app's main window is "main"; another (a dialog) is named from its title."""
+        if self.main_title is None and window.startswith(self.main_window):
+            self.main_title = window
+        if not window or window == self.main_title or " - " not in window:
+            return "main"
+        return snake(window.rsplit(" - ", 1)[-1])
+
+    def _element(self, press: Press, field: bool, hint: str) -> RecordedElement:
+        box = control_box(press.screen, press.point)
+        reused = self._reused(press.screen, box)
+        if reused is not None:
+            return reused
+        screen = self._screen_name(press.window)
+        confidence = DEFAULT_CONFIDENCE
+        if field:
+            label = label_box(press.screen, box)
+            if label is not None:
+                label = unique_box(press.screen, label, confidence)
+                picture = self._save(press.screen, label, screen, f"{hint}_label")
+                centre, anchor = box.center, label.center
+                offset = [centre[0] - anchor[0], centre[1] - anchor[1]]
+                candidates = [{"anchor": picture, "offset": offset, "region": search_region(label, press.screen)},
+                              {"anchor": picture, "offset": offset}, {"point": list(centre)}]
+                return self.session.new_element(screen, hint, candidates, (), description="field, found by its label")
+        box = unique_box(press.screen, box, confidence)
+        name = hint if field else self._button_name()
+        picture = self._save(press.screen, box, screen, name)
+        candidates = [{"image": picture, "region": search_region(box, press.screen)}, {"image": picture}]
+        description = f"see selectors/{self.app}/{picture}; rename to what it is" if not field else "field"
+        return self.session.new_element(screen, name, candidates, (), description=description)
+
+    def _button_name(self) -> str:
+        self.counts["control"] += 1
+        return f"control_{self.counts['control']}"
+
+    def _save(self, screen: np.ndarray, box: Box, folder: str, name: str) -> str:
+        relative = Path(folder) / f"{name}.png"
+        n = 2
+        while (self.template_dir / relative).exists():
+            relative, n = Path(folder) / f"{name}_{n}.png", n + 1
+        path = self.template_dir / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        cv2.imwrite(str(path), crop(screen, box))
+        return relative.as_posix()
+
+    def _reused(self, screen: np.ndarray, box: Box) -> RecordedElement | None:
+        """An element of the map (or recorded before) that is at this place on this screen."""
+        image = ScreenImage(screen)
+        inside = Box(box.x - 4, box.y - 4, box.width + 8, box.height + 8)
+        for element in self.session.all_elements():
+            first = next((c for c in element.candidates if "image" in c or "anchor" in c), None)
+            if first is None:
+                continue
+            path = self.template_dir / (first.get("image") or first.get("anchor"))
+            if not path.is_file():
+                continue
+            haystack = image.crop(Box(*first["region"])) if first.get("region") else image
+            found, _ = find_template(haystack, load_template(path, True), DEFAULT_CONFIDENCE)
+            if len(found) != 1:
+                continue
+            x, y = found[0].box.center
+            dx, dy = first.get("offset") or (0, 0)
+            px, py = x + dx, y + dy
+            if inside.x <= px < inside.x + inside.width and inside.y <= py < inside.y + inside.height:
+                return element
+        return None
