@@ -24,13 +24,15 @@ command -v Xvfb >/dev/null || missing+=(xvfb)
 command -v xclip >/dev/null || missing+=(xclip)
 [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing+=(fonts-dejavu-core)
 # The tests also let LibreOffice recalculate the reconciliation workbook's formulas and render
-# an invoice to PDF, poppler turn that PDF into a picture and text, and tmux give the runner
-# menu a real terminal (none of them needed to run bots).
+# an invoice to PDF, poppler turn that PDF into a picture and text, tmux give the runner
+# menu a real terminal, and xdotool click and type for the desktop recorder's test (none of
+# them needed to run bots).
 office=()
 if [ "$what" = test ]; then
   command -v soffice >/dev/null || office+=(libreoffice-writer-nogui libreoffice-calc-nogui)
   command -v pdftoppm >/dev/null || office+=(poppler-utils)
   command -v tmux >/dev/null || office+=(tmux)
+  command -v xdotool >/dev/null || office+=(xdotool)
 fi
 if [ $(( ${#missing[@]} + ${#office[@]} )) -gt 0 ]; then
   echo "Installing system packages: ${missing[*]} ${office[*]}"

@@ -62,7 +62,7 @@ def _finish(session, why: str, project: Path) -> None:
         written.append(session.map_path)
     _say(f"Recording ended ({why}): {len(recording.steps)} steps, "
          f"{len(recording.new_elements())} new elements, "
-         f"{sum(1 for e in recording.elements.values() if not e.new)} reused.")
+         f"{len(session.reused)} from the selector map.")
     for path in written:
         _say(f"  wrote {path.relative_to(project) if path.is_relative_to(project) else path}")
     if session.map_path.exists():

@@ -17,7 +17,8 @@ COMMANDS = [[], ["run"], ["check"], ["bots"], ["report"], ["demo"], ["demo", "se
             ["queue"], ["queue", "list"], ["queue", "show"], ["queue", "retry"], ["queue", "skip"],
             ["scheduler"], ["scheduler", "status"], ["menu"], ["console"], ["console", "users"],
             ["console", "users", "add"], ["console", "users", "list"], ["console", "users", "set-password"],
-            ["console", "users", "disable"], ["console", "users", "enable"]]
+            ["console", "users", "disable"], ["console", "users", "enable"], ["record"], ["record", "web"],
+            ["record", "desktop"]]
 
 
 def backroom(*args, cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:

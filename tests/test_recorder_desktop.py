@@ -12,14 +12,12 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
-import pytest
 import yaml
 
 from runner import load_selector_map
 
 from .conftest import LEDGER_PASSWORD, Ledger, make_payments
 
-pytestmark = pytest.mark.skipif(shutil.which("xdotool") is None, reason="xdotool is installed by quickstart.sh test")
 
 SAMPLE = ["BANK-REC-01", "C1001", 120.50, date(2026, 11, 2)]
 REPLAY = ["BANK-REP-77", "C1004", 987.65, date(2026, 12, 24)]

@@ -31,6 +31,8 @@ PRIORITIES = {"N": "Normal", "R": "Rush", "L": "Low"}
 INVOICE_FIELDS = ("customer_code", "customer_reference", "invoice_date", "terms", "net_amount", "tax_amount",
                   "total_amount", "description")
 TERMS = {"15": "Net 15", "30": "Net 30", "45": "Net 45", "60": "Net 60"}
+DOC_TYPES = {"PO": "Purchase order", "RM": "Remittance advice", "CT": "Contract"}
+DOCUMENT_MAX_BYTES = 2_000_000
 
 
 @dataclass
@@ -201,6 +203,44 @@ def create_app(settings: BillingSettings) -> Flask:
     @app.route("/invoices/search")
     def search_invoices():
         return search_screen("search_customer_reference", db.find_invoices, "invoice_search.html")
+
+    @app.route("/documents/new", methods=["GET", "POST"])
+    def new_document():
+        """Attach a customer's document: the customer is picked in a look-up pop-up window, the file uploaded."""
+        session, bounce = require_session()
+        if bounce:
+            return bounce
+        names = {f: field_name(session["salt"], f) for f in ("customer_code", "doc_type", "file")}
+        values = {f: request.form.get(names[f], "") for f in ("customer_code", "doc_type")}
+        errors: list[str] = []
+        if request.method == "POST":
+            upload = request.files.get(names["file"])
+            data = upload.read(DOCUMENT_MAX_BYTES + 1) if upload else b""
+            code = values["customer_code"].strip().upper()
+            if db.customer(code) is None:
+                errors.append(f"Customer {code or '(blank)'} not on file.")
+            if values["doc_type"] not in DOC_TYPES:
+                errors.append("Choose a document type.")
+            if not upload or not upload.filename or not data:
+                errors.append("Choose a file to attach.")
+            elif len(data) > DOCUMENT_MAX_BYTES:
+                errors.append("File too large (2 MB at most).")
+            if not errors:
+                number = db.insert_document({"customer_code": code, "doc_type": values["doc_type"],
+                                             "filename": upload.filename, "size": len(data),
+                                             "sha256": hashlib.sha256(data).hexdigest()}, session["username"])
+                return page("document_saved.html", number=number, customer=code, filename=upload.filename,
+                            doc_type=DOC_TYPES[values["doc_type"]])
+        return page("document_form.html", names=names, values=values, errors=errors, doc_types=DOC_TYPES)
+
+    @app.route("/customers/lookup")
+    def customer_lookup():
+        session, bounce = require_session()
+        if bounce:
+            return bounce
+        code = request.args.get("code", "").strip().upper()
+        customer = db.customer(code) if code else None
+        return page("customer_lookup.html", code=code, customer=customer, searched=bool(code))
 
     @app.route("/ledger")
     def receivables_ledger():

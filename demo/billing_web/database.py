@@ -56,6 +56,17 @@ CREATE TABLE IF NOT EXISTS invoices (
     created_at TEXT NOT NULL DEFAULT (datetime('now'))
 );
 CREATE INDEX IF NOT EXISTS invoices_reference ON invoices(customer_reference);
+CREATE TABLE IF NOT EXISTS documents (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    number TEXT UNIQUE,
+    customer_code TEXT NOT NULL,
+    doc_type TEXT NOT NULL,
+    filename TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    sha256 TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    created_at TEXT NOT NULL DEFAULT (datetime('now'))
+);
 """
 
 CUSTOMER_NAMES = [
@@ -144,6 +155,13 @@ class BillingDatabase:
             " :tax_amount, :total_amount, :description, :created_by)",
             {"description": "", **values, "number": number, "created_by": username},
             lambda row_id: f"INV-{700000 + row_id}")
+
+    def insert_document(self, values: dict, username: str) -> str:
+        return self._insert_numbered(
+            "documents", "number",
+            "INSERT INTO documents(customer_code, doc_type, filename, size, sha256, created_by)"
+            " VALUES (:customer_code, :doc_type, :filename, :size, :sha256, :created_by)",
+            {**values, "created_by": username}, lambda row_id: f"DOC-{500000 + row_id}")
 
     def find_invoices(self, customer_reference: str) -> list[sqlite3.Row]:
         return self.connect().execute(

@@ -144,6 +144,11 @@ class WebDriver:
     def page(self) -> Page:
         if self._page is None:
             raise SystemException("no browser page is open (begin_item was not called)")
+        if self._page.is_closed():
+            # a pop-up that closed itself (a look-up window after the pick) hands back to the first window
+            still_open = [p for p in self._pages if not p.is_closed()]
+            if still_open:
+                self._page, self._cdp = still_open[0], None
         return self._page
 
     def _on_page(self, page: Page) -> None:

@@ -1,16 +1,33 @@
 // Backroom's web recorder, injected into every frame of every page of the recording browser.
-// It reports what the builder does (clicks, typing, choices, keys, uploads, dialogs) through the
-// __backroomRecord binding, with candidate locators for each element already tested for
+// It reports what the builder does (clicks, typing, choices, keys, uploads, dialogs) as marked console
+// messages, with candidate locators for each element already tested for
 // uniqueness here, in the live document, before a click can navigate it away.
 // window.__backroomKnown (set before this script) lists the selector map's elements so that an
 // element already in the map is recognised whatever locator found it.
 (() => {
-  if (window.__backroomRecorder) return;
-  window.__backroomRecorder = true;
+  // Marked on the document, not the window: a pop-up's first document (about:blank) hands its window
+  // over to the page it then loads, and that page needs its own listeners.
+  if (document.__backroomRecorder) return;
+  document.__backroomRecorder = true;
   const TOOLBAR = '__backroom_toolbar';
-  const send = event => {
-    try { window.__backroomRecord(event); } catch (e) { /* the binding is gone: recording stopped */ }
-  };
+  // Events reach the recorder as console messages with a mark: unlike a page binding, a console
+  // message also comes from the first page a pop-up loads into the window it opened with.
+  const MARK = '__backroom_record__';
+  const debug = console.debug.bind(console);
+  function frameChain() {  // the frames from the tab down to this document, by name
+    const chain = [];
+    let w = window;
+    try {
+      while (w !== w.top) {
+        const el = w.frameElement;
+        chain.unshift(w.name || (el && el.id ? '#' + el.id
+          : el && el.getAttribute('src') ? el.tagName.toLowerCase() + '[src="' + el.getAttribute('src') + '"]' : 'iframe'));
+        w = w.parent;
+      }
+    } catch (e) { chain.unshift(w.name || 'iframe'); }
+    return chain;
+  }
+  const send = event => debug(MARK + JSON.stringify(Object.assign({frames: frameChain()}, event)));
   const clean = s => (s || '').replace(/\s+/g, ' ').trim();
   // Names and ids that a server generates per session or per build change between runs.
   const unstable = v => !v || /[0-9a-f]{8,}/i.test(v) || /\d{5,}/.test(v) || /^(ext-|ember|react|ng-|mui-|:r)/.test(v)
@@ -165,7 +182,8 @@
     return out;
   }
   function knownNames(el) {
-    return (window.__backroomKnown || []).filter(k => k.candidates.some(c => uniqueFor(el, c))).map(k => k.name);
+    // an element is the map's when the map's first locator finds it: a fallback finding it is only a heal
+    return (window.__backroomKnown || []).filter(k => k.candidates.length && uniqueFor(el, k.candidates[0])).map(k => k.name);
   }
   function describe(el) {
     const label = labelFor(el);

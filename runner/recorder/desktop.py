@@ -319,7 +319,7 @@ class DesktopRecorder:
         box = control_box(press.screen, press.point)
         reused = self._reused(press.screen, box)
         if reused is not None:
-            return reused
+            return self.session.reuse(reused)
         screen = self._screen_name(press.window)
         confidence = DEFAULT_CONFIDENCE
         if field:

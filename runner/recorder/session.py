@@ -35,6 +35,7 @@ class RecordingSession:
     map_description: str = ""
     window: str | None = None                      # desktop maps: the main window's title
     existing: dict[str, RecordedElement] = field(default_factory=dict)
+    reused: set[str] = field(default_factory=set)
     _map_text: str | None = None
 
     @classmethod
@@ -49,6 +50,12 @@ class RecordingSession:
     # -- elements --------------------------------------------------------------------------------
     def element(self, name: str) -> RecordedElement | None:
         return self.recording.elements.get(name) or self.existing.get(name)
+
+    def reuse(self, element: RecordedElement) -> RecordedElement:
+        """Note that the recording used an element the map already had."""
+        if not element.new:
+            self.reused.add(element.name)
+        return element
 
     def all_elements(self) -> list[RecordedElement]:
         return list(self.existing.values()) + list(self.recording.elements.values())

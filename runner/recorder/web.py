@@ -33,6 +33,7 @@ from .session import RecordingSession
 from .values import ValueMatcher, snake
 
 CAPTURE_SCRIPT = (Path(__file__).parent / "capture.js").read_text(encoding="utf-8")
+MARK = "__backroom_record__"  # capture.js's console messages start with it
 MAX_CANDIDATES = 4
 
 
@@ -75,7 +76,7 @@ class WebRecorder:
         self.pages: list[Page] = []
         self.current_page = 0
         self.stopped = threading.Event()
-        self.inbox: list[tuple[Page | None, Frame | None, dict]] = []
+        self.inbox: list[tuple[Page | None, dict]] = []
         self.why_stopped = "stopped"
 
     # -- the browser ---------------------------------------------------------------------------
@@ -101,7 +102,7 @@ class WebRecorder:
                                              "or set DISPLAY.") from None
                 context.add_init_script(f"window.__backroomKnown = {json.dumps(self._known())};")
                 context.add_init_script(CAPTURE_SCRIPT)
-                context.expose_binding("__backroomRecord", self._on_event)
+                context.on("console", self._on_console)
                 for page in context.pages:
                     self._on_page(page)
                 context.on("page", self._on_page)
@@ -141,14 +142,27 @@ class WebRecorder:
                     return
                 open_pages[0].wait_for_timeout(100)  # lets Playwright deliver the page's events
                 self._drain()
+                self._inject(open_pages)
         finally:
             self._drain()  # what arrived before the stop is recorded too
 
+    def _inject(self, pages: list[Page]) -> None:
+        """Capture in documents that started before the recorder's scripts reached them (a pop-up that
+        another program connected to the browser let run first)."""
+        for page in pages:
+            for frame in page.frames:
+                try:
+                    if not frame.evaluate("() => !!document.__backroomRecorder"):
+                        frame.evaluate(f"() => {{ window.__backroomKnown = {json.dumps(self._known())}; }}")
+                        frame.evaluate(CAPTURE_SCRIPT)
+                except PlaywrightError:
+                    continue  # navigating: the init scripts cover the next document
+
     def _drain(self) -> None:
         while self.inbox:
-            page, frame, event = self.inbox.pop(0)
+            page, event = self.inbox.pop(0)
             try:
-                self._handle(page, frame, event)
+                self._handle(page, event)
                 self.session.save()
             except Exception as exc:  # a defect here must not end the builder's session
                 logger.exception(f"recorder could not record a {event.get('kind')} action")
@@ -176,13 +190,20 @@ class WebRecorder:
         return url
 
     # -- events ----------------------------------------------------------------------------------
-    def _on_event(self, source: dict, event: dict) -> None:
+    def _on_console(self, message) -> None:
         # Only queued here: handling calls Playwright, and a callback that waits on Playwright lets
         # the next event's callback run first, which would put the steps out of order.
+        text = message.text
+        if not text.startswith(MARK) or message.type != "debug":
+            return
+        try:
+            event = json.loads(text[len(MARK):])
+        except ValueError:
+            return
         if event.get("kind") == "toolbar" and event.get("command") == "stop":
             self.why_stopped = "the toolbar's Stop button"
             self.stopped.set()
-        self.inbox.append((source.get("page"), source.get("frame"), event))
+        self.inbox.append((message.page, event))
 
     def _page_index(self, page: Page | None) -> int:
         if page is None:
@@ -191,7 +212,7 @@ class WebRecorder:
             self.pages.append(page)
         return self.pages.index(page)
 
-    def _handle(self, page: Page | None, frame: Frame | None, event: dict) -> None:
+    def _handle(self, page: Page | None, event: dict) -> None:
         kind = event.get("kind")
         if kind == "toolbar":
             self._toolbar(event.get("command"), page)
@@ -201,7 +222,8 @@ class WebRecorder:
             self.recording.add(RecordedStep("switch_to", "main" if index == 0 else "popup",
                                             "the window that opened" if index else ""))
             self.current_page = index
-        frames = frame_chain(frame)
+        frames = tuple(event.get("frames") or ())
+        frame = frame_at(page, frames)
         info = event.get("element")
         if kind == "dialog":
             self._dialog(event, index)
@@ -284,11 +306,11 @@ class WebRecorder:
         for name in info.get("known") or []:
             existing = self.session.element(name)
             if existing is not None and existing.frames == frames:
-                return existing
+                return self.session.reuse(existing)
         candidates = [c for c in info.get("candidates") or [] if c]
-        for existing in self.session.all_elements():
-            if existing.frames == frames and any(c in existing.candidates for c in candidates):
-                return existing
+        for existing in self.session.all_elements():  # the same first locator: the same element
+            if existing.frames == frames and existing.candidates and existing.candidates[0] in candidates:
+                return self.session.reuse(existing)
         if verify and frame is not None:
             candidates = [c for c in candidates if playwright_agrees(frame, c)] or candidates
         structural = [c for c in candidates if "css" in c and " > " in c["css"]]
@@ -301,21 +323,17 @@ class WebRecorder:
                                         description=f"{info.get('tag')}: {label}"[:60])
 
 
-def frame_chain(frame: Frame | None) -> tuple[str, ...]:
-    """The frames from the page down to this one, by name (or a CSS selector for an unnamed one)."""
-    chain: list[str] = []
-    while frame is not None and frame.parent_frame is not None:
-        name = frame.name
-        if not name:
-            try:
-                name = frame.frame_element().evaluate(
-                    "e => e.id ? '#' + e.id : (e.getAttribute('src') ? e.tagName.toLowerCase() + '[src=\"' "
-                    "+ e.getAttribute('src') + '\"]' : e.tagName.toLowerCase())")
-            except PlaywrightError:
-                name = "iframe"
-        chain.insert(0, name)
-        frame = frame.parent_frame
-    return tuple(chain)
+def frame_at(page: Page | None, chain: tuple[str, ...]) -> Frame | None:
+    """The frame a chain of frame names (from capture.js) points at, while the page still shows it."""
+    if page is None or page.is_closed():
+        return None
+    frame = page.main_frame
+    for name in chain:
+        children = frame.child_frames
+        frame = next((f for f in children if f.name == name), None) or (children[0] if len(children) == 1 else None)
+        if frame is None:
+            return None
+    return frame
 
 
 def playwright_agrees(frame: Frame, candidate: dict) -> bool:

@@ -1,0 +1,126 @@
+"""The recorder's files: selector maps edited without losing a person's comments, recipes that load,
+values matched to the sample item and to secrets, and bad options refused before anything opens."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from datetime import date
+from decimal import Decimal
+
+import yaml
+
+from demo.sample_orders import write_orders_workbook
+from runner import load_selector_map
+from runner.recipe import parse_recipe
+from runner.recorder.model import RecordedElement, RecordedStep, Recording
+from runner.recorder.session import RecordingSession
+from runner.recorder.values import ValueMatcher, read_sample, snake
+from runner.recorder.web import candidate_dict, screen_name
+from runner.recorder.writer import map_with_elements
+
+MAP = """# A person's notes on this app: kept by the recorder.
+app: shop
+kind: web
+elements:
+  login:
+    user:           # the user name field
+      find:
+        - css: "input[name=u]"
+
+  orders:
+    save:
+      find:
+        - role: button
+          name: Save
+"""
+
+
+def test_new_elements_go_under_their_screens_and_the_comments_stay(tmp_path):
+    added = [RecordedElement("login", "password", [{"css": "input[type=password]"}], secret=True),
+             RecordedElement("invoice", "total", [{"xpath": "//td[normalize-space()='Total:']/following-sibling::td[1]"},
+                                                   {"css": "body > table > tbody > tr:nth-of-type(2) > td"}],
+                             frames=("main",), description="span: Total:")]
+    path = tmp_path / "selectors" / "shop.yaml"
+    path.parent.mkdir()
+    path.write_text(map_with_elements(MAP, added))
+    text = path.read_text()
+    assert "# A person's notes on this app: kept by the recorder." in text and "# the user name field" in text
+    selector_map = load_selector_map(path)
+    assert list(selector_map.selectors) == ["login.user", "login.password", "orders.save", "invoice.total"]
+    assert selector_map.get("login.password").secret
+    total = selector_map.get("invoice.total")
+    assert total.frame == ("main",) and [c.strategy for c in total.candidates] == ["xpath", "css"]
+    assert text.index("password:") < text.index("orders:")  # inserted in the login block, not at the end
+
+
+def test_a_recording_writes_a_recipe_that_loads_with_its_map(tmp_path):
+    (tmp_path / "recipes").mkdir()
+    recording = Recording("shop", "web", "http://127.0.0.1:9/")
+    session = RecordingSession.open(recording, tmp_path / "recipes" / "buy.yaml", tmp_path / "selectors" / "shop.yaml",
+                                    "buy", "Buy one thing", None, candidate_dict)
+    user = session.new_element("login", "user", [{"css": "input[name=u]"}], ())
+    password = session.new_element("login", "password", [{"css": "input[type=password]"}], ())
+    again = session.new_element("login", "user", [{"css": "#other"}], ())
+    assert again.name == "login.user_2"  # a second element with the same label gets its own name
+    recording.add(RecordedStep("open", "{{ app.url }}/"))
+    recording.add(RecordedStep("fill", {"target": user.name, "value": "x"}))
+    recording.add(RecordedStep("fill", {"target": user.name, "value": "{{ app.user }}"}))  # typed again: kept once
+    recording.add(RecordedStep("fill", {"target": password.name, "value": "{{ secrets.shop_password }}"},
+                               "password field", password=True))
+    recording.add(RecordedStep("click", again.name))
+    session.save()
+    session.check()
+    recipe = parse_recipe(tmp_path / "recipes" / "buy.yaml", lambda app: load_selector_map(session.map_path))
+    assert [s.action for s in recipe.steps] == ["open", "fill", "fill", "click"]
+    assert recipe.steps[1].args.value == "{{ app.user }}" and recipe.secrets == {"shop_password"}
+    assert all(s.when and s.when.visible == "login.password" for s in recipe.steps[1:])  # the sign-on block
+
+
+def test_typed_values_become_item_fields_secrets_or_the_apps_user():
+    matcher = ValueMatcher("billing", item={"order_ref": "SO-1", "quantity": 12, "unit_price": Decimal("45.50"),
+                                            "ship_date": date(2026, 12, 9), "gift_wrap": True, "sku": "12"},
+                           secrets={"supervisor_code": "S3CRET"}, app_user="clerk")
+    assert matcher.typed("SO-1", False, "ref").template == "{{ item.order_ref }}"
+    assert matcher.typed("45.50", False, "price").template == "{{ item.unit_price }}"
+    assert matcher.typed("12/09/2026", False, "d").template == "{{ item.ship_date.strftime('%m/%d/%Y') }}"
+    both = matcher.typed("12", False, "qty")
+    assert both.template == "{{ item.quantity }}" and "item.sku" in both.comment  # the reviewer is told
+    assert matcher.typed("S3CRET", False, "code").template == "{{ secrets.supervisor_code }}"
+    assert matcher.typed(None, True, "password").template == "{{ secrets.billing_password }}"
+    assert matcher.typed("clerk", False, "user").template == "{{ app.user }}"
+    assert matcher.typed("as typed", False, "note").template == "as typed"
+    assert matcher.checked(True).template == "{{ item.gift_wrap }}"
+    assert snake("Ship date (MM/DD/YYYY):") == "ship_date_mm_dd_yyyy" and snake("Conf. #") == "conf_no"
+    assert screen_name("BILLSYS 4.2 - Order entry", "/orders/new", ("main",)) == "order_entry"
+    assert screen_name("BILLSYS 4.2", "/menu", ("menu",)) == "menu"
+
+
+def test_a_sample_is_read_by_its_headers_or_through_a_bot(project, tmp_path):
+    path = write_orders_workbook(tmp_path / "orders.xlsx", [["SO-9", "C004", "INK", 3, 2.5, date(2027, 1, 2),
+                                                             "Rush", False, ""]])
+    by_header = read_sample(path, project, None)
+    assert by_header["order_ref"] == "SO-9" and by_header["unit_price"] == 2.5
+    through_bot = read_sample(path, project, "rekey-orders")
+    assert through_bot["unit_price"] == Decimal("2.50") and through_bot["ship_date"] == date(2027, 1, 2)
+
+
+def record(project, *args):
+    return subprocess.run([sys.executable, "-m", "runner.cli", "record", *args], cwd=project,
+                          env={**os.environ, "COLUMNS": "200"}, capture_output=True, text=True, timeout=120)
+
+
+def test_bad_options_are_refused_before_a_browser_opens(project):
+    existing = record(project, "web", "--app", "billing", "--url", "http://127.0.0.1:9/",
+                      "--out", "recipes/enter-order.yaml")
+    assert existing.returncode == 2 and "already exists" in existing.stderr and "--force" in existing.stderr
+    wrong_kind = record(project, "web", "--app", "ledger", "--url", "http://127.0.0.1:9/", "--out", "recipes/x.yaml")
+    assert wrong_kind.returncode == 2 and "desktop map" in wrong_kind.stderr
+    not_yaml = record(project, "web", "--app", "billing", "--url", "http://127.0.0.1:9/", "--out", "recipes/x.txt")
+    assert not_yaml.returncode == 2 and ".yaml" in not_yaml.stderr
+    no_sample = record(project, "web", "--app", "billing", "--url", "http://127.0.0.1:9/", "--out", "recipes/x.yaml",
+                       "--sample", "missing.xlsx")
+    assert no_sample.returncode == 2 and "missing.xlsx" in no_sample.stderr
+    assert not (project / "recipes" / "x.yaml").exists()
+    assert yaml.safe_load((project / "selectors" / "billing.yaml").read_text())["app"] == "billing"
