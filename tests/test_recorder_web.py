@@ -85,12 +85,16 @@ def recording_project(project: Path) -> Path:
     return project
 
 
-def record_order(recorder: Recorder, playwright) -> None:
-    browser, page = recorder.connect(playwright)
+def sign_on_and_open(page, menu_link: str) -> None:
     page.locator("input[name=UID]").fill("clerk")
     page.locator("input[type=password]").fill(PASSWORD)
     page.get_by_role("button", name="Sign on").click()
-    page.frame_locator("frame[name=menu]").get_by_role("link", name="New Order").click()
+    page.frame_locator("frame[name=menu]").get_by_role("link", name=menu_link).click()
+
+
+def record_order(recorder: Recorder, playwright) -> None:
+    browser, page = recorder.connect(playwright)
+    sign_on_and_open(page, "New Order")
     main = page.frame(name="main")
     main.wait_for_url("**/orders/new")
     row = SAMPLE
@@ -211,10 +215,7 @@ def test_second_recording_reuses_the_map_and_ctrl_c_keeps_it(recording_project, 
     with start_billing(tmp_path) as app, sync_playwright() as playwright:
         recorder = Recorder(project, f"{app.url}/", "recipes/sign-on-again.yaml")
         browser, page = recorder.connect(playwright)
-        page.locator("input[name=UID]").fill("clerk")
-        page.locator("input[type=password]").fill(PASSWORD)
-        page.get_by_role("button", name="Sign on").click()
-        page.frame_locator("frame[name=menu]").get_by_role("link", name="Find Order").click()
+        sign_on_and_open(page, "Find Order")
         page.frame(name="main").wait_for_url("**/orders/search")
         time.sleep(0.5)
         recorder.process.send_signal(signal.SIGINT)
@@ -272,10 +273,7 @@ def test_a_lookup_popup_and_a_file_upload_are_recorded_and_replayed(project, tmp
         recorder = Recorder(project, f"{first.url}/", "recipes/attach-document.yaml",
                             "--sample", str(sample), "--bot", "attach-documents")
         browser, page = recorder.connect(playwright)
-        page.locator("input[name=UID]").fill("clerk")
-        page.locator("input[type=password]").fill(PASSWORD)
-        page.get_by_role("button", name="Sign on").click()
-        page.frame_locator("frame[name=menu]").get_by_role("link", name="Documents").click()
+        sign_on_and_open(page, "Documents")
         main = page.frame(name="main")
         main.wait_for_url("**/documents/new")
         with page.context.expect_page() as opened:

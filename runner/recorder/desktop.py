@@ -30,6 +30,7 @@ import numpy as np
 from ..drivers.screen_match import Box, ScreenImage, find_template, load_template
 from ..selector_map import DEFAULT_CONFIDENCE, SelectorMap
 from ..settings import Settings
+from .base import Recorder
 from .model import RecordedElement, RecordedStep
 from .screen_crop import control_box, crop, label_box, search_region, unique_box
 from .session import RecordingSession
@@ -140,22 +141,15 @@ class Press:
     read: bool = False
 
 
-class DesktopRecorder:
+class DesktopRecorder(Recorder):
     def __init__(self, settings: Settings, session: RecordingSession, matcher: ValueMatcher, app: str,
                  selector_map: SelectorMap | None, launcher: Callable[[], None] | None, main_window: str,
                  say: Callable[[str], None] = print):
-        self.settings = settings
-        self.session = session
-        self.recording = session.recording
-        self.matcher = matcher
+        super().__init__(settings, session, matcher, selector_map, say)
         self.app = app
-        self.map = selector_map
         self.launcher = launcher
         self.main_window = main_window
-        self.say = say
         self.events: queue.Queue = queue.Queue()
-        self.stopped = threading.Event()
-        self.why_stopped = "stopped"
         self.sampler = ScreenSampler()
         self.pending: Press | None = None
         self.read_next = False
@@ -200,10 +194,6 @@ class DesktopRecorder:
             self.session.save()
         return self.why_stopped
 
-    def _interrupt(self, signum, frame) -> None:
-        self.why_stopped = "Ctrl-C"
-        self.stopped.set()
-
     def _on_click(self, x, y, button, pressed) -> None:
         if pressed and button.name == "left":
             self.events.put(("click", (int(x), int(y)), time.monotonic(), ""))
@@ -221,8 +211,7 @@ class DesktopRecorder:
             return
         self.events.put(("key", (name, frozenset(self.modifiers)), time.monotonic(), ""))
         if name and name.upper() == "F12" and {"Control", "Shift"} <= self.modifiers:
-            self.why_stopped = "Ctrl+Shift+F12"
-            self.stopped.set()
+            self.stop("Ctrl+Shift+F12")
 
     def _on_release(self, key) -> None:
         name = self._key_name(key)

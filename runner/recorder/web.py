@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import signal
 import tempfile
-import threading
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +27,7 @@ from playwright.sync_api import Frame, Page, sync_playwright
 from ..errors import BrowserLaunchError, ConfigurationError
 from ..selector_map import SelectorMap
 from ..settings import Settings
+from .base import Recorder
 from .model import RecordedElement, RecordedStep
 from .session import RecordingSession
 from .values import ValueMatcher, snake
@@ -63,21 +63,14 @@ class WebRecordOptions:
     remote_debugging_port: int | None = None
 
 
-class WebRecorder:
+class WebRecorder(Recorder):
     def __init__(self, settings: Settings, session: RecordingSession, matcher: ValueMatcher,
                  options: WebRecordOptions, selector_map: SelectorMap | None, say: Callable[[str], None] = print):
-        self.settings = settings
-        self.session = session
-        self.recording = session.recording
-        self.matcher = matcher
+        super().__init__(settings, session, matcher, selector_map, say)
         self.options = options
-        self.map = selector_map
-        self.say = say
         self.pages: list[Page] = []
         self.current_page = 0
-        self.stopped = threading.Event()
         self.inbox: list[tuple[Page | None, dict]] = []
-        self.why_stopped = "stopped"
 
     # -- the browser ---------------------------------------------------------------------------
     def run(self) -> str:
@@ -128,10 +121,6 @@ class WebRecorder:
             signal.signal(signal.SIGINT, previous)
             self.session.save()
         return self.why_stopped
-
-    def _interrupt(self, signum, frame) -> None:
-        self.why_stopped = "Ctrl-C"
-        self.stopped.set()
 
     def _wait_until_stopped(self, context) -> None:
         try:
@@ -201,8 +190,7 @@ class WebRecorder:
         except ValueError:
             return
         if event.get("kind") == "toolbar" and event.get("command") == "stop":
-            self.why_stopped = "the toolbar's Stop button"
-            self.stopped.set()
+            self.stop("the toolbar's Stop button")
         self.inbox.append((message.page, event))
 
     def _page_index(self, page: Page | None) -> int:
