@@ -19,6 +19,7 @@ from .terminal import RunBar, print_summary
 from .console_cli import console_app
 from .queue_cli import queue_app
 from .record_cli import record_app
+from .audit_cli import audit_app
 from .scheduler_cli import scheduler_app
 from .errors import BackroomError, ConfigurationError, ExitCode, exit_code_for
 
@@ -30,6 +31,7 @@ app.add_typer(queue_app, name="queue")
 app.add_typer(scheduler_app, name="scheduler")
 app.add_typer(console_app, name="console")
 app.add_typer(record_app, name="record")
+app.add_typer(audit_app, name="audit")
 err = Console(stderr=True)
 out = Console()
 

@@ -14,6 +14,7 @@ class ExitCode(IntEnum):
     ITEMS_FAILED = 1      # the run finished, some work items need a human
     BAD_INPUT = 2         # input file, recipe, selector map or bot definition is wrong
     ENVIRONMENT = 3       # the application or the browser cannot be reached
+    EVIDENCE_FAILED = 4   # backroom audit verify found evidence missing, altered, inserted or out of order
     INTERRUPTED = 130     # stopped by the operator (Ctrl-C)
     INTERNAL = 70         # a defect in Backroom itself
 
@@ -113,6 +114,13 @@ class SystemException(StepFailure):
     """The legacy system failed (busy, timed out): the item may be retried."""
 
     kind = "system"
+
+
+class EvidenceProblem(BackroomError):
+    """Verification found a run's evidence incomplete or changed."""
+
+    exit_code = ExitCode.EVIDENCE_FAILED
+    hint = "Keep this output with the evidence; restore the named files from a backup or an audit pack."
 
 
 def exit_code_for(error: BaseException) -> ExitCode:

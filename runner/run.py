@@ -20,6 +20,7 @@ from typing import Callable
 
 from .audit.events import AuditEvent, AuditTrail, sha256_file
 from .audit.report import build_report
+from .audit.signing import load_signer
 from .bot import Bot, load_bot
 from .bot_logic import BotLogic, GroupingContext, Refused, load_bot_logic, run_make_items
 from .documents import check_template, render_document
@@ -208,12 +209,14 @@ def open_run(request: RunRequest, prepared: PreparedRun) -> tuple[str, Path, Aud
     run_id = request.run_id or new_run_id()
     if not RUN_ID.fullmatch(run_id):
         raise ConfigurationError(f"run id {run_id!r}: letters, digits and '-' only")
+    signer = load_signer(settings, Path(request.project))  # before anything runs: a missing key stops nothing
     run_dir = Path(request.project) / settings.logs_dir / bot.name / run_id
     run_dir.mkdir(parents=True, exist_ok=True)
     redactor = Redactor()
     redactor.add(*prepared.secrets.values())
+    redactor.add(*getattr(signer, "secret_values", ()))
     policy = request.screenshots or bot.screenshots or settings.screenshots
-    return run_id, run_dir, AuditTrail(run_id, run_dir, redactor), policy
+    return run_id, run_dir, AuditTrail(run_id, run_dir, redactor, signer), policy
 
 
 def stopped_because(exc: BaseException, trail: AuditTrail) -> str:
@@ -335,6 +338,7 @@ def _run_prepared(request: RunRequest, prepared: PreparedRun, on_progress: Calla
         queue.close()
         results_path = _write_results(prepared, request, run_dir, results)
         report_path = build_report(run_dir)
+        trail.seal(bot.name)
     if abort is not None and not isinstance(abort, (BackroomError, KeyboardInterrupt)):
         raise abort
     return RunResult(run_id, run_dir, report_path, results_path, results, exit_code, run_message)

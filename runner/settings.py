@@ -81,6 +81,15 @@ class ConsoleSettings(_Strict):
     upload_max_mb: float = Field(default=20, gt=0)
 
 
+class AuditSettings(_Strict):
+    # ed25519: signed with a private key, verified by anyone with the public key (give that to auditors);
+    # hmac: signed and verified with one shared secret (audit_hmac_key: BACKROOM_SECRET_AUDIT_HMAC_KEY or keyring).
+    signing: Literal["ed25519", "hmac"] = "ed25519"
+    private_key: str = "logs/audit/signing-key.pem"   # created (mode 600) on first use when missing
+    public_key: str = "logs/audit/signing-key.pub"
+    screenshots_keep_days: int | None = Field(default=None, ge=1)  # None: screenshots are kept for ever
+
+
 class Settings(_Strict):
     browser: BrowserSettings = Field(default_factory=BrowserSettings)
     action_timeout_s: float = Field(default=10.0, gt=0)
@@ -93,6 +102,7 @@ class Settings(_Strict):
     lease_s: float = Field(default=300.0, gt=0)  # a runner that stops heart-beating loses its item after this
     desktop: DesktopSettings = Field(default_factory=DesktopSettings)
     console: ConsoleSettings = Field(default_factory=ConsoleSettings)
+    audit: AuditSettings = Field(default_factory=AuditSettings)
     apps: dict[str, AppSettings] = Field(default_factory=dict)
 
     def app(self, name: str, kind: str = "web") -> AppSettings:

@@ -18,7 +18,8 @@ COMMANDS = [[], ["run"], ["check"], ["bots"], ["report"], ["demo"], ["demo", "se
             ["scheduler"], ["scheduler", "status"], ["menu"], ["console"], ["console", "users"],
             ["console", "users", "add"], ["console", "users", "list"], ["console", "users", "set-password"],
             ["console", "users", "disable"], ["console", "users", "enable"], ["record"], ["record", "web"],
-            ["record", "desktop"]]
+            ["record", "desktop"], ["audit"], ["audit", "verify"], ["audit", "item"], ["audit", "export"],
+            ["audit", "prune"], ["audit", "keygen"]]
 
 
 def backroom(*args, cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -24,6 +25,16 @@ RUN_LOG_FILE = "run.log"
 
 def now_iso() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+def sha256_text(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def run_anchor(run_id: str) -> str:
+    """What the first event of a run points back to: ties the chain to this run, so events cannot be
+    moved into another run's file."""
+    return sha256_text(f"backroom-run:{run_id}")
 
 
 def sha256_file(path: Path) -> str:
@@ -55,6 +66,7 @@ class AuditEvent:
     screenshot: str | None = None  # relative to the run folder
     screenshot_sha256: str | None = None
     data: dict | None = None
+    prev: str | None = None        # SHA-256 of the event line before this one (the run's anchor for the first)
 
     def to_json(self) -> str:
         record = {k: v for k, v in asdict(self).items() if v is not None and v is not False}
@@ -64,11 +76,15 @@ class AuditEvent:
 class AuditTrail:
     """Writes a run's events.jsonl and run.log; hands out sequence numbers."""
 
-    def __init__(self, run_id: str, run_dir: Path, redactor: Redactor):
+    def __init__(self, run_id: str, run_dir: Path, redactor: Redactor, signer=None):
         self.run_id = run_id
+        self.signer = signer                  # signs the run's manifest when the run is sealed
         self.run_dir = Path(run_dir)
         self.redactor = redactor
         self.seq = 0
+        self.written = 0
+        self.last_hash = run_anchor(run_id)   # each event carries the hash of the line before it
+        self._chain_lock = threading.Lock()
         self.counts: dict[str, int] = {}
         self.events_path = self.run_dir / EVENTS_FILE
         self.screenshots_dir = self.run_dir / "screenshots"
@@ -96,13 +112,26 @@ class AuditTrail:
             event.value = self.redactor.scrub(event.value)
         if event.message is not None:
             event.message = self.redactor.scrub(event.message)
-        self.log.bind(audit=True, item=event.item or "-").info(event.to_json())
+        with self._chain_lock:
+            event.prev = self.last_hash
+            line = self.redactor.scrub(event.to_json())  # hashed exactly as written
+            self.last_hash = sha256_text(line)
+            self.written += 1
+            self.log.bind(audit=True, item=event.item or "-").info(line)
         return event
 
     def close(self) -> None:
         for sink in self._sinks:
             logger.remove(sink)
         self._sinks = []
+
+    def seal(self, bot: str) -> Path | None:
+        """After the last file of the run is written: the signed manifest, and the run in its bot's chain."""
+        if self.signer is None:
+            return None
+        from .manifest import seal_run
+
+        return seal_run(self.run_dir, self.run_id, bot, self.written, self.last_hash, self.signer)
 
 
 def read_events(run_dir: Path) -> list[dict]:

@@ -184,6 +184,7 @@ def run_reconciliation(request, prepared, on_progress: Callable | None = None,
         emit("run", _run_outcome(code), message=message or None, data={"counts": counts, "exit_code": int(code)})
         trail.close()
         report_path = build_report(run_dir)
+        trail.seal(bot.name)
         progress(2, counts)
     if abort is not None and not isinstance(abort, (BackroomError, KeyboardInterrupt)):
         raise abort

@@ -1,0 +1,97 @@
+"""Sealing a run: a signed manifest of every artifact, and the bot's chain of runs.
+
+At the end of a run `manifest.json` lists each file of the run folder with its SHA-256 and size
+(events, screenshots, result workbooks, generated documents, the run log), the number of events and
+the hash of the last one (the head of the run's event chain), and the run before it in the bot's
+chain; it is signed (signing.py). `logs/<bot>/chain.jsonl` lists the bot's sealed runs in order,
+each line carrying the hash of the line before it and its own signature, so a removed run is
+noticed. The HTML report is not sealed: it is a view built from events.jsonl, and can be built again.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+
+from filelock import FileLock
+
+from .events import EVENTS_FILE, sha256_file, sha256_text
+from .signing import Signer
+
+MANIFEST_FILE = "manifest.json"
+PRUNED_FILE = "pruned.json"
+CHAIN_FILE = "chain.jsonl"
+NOT_SEALED = {MANIFEST_FILE, PRUNED_FILE, "report.html"}
+FORMAT = "backroom-manifest/1"
+CHAIN_START = sha256_text("backroom-chain-start")
+
+
+def canonical(record: dict) -> bytes:
+    """The bytes a signature covers: the record without its signature, keys sorted, no spaces."""
+    body = {k: v for k, v in record.items() if k != "signature"}
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def signed(record: dict, signer: Signer) -> dict:
+    return {**record, "signature": {"algorithm": signer.algorithm, "key_id": signer.key_id,
+                                    "value": signer.sign(canonical(record))}}
+
+
+def sealed_files(run_dir: Path) -> list[Path]:
+    return sorted(p for p in Path(run_dir).rglob("*")
+                  if p.is_file() and p.relative_to(run_dir).as_posix() not in NOT_SEALED and not p.name.startswith("."))
+
+
+def chain_entries(bot_dir: Path) -> list[tuple[str, dict | None]]:
+    """The chain file's lines: (the line as written, its record or None when it is not JSON)."""
+    path = Path(bot_dir) / CHAIN_FILE
+    if not path.exists():
+        return []
+    out = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            continue
+        try:
+            out.append((line, json.loads(line)))
+        except ValueError:
+            out.append((line, None))
+    return out
+
+
+def seal_run(run_dir: Path, run_id: str, bot: str, events_written: int, last_event_sha256: str,
+             signer: Signer) -> Path:
+    """Write the run's signed manifest and append the run to its bot's chain (one sealer at a time)."""
+    run_dir = Path(run_dir)
+    bot_dir = run_dir.parent
+    artifacts = [{"path": p.relative_to(run_dir).as_posix(), "sha256": sha256_file(p), "bytes": p.stat().st_size}
+                 for p in sealed_files(run_dir)]
+    with FileLock(str(bot_dir / ".chain.lock")):
+        entries = chain_entries(bot_dir)
+        last_line, last = entries[-1] if entries else (None, None)
+        previous = {"run": last["run"], "manifest_sha256": last["manifest_sha256"]} if last else None
+        manifest = signed({
+            "format": FORMAT, "run": run_id, "bot": bot,
+            "sealed_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "events": {"file": EVENTS_FILE, "count": events_written, "last_sha256": last_event_sha256},
+            "artifacts": artifacts, "previous_run": previous}, signer)
+        text = json.dumps(manifest, indent=2, ensure_ascii=False) + "\n"
+        path = run_dir / MANIFEST_FILE
+        path.write_text(text, encoding="utf-8")
+        entry = signed({"run": run_id, "manifest_sha256": sha256_text(text),
+                        "prev": sha256_text(last_line) if last_line else CHAIN_START}, signer)
+        with open(bot_dir / CHAIN_FILE, "a", encoding="utf-8") as chain:
+            chain.write(json.dumps(entry, sort_keys=True, ensure_ascii=False) + "\n")
+    return path
+
+
+def read_manifest(run_dir: Path) -> tuple[dict | None, str | None]:
+    """The manifest and the SHA-256 of its text, or (None, None) when there is none or it is not JSON."""
+    path = Path(run_dir) / MANIFEST_FILE
+    if not path.exists():
+        return None, None
+    text = path.read_text(encoding="utf-8")
+    try:
+        return json.loads(text), sha256_text(text)
+    except ValueError:
+        return {}, sha256_text(text)

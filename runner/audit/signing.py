@@ -1,0 +1,148 @@
+"""Signatures on run manifests: Ed25519 (auditors verify with the public key alone) or HMAC-SHA256.
+
+Ed25519 is the default: the private key signs, the public key verifies, so the people who check
+the evidence never hold what could forge it. Where a shared secret is preferred, HMAC-SHA256 signs
+with `audit_hmac_key` (BACKROOM_SECRET_AUDIT_HMAC_KEY or the keyring), like any other secret.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from ..errors import ConfigurationError
+from ..secrets import resolve_secrets
+from ..settings import Settings
+
+HMAC_SECRET = "audit_hmac_key"
+
+
+class Signer(Protocol):
+    algorithm: str
+    key_id: str
+
+    def sign(self, data: bytes) -> str: ...
+
+
+class Verifier(Protocol):
+    algorithm: str
+    key_id: str
+
+    def verify(self, data: bytes, signature: str) -> bool: ...
+
+
+def _key_id(material: bytes) -> str:
+    return hashlib.sha256(material).hexdigest()[:16]
+
+
+@dataclass
+class Ed25519Signer:
+    key: Ed25519PrivateKey
+    algorithm: str = "ed25519"
+
+    @property
+    def key_id(self) -> str:
+        return _key_id(self.key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw))
+
+    def sign(self, data: bytes) -> str:
+        return base64.b64encode(self.key.sign(data)).decode()
+
+
+@dataclass
+class Ed25519Verifier:
+    key: Ed25519PublicKey
+    algorithm: str = "ed25519"
+
+    @property
+    def key_id(self) -> str:
+        return _key_id(self.key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw))
+
+    def verify(self, data: bytes, signature: str) -> bool:
+        try:
+            self.key.verify(base64.b64decode(signature), data)
+            return True
+        except (InvalidSignature, ValueError):
+            return False
+
+
+@dataclass
+class HmacKey:
+    secret: bytes
+    algorithm: str = "hmac-sha256"
+
+    @property
+    def key_id(self) -> str:  # names the key without revealing it
+        return _key_id(b"backroom-hmac-id:" + hashlib.sha256(self.secret).digest())
+
+    def sign(self, data: bytes) -> str:
+        return base64.b64encode(hmac.new(self.secret, data, hashlib.sha256).digest()).decode()
+
+    def verify(self, data: bytes, signature: str) -> bool:
+        return hmac.compare_digest(self.sign(data), signature)
+
+    @property
+    def secret_values(self) -> tuple[str, ...]:  # scrubbed from the run's logs like any secret
+        return (self.secret.decode(errors="replace"),)
+
+
+def _path(project: Path, configured: str) -> Path:
+    path = Path(configured)
+    return path if path.is_absolute() else Path(project) / path
+
+
+def generate_key_pair(private_path: Path, public_path: Path) -> None:
+    """A new Ed25519 key pair: the private key readable by its owner only, the public key to share."""
+    key = Ed25519PrivateKey.generate()
+    private_path.parent.mkdir(parents=True, exist_ok=True)
+    public_path.parent.mkdir(parents=True, exist_ok=True)
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                            serialization.NoEncryption())
+    descriptor = os.open(private_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "wb") as handle:
+        handle.write(pem)
+    public_path.write_bytes(key.public_key().public_bytes(serialization.Encoding.PEM,
+                                                          serialization.PublicFormat.SubjectPublicKeyInfo))
+
+
+def load_signer(settings: Settings, project: Path) -> Signer:
+    audit = settings.audit
+    if audit.signing == "hmac":
+        return HmacKey(resolve_secrets({HMAC_SECRET})[HMAC_SECRET].encode())
+    private_path = _path(project, audit.private_key)
+    if not private_path.exists():
+        generate_key_pair(private_path, _path(project, audit.public_key))
+    try:
+        key = serialization.load_pem_private_key(private_path.read_bytes(), password=None)
+    except (ValueError, TypeError) as exc:
+        raise ConfigurationError(f"audit.private_key {audit.private_key}: not an unencrypted PEM private key ({exc})",
+                                 "Create a key pair with: backroom audit keygen") from None
+    if not isinstance(key, Ed25519PrivateKey):
+        raise ConfigurationError(f"audit.private_key {audit.private_key}: not an Ed25519 key",
+                                 "Create a key pair with: backroom audit keygen")
+    return Ed25519Signer(key)
+
+
+def load_verifier(settings: Settings, project: Path, public_key: Path | None = None) -> Verifier:
+    audit = settings.audit
+    if audit.signing == "hmac" and public_key is None:
+        return HmacKey(resolve_secrets({HMAC_SECRET})[HMAC_SECRET].encode())
+    path = public_key or _path(project, audit.public_key)
+    if not path.exists():
+        raise ConfigurationError(f"public key {path.name} not found",
+                                 "Give the signing key's public half with --public-key FILE.")
+    try:
+        key = serialization.load_pem_public_key(path.read_bytes())
+    except ValueError as exc:
+        raise ConfigurationError(f"{path.name}: not a PEM public key ({exc})") from None
+    if not isinstance(key, Ed25519PublicKey):
+        raise ConfigurationError(f"{path.name}: not an Ed25519 public key")
+    return Ed25519Verifier(key)

@@ -1,0 +1,217 @@
+"""Verifying a run's evidence: the manifest's signature, every artifact's hash, the chain of events,
+and the bot's chain of runs. Each finding says exactly what is wrong and where."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .events import EVENTS_FILE, run_anchor, sha256_file, sha256_text
+from .manifest import (CHAIN_START, MANIFEST_FILE, NOT_SEALED, PRUNED_FILE, canonical, chain_entries, read_manifest,
+                       sealed_files)
+from .signing import Verifier
+
+PROBLEMS = ("missing", "altered", "inserted", "out_of_order", "deleted", "unsealed", "bad_signature", "removed_run")
+
+
+@dataclass(frozen=True)
+class Finding:
+    kind: str          # one of PROBLEMS, or "pruned" (by the retention policy: not a problem)
+    subject: str       # the file, the event or the run
+    detail: str
+
+    @property
+    def is_problem(self) -> bool:
+        return self.kind in PROBLEMS
+
+    def __str__(self) -> str:
+        return f"{self.kind.replace('_', ' ')}: {self.subject}: {self.detail}"
+
+
+@dataclass
+class RunVerification:
+    run: str
+    bot: str
+    findings: list[Finding] = field(default_factory=list)
+    events: int = 0
+    artifacts: int = 0
+    signed_by: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not any(f.is_problem for f in self.findings)
+
+    def add(self, kind: str, subject: str, detail: str) -> None:
+        self.findings.append(Finding(kind, subject, detail))
+
+
+def _signature_ok(record: dict, verifier: Verifier) -> tuple[bool, str]:
+    signature = record.get("signature") or {}
+    if signature.get("key_id") != verifier.key_id:
+        return False, f"signed with key {signature.get('key_id') or '(none)'}, not {verifier.key_id}"
+    if signature.get("algorithm") != verifier.algorithm:
+        return False, f"signed with {signature.get('algorithm')}, not {verifier.algorithm}"
+    if not verifier.verify(canonical(record), str(signature.get("value", ""))):
+        return False, "the signature does not match the content: altered after signing"
+    return True, ""
+
+
+def _pruned(run_dir: Path, verifier: Verifier, result: RunVerification) -> dict[str, dict]:
+    """Files the retention policy removed, from the signed pruning records."""
+    path = run_dir / PRUNED_FILE
+    if not path.exists():
+        return {}
+    try:
+        records = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError:
+        result.add("altered", PRUNED_FILE, "not valid JSON")
+        return {}
+    out = {}
+    for record in records:
+        ok, why = _signature_ok(record, verifier)
+        if not ok:
+            result.add("bad_signature", PRUNED_FILE, why)
+            continue
+        for entry in record.get("files", []):
+            out[entry["path"]] = {**entry, "pruned_at": record.get("pruned_at"), "policy": record.get("policy")}
+    return out
+
+
+def verify_run(run_dir: Path, verifier: Verifier) -> RunVerification:
+    run_dir = Path(run_dir)
+    result = RunVerification(run_dir.name, run_dir.parent.name)
+    manifest, _ = read_manifest(run_dir)
+    if manifest is None:
+        result.add("unsealed", MANIFEST_FILE, "no manifest: the run did not finish (it was killed) or the "
+                                              "manifest was deleted")
+    elif not manifest:
+        result.add("altered", MANIFEST_FILE, "not valid JSON")
+        manifest = None
+    else:
+        ok, why = _signature_ok(manifest, verifier)
+        result.signed_by = f"{verifier.algorithm} key {verifier.key_id}" if ok else ""
+        if not ok:
+            result.add("bad_signature", MANIFEST_FILE, why)
+        if manifest.get("run") != run_dir.name:
+            result.add("altered", MANIFEST_FILE, f"belongs to run {manifest.get('run')}, found in {run_dir.name}")
+        _check_artifacts(run_dir, manifest, verifier, result)
+    _check_events(run_dir, manifest, result)
+    return result
+
+
+def _check_artifacts(run_dir: Path, manifest: dict, verifier: Verifier, result: RunVerification) -> None:
+    listed = {a["path"]: a for a in manifest.get("artifacts", [])}
+    result.artifacts = len(listed)
+    pruned = _pruned(run_dir, verifier, result)
+    for path, entry in listed.items():
+        file = run_dir / path
+        if not file.exists():
+            record = pruned.get(path)
+            if record and record.get("sha256") == entry["sha256"]:
+                result.add("pruned", path, f"pruned by policy ({record.get('policy')}) on {record.get('pruned_at')}")
+            else:
+                result.add("missing", path, "listed in the manifest, not in the run folder")
+        elif sha256_file(file) != entry["sha256"]:
+            result.add("altered", path, f"SHA-256 {sha256_file(file)[:12]}..., sealed as {entry['sha256'][:12]}...")
+    for file in sealed_files(run_dir):
+        relative = file.relative_to(run_dir).as_posix()
+        if relative not in listed and relative not in NOT_SEALED:
+            result.add("inserted", relative, "not in the manifest: added after the run was sealed")
+
+
+def _check_events(run_dir: Path, manifest: dict | None, result: RunVerification) -> None:
+    path = run_dir / EVENTS_FILE
+    if not path.exists():
+        if manifest is None:  # nothing sealed and nothing to check: the missing file was already said
+            result.add("missing", EVENTS_FILE, "the run has no events")
+        return  # a sealed run's missing events.jsonl is reported with the artifacts
+    lines = [line for line in path.read_text(encoding="utf-8").split("\n") if line != ""]
+    result.events = len(lines)
+    hashes = [sha256_text(line) for line in lines]
+    records: list[dict | None] = []
+    for line in lines:
+        try:
+            records.append(json.loads(line))
+        except ValueError:
+            records.append(None)
+    where = {h: i for i, h in enumerate(hashes)}
+    anchor = run_anchor(run_dir.name)
+
+    def name(i: int) -> str:
+        record = records[i]
+        return f"event seq {record.get('seq')} (line {i + 1})" if record else f"line {i + 1}"
+
+    for i, record in enumerate(records):
+        if record is None:
+            result.add("altered", f"{EVENTS_FILE} line {i + 1}", "not a valid event any more")
+            continue
+        expected = hashes[i - 1] if i else anchor
+        prev = record.get("prev")
+        if prev == expected:
+            continue
+        if prev in where and where[prev] > i:
+            result.add("out_of_order", name(i), f"belongs after line {where[prev] + 1}")
+        elif prev in where and where[prev] < i - 1:
+            inserted = ", ".join(name(j) for j in range(where[prev] + 1, i))
+            result.add("inserted", inserted, f"not in the chain: {name(i)} follows line {where[prev] + 1}")
+        elif i == 0 and prev is not None and prev != anchor:
+            result.add("inserted", name(0), "the run's chain does not start here")
+        elif i and records[i - 1] and record.get("seq") == (records[i - 1].get("seq") or 0) + 1:
+            result.add("altered", name(i - 1), "its content changed: the next event holds another hash")
+        else:
+            before = records[i - 1].get("seq") if i and records[i - 1] else 0
+            result.add("deleted", f"events after seq {before}", f"missing before {name(i)}")
+    if manifest is None:
+        return
+    sealed = manifest.get("events", {})
+    count, last = sealed.get("count"), sealed.get("last_sha256")
+    if hashes and last != hashes[-1] and count is not None:
+        if len(lines) > count and last in where:
+            result.add("inserted", ", ".join(name(j) for j in range(where[last] + 1, len(lines))),
+                       "appended after the run was sealed")
+        elif len(lines) == count:
+            result.add("altered", name(len(lines) - 1), "differs from the sealed last event")
+        elif len(lines) < count:
+            result.add("deleted", f"the last {count - len(lines)} event(s)", f"sealed with {count} events")
+
+
+def verify_bot_chain(bot_dir: Path, verifier: Verifier) -> list[Finding]:
+    """The bot's chain of sealed runs: every listed run still there, unchanged, in order."""
+    bot_dir = Path(bot_dir)
+    findings: list[Finding] = []
+    previous_line = None
+    listed = set()
+    for number, (line, entry) in enumerate(chain_entries(bot_dir), start=1):
+        where = f"{bot_dir.name}/chain.jsonl line {number}"
+        if entry is None:
+            findings.append(Finding("altered", where, "not valid JSON"))
+            previous_line = line
+            continue
+        ok, why = _signature_ok(entry, verifier)
+        if not ok:
+            findings.append(Finding("bad_signature", where, why))
+        expected = sha256_text(previous_line) if previous_line is not None else CHAIN_START
+        if entry.get("prev") != expected:
+            findings.append(Finding("deleted" if previous_line is not None else "altered", where,
+                                    "the line before it in the chain was removed or changed"))
+        previous_line = line
+        run = str(entry.get("run"))
+        listed.add(run)
+        run_dir = bot_dir / run
+        manifest, manifest_hash = read_manifest(run_dir)
+        if not run_dir.is_dir():
+            findings.append(Finding("removed_run", run, f"listed in the chain (line {number}), its folder is gone"))
+        elif manifest is None:
+            findings.append(Finding("missing", f"{run}/{MANIFEST_FILE}", "the chain lists the run as sealed"))
+        elif manifest_hash != entry.get("manifest_sha256"):
+            findings.append(Finding("altered", f"{run}/{MANIFEST_FILE}", "differs from the one the chain recorded"))
+    for run_dir in sorted(p for p in bot_dir.iterdir() if p.is_dir()):
+        if (run_dir / MANIFEST_FILE).exists() and run_dir.name not in listed:
+            findings.append(Finding("inserted", run_dir.name, "a sealed run that is not in the bot's chain"))
+    return findings
+
+
+def run_dirs(bot_dir: Path) -> list[Path]:
+    return sorted(p for p in Path(bot_dir).iterdir() if p.is_dir() and ((p / EVENTS_FILE).exists()
+                                                                          or (p / MANIFEST_FILE).exists()))

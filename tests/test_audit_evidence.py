@@ -1,0 +1,219 @@
+"""Tamper-evident run evidence: real runs against BILLSYS are sealed; every kind of tampering with a
+copy of their folders is caught by verification and named; untouched runs verify clean."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+import yaml
+
+from runner import RunRequest, load_settings, start_run
+from runner.audit.retention import prune_screenshots
+from runner.audit.signing import HmacKey, load_signer, load_verifier
+from runner.audit.verify import verify_bot_chain, verify_run
+
+from .conftest import PASSWORD, SUPERVISOR, make_orders
+
+
+@pytest.fixture(scope="module")
+def sealed(tmp_path_factory):
+    """Two sealed runs of rekey-orders (chained), made once for the module's tests to copy."""
+    from .conftest import ROOT, start_billing
+
+    base = tmp_path_factory.mktemp("sealed")
+    project = base / "project"
+    for folder in ("bots", "recipes", "selectors"):
+        shutil.copytree(ROOT / folder, project / folder)
+    shutil.copy(ROOT / "backroom.yaml", project / "backroom.yaml")
+    os.environ["BACKROOM_SECRET_BILLING_PASSWORD"] = PASSWORD
+    os.environ["BACKROOM_SECRET_SUPERVISOR_CODE"] = SUPERVISOR
+    try:
+        with start_billing(base) as app:
+            runs = []
+            for n, seed in enumerate((3, 4)):
+                workbook, _ = make_orders(base / f"orders-{n}.xlsx", 2, seed=seed)
+                runs.append(start_run(RunRequest(bot="rekey-orders", input_path=workbook, project=project,
+                                                 app_urls={"billing": app.url})))
+    finally:
+        del os.environ["BACKROOM_SECRET_BILLING_PASSWORD"], os.environ["BACKROOM_SECRET_SUPERVISOR_CODE"]
+    return project, [r.run_dir for r in runs]
+
+
+@pytest.fixture
+def copy(sealed, tmp_path):
+    """A private copy of the sealed project: each test tampers with its own."""
+    project, run_dirs = sealed
+    target = tmp_path / "project"
+    shutil.copytree(project, target)
+    bot_dir = target / "logs" / "rekey-orders"
+    return target, [bot_dir / d.name for d in run_dirs]
+
+
+def verifier(project):
+    return load_verifier(load_settings(project), project)
+
+
+def kinds(result) -> set[tuple[str, str]]:
+    return {(f.kind, f.subject) for f in result.findings}
+
+
+def flip_byte(path: Path, offset: int) -> None:
+    data = bytearray(path.read_bytes())
+    data[offset] ^= 0x01
+    path.write_bytes(bytes(data))
+
+
+def event_lines(run_dir: Path) -> list[str]:
+    return (run_dir / "events.jsonl").read_text().splitlines()
+
+
+def write_lines(run_dir: Path, lines: list[str]) -> None:
+    (run_dir / "events.jsonl").write_text("\n".join(lines) + "\n")
+
+
+def test_untouched_runs_verify_clean_and_chain_together(copy):
+    project, (first, second) = copy
+    manifest = json.loads((second / "manifest.json").read_text())
+    assert manifest["previous_run"]["run"] == first.name  # runs of a bot are chained
+    paths = {a["path"] for a in manifest["artifacts"]}
+    assert "events.jsonl" in paths and "run.log" in paths and any(p.startswith("screenshots/") for p in paths)
+    assert any(p.endswith("-results.xlsx") for p in paths)
+    for run_dir in (first, second):
+        result = verify_run(run_dir, verifier(project))
+        assert result.ok and not result.findings, result.findings
+        assert result.events == len(event_lines(run_dir)) > 10
+    assert verify_bot_chain(first.parent, verifier(project)) == []
+    done = subprocess.run([sys.executable, "-m", "runner.cli", "audit", "verify", "--all"], cwd=project,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"OK   rekey-orders/{first.name}" in done.stdout and "Every run verified" in done.stdout
+
+
+def test_one_byte_changed_in_any_artifact_is_named(copy):
+    project, (run_dir, _) = copy
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    artifacts = [a["path"] for a in manifest["artifacts"]]
+    screenshot = next(p for p in artifacts if p.startswith("screenshots/"))
+    workbook = next(p for p in artifacts if p.endswith(".xlsx"))
+    for path in (screenshot, workbook, "run.log"):
+        original = (run_dir / path).read_bytes()
+        flip_byte(run_dir / path, len(original) // 2)
+        assert ("altered", path) in kinds(verify_run(run_dir, verifier(project))), path
+        (run_dir / path).write_bytes(original)
+    assert verify_run(run_dir, verifier(project)).ok
+
+    lines = event_lines(run_dir)
+    victim = json.loads(lines[5])
+    lines[5] = lines[5].replace('"outcome": "', '"outcome": "x', 1)  # one character more in one event
+    write_lines(run_dir, lines)
+    found = kinds(verify_run(run_dir, verifier(project)))
+    assert ("altered", f"event seq {victim['seq']} (line 6)") in found and ("altered", "events.jsonl") in found
+
+    shutil.copy(run_dir / "events.jsonl", run_dir / "events.bak")
+    manifest_text = (run_dir / "manifest.json").read_text()
+    (run_dir / "manifest.json").write_text(manifest_text.replace('"sealed_at": "2', '"sealed_at": "1', 1))
+    found = kinds(verify_run(run_dir, verifier(project)))
+    assert ("bad_signature", "manifest.json") in found and ("inserted", "events.bak") in found
+
+
+def test_deleted_reordered_and_inserted_events_are_told_apart(copy):
+    project, (run_dir, other) = copy
+    screenshot = next(a["path"] for a in json.loads((run_dir / "manifest.json").read_text())["artifacts"]
+                      if a["path"].startswith("screenshots/"))
+    (run_dir / screenshot).unlink()
+    assert ("missing", screenshot) in kinds(verify_run(run_dir, verifier(project)))
+
+    lines = event_lines(other)
+    seqs = [json.loads(line)["seq"] for line in lines]
+    swapped = lines[:7] + [lines[8], lines[7]] + lines[9:]
+    write_lines(other, swapped)
+    found = verify_run(other, verifier(project)).findings
+    assert any(f.kind == "out_of_order" and f.subject == f"event seq {seqs[8]} (line 8)" for f in found), found
+
+    forged = json.loads(lines[10])
+    forged["message"] = "approved by supervisor"
+    write_lines(other, lines[:11] + [json.dumps(forged)] + lines[11:])
+    found = verify_run(other, verifier(project)).findings
+    assert any(f.kind == "inserted" and "line 12" in f.subject for f in found), found
+
+    write_lines(other, lines[:4] + lines[6:])
+    found = verify_run(other, verifier(project)).findings
+    assert any(f.kind == "deleted" and f.subject == f"events after seq {seqs[3]}" for f in found), found
+
+    write_lines(other, lines[:-2])
+    found = verify_run(other, verifier(project)).findings
+    assert ("deleted", "the last 2 event(s)") in {(f.kind, f.subject) for f in found}
+
+
+def test_a_removed_run_and_a_foreign_key_are_noticed(copy, tmp_path):
+    project, (first, second) = copy
+    shutil.rmtree(first)
+    findings = verify_bot_chain(second.parent, verifier(project))
+    assert [(f.kind, f.subject) for f in findings] == [("removed_run", first.name)]
+    done = subprocess.run([sys.executable, "-m", "runner.cli", "audit", "verify", "--all", "--bot", "rekey-orders"],
+                          cwd=project, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 4, done.stdout + done.stderr
+    assert f"removed run: {first.name}" in done.stdout and "not intact" in done.stderr
+
+    other = tmp_path / "other-key"
+    other.mkdir()
+    (other / "backroom.yaml").write_text("audit: {private_key: k.pem, public_key: k.pub}\n")
+    load_signer(load_settings(other), other)  # makes another key pair
+    result = verify_run(second, load_verifier(load_settings(other), other))
+    assert [f.kind for f in result.findings if f.is_problem] == ["bad_signature"]
+    assert "signed with key" in result.findings[0].detail
+
+
+def test_retention_prunes_old_screenshots_and_verification_says_so(copy):
+    project, (run_dir, _) = copy
+    settings = load_settings(project)
+    signer = load_signer(settings, project)
+    logs = project / "logs"
+    report = prune_screenshots(logs, 7, signer)  # sealed today: nothing is old enough
+    assert report.files == 0
+    later = datetime.now(timezone.utc) + timedelta(days=8)
+    planned = prune_screenshots(logs, 7, signer, now=later, dry_run=True)
+    assert planned.files > 0 and any((run_dir / "screenshots").iterdir())
+    done = prune_screenshots(logs, 7, signer, now=later)
+    assert done.files == planned.files and not any((run_dir / "screenshots").iterdir())
+    result = verify_run(run_dir, verifier(project))
+    assert result.ok, result.findings
+    assert {f.kind for f in result.findings} == {"pruned"}
+    assert all("screenshots kept 7 days" in f.detail for f in result.findings)
+    (run_dir / "run.log").unlink()  # not a screenshot: still missing
+    assert ("missing", "run.log") in kinds(verify_run(run_dir, verifier(project)))
+    pruned = json.loads((run_dir / "pruned.json").read_text())
+    pruned[0]["policy"] = "screenshots kept 0 days"
+    (run_dir / "pruned.json").write_text(json.dumps(pruned))
+    found = kinds(verify_run(run_dir, verifier(project)))
+    assert ("bad_signature", "pruned.json") in found
+    assert any(kind == "missing" and subject.startswith("screenshots/") for kind, subject in found)
+
+
+def test_hmac_signing_verifies_with_the_shared_key_only(project, billing, tmp_path, monkeypatch):
+    settings_path = project / "backroom.yaml"
+    settings = yaml.safe_load(settings_path.read_text())
+    settings["audit"] = {"signing": "hmac"}
+    settings_path.write_text(yaml.safe_dump(settings))
+    key = "hmac-planted-key-77120"
+    monkeypatch.setenv("BACKROOM_SECRET_AUDIT_HMAC_KEY", key)
+    monkeypatch.setenv("BACKROOM_SECRET_BILLING_PASSWORD", PASSWORD)
+    monkeypatch.setenv("BACKROOM_SECRET_SUPERVISOR_CODE", SUPERVISOR)
+    workbook, _ = make_orders(tmp_path / "orders.xlsx", 1)
+    run = start_run(RunRequest(bot="rekey-orders", input_path=workbook, project=project,
+                               app_urls={"billing": billing.url}))
+    manifest = json.loads((run.run_dir / "manifest.json").read_text())
+    assert manifest["signature"]["algorithm"] == "hmac-sha256"
+    assert verify_run(run.run_dir, verifier(project)).ok
+    wrong = verify_run(run.run_dir, HmacKey(b"another key"))
+    assert [f.kind for f in wrong.findings] == ["bad_signature"]
+    for path in (project / "logs").rglob("*"):
+        if path.is_file():
+            assert key.encode() not in path.read_bytes(), path
