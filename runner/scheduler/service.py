@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 from zoneinfo import ZoneInfo
@@ -105,7 +105,26 @@ class Scheduler:
         log(f"{job.name}: {outcome.outcome}: {outcome.message}")
         if outcome.needs_notice:
             self._notify(outcome, planned)
+        self._apply_retention()
         return outcome
+
+    def _apply_retention(self) -> None:
+        """The retention policy, applied after each run: old screenshots go, their record stays."""
+        from ..audit.retention import prune_screenshots
+        from ..audit.signing import load_signer
+        from ..settings import load_settings
+
+        try:
+            settings = load_settings(self.project)
+            days = settings.audit.screenshots_keep_days
+            if days is None:
+                return
+            report = prune_screenshots(self.project / settings.logs_dir, days, load_signer(settings, self.project),
+                                       now=datetime.fromtimestamp(self.clock(), timezone.utc))
+            if report.files:
+                logger.info(f"retention: pruned {report.files} screenshot(s) of {report.runs} run(s) older than {days} days")
+        except Exception as exc:  # noqa: BLE001 - retention must never stop the schedule
+            logger.error(f"retention: not applied: {exc}")
 
     def _notify(self, outcome: RunOutcome, planned: datetime | None) -> None:
         how = send_notice(self.schedules.notify, self.project, outcome, planned)
