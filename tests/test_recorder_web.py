@@ -216,17 +216,24 @@ def test_second_recording_reuses_the_map_and_ctrl_c_keeps_it(recording_project, 
         recorder = Recorder(project, f"{app.url}/", "recipes/sign-on-again.yaml")
         browser, page = recorder.connect(playwright)
         sign_on_and_open(page, "Find Order")
-        page.frame(name="main").wait_for_url("**/orders/search")
+        main = page.frame(name="main")
+        main.wait_for_url("**/orders/search")
+        field = main.locator("xpath=//td[normalize-space()='Order reference:']/following-sibling::td[1]/input")
+        field.fill("SO-0000001")
+        field.press("Enter")  # a key press: searches
+        main.wait_for_url("**/orders/search?*")
         time.sleep(0.5)
         recorder.process.send_signal(signal.SIGINT)
         output = recorder.wait()
         browser.close()
     assert recorder.process.returncode == 0, output
-    assert "Recording ended (Ctrl-C): 5 steps, 0 new elements, 4 from the selector map." in output, output
+    assert "Recording ended (Ctrl-C): 7 steps, 0 new elements, 5 from the selector map." in output, output
     assert (project / "selectors" / "billing.yaml").read_text() == before  # every element was already there
     steps = yaml.safe_load((project / "recipes" / "sign-on-again.yaml").read_text())["steps"]
-    targets = [s.get("fill", {}).get("target") or s.get("click") for s in steps[1:]]
-    assert targets == ["login.user_id", "login.password", "login.sign_on", "menu.find_order"], steps
+    targets = [s.get("fill", {}).get("target") or s.get("click") for s in steps[1:6]]
+    assert targets == ["login.user_id", "login.password", "login.sign_on", "menu.find_order", "search.reference"]
+    assert steps[5]["fill"]["value"] == "SO-0000001"  # no sample: typed as recorded
+    assert steps[6] == {"press": {"key": "Enter", "target": "search.reference"}}
     assert PASSWORD not in (project / "recipes" / "sign-on-again.yaml").read_text()
 
 

@@ -44,6 +44,11 @@ def _key_id(material: bytes) -> str:
     return hashlib.sha256(material).hexdigest()[:16]
 
 
+def _public_key_id(key: Ed25519PublicKey) -> str:
+    """The same id for a key pair's two halves: a manifest names the key that can verify it."""
+    return _key_id(key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw))
+
+
 @dataclass
 class Ed25519Signer:
     key: Ed25519PrivateKey
@@ -51,7 +56,7 @@ class Ed25519Signer:
 
     @property
     def key_id(self) -> str:
-        return _key_id(self.key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw))
+        return _public_key_id(self.key.public_key())
 
     def sign(self, data: bytes) -> str:
         return base64.b64encode(self.key.sign(data)).decode()
@@ -64,7 +69,7 @@ class Ed25519Verifier:
 
     @property
     def key_id(self) -> str:
-        return _key_id(self.key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw))
+        return _public_key_id(self.key)
 
     def verify(self, data: bytes, signature: str) -> bool:
         try:

@@ -182,8 +182,14 @@
     return out;
   }
   function knownNames(el) {
-    // an element is the map's when the map's first locator finds it: a fallback finding it is only a heal
-    return (window.__backroomKnown || []).filter(k => k.candidates.length && uniqueFor(el, k.candidates[0])).map(k => k.name);
+    // An element is the map's when the map's first locator finds it (a fallback finding it is only a
+    // heal). Two screens of a map can share a locator ("Order reference:" on entry and on search): the
+    // screen with more of its elements on this page comes first.
+    const known = window.__backroomKnown || [];
+    const present = screen => known.filter(k => k.name.split('.')[0] === screen && k.candidates.length
+      && resolve(k.candidates[0]).length === 1).length;
+    return known.filter(k => k.candidates.length && uniqueFor(el, k.candidates[0]))
+      .map(k => [present(k.name.split('.')[0]), k.name]).sort((a, b) => b[0] - a[0]).map(pair => pair[1]);
   }
   function describe(el) {
     const label = labelFor(el);
@@ -231,7 +237,11 @@
     }
   }, true);
 
+  let lastKeyAt = 0;
   document.addEventListener('click', e => {
+    // A page's own script clicking, or the click a key makes (Enter submitting a form, Space on a
+    // button), is not the builder's action: the key was recorded already.
+    if (!e.isTrusted || (e.detail === 0 && Date.now() - lastKeyAt < 1000)) return;
     const el = e.target.closest ? (e.target.closest('a[href], button, input, select, textarea, option, label, [role], [onclick]') || e.target) : e.target;
     if (inToolbar(e.target) || !el || el.nodeType !== 1) return;
     const mode = window.__backroomMode;
@@ -255,6 +265,7 @@
     if (inToolbar(e.target)) return;
     const named = ['Enter', 'Escape', 'PageUp', 'PageDown'].includes(e.key) || /^F\d{1,2}$/.test(e.key);
     const combo = (e.ctrlKey || e.altKey || e.metaKey) && e.key.length === 1 && !(e.ctrlKey && EDITING.includes(e.key.toLowerCase()));
+    lastKeyAt = Date.now();
     if (!named && !combo) return;
     if (e.key === 'Enter' && e.target.tagName === 'TEXTAREA') return;
     const el = e.target && e.target.nodeType === 1 && e.target !== document.body ? e.target : null;
