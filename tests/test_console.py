@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from docx import Document
 from openpyxl import load_workbook
 from playwright.sync_api import expect, sync_playwright
 
@@ -175,8 +176,20 @@ def test_an_auditor_reads_and_exports_but_is_refused_an_operators_action(estate)
     expect(page.locator("nav")).not_to_contain_text("Start a bot")
     page.click("nav >> text=Runs")
     page.click(f"text={run.run_id}")
+    expect(page.locator("#evidence")).to_contain_text("verified sealed and signed (ed25519 key")
+    with page.expect_download() as download:                          # the audit pack, from the run page
+        page.click("#packs >> text=Word")
+    pack = Document(download.value.path())
+    assert f"Item {run.items[0].reference}" in [p.text for p in pack.paragraphs]
     page.click("#report-link")
     expect(page.locator("td.shot img").first).to_be_visible()
+    shot = next((run.run_dir / "screenshots").iterdir())
+    shot.write_bytes(shot.read_bytes() + b"!")                       # tampered with: the run page says so
+    page.goto(estate.console.url + f"/runs/rekey-orders/{run.run_id}")
+    expect(page.locator("#evidence")).to_contain_text("NOT verified 1 problem(s)")
+    expect(page.locator("#findings")).to_contain_text(f"altered: screenshots/{shot.name}")
+    assert [a["action"] for a in estate.actions() if a["outcome"] == "done" and a["person"] == "abe"].count(
+        "export_pack") == 1
 
     page.goto(estate.console.url + "/start")
     expect(page.locator("#error")).to_contain_text("Your role (auditor) may not start bots")

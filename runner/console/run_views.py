@@ -83,7 +83,39 @@ def run_page(bot: str, run_id: str):
         if folder else None
     files = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*")
                    if p.is_file() and p.suffix.lower() in (".xlsx", ".docx", ".csv")) if folder else []
-    return render_template("console/run.html", bot=bot, run_id=run_id, run=summary, launch=launch, files=files)
+    evidence = _evidence(folder) if folder is not None and not (launch and launch.running) else None
+    return render_template("console/run.html", bot=bot, run_id=run_id, run=summary, launch=launch, files=files,
+                           evidence=evidence)
+
+
+def _evidence(folder):
+    """What verifying the run's seal says, for the run page (auditors and admins see the findings)."""
+    from ..audit.signing import load_verifier
+    from ..audit.verify import verify_run
+    from ..errors import BackroomError
+
+    try:
+        return verify_run(folder, load_verifier(console().settings, console().project))
+    except BackroomError as exc:
+        return exc.message
+
+
+@runs.route("/runs/<bot>/<run_id>/audit-pack.<fmt>")
+@allowed("audit", "export_pack")
+def audit_pack(bot: str, run_id: str, fmt: str):
+    from ..audit.pack import export_docx, export_xlsx
+
+    if fmt not in ("docx", "xlsx"):
+        abort(404)
+    folder = _run_folder(bot, run_id)
+    verification = _evidence(folder)
+    if isinstance(verification, str):
+        flash(f"The run cannot be verified: {verification}", "problem")
+        return redirect(url_for("runs.run_page", bot=bot, run_id=run_id))
+    target = console().logs / "audit" / "packs" / f"audit-pack-{run_id}.{fmt}"
+    (export_docx if fmt == "docx" else export_xlsx)(folder, verification, target)
+    record("export_pack", "done", target=f"{bot}/{run_id}", detail=f"{fmt}, {'verified' if verification.ok else 'NOT verified'}")
+    return send_from_directory(target.parent, target.name, as_attachment=True, max_age=0)
 
 
 @runs.route("/runs/<bot>/<run_id>/status.json")
