@@ -217,3 +217,17 @@ def test_hmac_signing_verifies_with_the_shared_key_only(project, billing, tmp_pa
     for path in (project / "logs").rglob("*"):
         if path.is_file():
             assert key.encode() not in path.read_bytes(), path
+
+
+def test_a_killed_run_and_a_run_from_before_sealing_are_said_to_be_unsealed(copy):
+    project, (first, second) = copy
+    (second / "manifest.json").unlink()  # as a run killed before it could seal itself
+    result = verify_run(second, verifier(project))
+    assert [(f.kind, f.subject) for f in result.findings] == [("unsealed", "manifest.json")]
+    assert ("missing", f"{second.name}/manifest.json") in {(f.kind, f.subject)
+                                                          for f in verify_bot_chain(second.parent, verifier(project))}
+    old = [json.loads(line) for line in event_lines(first)]
+    write_lines(first, [json.dumps({k: v for k, v in e.items() if k != "prev"}) for e in old])
+    (first / "manifest.json").unlink()
+    assert [(f.kind, f.subject) for f in verify_run(first, verifier(project)).findings] == [
+        ("unsealed", "manifest.json"), ("unsealed", "events.jsonl")]

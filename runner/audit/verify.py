@@ -135,6 +135,9 @@ def _check_events(run_dir: Path, manifest: dict | None, result: RunVerification)
             records.append(json.loads(line))
         except ValueError:
             records.append(None)
+    if records and not any(r and "prev" in r for r in records):
+        result.add("unsealed", EVENTS_FILE, "written before runs were sealed: its events carry no chain")
+        return
     where = {h: i for i, h in enumerate(hashes)}
     anchor = run_anchor(run_dir.name)
 

@@ -83,7 +83,7 @@ def run_page(bot: str, run_id: str):
         if folder else None
     files = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*")
                    if p.is_file() and p.suffix.lower() in (".xlsx", ".docx", ".csv")) if folder else []
-    evidence = _evidence(folder) if folder is not None and not (launch and launch.running) else None
+    evidence = _evidence(folder) if summary is not None and summary.outcome != "running" else None
     return render_template("console/run.html", bot=bot, run_id=run_id, run=summary, launch=launch, files=files,
                            evidence=evidence)
 
