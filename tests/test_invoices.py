@@ -238,6 +238,6 @@ def test_killed_mid_run_and_run_again_posts_every_invoice_once(project, secrets_
         assert len(recovered) == 2
     finally:
         queue.close()
-    run_dirs = sorted((project / "logs" / BOT).iterdir())
+    run_dirs = sorted(p for p in (project / "logs" / BOT).iterdir() if p.is_dir())
     documents = {p.name for d in run_dirs for p in (d / "documents").glob("*.docx")} if run_dirs else set()
     assert {f"{i['number']} {i['customer_code']}.docx" for i in posted} <= documents
