@@ -20,7 +20,6 @@ ProjectOption = typer.Option(Path("."), "--project", "-p", help="Folder with bot
                              envvar="BACKROOM_PROJECT")
 PublicKeyOption = typer.Option(None, "--public-key", help="The signing key's public half (PEM); "
                                "default: audit.public_key in backroom.yaml.")
-SYSTEM_FOLDERS = {"audit", "console", "uploads", "demo"}
 
 
 def _logs(project: Path) -> tuple[Path, object]:
@@ -34,7 +33,9 @@ def _bot_dirs(logs: Path, bot: Optional[str]) -> list[Path]:
         if not folder.is_dir():
             raise ConfigurationError(f"no runs of bot '{bot}' under {logs.name}/")
         return [folder]
-    return sorted(p for p in logs.iterdir() if p.is_dir() and p.name not in SYSTEM_FOLDERS) if logs.is_dir() else []
+    from .audit.verify import bot_folders
+
+    return bot_folders(logs)
 
 
 def find_run_dir(logs: Path, run: str) -> Path:

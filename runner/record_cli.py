@@ -48,8 +48,7 @@ def _prepare(project: Path, app: str, recipe: Path, force: bool, sample: Optiona
         selector_map = load_selector_map(map_path)
     item = read_sample(sample if sample.is_absolute() else Path.cwd() / sample, project, bot) if sample else {}
     matcher = ValueMatcher(app, item=item, secrets=configured_secrets(),
-                           app_user=settings.apps[app].user if app in settings.apps else "",
-                           sample_name=sample.name if sample else "")
+                           app_user=settings.apps[app].user if app in settings.apps else "")
     return settings, recipe_path, map_path, selector_map, matcher
 
 
@@ -94,7 +93,7 @@ def record_web(url: str = typer.Option(..., "--url", help="Where to start: the a
     session = RecordingSession.open(recording, recipe_path, map_path, recipe_path.stem,
                                     description or f"Recorded on {app} from {url}", selector_map, candidate_dict)
     app_url = settings.apps[app].url if app in settings.apps else None
-    recorder = WebRecorder(settings, session, matcher, WebRecordOptions(app, url, app_url, remote_debugging_port),
+    recorder = WebRecorder(settings, session, matcher, WebRecordOptions(url, app_url, remote_debugging_port),
                            selector_map, say=_say)
     why = recorder.run()
     _finish(session, why, project)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ..work_queue import open_queue
 from .events import read_events
-from .verify import run_dirs
+from .verify import bot_folders, run_dirs
 
 
 @dataclass
@@ -59,8 +59,7 @@ def item_custody(project: Path, logs_dir: str, queue_path: Path, reference: str,
                  bot: str | None = None) -> list[ItemCustody]:
     """The item's history in every bot that has it (or in the one named)."""
     logs = Path(project) / logs_dir
-    bots = [bot] if bot else sorted(p.name for p in logs.iterdir() if p.is_dir() and p.name not in ("audit", "console",
-                                                                                                    "uploads", "demo"))
+    bots = [bot] if bot else [p.name for p in bot_folders(logs)]
     found: list[ItemCustody] = []
     queue = open_queue(queue_path) if Path(queue_path).exists() else None
     try:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from .manifest import PRUNED_FILE, read_manifest, signed
 from .signing import Signer
-from .verify import run_dirs
+from .verify import bot_folders, run_dirs
 
 PRUNABLE = "screenshots/"
 
@@ -30,7 +30,7 @@ def prune_screenshots(logs: Path, keep_days: int, signer: Signer, now: datetime 
     now = now or datetime.now(timezone.utc)
     cutoff = now - timedelta(days=keep_days)
     report = PruneReport()
-    for bot_dir in sorted(p for p in Path(logs).iterdir() if p.is_dir()):
+    for bot_dir in bot_folders(logs):
         for run_dir in run_dirs(bot_dir):
             manifest, _ = read_manifest(run_dir)
             if not manifest or datetime.fromisoformat(manifest["sealed_at"]) > cutoff:

@@ -112,8 +112,8 @@ def _check_artifacts(run_dir: Path, manifest: dict, verifier: Verifier, result: 
                 result.add("pruned", path, f"pruned by policy ({record.get('policy')}) on {record.get('pruned_at')}")
             else:
                 result.add("missing", path, "listed in the manifest, not in the run folder")
-        elif sha256_file(file) != entry["sha256"]:
-            result.add("altered", path, f"SHA-256 {sha256_file(file)[:12]}..., sealed as {entry['sha256'][:12]}...")
+        elif (found := sha256_file(file)) != entry["sha256"]:
+            result.add("altered", path, f"SHA-256 {found[:12]}..., sealed as {entry['sha256'][:12]}...")
     for file in sealed_files(run_dir):
         relative = file.relative_to(run_dir).as_posix()
         if relative not in listed and relative not in NOT_SEALED:
@@ -213,6 +213,15 @@ def verify_bot_chain(bot_dir: Path, verifier: Verifier) -> list[Finding]:
         if (run_dir / MANIFEST_FILE).exists() and run_dir.name not in listed:
             findings.append(Finding("inserted", run_dir.name, "a sealed run that is not in the bot's chain"))
     return findings
+
+
+SYSTEM_FOLDERS = {"audit", "console", "uploads", "demo"}   # under logs/, beside the bots' folders
+
+
+def bot_folders(logs: Path) -> list[Path]:
+    """The folders under logs/ that hold a bot's runs."""
+    logs = Path(logs)
+    return sorted(p for p in logs.iterdir() if p.is_dir() and p.name not in SYSTEM_FOLDERS) if logs.is_dir() else []
 
 
 def run_dirs(bot_dir: Path) -> list[Path]:

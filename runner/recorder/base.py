@@ -8,6 +8,7 @@ from typing import Callable
 
 from ..selector_map import SelectorMap
 from ..settings import Settings
+from .model import RecordedStep
 from .session import RecordingSession
 from .values import ValueMatcher
 
@@ -27,6 +28,13 @@ class Recorder:
     def stop(self, why: str) -> None:
         self.why_stopped = why
         self.stopped.set()
+
+    def checkpoint(self, how: str) -> None:
+        """A screenshot step the builder marked: numbered, so each checkpoint's picture has its own name."""
+        self.recording.checkpoints += 1
+        name = f"checkpoint-{self.recording.checkpoints}"
+        self.recording.add(RecordedStep("screenshot", name, f"a checkpoint screenshot, {how}"))
+        self.say(f"  screenshot {name}")
 
     def _interrupt(self, signum, frame) -> None:
         """Ctrl-C: stop after the action being recorded; the files are written as always."""

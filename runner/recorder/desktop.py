@@ -245,10 +245,7 @@ class DesktopRecorder(Recorder):
             command = RECORDER_KEYS[upper]
             if command == "checkpoint":
                 self._settle_pending()
-                self.recording.checkpoints += 1
-                self.recording.add(RecordedStep("screenshot", f"checkpoint-{self.recording.checkpoints}",
-                                                "a checkpoint screenshot (Ctrl+Shift+F9)"))
-                self.say(f"  screenshot checkpoint-{self.recording.checkpoints}")
+                self.checkpoint("Ctrl+Shift+F9")
             elif command == "read":
                 self.read_next = True
                 self.say("  click the field to read")

@@ -46,7 +46,6 @@ class ValueMatcher:
     item: dict[str, Any] = field(default_factory=dict)
     secrets: dict[str, str] = field(default_factory=dict)    # name -> value, never written out
     app_user: str = ""
-    sample_name: str = ""
 
     def _forms(self, value: Any) -> list[tuple[str, str]]:
         """(text as it would be typed, expression) for a sample field's value."""

@@ -57,7 +57,6 @@ def screen_name(doc_title: str, path: str, frames: tuple[str, ...]) -> str:
 
 @dataclass
 class WebRecordOptions:
-    app: str
     url: str
     app_url: str | None          # the app's configured url: recorded urls under it become {{ app.url }}
     remote_debugging_port: int | None = None
@@ -123,6 +122,7 @@ class WebRecorder(Recorder):
         return self.why_stopped
 
     def _wait_until_stopped(self, context) -> None:
+        ticks = 0
         try:
             while not self.stopped.is_set():
                 open_pages = [p for p in context.pages if not p.is_closed()]
@@ -131,7 +131,9 @@ class WebRecorder(Recorder):
                     return
                 open_pages[0].wait_for_timeout(100)  # lets Playwright deliver the page's events
                 self._drain()
-                self._inject(open_pages)
+                ticks += 1
+                if ticks % 5 == 0:
+                    self._inject(open_pages)
         finally:
             self._drain()  # what arrived before the stop is recorded too
 
@@ -278,10 +280,7 @@ class WebRecorder(Recorder):
 
     def _toolbar(self, command: str | None, page: Page | None) -> None:
         if command == "checkpoint":
-            self.recording.checkpoints += 1
-            self.recording.add(RecordedStep("screenshot", f"checkpoint-{self.recording.checkpoints}",
-                                            "a checkpoint screenshot, marked from the toolbar"))
-            self.say(f"  screenshot checkpoint-{self.recording.checkpoints}")
+            self.checkpoint("marked from the toolbar")
         elif command == "read" and page is not None:
             for frame in page.frames:  # frames of another origin are out of the toolbar's reach
                 try:
