@@ -32,6 +32,7 @@ from .work_queue import ItemState, QueuedItem, WorkQueue, open_queue
 from .work_queue.sqlite_queue import make_owner
 from .errors import (BackroomError, BotDefinitionError, ConfigurationError, ExitCode,
                      StepFailure, SystemException, exit_code_for)
+from .interrupts import interrupts_deferred
 from .intake import IntakeResult, read_workbook
 from .reconcile.sources import SideRead, read_statement
 from .recipe import RecipeBook, load_recipe_book
@@ -316,8 +317,9 @@ def _run_prepared(request: RunRequest, prepared: PreparedRun, on_progress: Calla
                 continue
             if not started_drivers:
                 started_drivers = True
-                for driver in drivers.values():
-                    driver.start()
+                with interrupts_deferred():
+                    for driver in drivers.values():
+                        driver.start()
             progress(claimed.reference)
             worked[claimed.reference] = _work_claimed(engine, bot, queue, claimed, owner, settings.lease_s, emit, trail,
                                                       prepared.logic.check_item, run_dir)

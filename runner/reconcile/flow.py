@@ -16,6 +16,7 @@ from typing import Callable
 
 from ..audit.events import AuditEvent, sha256_file
 from ..audit.report import build_report
+from ..interrupts import interrupts_deferred
 from ..errors import BackroomError, ExitCode, StepFailure, exit_code_for
 from ..money import minor_units
 from ..work_item import WorkItem
@@ -114,8 +115,9 @@ def run_reconciliation(request, prepared, on_progress: Callable | None = None,
     abort: BaseException | None = None
     message, results_path = "", None
     try:
-        for driver in drivers.values():
-            driver.start()
+        with interrupts_deferred():
+            for driver in drivers.values():
+                driver.start()
         variables = _read_ledger(engine, bot, emit, trail)
         rows = variables.get(spec.ledger.rows)
         if not isinstance(rows, list):
