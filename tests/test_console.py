@@ -268,6 +268,7 @@ def test_an_admin_adds_a_user_and_pauses_a_schedule(estate):
 
 def test_an_operator_stops_a_run_after_its_item_and_a_file_the_bot_cannot_read_is_reported(estate):
     orders, rows = make_orders(estate.tmp_path / "orders-long.xlsx", 12, seed=44)
+    estate.app.settings.delay_ms = 150  # a legacy screen's pace: the stop lands while most orders wait
     page = estate.signed_in("olga")
     page.goto(estate.console.url + "/start?bot=rekey-orders")
     page.set_input_files("#upload", str(orders))

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import sync_playwright
 
 from demo.sample_orders import write_orders_workbook
@@ -61,6 +62,7 @@ class Recorder:
                 time.sleep(0.3)
         page = browser.contexts[0].pages[0]
         page.wait_for_url("**/login?**")
+        watched(page.main_frame)
         page.on("dialog", lambda dialog: dialog.accept())  # the person says OK to BILLSYS's question
         return browser, page
 
@@ -72,6 +74,14 @@ class Recorder:
         if self.process.poll() is None:
             return "(still running)"
         return self.process.stdout.read()
+
+
+def watched(frame):
+    """Wait until the recorder's capture is in the frame's document, as a person waits to see the
+    recorder's toolbar: this test's second connection to the browser can let a document start before
+    the recorder's scripts reach it, and the recorder then adds them a moment later."""
+    frame.wait_for_function("() => document.__backroomRecorder === true")
+    return frame
 
 
 def toolbar(frame, button: str):
@@ -89,7 +99,10 @@ def sign_on_and_open(page, menu_link: str) -> None:
     page.locator("input[name=UID]").fill("clerk")
     page.locator("input[type=password]").fill(PASSWORD)
     page.get_by_role("button", name="Sign on").click()
-    page.frame_locator("frame[name=menu]").get_by_role("link", name=menu_link).click()
+    link = page.frame_locator("frame[name=menu]").get_by_role("link", name=menu_link)
+    link.wait_for()
+    watched(page.frame(name="menu"))
+    link.click()
 
 
 def record_order(recorder: Recorder, playwright) -> None:
@@ -97,6 +110,7 @@ def record_order(recorder: Recorder, playwright) -> None:
     sign_on_and_open(page, "New Order")
     main = page.frame(name="main")
     main.wait_for_url("**/orders/new")
+    watched(main)
     row = SAMPLE
     cell = "//td[normalize-space()='{}']/following-sibling::td[1]//{}"
     main.locator(cell.format("Order reference:", "input")).fill(row[0])
@@ -112,7 +126,7 @@ def record_order(recorder: Recorder, playwright) -> None:
     main.get_by_role("button", name="Save").click()  # BILLSYS asks "Save this order?": accepted above
     main.wait_for_url("**/orders/new")
     main.locator("span.cnf").wait_for()
-    toolbar(main, "Read a value").click()
+    toolbar(watched(main), "Read a value").click()
     main.locator("span.cnf").click()
     toolbar(main, "Checkpoint").click()
     time.sleep(0.3)  # let the last clicks reach the recorder before the stop
@@ -218,6 +232,7 @@ def test_second_recording_reuses_the_map_and_ctrl_c_keeps_it(recording_project, 
         sign_on_and_open(page, "Find Order")
         main = page.frame(name="main")
         main.wait_for_url("**/orders/search")
+        watched(main)
         field = main.locator("xpath=//td[normalize-space()='Order reference:']/following-sibling::td[1]/input")
         field.fill("SO-0000001")
         field.press("Enter")  # a key press: searches
@@ -283,22 +298,28 @@ def test_a_lookup_popup_and_a_file_upload_are_recorded_and_replayed(project, tmp
         sign_on_and_open(page, "Documents")
         main = page.frame(name="main")
         main.wait_for_url("**/documents/new")
+        watched(main)
         with page.context.expect_page() as opened:
             main.get_by_role("link", name="Look up...").click()
         popup = opened.value
-        # This test's own connection to the browser can let the pop-up run before the recorder has seen
-        # it; the recorder then adds its capture to the page itself. A person is never that fast.
         popup.wait_for_url("**/customers/lookup")
-        popup.wait_for_function("() => document.__backroomRecorder")
+        watched(popup.main_frame)
         popup.locator("input[name=code]").fill("C004")
         popup.get_by_role("button", name="Find").click()
-        popup.get_by_role("button", name="Use this customer").click()  # picks C004 and closes the window
+        popup.wait_for_url("**/customers/lookup?code=C004")
+        watched(popup.main_frame)
+        try:
+            popup.get_by_role("button", name="Use this customer").click(no_wait_after=True)  # picks C004
+        except PlaywrightError:
+            assert popup.is_closed()  # it closed itself as the click landed: what the look-up does
+        if not popup.is_closed():
+            popup.wait_for_event("close")
         main.locator("xpath=//td[normalize-space()='Document type:']/following-sibling::td[1]/select") \
             .select_option(label="Purchase order")
         main.locator("input[type=file]").set_input_files(str(first_file))
         main.get_by_role("button", name="Attach").click()
         main.locator("span.cnf").wait_for()
-        toolbar(main, "Read a value").click()
+        toolbar(watched(main), "Read a value").click()
         main.locator("span.cnf").click()
         time.sleep(0.3)
         toolbar(main, "Stop").click()

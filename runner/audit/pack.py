@@ -17,6 +17,7 @@ from openpyxl import Workbook
 from ..sheet_style import append_row, write_header
 from .events import EVENTS_FILE, read_events, sha256_text
 from .manifest import read_manifest
+from .run_index import summarize_run
 from .verify import RunVerification
 
 EVENT_COLUMNS = ["seq", "started", "kind", "item", "attempt", "recipe", "step", "action", "target", "selector",
@@ -29,19 +30,18 @@ def _event_lines(run_dir: Path) -> list[str]:
     return [line for line in path.read_text(encoding="utf-8").split("\n") if line] if path.exists() else []
 
 
-def run_summary(run_dir: Path, events: list[dict]) -> "OrderedDict[str, str]":
-    started = next((e for e in events if e.get("kind") == "run" and e.get("outcome") == "started"), {})
-    ended = next((e for e in reversed(events) if e.get("kind") == "run" and e.get("outcome") != "started"), {})
+def run_summary(run_dir: Path, event_count: int) -> "OrderedDict[str, str]":
+    """The pack's summary table: the run as the runs list tells it (run_index), and its seal."""
+    run = summarize_run(run_dir)
     manifest, _ = read_manifest(run_dir)
-    data = started.get("data") or {}
-    counts = (ended.get("data") or {}).get("counts") or {}
     return OrderedDict([
-        ("Bot", data.get("bot") or run_dir.parent.name), ("Run", run_dir.name),
-        ("Started", started.get("started", "")), ("Ended", ended.get("started", "")),
-        ("Started by", str(data.get("started_by") or "")), ("Input", Path(str(data.get("input") or "")).name),
-        ("Outcome", f"{ended.get('outcome', 'did not finish')}" + (f": {ended['message']}" if ended.get("message") else "")),
-        ("Items", ", ".join(f"{n} {k}" for k, n in counts.items()) or "none"),
-        ("Events", str(len(events))),
+        ("Bot", run.bot), ("Run", run.run_id),
+        ("Started", run.started.isoformat() if run.started else ""),
+        ("Ended", run.finished.isoformat() if run.finished else ""),
+        ("Started by", run.started_by), ("Input", run.input),
+        ("Outcome", run.outcome_text + (f": {run.message}" if run.message else "")),
+        ("Items", ", ".join(f"{n} {k}" for k, n in run.counts.items()) or "none"),
+        ("Events", str(event_count)),
         ("Sealed", manifest.get("sealed_at", "") if manifest else "not sealed"),
         ("Signature", f"{manifest['signature']['algorithm']} key {manifest['signature']['key_id']}"
          if manifest and manifest.get("signature") else "none"),
@@ -81,7 +81,7 @@ def export_docx(run_dir: Path, verification: RunVerification, out: Path) -> Path
     document.add_heading(f"Audit pack: {run_dir.parent.name}, run {run_dir.name}", level=0)
     table = document.add_table(rows=0, cols=2)
     table.style = "Light Grid Accent 1"
-    for key, value in run_summary(run_dir, events).items():
+    for key, value in run_summary(run_dir, len(events)).items():
         row = table.add_row().cells
         row[0].text, row[1].text = key, value
     document.add_paragraph(_verdict(verification))
@@ -129,7 +129,7 @@ def export_xlsx(run_dir: Path, verification: RunVerification, out: Path) -> Path
         except ValueError:
             events.append({"message": "not a valid event (see verification)"})
     write_header(summary, ["Field", "Value"])
-    for key, value in run_summary(run_dir, [e for e in events if "kind" in e]).items():
+    for key, value in run_summary(run_dir, len(lines)).items():
         append_row(summary, [key, value])
     append_row(summary, ["Verification", _verdict(verification)])
     sheet = workbook.create_sheet("Events")

@@ -36,7 +36,7 @@ class RecordedStep:
     def target(self) -> str | None:
         if isinstance(self.args, dict):
             return self.args.get("target")
-        return self.args if self.action in ("click", "wait_for") else None
+        return self.args if self.action == "click" else None
 
 
 @dataclass

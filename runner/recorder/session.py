@@ -37,6 +37,7 @@ class RecordingSession:
     existing: dict[str, RecordedElement] = field(default_factory=dict)
     reused: set[str] = field(default_factory=set)
     _map_text: str | None = None
+    _map_written: list = field(default_factory=list)   # the new elements as the map file last had them
 
     @classmethod
     def open(cls, recording: Recording, recipe_path: Path, map_path: Path, name: str, description: str,
@@ -79,8 +80,10 @@ class RecordingSession:
     def save(self) -> None:
         snapshot = copy.deepcopy(self.recording)
         snapshot.mark_sign_on()
-        if snapshot.new_elements():
+        added = [(e.name, e.secret) for e in snapshot.new_elements()]
+        if added != self._map_written:  # the map changes only when an element is added (or marked secret)
             write_atomically(self.map_path, self.map_text())
+            self._map_written = added
         write_atomically(self.recipe_path, recipe_text(snapshot, self.name, self.description))
 
     def check(self) -> None:

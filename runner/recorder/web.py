@@ -70,6 +70,7 @@ class WebRecorder(Recorder):
         self.pages: list[Page] = []
         self.current_page = 0
         self.inbox: list[tuple[Page | None, dict]] = []
+        self.navigated: list[Frame] = []     # frames with a new document since the last tick
 
     # -- the browser ---------------------------------------------------------------------------
     def run(self) -> str:
@@ -132,22 +133,22 @@ class WebRecorder(Recorder):
                 open_pages[0].wait_for_timeout(100)  # lets Playwright deliver the page's events
                 self._drain()
                 ticks += 1
-                if ticks % 5 == 0:
-                    self._inject(open_pages)
+                fresh, self.navigated = self.navigated, []
+                self._inject([f for p in open_pages for f in p.frames] if ticks % 10 == 0 else fresh)
         finally:
             self._drain()  # what arrived before the stop is recorded too
 
-    def _inject(self, pages: list[Page]) -> None:
-        """Capture in documents that started before the recorder's scripts reached them (a pop-up that
-        another program connected to the browser let run first)."""
-        for page in pages:
-            for frame in page.frames:
-                try:
-                    if not frame.evaluate("() => !!document.__backroomRecorder"):
-                        frame.evaluate(f"() => {{ window.__backroomKnown = {json.dumps(self._known())}; }}")
-                        frame.evaluate(CAPTURE_SCRIPT)
-                except PlaywrightError:
-                    continue  # navigating: the init scripts cover the next document
+    def _inject(self, frames: list[Frame]) -> None:
+        """Capture in documents the recorder's init scripts did not reach: a pop-up another program
+        connected to the browser let run first, and now and then a frame of a frameset under load.
+        Frames that just navigated are looked at on the next tick, every frame once a second."""
+        for frame in frames:
+            try:
+                if not frame.is_detached() and not frame.evaluate("() => !!document.__backroomRecorder"):
+                    frame.evaluate(f"() => {{ window.__backroomKnown = {json.dumps(self._known())}; }}")
+                    frame.evaluate(CAPTURE_SCRIPT)
+            except PlaywrightError:
+                continue  # navigating again: the next document is looked at in its turn
 
     def _drain(self) -> None:
         while self.inbox:
@@ -162,6 +163,7 @@ class WebRecorder(Recorder):
     def _on_page(self, page: Page) -> None:
         self.pages.append(page)
         page.on("dialog", lambda dialog: None)  # the builder answers it; capture.js records the answer
+        page.on("framenavigated", lambda frame: self.navigated.append(frame))
 
     # -- known elements --------------------------------------------------------------------------
     def _known(self) -> list[dict]:
@@ -212,13 +214,12 @@ class WebRecorder(Recorder):
             self.recording.add(RecordedStep("switch_to", "main" if index == 0 else "popup",
                                             "the window that opened" if index else ""))
             self.current_page = index
-        frames = tuple(event.get("frames") or ())
-        frame = frame_at(page, frames)
-        info = event.get("element")
         if kind == "dialog":
             self._dialog(event, index)
             return
-        element = self._element(info, frames, frame, verify=kind in ("fill", "select", "check", "read")) \
+        frames = tuple(event.get("frames") or ())
+        info = event.get("element")
+        element = self._element(info, frames, frame_at(page, frames), verify=kind in ("fill", "select", "check", "read")) \
             if info else None
         step = self._step(kind, event, element, info or {})
         if step is None:
