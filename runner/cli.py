@@ -117,12 +117,16 @@ def check(
     from .reconcile.sources import read_statement
     from .recipe import load_recipe_book
     from .selector_map import load_selector_map
+    from .settings import load_settings
+    from .trust_check import trust_warnings
 
     definition = load_bot(project, bot)
     book = load_recipe_book(project / "recipes", definition.all_recipes,
                             lambda a: load_selector_map(project / "selectors" / f"{a}.yaml"))
     out.print(f"[green]OK[/green] bot {bot}: {len(book.recipes)} recipe(s), "
               f"{sum(len(r.steps) for r in book.recipes.values())} steps, secrets: {', '.join(sorted(book.secrets)) or 'none'}")
+    for warning in trust_warnings(definition, book, load_settings(project)):
+        out.print(Text("  warning ", style="yellow") + Text(warning), highlight=False)
     if input is not None and definition.reconcile is not None:
         statement = read_statement(input, definition.reconcile)
         out.print(f"[green]OK[/green] {input.name}: {len(statement.lines)} statement line(s)")
@@ -169,16 +173,25 @@ def demo_serve(
     busy_rate: float = typer.Option(0.0, help="Share of pages that answer 'System busy' (0 to 1)."),
     session_timeout: float = typer.Option(900, help="Idle seconds before the session expires."),
     ui_version: int = typer.Option(1, help="2 renames some controls, as an upgrade would."),
+    drop_keys: float = typer.Option(0.0, help="Share of fast typing bursts that lose a character (0 to 1)."),
+    autocomplete: bool = typer.Option(False, help="A suggestion list covers the fields below the customer code."),
+    repeat_ids: float = typer.Option(0.0, help="Share of saves that show the previous record's number (0 to 1)."),
 ) -> None:
     """Serve BILLSYS 4.2, the bundled legacy billing web app, until Ctrl-C."""
     import time
 
     from demo.billing_web import BillingSettings
+    from demo.billing_web.faults import BillingFaults
     from demo.server import start_billing_app
 
+    for name, rate in (("--drop-keys", drop_keys), ("--repeat-ids", repeat_ids), ("--busy-rate", busy_rate)):
+        if not 0 <= rate <= 1:
+            raise ConfigurationError(f"{name} {rate:g}: a share from 0 to 1")
     db.parent.mkdir(parents=True, exist_ok=True)
+    faults = BillingFaults(drop_keys=drop_keys, autocomplete=autocomplete, repeat_ids=repeat_ids)
     settings = BillingSettings(db_path=db, password=password, supervisor_code=supervisor_code, delay_ms=delay_ms,
-                               busy_rate=busy_rate, session_timeout_s=session_timeout, ui_version=ui_version)
+                               busy_rate=busy_rate, session_timeout_s=session_timeout, ui_version=ui_version,
+                               faults=faults)
     with start_billing_app(settings, port=port) as running:
         out.print(f"BILLSYS 4.2 at {running.url}  (user clerk, database {db}); Ctrl-C stops it")
         try:

@@ -20,6 +20,7 @@ from .audit.screenshots import SCREEN_ACTIONS, Shot, ends_input_run, plan_screen
 from .drivers.base import DesktopScreen, Driver, Resolution, ScreenshotRequest, WebScreen
 from .errors import (AppUnreachableError, AssertionFailed, BackroomError, BusinessException, StepFailure,
                      SystemException)
+from .readback import TypedValue, Verdict, judge, mismatch
 from .recipe import Recipe, RecipeBook, Step
 from .secrets import masked_secrets
 from .selector_map import SelectorMap
@@ -38,6 +39,7 @@ class AttemptState:
     pending: list[AuditEvent] = field(default_factory=list)  # events waiting for a deferred screenshot
     last_shot: tuple[str, str] | None = None  # (file, sha256) of the latest capture
     screen_changed: bool = True               # an action ran since that capture
+    typed: list[TypedValue] = field(default_factory=list)  # values put in since the last commit, read again before it
 
 
 class AlreadyDone(Exception):
@@ -62,8 +64,12 @@ class ItemHooks:
     def heartbeat(self) -> None:
         pass
 
-    def before_commit(self, step: Step) -> None:
+    def before_commit(self, step: Step, app: str) -> None:
         pass
+
+    def key_taken(self, variable: str, value: str) -> str | None:
+        """The reference of another item of this bot that already read `value` into `variable`."""
+        return None
 
 
 class Engine:
@@ -83,6 +89,8 @@ class Engine:
         self.timeout_ms = int(settings.action_timeout_s * 1000)
         self.hooks = ItemHooks()
         self.nav_timeout_ms = int(settings.navigation_timeout_s * 1000)
+        # how the values typed in this run held up: read back, retyped, refused, rechecked before commits
+        self.tally: dict[str, int] = {}
 
     # -- public -----------------------------------------------------------
     def run_item(self, item: WorkItem, recipe_names: list[str], attempt: int, verify: str | None = None,
@@ -178,9 +186,10 @@ class Engine:
         if step.action in SCREEN_ACTIONS:
             state.screen_changed = True
         self.hooks.heartbeat()
-        if step.commits:
-            self.hooks.before_commit(step)
         try:
+            if step.commits:
+                self._recheck_before_commit(step, state, event)
+                self.hooks.before_commit(step, recipe.app)
             yield event
             self._check_dialogs(step, event)
         except AlreadyDone as done:
@@ -199,6 +208,8 @@ class Engine:
             self._capture(state, event, fresh=True)
             self._flush_pending(state, reuse=event)
             self._emit(state, event)
+            if event.screenshot and isinstance(failure, StepFailure):
+                failure.screenshot = (event.screenshot, event.screenshot_sha256)  # for the item's review
             if failure is exc:
                 raise
             raise failure from None
@@ -319,20 +330,31 @@ class Engine:
                 selector = self._selector(recipe, a.target)
                 value, shown = self._render(a.value, recipe, state, step)
                 secret = selector.secret or a.secret
+                text = as_text(value)
                 event.value = MASK if secret else as_text(shown)
-                self._note(event, driver.fill(selector, as_text(value), timeout, secret=secret))
+                self._note(event, driver.fill(selector, text, timeout, secret=secret))
+                typed = self._expected(step, recipe, state, selector, "fill", text, as_text(shown), secret)
+                self._verify_input(step, recipe, state, event, typed,
+                                   lambda: driver.fill(selector, text, timeout, secret=secret, slow=True))
             case "select":
+                selector = self._selector(recipe, a.target)
                 value, shown = self._render(a.option, recipe, state, step)
                 event.value = as_text(shown)
-                self._note(event, driver.select(self._selector(recipe, a.target), as_text(value), timeout))
+                self._note(event, driver.select(selector, as_text(value), timeout))
+                typed = self._expected(step, recipe, state, selector, "select", as_text(value), as_text(shown), False)
+                self._verify_input(step, recipe, state, event, typed,
+                                   lambda: driver.select(selector, as_text(value), timeout, slow=True))
             case "check":
+                selector = self._selector(recipe, a.target)
                 value, _ = self._render(a.checked, recipe, state, step)
                 try:
                     checked = as_bool(value)
                 except TemplateProblem as exc:
                     raise BusinessException(f"{step.where}: {exc}", step=step.where) from None
                 event.value = "checked" if checked else "unchecked"
-                self._note(event, driver.check(self._selector(recipe, a.target), checked, timeout))
+                self._note(event, driver.check(selector, checked, timeout))
+                typed = TypedValue(selector, "check", checked, shown=event.value)
+                self._verify_input(step, recipe, state, event, typed, lambda: driver.check(selector, checked, timeout))
             case "upload":
                 self._upload(step, recipe, state, event, timeout)
             case "switch_to":
@@ -358,11 +380,14 @@ class Engine:
             case "read":
                 selector = self._selector(recipe, a.target)
                 value, resolution = driver.read(selector, a.attribute, timeout)
+                self._note(event, resolution)
+                event.value = MASK if selector.secret else value
+                if step.key_step:
+                    self._check_key_read(step, recipe, state, event, value)
                 if a.pattern is not None:
                     value = _extract(value, a.pattern, a.target, selector.secret)
                 state.variables[a.into] = value
                 event.value = MASK if selector.secret else value
-                self._note(event, resolution)
             case "read_table":
                 self._read_table(step, recipe, state, event, timeout)
             case "assert_text":
@@ -395,6 +420,98 @@ class Engine:
                 event.message = cast(DesktopScreen, driver).close_app(recipe.app)
             case _:
                 raise SystemException(f"{step.where}: no driver support for '{step.action}'")
+
+    # -- reading back what was typed ---------------------------------------
+    def _expected(self, step: Step, recipe: Recipe, state: AttemptState, selector, kind: str, typed: str,
+                  shown: str, secret: bool) -> TypedValue:
+        """What the control must hold: the `expect:` template when the field reformats what is typed."""
+        if step.args.expect is None:
+            return TypedValue(selector, kind, typed, secret, MASK if secret else shown)
+        expected, expected_shown = self._render(step.args.expect, recipe, state, step)
+        return TypedValue(selector, kind, as_text(expected), secret, MASK if secret else as_text(expected_shown))
+
+    def verification_on(self, step: Step, recipe: Recipe) -> bool:
+        return step.verify and self.apps.get(recipe.app, {}).get("verify", True)
+
+    def _count(self, what: str) -> None:
+        self.tally[what] = self.tally.get(what, 0) + 1
+
+    def _verify_input(self, step: Step, recipe: Recipe, state: AttemptState, event: AuditEvent, typed: TypedValue,
+                      again) -> None:
+        """Read the control back; a mismatch is typed again once, slowly; a second one stops the item."""
+        if not self.verification_on(step, recipe):
+            event.verified = "off"
+            self._count("off")
+            return
+        timeout = step.timeout_ms or self.timeout_ms
+        verdict = self._read_back(typed, timeout)
+        if verdict.ok:
+            event.verified = verdict.how
+        else:
+            first = verdict.found
+            self.trail.log.bind(item=state.item.reference).warning(
+                f"{step.where}: {mismatch(typed, verdict, retyped=False)}: typing it again, slowly")
+            again()
+            verdict = self._read_back(typed, timeout)
+            if not verdict.ok:
+                self._count("refused")
+                event.data = {**(event.data or {}), "read_back": [first, verdict.found]}
+                raise SystemException(f"{step.where}: {mismatch(typed, verdict, retyped=True)}",
+                                      "The application does not keep what is typed into this field: look at the "
+                                      "screenshot. A field that reformats its value needs 'expect:' on the step.",
+                                      step=step.where, selector=typed.selector.name)
+            self._count("retyped")
+            event.verified = "retyped"
+            event.data = {**(event.data or {}), "read_back": [first, verdict.found]}
+        self._count("verified")
+        state.typed = [t for t in state.typed if t.selector.name != typed.selector.name] + [typed]
+
+    def _read_back(self, typed: TypedValue, timeout: int) -> Verdict:
+        return judge(typed, self.driver.read_back(typed.selector, typed.kind, timeout))
+
+    def _recheck_before_commit(self, step: Step, state: AttemptState, event: AuditEvent) -> None:
+        """Every value typed on the committing step's screen must still be there: a field changed after it was
+        typed (an autocompletion, a click that landed on a pop-up list) is never saved."""
+        screen = (step.target or "").split(".", 1)[0]
+        due = [t for t in state.typed if t.screen == screen]
+        state.typed = []
+        for typed in due:
+            verdict = self._read_back(typed, step.timeout_ms or self.timeout_ms)
+            if not verdict.ok:
+                self._count("changed")
+                raise SystemException(f"{mismatch(typed, verdict, retyped=False)}: it changed after it was typed, "
+                                      f"so {step.target} was not clicked",
+                                      "Nothing was saved; the item will be retried. Look at the screenshot for what "
+                                      "changed the field.", step=step.where, selector=typed.selector.name)
+        if due:
+            self._count("rechecked")
+            event.data = {**(event.data or {}), "rechecked": [t.selector.name for t in due]}
+
+    # -- key reads: the number the legacy system gave the record -------------------
+    def _check_key_read(self, step: Step, recipe: Recipe, state: AttemptState, event: AuditEvent, raw: str) -> None:
+        """A key read that is empty, does not fit its pattern or repeats another item's value is not believed:
+        the record may be in the application under another number, so a person looks before anything else."""
+        a = step.args
+        shown = MASK if self._selector(recipe, a.target).secret else repr(raw)
+        problem = None
+        if not raw.strip():
+            problem = f"{a.target} shows nothing"
+        elif a.pattern is not None and re.search(a.pattern, raw) is None:
+            problem = f"{a.target} shows {shown}, which does not match {a.pattern!r}"
+        else:
+            value = _extract(raw, a.pattern, a.target, False) if a.pattern is not None else raw
+            holder = self.hooks.key_taken(a.into, value)
+            if holder is not None:
+                problem = (f"{a.target} shows {shown}, which item {holder} already has: {state.item.reference} and "
+                           f"{holder} cannot both be right")
+        if problem is None:
+            return
+        self._count("key_refused")
+        event.data = {**(event.data or {}), "key_read": problem}
+        raise BusinessException(f"{problem}; {a.into} was not accepted. Check {recipe.app} for "
+                                f"{state.item.reference} before deciding",
+                                "Look the record up in the application; correct or skip the item with its number.",
+                                step=step.where, selector=a.target)
 
     def _upload(self, step: Step, recipe: Recipe, state: AttemptState, event: AuditEvent, timeout: int) -> None:
         value, shown = self._render(step.args.files, recipe, state, step)

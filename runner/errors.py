@@ -94,6 +94,7 @@ class StepFailure(BackroomError):
         super().__init__(message, hint)
         self.step = step
         self.selector = selector
+        self.screenshot: tuple[str, str] | None = None  # (file, sha256) of the screen when it failed
 
 
 class SelectorNotFound(StepFailure):

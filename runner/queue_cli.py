@@ -14,6 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from .bot import load_bot
+from .commit_guard import person_must_check
 from .errors import DataError
 from .intake import FieldProblem, convert
 from .settings import load_settings
@@ -133,16 +134,28 @@ def retry(
     bot: str = typer.Option(..., "--bot", "-b"),
     set_: List[str] = typer.Option([], "--set", help="FIELD=VALUE: correct the item's data first (repeatable)."),
     by: str = typer.Option(getpass.getuser(), "--by", help="Who decides (recorded)."),
+    checked: bool = typer.Option(False, "--checked",
+                                 help="You looked the item up in the application after an attempt that may have "
+                                      "saved it, and it is not there (recorded)."),
     project: Path = ProjectOption,
 ) -> None:
     """Send an item in review (or skipped) back to work, after correcting its data."""
     changes = _typed_changes(project, bot, set_)
+    definition = load_bot(project, bot)
     queue = _queue(project)
-    item = queue.retry(bot, reference, f"user:{by}", changes)
+    try:
+        existing = queue.get(bot, reference)
+        if existing is not None and person_must_check(existing.commit_started, definition.verify) and not checked:
+            raise DataError(f"{reference} may already be in the application: an attempt got past a step that saves, "
+                            f"and {bot} has no verify recipe to look it up",
+                            "Look it up in the application. If it is not there, run this again with --checked; if it "
+                            "is, skip it with the application's number as the reason.")
+        item = queue.retry(bot, reference, f"user:{by}", changes, checked_not_in_app=checked)
+    finally:
+        queue.close()
     out.print(f"{reference}: back in the queue (attempts reset); the next run of {bot} works it.", highlight=False)
     if item.commit_started:
         out.print("It may already have been submitted once: the bot will look it up before keying it.")
-    queue.close()
 
 
 @queue_app.command()

@@ -39,11 +39,13 @@ class FillArgs(_Args):
     target: str
     value: Any
     secret: bool = False
+    expect: Any = None          # what the field shows after typing, when it reformats the value
 
 
 class SelectArgs(_Args):
     target: str
     option: Any
+    expect: Any = None          # the option the control shows afterwards, when it differs from `option`
 
 
 class CheckArgs(_Args):
@@ -185,7 +187,9 @@ ACTIONS_FOR_KIND = {
     "desktop": set(ACTIONS) - {"open", "check", "upload", "switch_to", "accept_dialog", "dismiss_dialog",
                                "read_table"},
 }
-COMMON_KEYS = {"name", "when", "timeout", "screenshot", "key_step", "commits"}
+COMMON_KEYS = {"name", "when", "timeout", "screenshot", "key_step", "commits", "verify"}
+# Steps that put a value into a control; each is read back unless `verify: false`.
+INPUT_ACTIONS = ("fill", "select", "check")
 # Steps whose effect shows on the screen; the default screenshot policy captures after these.
 SCREEN_CHANGING = {"open", "click", "fill", "select", "check", "upload", "switch_to", "press", "call", "launch",
                    "close_app"}
@@ -222,6 +226,7 @@ class Step:
     screenshot: bool | None = None
     key_step: bool = False
     commits: bool = False  # this step changes the legacy system (submits, posts, saves)
+    verify: bool = True    # read the control back after a fill, select or check
 
     @property
     def target(self) -> str | None:
@@ -277,6 +282,12 @@ def _parse_step(raw: Any, index: int, where_file: str, line: int) -> Step:
         if w is None:
             w = _When.model_validate({"if": raw["when"]})
         when = Condition(w.visible, w.hidden, w.expression)
+    verify = raw.get("verify", True)
+    if not isinstance(verify, bool):
+        raise RecipeError(f"{where_file}:{raw.line_of('verify')}: verify is true or false, got {verify!r}")
+    if "verify" in raw and action not in INPUT_ACTIONS:
+        raise RecipeError(f"{where_file}:{raw.line_of('verify')}: verify goes with {', '.join(INPUT_ACTIONS)} "
+                          f"steps (what they typed is read back), not with '{action}'")
     timeout = raw.get("timeout")
     if timeout is not None and (not isinstance(timeout, (int, float)) or timeout <= 0):
         raise RecipeError(f"{where_file}:{raw.line_of('timeout')}: timeout is in seconds and must be positive")
@@ -284,7 +295,7 @@ def _parse_step(raw: Any, index: int, where_file: str, line: int) -> Step:
         action=action, args=args, where=where, index=index, label=str(raw.get("name", "")),
         when=when, timeout_ms=int(timeout * 1000) if timeout else None,
         screenshot=raw.get("screenshot"), key_step=bool(raw.get("key_step", False)) or bool(raw.get("commits", False)),
-        commits=bool(raw.get("commits", False)),
+        commits=bool(raw.get("commits", False)), verify=verify,
     )
 
 

@@ -26,6 +26,7 @@ from .bot_logic import BotLogic, GroupingContext, Refused, load_bot_logic, run_m
 from .documents import check_template, render_document
 from .display import check_display, virtual_display
 from .drivers.web import WebDriver
+from .commit_guard import may_be_in_app, person_must_check
 from .engine import Engine, ItemHooks
 from .work_item import WorkItem
 from .work_queue import ItemState, QueuedItem, WorkQueue, open_queue
@@ -88,6 +89,7 @@ class RunResult:
     items: list[ItemResult]
     exit_code: ExitCode
     message: str = ""
+    read_back: dict[str, int] = field(default_factory=dict)  # verified, retyped, refused, changed, rechecked, off
 
     @property
     def counts(self) -> dict[str, int]:
@@ -335,7 +337,7 @@ def _run_prepared(request: RunRequest, prepared: PreparedRun, on_progress: Calla
                 emit("item", "not_started", item=work_item, message=run_message or "not worked in this run")
         exit_code = _exit_code(results, abort)
         emit("run", _run_outcome(exit_code), message=run_message or None,
-             data={"counts": _count(results), "exit_code": int(exit_code)})
+             data={"counts": _count(results), "exit_code": int(exit_code), "read_back": dict(engine.tally)})
         trail.close()
         queue.close()
         results_path = _write_results(prepared, request, run_dir, results)
@@ -343,23 +345,31 @@ def _run_prepared(request: RunRequest, prepared: PreparedRun, on_progress: Calla
         trail.seal(bot.name)
     if abort is not None and not isinstance(abort, (BackroomError, KeyboardInterrupt)):
         raise abort
-    return RunResult(run_id, run_dir, report_path, results_path, results, exit_code, run_message)
+    return RunResult(run_id, run_dir, report_path, results_path, results, exit_code, run_message,
+                     dict(engine.tally))
 
 
 class _QueueHooks(ItemHooks):
     """Keeps the lease alive while an item is worked and records when it is about to commit."""
 
-    def __init__(self, queue: WorkQueue, item_id: int, owner: str, lease_s: float):
-        self.queue, self.item_id, self.owner, self.lease_s = queue, item_id, owner, lease_s
+    def __init__(self, queue: WorkQueue, claimed: QueuedItem, owner: str, lease_s: float):
+        self.queue, self.item_id, self.owner, self.lease_s = queue, claimed.id, owner, lease_s
+        self.bot, self.reference = claimed.bot, claimed.reference
         self.last_beat = time.monotonic()
+        self.committed: tuple[str, str] | None = None   # (app, step) of the first step of this attempt that saves
 
     def heartbeat(self) -> None:
         if time.monotonic() - self.last_beat > self.lease_s / 10:
             self.queue.heartbeat(self.item_id, self.owner, self.lease_s)
             self.last_beat = time.monotonic()
 
-    def before_commit(self, step) -> None:
+    def key_taken(self, variable: str, value: str) -> str | None:
+        return self.queue.holder_of(self.bot, variable, value, other_than=self.reference)
+
+    def before_commit(self, step, app: str) -> None:
         self.queue.mark_committing(self.item_id, self.owner)
+        if self.committed is None:
+            self.committed = (app, step.where)
 
 
 def _work_claimed(engine: Engine, bot: Bot, queue: WorkQueue, claimed: QueuedItem, owner: str, lease_s: float,
@@ -375,19 +385,31 @@ def _work_claimed(engine: Engine, bot: Bot, queue: WorkQueue, claimed: QueuedIte
     if claimed.recovered:
         trail.log.bind(item=item.reference).warning("recovered from a runner that stopped without finishing")
     elapsed = lambda: round((time.perf_counter() - started) * 1000, 1)  # noqa: E731
+    hooks = _QueueHooks(queue, claimed, owner, lease_s)
+
+    def to_review(message: str, failure: StepFailure | None = None) -> ItemResult:
+        queue.business_exception(claimed.id, owner, message)
+        shot = failure.screenshot if failure is not None and failure.screenshot else (None, None)
+        emit("item", "business_exception", item=item.reference, attempt=attempt, message=message,
+             duration_ms=elapsed(), screenshot=shot[0], screenshot_sha256=shot[1], data={"source": item.source})
+        return ItemResult(item.reference, "business_exception", message, attempt)
+
+    if person_must_check(claimed.commit_started, bot.verify):
+        # Nothing can look it up: keying it again could make a second record. A person decides.
+        return to_review(may_be_in_app(_saving_app(engine, bot)))
     try:
         if item_check is not None:
             _run_item_check(item_check, item, bot)
-        outcome = engine.run_item(item, bot.recipes, attempt, verify, _QueueHooks(queue, claimed.id, owner, lease_s))
+        outcome = engine.run_item(item, bot.recipes, attempt, verify, hooks)
         for path in _write_documents(bot, item, outcome.variables, run_dir):
             emit("document", "written", item=item.reference, attempt=attempt, value=path.name,
                  data={"file": str(path.relative_to(run_dir)), "sha256": sha256_file(path)})
     except StepFailure as failure:
         if failure.kind == "business":
-            queue.business_exception(claimed.id, owner, failure.message)
-            emit("item", "business_exception", item=item.reference, attempt=attempt, message=failure.message,
-                 duration_ms=elapsed(), data={"source": item.source})
-            return ItemResult(item.reference, "business_exception", failure.message, attempt)
+            return to_review(failure.message, failure)
+        if hooks.committed is not None and bot.verify is None:
+            app, where = hooks.committed
+            return to_review(f"{may_be_in_app(app, where)}. It stopped with: {failure.message}", failure)
         if attempt < bot.retry.attempts:
             delay = bot.retry.backoff_seconds * (2 ** (attempt - 1))
             queue.system_exception(claimed.id, owner, failure.message, retry_at=time.time() + delay)
@@ -410,6 +432,12 @@ def _work_claimed(engine: Engine, bot: Bot, queue: WorkQueue, claimed: QueuedIte
     emit("item", "done", item=item.reference, attempt=attempt, duration_ms=elapsed(), message=message or None,
          data={"source": item.source, "result": output, "already_done": outcome.already_done})
     return ItemResult(item.reference, "done", message, attempt, None, outcome.variables)
+
+
+def _saving_app(engine: Engine, bot: Bot) -> str:
+    """The app a keying bot's commit steps save into (its recipes' app), for a person's message."""
+    apps = [engine.book[name].app for name in bot.recipes if name in engine.book.recipes]
+    return apps[0] if apps else "the application"
 
 
 def _run_item_check(item_check: Callable, item: WorkItem, bot: Bot) -> None:

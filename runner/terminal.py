@@ -20,11 +20,24 @@ def print_summary(console: Console, result) -> None:
         console.print(Text(f"  {item.reference}: ", style="yellow") + Text(item.message or OUTCOME_TEXT[item.outcome]))
     if len(problems) > 10:
         console.print(f"  ... and {len(problems) - 10} more: see the report")
+    read_back = getattr(result, "read_back", None) or {}
+    if read_back:
+        console.print(Text(f"Read back:       {read_back_summary(read_back)}"), highlight=False)
     if result.message:
         console.print(Text("Run stopped: ", style="red") + Text(result.message))
     if result.results_path:
         console.print(Text(f"Result workbook: {result.results_path}"))
     console.print(Text(f"Audit report:    {result.report_path}"))
+
+
+def read_back_summary(tally: dict[str, int]) -> str:
+    """How the typed values held up: '212 values verified, 3 typed again, 1 refused'."""
+    parts = [f"{tally.get('verified', 0)} value{'s' if tally.get('verified', 0) != 1 else ''} verified"]
+    for key, words in (("retyped", "typed again"), ("refused", "refused (the field kept something else)"),
+                       ("changed", "changed before saving"), ("off", "not checked (verify: false)")):
+        if tally.get(key):
+            parts.append(f"{tally[key]} {words}")
+    return ", ".join(parts)
 
 
 def progress_counts(progress) -> str:

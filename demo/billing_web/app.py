@@ -13,7 +13,7 @@ import random
 import re
 import secrets
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -22,6 +22,7 @@ from urllib.parse import quote
 from flask import Flask, make_response, redirect, render_template, request
 
 from .database import BillingDatabase
+from .faults import BillingFaults, RepeatedNumbers, fault_script
 
 SESSION_COOKIE = "BILLSYS_SID"
 PAGE_SIZE = 20
@@ -46,6 +47,7 @@ class BillingSettings:
     session_timeout_s: float = 900.0
     ui_version: int = 1  # 2 renames a few controls, as an upgrade of the legacy system would
     seed: int | None = None
+    faults: BillingFaults = field(default_factory=BillingFaults)
 
 
 def field_name(salt: str, field: str) -> str:
@@ -59,6 +61,13 @@ def create_app(settings: BillingSettings) -> Flask:
     db = BillingDatabase(settings.db_path)
     db.seed(settings.username, settings.password)
     chance = random.Random(settings.seed)
+    numbers_shown = RepeatedNumbers(settings.faults.repeat_ids, settings.seed)
+
+    def shown_number(kind: str, number: str, reference: str) -> str:
+        shown, repeated = numbers_shown.shown(kind, number)
+        if repeated:
+            db.log_fault("repeat_ids", kind, "number", f"{reference} saved as {number}, shown as {shown}")
+        return shown
 
     def current_session():
         sid = request.cookies.get(SESSION_COOKIE)
@@ -144,6 +153,19 @@ def create_app(settings: BillingSettings) -> Flask:
             return bounce
         return page("home.html", user=session["username"], now=datetime.now())
 
+    @app.route("/faults", methods=["POST"])
+    def record_fault():
+        """Where the fault script says what it did to the page, so the database knows every injected fault."""
+        session, bounce = require_session()
+        if bounce:
+            return bounce
+        report = request.get_json(silent=True) or {}
+        kinds = {"drop_keys", "autocomplete"}
+        if report.get("kind") in kinds:
+            db.log_fault(report["kind"], str(report.get("screen", ""))[:40], str(report.get("field", ""))[:40],
+                         str(report.get("detail", ""))[:200])
+        return "", 204
+
     def entry_screen(fields: tuple[str, ...], validate, save, form_template: str, **form_context):
         """A legacy entry form: generated field names, ERROR lines above the form, a saved page after."""
         session, bounce = require_session()
@@ -156,12 +178,14 @@ def create_app(settings: BillingSettings) -> Flask:
             clean, errors = validate(values)
             if not errors:
                 return save(clean, session["username"])
-        return page(form_template, names=names, values=values, errors=errors, **form_context)
+        script = fault_script(settings.faults, request.path, names, db.customers())
+        return page(form_template, names=names, values=values, errors=errors, fault_script=script, **form_context)
 
     @app.route("/orders/new", methods=["GET", "POST"])
     def new_order():
         def save(clean: dict, user: str):
-            return page("saved.html", confirmation=db.insert_order(clean, user), order=clean,
+            number = shown_number("order", db.insert_order(clean, user), clean["reference"])
+            return page("saved.html", confirmation=number, order=clean,
                         priority=PRIORITIES[clean["priority"]])
         return entry_screen(ORDER_FIELDS, lambda values: validate_order(values, db, settings), save,
                             "order_form.html", priorities=PRIORITIES)
@@ -196,7 +220,8 @@ def create_app(settings: BillingSettings) -> Flask:
     @app.route("/invoices/new", methods=["GET", "POST"])
     def new_invoice():
         def save(clean: dict, user: str):
-            return page("invoice_saved.html", number=db.insert_invoice(clean, user), invoice=clean)
+            number = shown_number("invoice", db.insert_invoice(clean, user), clean["customer_reference"])
+            return page("invoice_saved.html", number=number, invoice=clean)
         return entry_screen(INVOICE_FIELDS, lambda values: validate_invoice(values, db), save,
                             "invoice_form.html", terms=TERMS)
 

@@ -8,6 +8,8 @@ import threading
 from decimal import Decimal
 from pathlib import Path
 
+from .faults import FAULTS_SCHEMA
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (
     username TEXT PRIMARY KEY,
@@ -94,7 +96,7 @@ class BillingDatabase:
         self.path = Path(path)
         self._local = threading.local()
         with self.connect() as conn:
-            conn.executescript(SCHEMA)
+            conn.executescript(SCHEMA + FAULTS_SCHEMA)
 
     def connect(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
@@ -118,6 +120,13 @@ class BillingDatabase:
     def check_password(self, username: str, password: str) -> bool:
         row = self.connect().execute("SELECT password_sha256 FROM users WHERE username = ?", (username,)).fetchone()
         return row is not None and row["password_sha256"] == hash_password(password)
+
+    def customers(self) -> list[tuple[str, str]]:
+        return [(r["code"], r["name"]) for r in self.connect().execute("SELECT code, name FROM customers ORDER BY code")]
+
+    def log_fault(self, kind: str, screen: str, field: str = "", detail: str = "") -> None:
+        self.connect().execute("INSERT INTO faults(kind, screen, field, detail) VALUES (?, ?, ?, ?)",
+                               (kind, screen, field, detail))
 
     def customer(self, code: str) -> sqlite3.Row | None:
         return self.connect().execute("SELECT * FROM customers WHERE code = ?", (code,)).fetchone()

@@ -95,6 +95,8 @@ def build_report(run_dir: Path) -> Path:
         healed=sum(v.healed for v in items.values()),
         screenshots=len({e["screenshot"] for e in events if e.get("screenshot")}),
         reconciliation=reconciliation,
+        read_back=(end.get("data") or {}).get("read_back") or {},
+        key_reads=sum(1 for e in events if e["kind"] == "step" and (e.get("data") or {}).get("key_read")),
     )
     path = run_dir / REPORT_FILE
     path.write_text(html, encoding="utf-8")

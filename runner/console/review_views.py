@@ -12,6 +12,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user
 
 from ..bot import load_bot
+from ..commit_guard import person_must_check
 from ..errors import BackroomError
 from ..intake import FieldProblem, convert
 from ..work_queue import ItemState, age_bucket, open_queue
@@ -98,7 +99,8 @@ def item_page(bot: str, reference: str, problems: dict | None = None, status: in
     return render_template("console/item.html", item=item, history=history, fields=fields, values=values,
                            other={k: v for k, v in item.data.items() if k not in fields}, shown=shown,
                            in_review=item.state in REVIEW_STATES or item.state == ItemState.SKIPPED,
-                           problems=problems or {}, keying=definition.kind == "keying"), status
+                           problems=problems or {}, keying=definition.kind == "keying",
+                           must_check=person_must_check(item.commit_started, definition.verify)), status
 
 
 @review.route("/items/<bot>/<path:reference>/retry", methods=["POST"])
@@ -122,8 +124,12 @@ def retry(bot: str, reference: str):
         if problems:
             record("retry", "refused", target=f"{bot}/{reference}", detail="; ".join(problems.values()))
             return item_page(bot, reference, problems=problems, status=400)
+        checked = request.form.get("checked_not_in_app") == "yes"
+        if person_must_check(item.commit_started, definition.verify) and not checked:
+            return _refused("retry", bot, reference, f"{reference} may already be in the application: tick "
+                            "'I looked it up and it is not there' after checking", "Not sent back")
         try:
-            queue.retry(bot, reference, f"user:{current_user.name}", changes)
+            queue.retry(bot, reference, f"user:{current_user.name}", changes, checked_not_in_app=checked)
         except BackroomError as exc:
             return _refused("retry", bot, reference, exc.message, "Not sent back")
     finally:

@@ -33,6 +33,7 @@ from . import clipboard
 from .base import POLL_SECONDS, DialogEvent, Resolution, ScreenshotRequest, wait_for_any
 from .screen_match import Box, ScreenImage, find_template, load_template
 
+SLOW_KEY_S = 0.04           # between keys when a field is typed again after its read-back was wrong
 STILL_SECONDS = 0.03        # two captures this far apart that are equal: the screen has settled
 CLIPBOARD_WAIT_S = 2.0
 SECRET_BOX = (260, 30)      # painted over around a field a secret was typed into
@@ -79,6 +80,7 @@ class DesktopDriver:
         self._has_window_manager = True
         self._processes: dict[str, subprocess.Popen] = {}
         self._secret_boxes: list[Box] = []
+        self._in_field: str | None = None   # the field the keyboard cursor is in after typing into it
 
     # -- lifecycle -------------------------------------------------------
     def start(self) -> None:
@@ -254,6 +256,7 @@ class DesktopDriver:
             raise KeyboardInterrupt("the mouse was moved to a screen corner (pyautogui fail-safe)") from None
 
     def _click_at(self, point: tuple[int, int], clicks: int = 1) -> None:
+        self._in_field = None
         with self._operator_can_stop():
             self._gui.click(point[0], point[1], clicks=clicks, interval=0.05)
         self._focus_window_under_pointer()
@@ -287,10 +290,10 @@ class DesktopDriver:
         self._keys("end")
         self._keys("shift", "home")
 
-    def _type(self, text: str, secret: bool) -> None:
+    def _type(self, text: str, secret: bool, slow: bool = False) -> None:
         if set(text) <= TYPEABLE:
             with self._operator_can_stop():
-                self._gui.write(text, interval=0)
+                self._gui.write(text, interval=SLOW_KEY_S if slow else 0)
             return
         # Characters the keyboard layout has no key for (é, €, ß): paste them.
         clipboard.copy(text)
@@ -303,7 +306,8 @@ class DesktopDriver:
         self._click_at(point, 2 if double else 1)
         return resolution
 
-    def fill(self, selector: Selector, text: str, timeout_ms: int, secret: bool = False) -> Resolution:
+    def fill(self, selector: Selector, text: str, timeout_ms: int, secret: bool = False,
+             slow: bool = False) -> Resolution:
         point, resolution = self._resolve(selector, timeout_ms)
         self._click_at(point)
         self._select_field_text()
@@ -312,21 +316,32 @@ class DesktopDriver:
             w, h = SECRET_BOX
             self._secret_boxes.append(Box(point[0] - w // 2, point[1] - h // 2, w, h))
         if text:
-            self._type(text, secret)
+            self._type(text, secret, slow)
+        self._in_field = selector.name
         return resolution
 
-    def select(self, selector: Selector, option: str, timeout_ms: int) -> Resolution:
+    def select(self, selector: Selector, option: str, timeout_ms: int, slow: bool = False) -> Resolution:
         """A legacy combo box: click it, type the option's text, confirm."""
         point, resolution = self._resolve(selector, timeout_ms)
         self._click_at(point)
-        self._type(option, secret=False)
+        self._type(option, secret=False, slow=slow)
         self._keys("enter")
+        self._in_field = selector.name
         return resolution
+
+    def read_back(self, selector: Selector, kind: str, timeout_ms: int) -> str | list[str] | bool:
+        """The field's text, copied: without a click when the cursor is still in it after typing."""
+        if kind == "check":
+            raise SystemException("'check' cannot see a desktop check box's state: click it instead")
+        if self._in_field == selector.name:
+            return self._copy_field(selector.name, "the field just typed into")
+        return self.read(selector, None, timeout_ms)[0]
 
     def check(self, selector: Selector, checked: bool, timeout_ms: int) -> Resolution:
         raise SystemException("'check' cannot see a desktop check box's state: click it instead")
 
     def press(self, selector: Selector | None, key: str, timeout_ms: int) -> Resolution | None:
+        self._in_field = None
         resolution = None
         if selector is not None:
             point, resolution = self._resolve(selector, timeout_ms)
@@ -356,18 +371,23 @@ class DesktopDriver:
         if attribute:
             raise SystemException(f"'{selector.name}': desktop fields have no attributes to read")
         point, resolution = self._resolve(selector, timeout_ms)
+        self._click_at(point)
+        return self._copy_field(selector.name, resolution.candidate).strip(), resolution
+
+    def _copy_field(self, name: str, where: str) -> str:
+        """Select the focused field's text and copy it through the clipboard."""
         sentinel = f"backroom-nothing-copied-{time.monotonic_ns()}"
         clipboard.copy(sentinel)  # so a failed copy is seen as one, never mistaken for an old value
-        self._click_at(point)
         self._select_field_text()
         self._keys("ctrl", "c")
         deadline = time.monotonic() + CLIPBOARD_WAIT_S
         while (value := clipboard.paste()) == sentinel:
             if time.monotonic() >= deadline:
-                raise SystemException(f"nothing could be copied from '{selector.name}' ({resolution.candidate})",
-                                      "The field may not allow selecting its text; check the screenshot.")
+                raise SystemException(f"nothing could be copied from '{name}' ({where})",
+                                      "The field may not allow selecting its text; check the screenshot. "
+                                      "A field that cannot be read back needs 'verify: false' on its step.")
             time.sleep(POLL_SECONDS)
-        return value.strip(), resolution
+        return value.rstrip("\n")
 
     # -- dialogs (desktop dialogs are windows, found by their images) -----
     def arm_dialog(self, accept: bool, expect: str | None, prompt_text: str | None) -> None:

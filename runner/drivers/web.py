@@ -63,6 +63,13 @@ _TABLE_SCRIPT = """t => {
 }"""
 
 
+# A control's value as the page holds it (not as a script may show it elsewhere).
+_VALUE_SCRIPT = "e => ['INPUT', 'TEXTAREA', 'SELECT'].includes(e.tagName) ? e.value : e.innerText"
+_SELECTED_SCRIPT = """e => e.selectedIndex < 0 ? [] :
+  [e.value, e.selectedOptions[0].label.trim(), e.selectedOptions[0].text.trim()]"""
+SLOW_KEY_MS = 40
+
+
 def frame_css(frame: str) -> str:
     """A frame given by name ("main") or by a CSS selector for its <frame>/<iframe> element."""
     if any(ch in frame for ch in "[#.=> "):
@@ -294,15 +301,30 @@ class WebDriver:
             (locator.dblclick if double else locator.click)(timeout=timeout_ms)
         return resolution
 
-    def fill(self, selector: Selector, text: str, timeout_ms: int, secret: bool = False) -> Resolution:
+    def fill(self, selector: Selector, text: str, timeout_ms: int, secret: bool = False,
+             slow: bool = False) -> Resolution:
         locator, resolution = self._resolve(selector, timeout_ms)
         with self._acting(resolution, timeout_ms):
             if secret:  # masked before the value is typed, so no screenshot ever shows it
                 locator.evaluate(f"e => e.setAttribute('{SECRET_MARK}', '')", timeout=timeout_ms)
-            locator.fill(text, timeout=timeout_ms)
+            if slow and text:
+                # key by key, as a clerk types: scripts that lose characters of a fast burst keep these
+                locator.fill("", timeout=timeout_ms)
+                locator.press_sequentially(text, delay=SLOW_KEY_MS, timeout=timeout_ms + SLOW_KEY_MS * len(text))
+            else:
+                locator.fill(text, timeout=timeout_ms)
         return resolution
 
-    def select(self, selector: Selector, option: str, timeout_ms: int) -> Resolution:
+    def read_back(self, selector: Selector, kind: str, timeout_ms: int) -> str | list[str] | bool:
+        locator, resolution = self._resolve(selector, timeout_ms)
+        with self._acting(resolution, timeout_ms):
+            if kind == "check":
+                return locator.is_checked(timeout=timeout_ms)
+            if kind == "select":
+                return locator.evaluate(_SELECTED_SCRIPT, timeout=timeout_ms)
+            return locator.evaluate(_VALUE_SCRIPT, timeout=timeout_ms)
+
+    def select(self, selector: Selector, option: str, timeout_ms: int, slow: bool = False) -> Resolution:
         locator, resolution = self._resolve(selector, timeout_ms)
         with self._acting(resolution, timeout_ms):
             locator.select_option(option, timeout=timeout_ms)  # matches an option's value or its label
@@ -365,10 +387,7 @@ class WebDriver:
             if attribute:
                 value = locator.get_attribute(attribute, timeout=timeout_ms) or ""
             else:
-                value = locator.evaluate(
-                    "e => ['INPUT', 'TEXTAREA', 'SELECT'].includes(e.tagName) ? e.value : e.innerText",
-                    timeout=timeout_ms,
-                )
+                value = locator.evaluate(_VALUE_SCRIPT, timeout=timeout_ms)
         return str(value).strip(), resolution
 
     def read_table(self, selector: Selector, timeout_ms: int) -> tuple[list[dict[str, str]], Resolution]:

@@ -332,7 +332,8 @@ class SQLiteWorkQueue:
             raise QueueError(f"no work item '{reference}' for bot '{bot}'")
         return row
 
-    def retry(self, bot: str, reference: str, actor: str, changes: dict[str, Any] | None = None) -> QueuedItem:
+    def retry(self, bot: str, reference: str, actor: str, changes: dict[str, Any] | None = None,
+              checked_not_in_app: bool = False) -> QueuedItem:
         with self._tx() as conn:
             row = self._by_reference(conn, bot, reference)
             if row["state"] not in [s.value for s in (*REVIEW_STATES, ItemState.SKIPPED)]:
@@ -348,11 +349,15 @@ class SQLiteWorkQueue:
                 raise QueueError(f"'{reference}' has no field {', '.join(unknown)} (fields: {', '.join(sorted(data))})")
             data.update(changes or {})
             text = dump_data(data)
-            # commit_started stays: if an earlier attempt may have submitted, the retry checks first.
+            # commit_started stays unless a person checked the application: an earlier attempt may have submitted.
+            keep_commit = row["commit_started"] and not checked_not_in_app
             conn.execute("UPDATE items SET state = 'pending', data = ?, data_hash = ?, attempts = 0, not_before = 0,"
-                         " updated_at = ? WHERE id = ?",
-                         (text, hashlib.sha256(text.encode()).hexdigest(), self.clock(), row["id"]))
+                         " commit_started = ?, updated_at = ? WHERE id = ?",
+                         (text, hashlib.sha256(text.encode()).hexdigest(), int(bool(keep_commit)), self.clock(),
+                          row["id"]))
             what = f"retry with {', '.join(f'{k}={v}' for k, v in changes.items())}" if changes else "retry"
+            if row["commit_started"] and checked_not_in_app:
+                what += " (checked by a person: not in the application)"
             self._log(conn, row["id"], row["state"], "pending", actor, what)
             return self._item(conn.execute("SELECT * FROM items WHERE id = ?", (row["id"],)).fetchone())
 
@@ -369,6 +374,15 @@ class SQLiteWorkQueue:
             return self._item(conn.execute("SELECT * FROM items WHERE id = ?", (row["id"],)).fetchone())
 
     # -- reading -------------------------------------------------------------------
+    def holder_of(self, bot: str, variable: str, value: str, other_than: str) -> str | None:
+        if not variable.isidentifier():
+            raise ValueError(f"not a variable name: {variable!r}")
+        row = self.conn.execute(
+            f"SELECT reference FROM items WHERE bot = ? AND reference != ? AND result IS NOT NULL"
+            f" AND json_extract(result, '$.vars.{variable}') = ? ORDER BY id LIMIT 1",
+            (bot, other_than, value)).fetchone()
+        return row["reference"] if row else None
+
     def get(self, bot: str, reference: str) -> QueuedItem | None:
         row = self.conn.execute("SELECT * FROM items WHERE bot = ? AND reference = ?", (bot, reference)).fetchone()
         return self._item(row) if row else None

@@ -1,0 +1,25 @@
+"""A commit is never repeated blindly.
+
+An item whose attempt got past a step marked `commits: true` may already be in the legacy
+system. It is worked again only through the bot's verify recipe, which looks it up first;
+a bot without one sends it to a person, who checks the application and then says so when
+sending it back to work.
+"""
+
+from __future__ import annotations
+
+
+def may_be_in_app(app: str, where: str = "") -> str:
+    """The review message for an item that may already have been saved."""
+    reached = f"an attempt got past {where}, which saves" if where else "an earlier attempt reached a step that saves"
+    return f"may already be in {app}: {reached}; check {app} before retrying"
+
+
+MAY_BE_IN_APP_HINT = ("Look the item up in the application. If it is there, skip it with the application's number as "
+                      "the reason; if it is not, send it back to work saying you checked. A verify recipe in bot.yaml "
+                      "lets the bot look it up by itself.")
+
+
+def person_must_check(commit_started: bool, verify_recipe: str | None) -> bool:
+    """Only a person can tell whether this item is already in the application."""
+    return commit_started and verify_recipe is None

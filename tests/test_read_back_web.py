@@ -1,0 +1,90 @@
+"""Read-back on the web: BILLSYS loses characters of fast typing and covers fields with a suggestion list;
+every value is read back, a wrong one typed again slowly, and BILLSYS's own database holds exactly the input."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from decimal import Decimal
+
+import pytest
+
+from demo.billing_web.faults import BillingFaults
+from runner import ExitCode, RunRequest, start_run
+
+from .conftest import make_orders, orders_in_db, start_billing
+
+pytestmark = pytest.mark.web
+
+PRIORITY_CODES = {"Normal": "N", "Rush": "R", "Low": "L"}
+
+
+def faults_in_db(db) -> list[dict]:
+    with sqlite3.connect(db) as conn:
+        conn.row_factory = sqlite3.Row
+        return [dict(r) for r in conn.execute("SELECT * FROM faults ORDER BY id")]
+
+
+def events_of(run_dir) -> list[dict]:
+    return [json.loads(line) for line in (run_dir / "events.jsonl").read_text(encoding="utf-8").splitlines()]
+
+
+def assert_orders_match(db, rows) -> None:
+    keyed = {o["reference"]: o for o in orders_in_db(db)}
+    assert len(keyed) == len(orders_in_db(db)) == len(rows)
+    for ref, customer, sku, qty, price, ship, priority, gift, notes in rows:
+        order = keyed[ref]
+        assert (order["customer_code"], order["sku"], order["quantity"]) == (customer, sku, qty), ref
+        assert Decimal(order["unit_price"]) == Decimal(repr(price)), ref
+        assert order["ship_date"] == ship.isoformat(), ref
+        assert order["priority"] == PRIORITY_CODES[priority] and order["gift_wrap"] == int(gift), ref
+        assert order["notes"] == notes and order["supervisor_code_ok"] == 1, ref
+
+
+def test_dropped_characters_are_typed_again_and_nothing_wrong_is_saved(project, secrets_env, tmp_path):
+    workbook, rows = make_orders(tmp_path / "orders.xlsx", 10, seed=23)
+    faults = BillingFaults(drop_keys=0.35, autocomplete=True)
+    with start_billing(tmp_path, faults=faults) as app:
+        result = start_run(RunRequest(bot="rekey-orders", input_path=workbook, project=project,
+                                      app_urls={"billing": app.url}))
+        injected = faults_in_db(app.settings.db_path)
+        assert result.exit_code == ExitCode.OK, result.items
+        assert_orders_match(app.settings.db_path, rows)
+
+    dropped = [f for f in injected if f["kind"] == "drop_keys"]
+    assert len(dropped) >= 5, injected
+    assert any(f["kind"] == "autocomplete" for f in injected)
+    events = events_of(result.run_dir)
+    retyped = [e for e in events if e.get("verified") == "retyped"]
+    # every character BILLSYS dropped was seen on read-back and typed again: one retype per drop
+    assert len(retyped) == len(dropped)
+    assert sorted(e["target"].split(".")[1] for e in retyped) == sorted(f["field"] for f in dropped)
+    for event in retyped:
+        first, then = event["data"]["read_back"]
+        assert first != then and then == event["value"]
+    inputs = [e for e in events if e["kind"] == "step" and e["action"] in ("fill", "select", "check")]
+    assert inputs and all(e.get("verified") in ("read back", "retyped") for e in inputs)
+    saves = [e for e in events if e.get("target") == "order.save" and e["outcome"] == "pass"]
+    assert len(saves) == 10 and all("order.customer_code" in e["data"]["rechecked"] for e in saves)
+    end = next(e for e in events if e["kind"] == "run" and e["outcome"] != "started")
+    assert end["data"]["read_back"]["retyped"] == len(dropped)
+
+
+def test_without_read_back_the_same_faults_save_wrong_orders(project, secrets_env, tmp_path):
+    """The control: with verification off the run is green and BILLSYS holds wrong data, so the test above
+    proves read-back is what keeps the data right."""
+    settings = (project / "backroom.yaml").read_text()
+    (project / "backroom.yaml").write_text(settings.replace("    user: clerk\n", "    user: clerk\n    verify: false\n", 1))
+    workbook, rows = make_orders(tmp_path / "orders.xlsx", 6, seed=23)
+    with start_billing(tmp_path, faults=BillingFaults(drop_keys=0.5)) as app:
+        result = start_run(RunRequest(bot="rekey-orders", input_path=workbook, project=project,
+                                      app_urls={"billing": app.url}))
+        saved = {o["confirmation"]: o for o in orders_in_db(app.settings.db_path)}
+    done = {i.reference: i for i in result.items if i.outcome == "done"}
+    wrong = [ref for ref, item in done.items()
+             if saved[item.variables["confirmation"]]["reference"] != ref
+             or any(saved[item.variables["confirmation"]][k] != v for k, v in
+                    zip(("customer_code", "sku", "quantity"), next(r[1:4] for r in rows if r[0] == ref)))]
+    assert wrong, "with read-back off, some items are reported done with other data in BILLSYS"
+    events = events_of(result.run_dir)
+    assert all(e.get("verified") == "off" for e in events if e["kind"] == "step" and e["action"] == "fill")
