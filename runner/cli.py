@@ -208,14 +208,21 @@ def demo_ledger(
     y: int = typer.Option(40),
     theme: str = typer.Option("classic", help="classic or slate."),
     lock_once: str = typer.Option("", help="Accounts whose first posting finds the record locked (comma-separated)."),
+    drop_keys: float = typer.Option(0.0, help="Share of keys typed in a fast burst that are lost (0 to 1)."),
+    autocomplete: bool = typer.Option(False, help="Typing an account number opens a list over the fields below."),
+    slow_dialog_ms: int = typer.Option(0, help="Message boxes stay in front this long after OK."),
 ) -> None:
     """Start LEDGER/AR 3.1, the bundled legacy desktop app, on this screen (user clerk, password ar-1995)."""
     from demo.ledger_desktop.__main__ import main as ledger_main
 
     from .display import check_display
 
+    if not 0 <= drop_keys <= 1:
+        raise ConfigurationError(f"--drop-keys {drop_keys:g}: a share from 0 to 1")
     check_display()
-    ledger_main(["--db", str(db), "--x", str(x), "--y", str(y), "--theme", theme, "--lock-once", lock_once])
+    ledger_main(["--db", str(db), "--x", str(x), "--y", str(y), "--theme", theme, "--lock-once", lock_once,
+                 "--drop-keys", str(drop_keys), "--slow-dialog-ms", str(slow_dialog_ms)]
+                + (["--autocomplete"] if autocomplete else []))
 
 
 @demo_app.command("run")

@@ -192,6 +192,7 @@ class Engine:
                 self.hooks.before_commit(step, recipe.app)
             yield event
             self._check_dialogs(step, event)
+            self._note_waits(event)
         except AlreadyDone as done:
             event.duration_ms = round((time.perf_counter() - started) * 1000, 1)
             event.message = done.message
@@ -204,6 +205,7 @@ class Engine:
             failure = self._as_failure(exc, step, recipe)
             event.outcome = "fail"
             event.message = failure.message
+            self._note_waits(event)
             event.data = {**(event.data or {}), "exception": getattr(failure, "kind", type(failure).__name__)}
             self._capture(state, event, fresh=True)
             self._flush_pending(state, reuse=event)
@@ -250,6 +252,13 @@ class Engine:
             except Exception:  # noqa: BLE001 - a broken page is not a busy page
                 return None
         return None
+
+    def _note_waits(self, event: AuditEvent) -> None:
+        """A desktop step that had to wait for a covered target or for its window to come to the front says so."""
+        waits = self.driver.take_waits()
+        if waits:
+            event.data = {**(event.data or {}), "waited": waits}
+            self.tally["waited"] = self.tally.get("waited", 0) + len(waits)
 
     def _check_dialogs(self, step: Step, event: AuditEvent) -> None:
         dialogs = self.driver.take_dialog_events()
@@ -364,7 +373,8 @@ class Engine:
             case "press":
                 selector = self._selector(recipe, a.target) if a.target else None
                 event.value = a.key
-                self._note(event, driver.press(selector, a.key, timeout))
+                windows = self.maps[recipe.app].windows_of(a.screen)
+                self._note(event, driver.press(selector, a.key, timeout, windows=windows))
                 self._after_navigation(recipe)
             case "wait_for":
                 visible = a.state == "visible"

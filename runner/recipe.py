@@ -56,6 +56,7 @@ class CheckArgs(_Args):
 class PressArgs(_Args):
     key: str
     target: str | None = None
+    screen: str | None = None   # desktop, without a target: the screen whose window must be in front (default: main)
 
 
 class WaitForArgs(_Args):
@@ -340,6 +341,7 @@ def parse_recipe(path: Path, map_for_app: Callable[[str], SelectorMap] | None) -
     for step in steps:
         if selector_map is not None:
             _check_fits_kind(step, selector_map, app)
+            _check_press_screen(step, selector_map)
             for name in step.selector_names():
                 if name not in selector_map:
                     raise RecipeError(
@@ -354,6 +356,17 @@ def parse_recipe(path: Path, map_for_app: Callable[[str], SelectorMap] | None) -
             recipe.item_fields |= refs.item_fields
             recipe.secrets |= refs.secrets
     return recipe
+
+
+def _check_press_screen(step: Step, selector_map: SelectorMap) -> None:
+    if step.action != "press" or step.args.screen is None:
+        return
+    screens = sorted({s.screen for s in selector_map.selectors.values()})
+    if selector_map.kind != "desktop":
+        raise RecipeError(f"{step.where}: 'screen' on a press is for desktop apps, whose windows can be in front")
+    if step.args.screen not in screens:
+        raise RecipeError(f"{step.where}: screen '{step.args.screen}' is not in selectors/{selector_map.path.name}",
+                          f"Screens: {', '.join(screens)}")
 
 
 def _check_fits_kind(step: Step, selector_map: SelectorMap, app: str) -> None:

@@ -68,6 +68,11 @@ class _ElementSpec(BaseModel):
     description: str = ""
 
 
+class _ScreenSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    window: str | list[str]               # the start of the title of the window this screen shows in (or several)
+
+
 class _MapSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
     app: str
@@ -75,6 +80,7 @@ class _MapSpec(BaseModel):
     description: str = ""
     busy_texts: list[str] = []
     window: str | None = None             # desktop: the start of the main window's title
+    screens: dict[str, _ScreenSpec] = {}  # desktop: screens shown in another window (dialogs)
     confidence: float = Field(default=DEFAULT_CONFIDENCE, gt=0, le=1)  # desktop: default match confidence
     elements: dict[str, dict[str, _ElementSpec]]
 
@@ -82,8 +88,8 @@ class _MapSpec(BaseModel):
     def fits_kind(self):
         if self.kind == "desktop" and self.busy_texts:
             raise ValueError("busy_texts need text on the screen: a desktop map lists its busy dialogs as elements")
-        if self.kind == "web" and self.window:
-            raise ValueError("'window' belongs to desktop maps")
+        if self.kind == "web" and (self.window or self.screens):
+            raise ValueError("'window' and 'screens' belong to desktop maps")
         return self
 
 
@@ -123,6 +129,11 @@ class Selector:
     frame: tuple[str, ...] = ()
     secret: bool = False
     source: str = ""
+    windows: tuple[str, ...] = ()   # desktop: the window its screen shows in must be in front (title starts)
+
+    @property
+    def screen(self) -> str:
+        return self.name.split(".", 1)[0]
 
 
 @dataclass
@@ -133,6 +144,13 @@ class SelectorMap:
     busy_texts: list[str] = field(default_factory=list)
     selectors: dict[str, Selector] = field(default_factory=dict)
     window: str | None = None
+    screen_windows: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def windows_of(self, screen: str | None) -> tuple[str, ...]:
+        """The window titles a screen shows in: its own (a dialog's), else the main window's."""
+        if screen in self.screen_windows:
+            return self.screen_windows[screen]
+        return (self.window,) if self.window else ()
 
     @property
     def template_dir(self) -> Path:
@@ -156,6 +174,12 @@ def load_selector_map(path: Path) -> SelectorMap:
     if spec.app != path.stem:
         raise SelectorMapError(f"{where}:{data.line_of('app')}: app '{spec.app}' must match the file name '{path.stem}'")
     result = SelectorMap(app=spec.app, kind=spec.kind, path=path, busy_texts=list(spec.busy_texts), window=spec.window)
+    for screen, screen_spec in spec.screens.items():
+        if screen not in spec.elements:
+            raise SelectorMapError(f"{where}:{data['screens'].line_of(screen)}: screen '{screen}' has no elements",
+                                   f"Screens with elements: {', '.join(spec.elements)}")
+        titles = screen_spec.window if isinstance(screen_spec.window, list) else [screen_spec.window]
+        result.screen_windows[screen] = tuple(titles)
     allowed = STRATEGIES[spec.kind]
     for screen, elements in spec.elements.items():
         for element, element_spec in elements.items():
@@ -175,7 +199,8 @@ def load_selector_map(path: Path) -> SelectorMap:
                                            f"uses {', '.join(allowed)}")
                 candidates.append(_candidate(c, strategy, result, spec.confidence, f"{where}:{line}"))
             line = data["elements"][screen].line_of(element)
-            result.selectors[name] = Selector(name, tuple(candidates), frames, element_spec.secret, f"{where}:{line}")
+            result.selectors[name] = Selector(name, tuple(candidates), frames, element_spec.secret, f"{where}:{line}",
+                                              result.windows_of(screen) if spec.kind == "desktop" else ())
     return result
 
 

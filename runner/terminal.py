@@ -34,7 +34,8 @@ def read_back_summary(tally: dict[str, int]) -> str:
     """How the typed values held up: '212 values verified, 3 typed again, 1 refused'."""
     parts = [f"{tally.get('verified', 0)} value{'s' if tally.get('verified', 0) != 1 else ''} verified"]
     for key, words in (("retyped", "typed again"), ("refused", "refused (the field kept something else)"),
-                       ("changed", "changed before saving"), ("off", "not checked (verify: false)")):
+                       ("changed", "changed before saving"), ("key_refused", "key reads refused"),
+                       ("waited", "waits for a window or a covered target"), ("off", "not checked (verify: false)")):
         if tally.get(key):
             parts.append(f"{tally[key]} {words}")
     return ", ".join(parts)

@@ -75,7 +75,9 @@ def test_key_names_as_on_the_web():
 
 def test_the_ledger_map_loads_with_its_templates():
     ledger = load_selector_map(ROOT / "selectors" / "ledger.yaml")
-    assert ledger.kind == "desktop" and ledger.window == "LEDGER/AR 3.1"
+    assert ledger.kind == "desktop" and ledger.window == "LEDGER/AR 3.1 - Accounts"
+    assert ledger.windows_of("dialog")[0] == "LEDGER/AR 3.1 - Posted" and ledger.get("dialog.ok").windows == ledger.windows_of("dialog")
+    assert ledger.get("post.amount").windows == ("LEDGER/AR 3.1 - Accounts",)
     button = ledger.get("post.button")
     assert [c.strategy for c in button.candidates] == ["image", "image"]
     assert button.candidates[0].region is not None and button.candidates[1].region is None

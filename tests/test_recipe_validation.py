@@ -119,3 +119,64 @@ def test_parse_without_a_map_still_checks_steps(layout):
     path = write_recipe(layout, "loose", "app: shop\nsteps:\n  - press: Enter\n")
     recipe = parse_recipe(path, None)
     assert recipe.steps[0].args.key == "Enter"
+
+
+def test_verify_and_expect_are_checked_where_they_are_written(layout):
+    write_recipe(layout, "enter", """\
+        app: shop
+        steps:
+          - fill: {target: form.name, value: "{{ item.amount }}", expect: "{{ item.amount }}.00"}
+          - fill: {target: form.name, value: "x"}
+            verify: false
+    """)
+    steps = load(layout, "enter")["enter"].steps
+    assert steps[0].verify and steps[0].args.expect == "{{ item.amount }}.00"
+    assert not steps[1].verify
+    write_recipe(layout, "bad", """\
+        app: shop
+        steps:
+          - click: form.save
+            verify: false
+    """)
+    with pytest.raises(RecipeError, match=r"recipes/bad.yaml:4: verify goes with fill, select, check"):
+        load(layout, "bad")
+    write_recipe(layout, "bad2", """\
+        app: shop
+        steps:
+          - fill: {target: form.name, value: "x"}
+            verify: maybe
+    """)
+    with pytest.raises(RecipeError, match=r"recipes/bad2.yaml:4: verify is true or false"):
+        load(layout, "bad2")
+
+
+def test_a_press_names_a_screen_of_a_desktop_map_only(layout):
+    write_recipe(layout, "keys", """\
+        app: shop
+        steps:
+          - press: {key: Enter, screen: form}
+    """)
+    with pytest.raises(RecipeError, match=r"recipes/keys.yaml:3: 'screen' on a press is for desktop apps"):
+        load(layout, "keys")
+    (layout / "selectors" / "shop.yaml").write_text(MAP + "screens:\n  form:\n    window: Shop\n")
+    with pytest.raises(SelectorMapError, match="'window' and 'screens' belong to desktop maps"):
+        load(layout, "keys")
+
+
+def test_read_back_judges_what_a_control_holds():
+    from runner.readback import TypedValue, judge, mismatch
+    from runner.selector_map import Selector
+
+    field = Selector("post.amount", ())
+    assert judge(TypedValue(field, "fill", "12.50"), "12.50").ok
+    assert not judge(TypedValue(field, "fill", "12.50"), "1250").ok
+    assert judge(TypedValue(field, "fill", "a\nb"), "a\r\nb").ok  # a text area's line ends
+    assert judge(TypedValue(field, "select", "Rush"), ["R", "Rush", "Rush"]).ok
+    assert not judge(TypedValue(field, "select", "Rush"), ["N", "Normal", "Normal"]).ok
+    assert judge(TypedValue(field, "check", True), True).ok and not judge(TypedValue(field, "check", False), True).ok
+    secret = TypedValue(field, "fill", "hunter22", secret=True, shown="****")
+    assert judge(secret, "********").how == "length"  # a password box copies as one * per character
+    wrong = judge(secret, "*******")
+    assert not wrong.ok and "hunter" not in mismatch(secret, wrong, retyped=True)
+    assert mismatch(TypedValue(field, "fill", "C1011", shown="C1011"), judge(TypedValue(field, "fill", "C1011"), "C101"),
+                     retyped=False) == "'post.amount' holds 'C101'; it should hold 'C1011'"

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from .app import THEMES, LedgerApp, LedgerOptions
+from .faults import LedgerFaults
 from .store import LedgerStore, create_ledger
 
 
@@ -19,12 +20,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--font-size", type=int, default=10)
     parser.add_argument("--lock-once", default="", help="accounts whose first posting finds the record locked")
     parser.add_argument("--lock-rate", type=float, default=0.0, help="share of postings that find the record locked")
+    parser.add_argument("--drop-keys", type=float, default=0.0,
+                        help="share of keys typed in a fast burst that are lost (0 to 1)")
+    parser.add_argument("--autocomplete", action="store_true",
+                        help="typing an account number opens a list over the fields below")
+    parser.add_argument("--slow-dialog-ms", type=int, default=0, help="message boxes close this long after OK")
+    parser.add_argument("--fault-seed", type=int, help="seed for the faults' chances")
     parser.add_argument("--export-templates", type=Path, help="write the controls' images there and exit")
     args = parser.parse_args(argv)
     if not args.db.exists():
         create_ledger(args.db)
     options = LedgerOptions(db_path=args.db, export_dir=args.export_dir or args.db.parent / "exports",
-                            x=args.x, y=args.y, theme=args.theme, font_size=args.font_size)
+                            x=args.x, y=args.y, theme=args.theme, font_size=args.font_size,
+                            faults=LedgerFaults(args.drop_keys, args.autocomplete, args.slow_dialog_ms, args.fault_seed))
     locks = {a.strip().upper() for a in args.lock_once.split(",") if a.strip()}
     store = LedgerStore(args.db, lock_accounts=locks, lock_rate=args.lock_rate)
     app = LedgerApp(store, options)

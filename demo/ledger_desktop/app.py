@@ -9,11 +9,12 @@ Message dialogs copy their text with Ctrl+C, as Windows message boxes do.
 from __future__ import annotations
 
 import tkinter as tk
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from .store import LedgerError, LedgerStore, RecordLocked, money
+from .faults import FaultInjector, LedgerFaults
+from .store import CUSTOMERS, LedgerError, LedgerStore, RecordLocked, money
 
 TITLE = "LEDGER/AR 3.1"
 
@@ -40,6 +41,7 @@ class LedgerOptions:
     y: int = 40
     theme: str = "classic"
     font_size: int = 10
+    faults: LedgerFaults = field(default_factory=LedgerFaults)
 
 
 class LedgerApp:
@@ -68,7 +70,9 @@ class LedgerApp:
         self.root.option_add("*activeForeground", "black")
         self.widgets: dict[str, tk.Widget] = {}   # named controls, for the template export
         self.dialog: tk.Toplevel | None = None
+        self._closing = False
         self._focus_before: tk.Widget | None = None
+        self.faults = FaultInjector(options.faults, store.log_fault, [account for account, _ in CUSTOMERS])
         self._build_chrome()
         self.body = tk.Frame(self.root, bd=2, relief="groove")
         self.body.pack(fill="both", expand=True, padx=6, pady=4)
@@ -137,6 +141,8 @@ class LedgerApp:
         entry = tk.Entry(parent, width=width, show=show or "", bd=2, relief="sunken")
         if readonly:
             entry.configure(state="readonly")
+        else:
+            self.faults.watch_typing(entry, name)
         entry.grid(row=row, column=1, sticky="w", pady=5)
         self.widgets[f"{name}_label"] = caption
         self.widgets[name] = entry
@@ -226,6 +232,7 @@ class LedgerApp:
         reference = self._field(body, 3, "Payment ref:", "post.reference", width=24)
         paid_on = self._field(body, 4, "Date:", "post.date", width=12)
         paid_on.insert(0, date.today().isoformat())
+        self.faults.suggest(account, "post.account")
         fields = (account, amount, reference, paid_on)
 
         def post() -> None:
@@ -319,6 +326,16 @@ class LedgerApp:
         ok.focus_set()
 
     def _close_dialog(self) -> None:
+        if self.dialog is None or self._closing:
+            return
+        if self.faults.close_later(self._close_dialog, self.dialog.title()):
+            self._closing = True  # still in front and holding the keyboard, as a busy program's box does
+            self.dialog.after(self.faults.faults.slow_dialog_ms, self._finish_closing)
+            return
+        self._finish_closing()
+
+    def _finish_closing(self) -> None:
+        self._closing = False
         if self.dialog is not None:
             self.dialog.grab_release()
             self.dialog.destroy()

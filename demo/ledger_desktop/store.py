@@ -15,6 +15,8 @@ from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
+from .faults import FAULTS_SCHEMA
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (
     username TEXT PRIMARY KEY,
@@ -97,13 +99,16 @@ class LedgerStore:
         self.path = Path(path)
         self.db = sqlite3.connect(self.path, isolation_level=None)
         self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.executescript(SCHEMA)
+        self.db.executescript(SCHEMA + FAULTS_SCHEMA)
         self.lock_accounts = set(lock_accounts or ())
         self.lock_rate = lock_rate
         self.random = random.Random(seed)
 
     def close(self) -> None:
         self.db.close()
+
+    def log_fault(self, kind: str, field: str, detail: str) -> None:
+        self.db.execute("INSERT INTO faults(kind, field, detail) VALUES (?, ?, ?)", (kind, field, detail))
 
     # -- users -----------------------------------------------------------
     def check_user(self, username: str, password: str) -> bool:

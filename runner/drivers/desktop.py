@@ -32,6 +32,7 @@ from ..settings import AppSettings, DesktopSettings, Settings
 from . import clipboard
 from .base import POLL_SECONDS, DialogEvent, Resolution, ScreenshotRequest, wait_for_any
 from .screen_match import Box, ScreenImage, find_template, load_template
+from .x_windows import focused_title, title_matches, window_at, windows_on_screen
 
 SLOW_KEY_S = 0.04           # between keys when a field is typed again after its read-back was wrong
 STILL_SECONDS = 0.03        # two captures this far apart that are equal: the screen has settled
@@ -81,6 +82,7 @@ class DesktopDriver:
         self._processes: dict[str, subprocess.Popen] = {}
         self._secret_boxes: list[Box] = []
         self._in_field: str | None = None   # the field the keyboard cursor is in after typing into it
+        self._waits: list[str] = []         # what the last step waited for before it clicked or typed
 
     # -- lifecycle -------------------------------------------------------
     def start(self) -> None:
@@ -302,14 +304,64 @@ class DesktopDriver:
             clipboard.copy("")
 
     def click(self, selector: Selector, timeout_ms: int, double: bool = False) -> Resolution:
-        point, resolution = self._resolve(selector, timeout_ms)
+        point, resolution = self._target(selector, timeout_ms)
         self._click_at(point, 2 if double else 1)
         return resolution
 
+    # -- the right window, the right spot -----------------------------------
+    def _target(self, selector: Selector, timeout_ms: int) -> tuple[tuple[int, int], Resolution]:
+        """Find the element, and find it again until nothing else (a pop-up list, another window) covers it."""
+        deadline = time.monotonic() + timeout_ms / 1000
+        started = time.monotonic()
+        while True:
+            point, resolution = self._resolve(selector, max(int((deadline - time.monotonic()) * 1000), 0))
+            over = self._window_over(point, selector.windows)
+            if over is None:
+                if time.monotonic() - started > POLL_SECONDS:
+                    self._waits.append(f"waited {time.monotonic() - started:.1f}s for {selector.name} to be uncovered")
+                return point, resolution
+            if time.monotonic() >= deadline:
+                raise SystemException(f"'{selector.name}' is covered by {over} at {list(point)}; nothing was clicked",
+                                      "Something stayed over the element (a pop-up list, another window): see the "
+                                      "screenshot.", selector=selector.name)
+            time.sleep(POLL_SECONDS)
+
+    def _window_over(self, point: tuple[int, int], windows: tuple[str, ...]) -> str | None:
+        """What covers the point when it is not a window of the element's screen (None: the spot is clear)."""
+        if self._x is None or not windows:
+            return None
+        top = window_at(windows_on_screen(self._x), point)
+        if top is None or (not top.popup and title_matches(top.title, windows)):
+            return None
+        if top.popup:
+            return "a pop-up (a list or a menu)"
+        return f"the window {top.title!r}" if top.title else "an untitled window"
+
+    def _keyboard_to(self, windows: tuple[str, ...], what: str, timeout_ms: int) -> None:
+        """Wait until the window in front, the one that gets the keys, is one of `windows`."""
+        if self._x is None or not windows:
+            return
+        started = time.monotonic()
+        deadline = started + timeout_ms / 1000
+        while not title_matches(front := focused_title(self._x), windows):
+            if time.monotonic() >= deadline:
+                shown = repr(front) if front else "none"
+                raise SystemException(f"{what}: the window in front is {shown}, not {windows[0]!r}; nothing was typed",
+                                      "A dialog may still be open or another program in front: see the screenshot.")
+            time.sleep(POLL_SECONDS)
+        if time.monotonic() - started > POLL_SECONDS:
+            self._waits.append(f"waited {time.monotonic() - started:.1f}s for {windows[0]!r} to be in front "
+                               f"before {what}")
+
+    def take_waits(self) -> list[str]:
+        waits, self._waits = self._waits, []
+        return waits
+
     def fill(self, selector: Selector, text: str, timeout_ms: int, secret: bool = False,
              slow: bool = False) -> Resolution:
-        point, resolution = self._resolve(selector, timeout_ms)
+        point, resolution = self._target(selector, timeout_ms)
         self._click_at(point)
+        self._keyboard_to(selector.windows, f"typing into {selector.name}", timeout_ms)
         self._select_field_text()
         self._keys("backspace")
         if secret:  # recorded before typing, so no screenshot can catch the value
@@ -322,8 +374,9 @@ class DesktopDriver:
 
     def select(self, selector: Selector, option: str, timeout_ms: int, slow: bool = False) -> Resolution:
         """A legacy combo box: click it, type the option's text, confirm."""
-        point, resolution = self._resolve(selector, timeout_ms)
+        point, resolution = self._target(selector, timeout_ms)
         self._click_at(point)
+        self._keyboard_to(selector.windows, f"choosing in {selector.name}", timeout_ms)
         self._type(option, secret=False, slow=slow)
         self._keys("enter")
         self._in_field = selector.name
@@ -340,12 +393,15 @@ class DesktopDriver:
     def check(self, selector: Selector, checked: bool, timeout_ms: int) -> Resolution:
         raise SystemException("'check' cannot see a desktop check box's state: click it instead")
 
-    def press(self, selector: Selector | None, key: str, timeout_ms: int) -> Resolution | None:
+    def press(self, selector: Selector | None, key: str, timeout_ms: int,
+              windows: tuple[str, ...] = ()) -> Resolution | None:
         self._in_field = None
         resolution = None
         if selector is not None:
-            point, resolution = self._resolve(selector, timeout_ms)
+            point, resolution = self._target(selector, timeout_ms)
             self._click_at(point)
+            windows = selector.windows
+        self._keyboard_to(windows, f"pressing {key}", timeout_ms)
         self._keys(*key_combo(key))
         return resolution
 
@@ -370,8 +426,9 @@ class DesktopDriver:
         """Select the field's text and copy it, as a clerk would."""
         if attribute:
             raise SystemException(f"'{selector.name}': desktop fields have no attributes to read")
-        point, resolution = self._resolve(selector, timeout_ms)
+        point, resolution = self._target(selector, timeout_ms)
         self._click_at(point)
+        self._keyboard_to(selector.windows, f"copying {selector.name}", timeout_ms)
         return self._copy_field(selector.name, resolution.candidate).strip(), resolution
 
     def _copy_field(self, name: str, where: str) -> str:

@@ -342,7 +342,11 @@ class WebDriver:
             locator.set_checked(checked, timeout=timeout_ms)
         return resolution
 
-    def press(self, selector: Selector | None, key: str, timeout_ms: int) -> Resolution | None:
+    def take_waits(self) -> list[str]:
+        return []  # Playwright waits for an element to be uncovered and ready itself
+
+    def press(self, selector: Selector | None, key: str, timeout_ms: int,
+              windows: tuple[str, ...] = ()) -> Resolution | None:
         if selector is None:
             self.page.keyboard.press(key)
             return None

@@ -28,6 +28,7 @@ import cv2
 import numpy as np
 
 from ..drivers.screen_match import Box, ScreenImage, find_template, load_template
+from ..drivers.x_windows import window_at, windows_on_screen
 from ..selector_map import DEFAULT_CONFIDENCE, SelectorMap
 from ..settings import Settings
 from .base import Recorder
@@ -81,7 +82,7 @@ class ScreenSampler(threading.Thread):
             monitor = grabber.monitors[1] if len(grabber.monitors) > 1 else grabber.monitors[0]
             while not self.halt.is_set():
                 taken = time.monotonic()
-                windows = _windows(x) if x is not None else []
+                windows = windows_on_screen(x, titled_only=True) if x is not None else []
                 self.frames.append((taken, np.asarray(grabber.grab(monitor)).copy(), windows))
                 self.ready.set()
                 self.halt.wait(SAMPLE_EVERY_S)
@@ -100,34 +101,6 @@ def _open_x():
     from Xlib import display as xdisplay
 
     return xdisplay.Display(os.environ["DISPLAY"])
-
-
-def _windows(x) -> list[tuple[str, Box]]:
-    """Titled top-level windows, bottom to top (X lists the root's children in stacking order)."""
-    from Xlib import X, error as xerror
-
-    found = []
-    for child in x.screen().root.query_tree().children:
-        try:
-            if child.get_attributes().map_state != X.IsViewable:
-                continue
-            name = child.get_wm_name()
-            if not name:  # under a window manager: the frame's child holds the title
-                name = next((n for c in child.query_tree().children if (n := c.get_wm_name())), None)
-            if name:
-                g = child.get_geometry()
-                found.append((name.decode("latin-1") if isinstance(name, bytes) else name,
-                              Box(g.x, g.y, g.width, g.height)))
-        except xerror.XError:  # a window closing while we look
-            continue
-    return found
-
-
-def window_at(windows: list[tuple[str, Box]], point: tuple[int, int]) -> str:
-    for name, box in reversed(windows):
-        if box.x <= point[0] < box.x + box.width and box.y <= point[1] < box.y + box.height:
-            return name
-    return ""
 
 
 @dataclass
@@ -224,7 +197,7 @@ class DesktopRecorder(Recorder):
             if kind == "click":
                 self._settle_pending()
                 screen, windows = self.sampler.before(moment)
-                self.pending = Press(data, screen, window_at(windows, data), read=self.read_next)
+                self.pending = Press(data, screen, getattr(window_at(windows, data), "title", ""), read=self.read_next)
                 self.read_next = False
                 if self.pending.read:
                     self._settle_pending()

@@ -1,0 +1,88 @@
+"""Which window is where on an X display, and which one has the keyboard.
+
+The desktop driver asks before it types (is the window in front the one this screen shows in?)
+and before it clicks (is the spot covered by another window, a pop-up list say?). X lists the
+root window's children bottom to top; under a window manager a frame holds the titled window.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .screen_match import Box
+
+
+@dataclass(frozen=True)
+class ShownWindow:
+    title: str          # '' for an untitled window
+    box: Box
+    popup: bool         # override-redirect: a menu, a pop-up list, a tooltip, never a screen of its own
+
+
+def _title(window) -> str | None:
+    name = window.get_wm_name()
+    if isinstance(name, bytes):
+        name = name.decode("latin-1")
+    return name or None
+
+
+def _titled(window) -> str | None:
+    """A top-level window's title: its own, or (under a window manager) its frame's child's."""
+    name = _title(window)
+    if name is None:
+        name = next((n for c in window.query_tree().children if (n := _title(c))), None)
+    return name
+
+
+def windows_on_screen(x, titled_only: bool = False) -> list[ShownWindow]:
+    """Shown top-level windows, bottom to top."""
+    from Xlib import X, error as xerror
+
+    found = []
+    for child in x.screen().root.query_tree().children:
+        try:
+            attributes = child.get_attributes()
+            if attributes.map_state != X.IsViewable:
+                continue
+            name = _titled(child) or ""
+            if titled_only and not name:
+                continue
+            g = child.get_geometry()
+            found.append(ShownWindow(name, Box(g.x, g.y, g.width, g.height), bool(attributes.override_redirect)))
+        except xerror.XError:  # a window closing while we look
+            continue
+    return found
+
+
+def window_at(windows: list[ShownWindow], point: tuple[int, int]) -> ShownWindow | None:
+    """The topmost window containing the point, None over the bare screen."""
+    for window in reversed(windows):
+        box = window.box
+        if box.x <= point[0] < box.x + box.width and box.y <= point[1] < box.y + box.height:
+            return window
+    return None
+
+
+def focused_title(x) -> str | None:
+    """The title of the top-level window that has the keyboard, or None when none does."""
+    from Xlib import X, error as xerror
+
+    root = x.screen().root
+    try:
+        window = x.get_input_focus().focus
+        if isinstance(window, int) or window in (X.NONE, X.PointerRoot) or window == root:
+            return None
+        while True:
+            name = _title(window)
+            if name:
+                return name
+            parent = window.query_tree().parent
+            if parent is None or parent == root or parent == X.NONE:
+                return _titled(window)
+            window = parent
+    except xerror.XError:  # the focused window went away while we looked
+        return None
+
+
+def title_matches(title: str | None, wanted: tuple[str, ...]) -> bool:
+    return title is not None and any(title.startswith(w) for w in wanted)
