@@ -175,7 +175,8 @@ def demo_serve(
     ui_version: int = typer.Option(1, help="2 renames some controls, as an upgrade would."),
     drop_keys: float = typer.Option(0.0, help="Share of fast typing bursts that lose a character (0 to 1)."),
     autocomplete: bool = typer.Option(False, help="A suggestion list covers the fields below the customer code."),
-    repeat_ids: float = typer.Option(0.0, help="Share of saves that show the previous record's number (0 to 1)."),
+    repeat_ids: float = typer.Option(0.0, help="Share of saves that show the number shown before (0 to 1)."),
+    shuffle_lists: bool = typer.Option(False, help="Searches match the first 8 characters, rows in no fixed order."),
 ) -> None:
     """Serve BILLSYS 4.2, the bundled legacy billing web app, until Ctrl-C."""
     import time
@@ -188,7 +189,8 @@ def demo_serve(
         if not 0 <= rate <= 1:
             raise ConfigurationError(f"{name} {rate:g}: a share from 0 to 1")
     db.parent.mkdir(parents=True, exist_ok=True)
-    faults = BillingFaults(drop_keys=drop_keys, autocomplete=autocomplete, repeat_ids=repeat_ids)
+    faults = BillingFaults(drop_keys=drop_keys, autocomplete=autocomplete, repeat_ids=repeat_ids,
+                           shuffle_lists=shuffle_lists)
     settings = BillingSettings(db_path=db, password=password, supervisor_code=supervisor_code, delay_ms=delay_ms,
                                busy_rate=busy_rate, session_timeout_s=session_timeout, ui_version=ui_version,
                                faults=faults)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterator, cast
 
@@ -25,7 +25,7 @@ from .recipe import Recipe, RecipeBook, Step
 from .secrets import masked_secrets
 from .selector_map import SelectorMap
 from .settings import Settings
-from .templating import MASK, TemplateProblem, as_bool, as_text, render, uses_name
+from .templating import MASK, TemplateProblem, as_bool, as_text, is_template, render, uses_name
 from .work_item import WorkItem
 
 
@@ -91,6 +91,7 @@ class Engine:
         self.nav_timeout_ms = int(settings.navigation_timeout_s * 1000)
         # how the values typed in this run held up: read back, retyped, refused, rechecked before commits
         self.tally: dict[str, int] = {}
+        self._state: AttemptState | None = None   # the attempt being worked (templated locators name its item)
 
     # -- public -----------------------------------------------------------
     def run_item(self, item: WorkItem, recipe_names: list[str], attempt: int, verify: str | None = None,
@@ -102,6 +103,7 @@ class Engine:
         legacy system (`complete_if`), the item is completed from the screen, not keyed again.
         """
         state = AttemptState(item, attempt)
+        self._state = state
         self.hooks = hooks or ItemHooks()
         for driver in self.drivers.values():
             driver.begin_item()
@@ -169,11 +171,10 @@ class Engine:
 
     def _condition_holds(self, step: Step, recipe: Recipe, state: AttemptState) -> bool:
         cond = step.when
-        selector_map = self.maps[recipe.app]
         if cond.visible:
-            return self.driver.find_now(selector_map.get(cond.visible)) is not None
+            return self.driver.find_now(self._selector(recipe, cond.visible)) is not None
         if cond.hidden:
-            return self.driver.find_now(selector_map.get(cond.hidden)) is None
+            return self.driver.find_now(self._selector(recipe, cond.hidden)) is None
         value, _ = self._render("{{ " + cond.expression + " }}", recipe, state, step)
         return as_bool(value)
 
@@ -309,7 +310,20 @@ class Engine:
 
     # -- actions -----------------------------------------------------------
     def _selector(self, recipe: Recipe, name: str):
-        return self.maps[recipe.app].get(name)
+        selector = self.maps[recipe.app].get(name)
+        if not selector.templated or self._state is None:
+            return selector
+        # a locator that names the item ("the row of {{ item.order_ref }}"): filled in for this item
+        context = {"item": self._state.item.data, "vars": self._state.variables}
+
+        def fill(text):
+            return as_text(render(text, context)) if is_template(text) else text
+
+        try:
+            candidates = tuple(replace(c, value=fill(c.value), name=fill(c.name)) for c in selector.candidates)
+        except TemplateProblem as exc:
+            raise BusinessException(f"{selector.source}: {name}: {exc}", "Check the work item's data.") from None
+        return replace(selector, candidates=candidates)
 
     def _note(self, event: AuditEvent, resolution: Resolution | None) -> None:
         if resolution is None:
@@ -438,7 +452,8 @@ class Engine:
         if step.args.expect is None:
             return TypedValue(selector, kind, typed, secret, MASK if secret else shown)
         expected, expected_shown = self._render(step.args.expect, recipe, state, step)
-        return TypedValue(selector, kind, as_text(expected), secret, MASK if secret else as_text(expected_shown))
+        return TypedValue(selector, kind, as_text(expected), secret, MASK if secret else as_text(expected_shown),
+                          typed=typed)
 
     def verification_on(self, step: Step, recipe: Recipe) -> bool:
         return step.verify and self.apps.get(recipe.app, {}).get("verify", True)
@@ -598,6 +613,15 @@ class Engine:
         for variable, target in a.read.items():
             values[variable], _ = self.driver.read(self._selector(recipe, target), None, self.timeout_ms)
         event.value = ", ".join(f"{k}={v}" for k, v in values.items()) or None
+        for variable, value in values.items():  # what a look-up finds is held to the same rule as a key read
+            holder = self.hooks.key_taken(variable, value) if value else None
+            if holder is not None:
+                self._count("key_refused")
+                problem = (f"{a.read[variable]} shows {value!r}, which item {holder} already has: "
+                           f"{state.item.reference} and {holder} cannot both be right")
+                event.data = {**(event.data or {}), "key_read": problem}
+                raise BusinessException(f"{problem}; it was not completed. Check {recipe.app} for "
+                                        f"{state.item.reference} before deciding", step=step.where)
         raise AlreadyDone(values, a.message)
 
     def _fail_if(self, step: Step, recipe: Recipe, state: AttemptState, event: AuditEvent) -> None:

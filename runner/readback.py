@@ -29,6 +29,10 @@ class TypedValue:
     expected: Any        # text for fill/select, a bool for check
     secret: bool = False
     shown: str = ""      # the expected value as the audit trail may show it (masked for secrets)
+    typed: Any = None    # with `expect:`, what was typed: the field may hold it until it reformats it
+
+    def accepts(self, text: str) -> bool:
+        return text == _text(self.expected) or (self.typed is not None and text == _text(self.typed))
 
     @property
     def screen(self) -> str:
@@ -57,8 +61,8 @@ def judge(typed: TypedValue, found: Any) -> Verdict:
         return Verdict(_text(typed.expected).strip() in options, found=shown if not typed.secret else MASK)
     expected, text = _text(typed.expected), _text(found)
     if not typed.secret:
-        return Verdict(text == expected, found=text)
-    if text == expected:
+        return Verdict(typed.accepts(text), found=text)
+    if typed.accepts(text):
         return Verdict(True, found=MASK)
     # A password box copies as one mask character per character typed: its length is all it shows.
     masked = bool(text) and len(set(text)) == 1 and text[0] in MASK_CHARACTERS

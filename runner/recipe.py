@@ -348,6 +348,7 @@ def parse_recipe(path: Path, map_for_app: Callable[[str], SelectorMap] | None) -
                         f"{step.where}: selector '{name}' is not in selectors/{selector_map.path.name}",
                         "Add it to the selector map, or correct the name in the recipe.",
                     )
+                recipe.item_fields |= selector_map.get(name).item_fields
         for text in _template_strings(step):
             try:
                 refs = references(text)

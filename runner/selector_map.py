@@ -16,6 +16,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .errors import SelectorMapError
+from .templating import TemplateProblem, is_template, references
 from .yaml_source import display_path, load_yaml, validate
 
 WEB_STRATEGIES = ("role", "label", "text", "placeholder", "title", "css", "xpath")
@@ -130,6 +131,11 @@ class Selector:
     secret: bool = False
     source: str = ""
     windows: tuple[str, ...] = ()   # desktop: the window its screen shows in must be in front (title starts)
+    item_fields: frozenset[str] = frozenset()  # a web locator may name the item: "the row of {{ item.ref }}"
+
+    @property
+    def templated(self) -> bool:
+        return any(is_template(c.value) or is_template(c.name) for c in self.candidates)
 
     @property
     def screen(self) -> str:
@@ -199,8 +205,20 @@ def load_selector_map(path: Path) -> SelectorMap:
                                            f"uses {', '.join(allowed)}")
                 candidates.append(_candidate(c, strategy, result, spec.confidence, f"{where}:{line}"))
             line = data["elements"][screen].line_of(element)
+            fields: set[str] = set()
+            for candidate in candidates:
+                for text in (candidate.value, candidate.name):
+                    if is_template(text):
+                        try:
+                            refs = references(text)
+                        except TemplateProblem as exc:
+                            raise SelectorMapError(f"{where}:{line}: {name}: {exc}") from None
+                        if refs.secrets:
+                            raise SelectorMapError(f"{where}:{line}: {name}: a locator cannot use a secret")
+                        fields |= refs.item_fields
             result.selectors[name] = Selector(name, tuple(candidates), frames, element_spec.secret, f"{where}:{line}",
-                                              result.windows_of(screen) if spec.kind == "desktop" else ())
+                                              result.windows_of(screen) if spec.kind == "desktop" else (),
+                                              frozenset(fields))
     return result
 
 

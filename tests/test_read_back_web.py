@@ -88,3 +88,30 @@ def test_without_read_back_the_same_faults_save_wrong_orders(project, secrets_en
     assert wrong, "with read-back off, some items are reported done with other data in BILLSYS"
     events = events_of(result.run_dir)
     assert all(e.get("verified") == "off" for e in events if e["kind"] == "step" and e["action"] == "fill")
+
+
+def test_a_field_that_reformats_needs_expect_or_nothing_is_posted(project, secrets_env, tmp_path):
+    """BILLSYS shows amounts as 1,234.50 once the field is left. The bundled recipe says so with `expect:`;
+    without it the values no longer read back as typed, and the invoice is never posted."""
+    from demo.sample_jobs import sample_jobs, write_jobs_workbook
+
+    from .test_invoices import expected_invoices, invoices_in_db
+
+    recipe = project / "recipes" / "enter-invoice.yaml"
+    lines = recipe.read_text().splitlines(keepends=True)
+    recipe.write_text("".join(line for line in lines if "expect: \"{{ '{:,.2f}'" not in line))
+    bot = project / "bots" / "issue-invoices" / "bot.yaml"
+    bot.write_text(bot.read_text().replace("attempts: 3", "attempts: 1"))
+    rows = sample_jobs(14, seed=4)
+    expected = expected_invoices(rows, __import__("datetime").date.today())
+    big = {ref for ref, want in expected.items() if want["total"] >= 1000}
+    assert big and big != set(expected)
+    with start_billing(tmp_path) as app:
+        result = start_run(RunRequest(bot="issue-invoices", input_path=write_jobs_workbook(tmp_path / "jobs.xlsx", rows),
+                                      project=project, app_urls={"billing": app.url}))
+        posted = {i["customer_reference"] for i in invoices_in_db(app.settings.db_path)}
+    assert posted == set(expected) - big  # nothing reformatted was posted
+    for item in result.items:
+        if item.work_item in big:
+            assert item.outcome == "system_exception"
+            assert "it changed after it was typed, so invoice.post was not clicked" in item.message

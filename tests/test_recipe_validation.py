@@ -180,3 +180,13 @@ def test_read_back_judges_what_a_control_holds():
     assert not wrong.ok and "hunter" not in mismatch(secret, wrong, retyped=True)
     assert mismatch(TypedValue(field, "fill", "C1011", shown="C1011"), judge(TypedValue(field, "fill", "C1011"), "C101"),
                      retyped=False) == "'post.amount' holds 'C101'; it should hold 'C1011'"
+
+
+def test_a_field_that_reformats_is_judged_by_its_expect_template():
+    from runner.readback import TypedValue, judge
+    from runner.selector_map import Selector
+
+    amount = TypedValue(Selector("invoice.net_amount", ()), "fill", "1,234.50", shown="1,234.50", typed="1234.50")
+    assert judge(amount, "1234.50").ok      # still as typed: the field has not been left yet
+    assert judge(amount, "1,234.50").ok     # as the application shows it once it is left
+    assert not judge(amount, "1,234.5").ok and not judge(amount, "234.50").ok

@@ -89,7 +89,8 @@ def create_app(settings: BillingSettings) -> Flask:
             return None
         if settings.delay_ms:
             time.sleep(settings.delay_ms / 1000)
-        if settings.busy_rate and request.path not in ("/login", "/", "/menu") and chance.random() < settings.busy_rate:
+        if settings.busy_rate and request.path not in ("/login", "/", "/menu", "/faults") \
+                and chance.random() < settings.busy_rate:
             return page("busy.html"), 200  # legacy systems answer 200 with an error page
         return None
 
@@ -198,9 +199,23 @@ def create_app(settings: BillingSettings) -> Flask:
         reference = request.args.get(name, "").strip()
         return page(template, name=name, reference=reference, rows=find(reference) if reference else None)
 
+    def partial_search(find_like, find_exact, kind: str):
+        """With shuffle_lists on, a search matches the key's first 8 characters, rows in no fixed order."""
+        if not settings.faults.shuffle_lists:
+            return find_exact
+
+        def find(reference: str):
+            rows = list(find_like(reference[:8]))
+            chance.shuffle(rows)
+            if len(rows) > 1:
+                db.log_fault("shuffle_lists", kind, "reference", f"search for {reference} listed {len(rows)} rows")
+            return rows
+        return find
+
     @app.route("/orders/search")
     def search_orders():
-        return search_screen("search_reference", db.find_orders, "search.html")
+        return search_screen("search_reference", partial_search(db.find_orders_like, db.find_orders, "order"),
+                             "search.html")
 
     def list_screen(template: str, fetch, **context):
         """A paginated list: PAGE_SIZE rows a page, "Next >>" while there are more; fetch(offset, limit)
@@ -227,7 +242,8 @@ def create_app(settings: BillingSettings) -> Flask:
 
     @app.route("/invoices/search")
     def search_invoices():
-        return search_screen("search_customer_reference", db.find_invoices, "invoice_search.html")
+        return search_screen("search_customer_reference",
+                             partial_search(db.find_invoices_like, db.find_invoices, "invoice"), "invoice_search.html")
 
     @app.route("/documents/new", methods=["GET", "POST"])
     def new_document():

@@ -176,6 +176,14 @@ class BillingDatabase:
         return self.connect().execute(
             "SELECT * FROM invoices WHERE customer_reference = ? ORDER BY id", (customer_reference,)).fetchall()
 
+    def find_invoices_like(self, prefix: str) -> list[sqlite3.Row]:
+        return self.connect().execute("SELECT * FROM invoices WHERE substr(customer_reference, 1, ?) = ? ORDER BY id",
+                                      (len(prefix), prefix)).fetchall()
+
+    def find_orders_like(self, prefix: str) -> list[sqlite3.Row]:
+        return self.connect().execute("SELECT * FROM orders WHERE substr(reference, 1, ?) = ? ORDER BY id",
+                                      (len(prefix), prefix)).fetchall()
+
     def list_invoices(self, offset: int, limit: int) -> tuple[list[sqlite3.Row], int, str]:
         """One page of the receivables ledger, the count, and the total of all invoices (as text)."""
         conn = self.connect()

@@ -4,6 +4,8 @@
   up); characters typed one at a time are kept.
 - autocomplete: the customer code shows a suggestion list under it while it is typed; the list covers
   the fields below for a moment and a click on it picks a customer.
+- shuffle_lists: a search matches on the first 8 characters of the reference, as fixed-width legacy keys
+  do, and lists its rows in no fixed order, so the newest row is not where the last one was.
 - repeat_ids: after a share of saves the number shown does not move on: it is the one shown after the
   save before (a stale id column).
 
@@ -25,10 +27,11 @@ class BillingFaults:
     autocomplete: bool = False  # suggestion list under the customer code
     repeat_ids: float = 0.0     # share of saves that show the number shown last, not the record's own
     autocomplete_ms: int = 700  # how long the suggestion list stays after the last keystroke
+    shuffle_lists: bool = False # searches match the first 8 characters and list rows in no fixed order
 
     @property
     def any(self) -> bool:
-        return bool(self.drop_keys or self.autocomplete or self.repeat_ids)
+        return bool(self.drop_keys or self.autocomplete or self.repeat_ids or self.shuffle_lists)
 
 
 FAULTS_SCHEMA = """

@@ -281,16 +281,19 @@ class DesktopDriver:
         except xerror.XError:  # the window went away between the click and now
             pass
 
-    def _keys(self, *combo: str) -> None:
+    def _keys(self, *combo: str, pause: bool = True) -> None:
         for key in combo:
             if not self._gui.isValidKey(key):
                 raise SystemException(f"unknown key {key!r}", "Use names such as Enter, Tab, F3, Control+S.")
         with self._operator_can_stop():
-            self._gui.hotkey(*combo) if len(combo) > 1 else self._gui.press(combo[0])
+            if len(combo) > 1:
+                self._gui.hotkey(*combo, _pause=pause)
+            else:
+                self._gui.press(combo[0], _pause=pause)
 
-    def _select_field_text(self) -> None:
-        self._keys("end")
-        self._keys("shift", "home")
+    def _select_field_text(self, pause: bool = True) -> None:
+        self._keys("end", pause=pause)
+        self._keys("shift", "home", pause=pause)
 
     def _type(self, text: str, secret: bool, slow: bool = False) -> None:
         if set(text) <= TYPEABLE:
@@ -435,8 +438,9 @@ class DesktopDriver:
         """Select the focused field's text and copy it through the clipboard."""
         sentinel = f"backroom-nothing-copied-{time.monotonic_ns()}"
         clipboard.copy(sentinel)  # so a failed copy is seen as one, never mistaken for an old value
-        self._select_field_text()
-        self._keys("ctrl", "c")
+        # no pause between these keys: the X server delivers them in order, and the clipboard is waited for
+        self._select_field_text(pause=False)
+        self._keys("ctrl", "c", pause=False)
         deadline = time.monotonic() + CLIPBOARD_WAIT_S
         while (value := clipboard.paste()) == sentinel:
             if time.monotonic() >= deadline:

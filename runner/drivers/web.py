@@ -95,6 +95,7 @@ class WebDriver:
         self._dialogs: list[DialogEvent] = []
         self._cdp = None
         self._pages: list[Page] = []   # the item's windows: the first, then the pop-ups it opened
+        self._typed_into: dict[str, tuple[Locator, Resolution]] = {}  # this item's inputs, read back later
 
     # -- lifecycle -------------------------------------------------------
     def start(self) -> None:
@@ -133,6 +134,7 @@ class WebDriver:
         self._cdp = None
         self._armed = None
         self._dialogs = []
+        self._typed_into = {}
 
     def end_item(self, clean: bool = True) -> list[str]:
         # each item has its own context: a failed one leaves nothing behind to reset
@@ -287,6 +289,7 @@ class WebDriver:
             raise
 
     def open(self, url: str, timeout_ms: int) -> None:
+        self._typed_into = {}  # another page: its inputs are found afresh
         try:
             self.page.goto(url, wait_until="load", timeout=timeout_ms)
         except PlaywrightError as exc:
@@ -313,10 +316,12 @@ class WebDriver:
                 locator.press_sequentially(text, delay=SLOW_KEY_MS, timeout=timeout_ms + SLOW_KEY_MS * len(text))
             else:
                 locator.fill(text, timeout=timeout_ms)
+        self._typed_into[selector.name] = (locator, resolution)
         return resolution
 
     def read_back(self, selector: Selector, kind: str, timeout_ms: int) -> str | list[str] | bool:
-        locator, resolution = self._resolve(selector, timeout_ms)
+        # the element this item just typed into, as found then: no second walk down the selector's chain
+        locator, resolution = self._typed_into.get(selector.name) or self._resolve(selector, timeout_ms)
         with self._acting(resolution, timeout_ms):
             if kind == "check":
                 return locator.is_checked(timeout=timeout_ms)
@@ -328,6 +333,7 @@ class WebDriver:
         locator, resolution = self._resolve(selector, timeout_ms)
         with self._acting(resolution, timeout_ms):
             locator.select_option(option, timeout=timeout_ms)  # matches an option's value or its label
+        self._typed_into[selector.name] = (locator, resolution)
         return resolution
 
     def upload(self, selector: Selector, paths: list[Path], timeout_ms: int) -> Resolution:
@@ -340,6 +346,7 @@ class WebDriver:
         locator, resolution = self._resolve(selector, timeout_ms)
         with self._acting(resolution, timeout_ms):
             locator.set_checked(checked, timeout=timeout_ms)
+        self._typed_into[selector.name] = (locator, resolution)
         return resolution
 
     def take_waits(self) -> list[str]:
