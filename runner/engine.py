@@ -8,7 +8,6 @@ whether the item is retried is decided by the caller (run.py).
 
 from __future__ import annotations
 
-import re
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -20,7 +19,8 @@ from .audit.screenshots import SCREEN_ACTIONS, Shot, ends_input_run, plan_screen
 from .drivers.base import DesktopScreen, Driver, Resolution, ScreenshotRequest, WebScreen
 from .errors import (AppUnreachableError, AssertionFailed, BackroomError, BusinessException, StepFailure,
                      SystemException)
-from .readback import TypedValue, Verdict, judge, mismatch
+from .proofs import Proofs, extract
+from .readback import TypedValue
 from .recipe import Recipe, RecipeBook, Step
 from .secrets import masked_secrets
 from .selector_map import SelectorMap
@@ -72,7 +72,7 @@ class ItemHooks:
         return None
 
 
-class Engine:
+class Engine(Proofs):
     def __init__(self, drivers: dict[str, Driver] | Driver, book: RecipeBook, maps: dict[str, SelectorMap],
                  settings: Settings, trail: AuditTrail, secrets: dict[str, str], apps: dict[str, dict], policy: str):
         # one driver per kind of screen (web, desktop); each recipe uses its app's kind
@@ -409,7 +409,7 @@ class Engine:
                 if step.key_step:
                     self._check_key_read(step, recipe, state, event, value)
                 if a.pattern is not None:
-                    value = _extract(value, a.pattern, a.target, selector.secret)
+                    value = extract(value, a.pattern, a.target, selector.secret)
                 state.variables[a.into] = value
                 event.value = MASK if selector.secret else value
             case "read_table":
@@ -444,99 +444,6 @@ class Engine:
                 event.message = cast(DesktopScreen, driver).close_app(recipe.app)
             case _:
                 raise SystemException(f"{step.where}: no driver support for '{step.action}'")
-
-    # -- reading back what was typed ---------------------------------------
-    def _expected(self, step: Step, recipe: Recipe, state: AttemptState, selector, kind: str, typed: str,
-                  shown: str, secret: bool) -> TypedValue:
-        """What the control must hold: the `expect:` template when the field reformats what is typed."""
-        if step.args.expect is None:
-            return TypedValue(selector, kind, typed, secret, MASK if secret else shown)
-        expected, expected_shown = self._render(step.args.expect, recipe, state, step)
-        return TypedValue(selector, kind, as_text(expected), secret, MASK if secret else as_text(expected_shown),
-                          typed=typed)
-
-    def verification_on(self, step: Step, recipe: Recipe) -> bool:
-        return step.verify and self.apps.get(recipe.app, {}).get("verify", True)
-
-    def _count(self, what: str) -> None:
-        self.tally[what] = self.tally.get(what, 0) + 1
-
-    def _verify_input(self, step: Step, recipe: Recipe, state: AttemptState, event: AuditEvent, typed: TypedValue,
-                      again) -> None:
-        """Read the control back; a mismatch is typed again once, slowly; a second one stops the item."""
-        if not self.verification_on(step, recipe):
-            event.verified = "off"
-            self._count("off")
-            return
-        timeout = step.timeout_ms or self.timeout_ms
-        verdict = self._read_back(typed, timeout)
-        if verdict.ok:
-            event.verified = verdict.how
-        else:
-            first = verdict.found
-            self.trail.log.bind(item=state.item.reference).warning(
-                f"{step.where}: {mismatch(typed, verdict, retyped=False)}: typing it again, slowly")
-            again()
-            verdict = self._read_back(typed, timeout)
-            if not verdict.ok:
-                self._count("refused")
-                event.data = {**(event.data or {}), "read_back": [first, verdict.found]}
-                raise SystemException(f"{step.where}: {mismatch(typed, verdict, retyped=True)}",
-                                      "The application does not keep what is typed into this field: look at the "
-                                      "screenshot. A field that reformats its value needs 'expect:' on the step.",
-                                      step=step.where, selector=typed.selector.name)
-            self._count("retyped")
-            event.verified = "retyped"
-            event.data = {**(event.data or {}), "read_back": [first, verdict.found]}
-        self._count("verified")
-        state.typed = [t for t in state.typed if t.selector.name != typed.selector.name] + [typed]
-
-    def _read_back(self, typed: TypedValue, timeout: int) -> Verdict:
-        return judge(typed, self.driver.read_back(typed.selector, typed.kind, timeout))
-
-    def _recheck_before_commit(self, step: Step, state: AttemptState, event: AuditEvent) -> None:
-        """Every value typed on the committing step's screen must still be there: a field changed after it was
-        typed (an autocompletion, a click that landed on a pop-up list) is never saved."""
-        screen = (step.target or "").split(".", 1)[0]
-        due = [t for t in state.typed if t.screen == screen]
-        state.typed = []
-        for typed in due:
-            verdict = self._read_back(typed, step.timeout_ms or self.timeout_ms)
-            if not verdict.ok:
-                self._count("changed")
-                raise SystemException(f"{mismatch(typed, verdict, retyped=False)}: it changed after it was typed, "
-                                      f"so {step.target} was not clicked",
-                                      "Nothing was saved; the item will be retried. Look at the screenshot for what "
-                                      "changed the field.", step=step.where, selector=typed.selector.name)
-        if due:
-            self._count("rechecked")
-            event.data = {**(event.data or {}), "rechecked": [t.selector.name for t in due]}
-
-    # -- key reads: the number the legacy system gave the record -------------------
-    def _check_key_read(self, step: Step, recipe: Recipe, state: AttemptState, event: AuditEvent, raw: str) -> None:
-        """A key read that is empty, does not fit its pattern or repeats another item's value is not believed:
-        the record may be in the application under another number, so a person looks before anything else."""
-        a = step.args
-        shown = MASK if self._selector(recipe, a.target).secret else repr(raw)
-        problem = None
-        if not raw.strip():
-            problem = f"{a.target} shows nothing"
-        elif a.pattern is not None and re.search(a.pattern, raw) is None:
-            problem = f"{a.target} shows {shown}, which does not match {a.pattern!r}"
-        else:
-            value = _extract(raw, a.pattern, a.target, False) if a.pattern is not None else raw
-            holder = self.hooks.key_taken(a.into, value)
-            if holder is not None:
-                problem = (f"{a.target} shows {shown}, which item {holder} already has: {state.item.reference} and "
-                           f"{holder} cannot both be right")
-        if problem is None:
-            return
-        self._count("key_refused")
-        event.data = {**(event.data or {}), "key_read": problem}
-        raise BusinessException(f"{problem}; {a.into} was not accepted. Check {recipe.app} for "
-                                f"{state.item.reference} before deciding",
-                                "Look the record up in the application; correct or skip the item with its number.",
-                                step=step.where, selector=a.target)
 
     def _upload(self, step: Step, recipe: Recipe, state: AttemptState, event: AuditEvent, timeout: int) -> None:
         value, shown = self._render(step.args.files, recipe, state, step)
@@ -642,16 +549,6 @@ class Engine:
         message, shown = self._render(a.message, recipe, state, step, {"text": text})
         cls = BusinessException if a.kind == "business" else SystemException
         raise cls(as_text(shown), "A person must look at this item: see the screenshot.", step=step.where)
-
-
-def _extract(value: str, pattern: str, target: str, secret: bool) -> str:
-    """The part of a read value a recipe wants: the pattern's first group, or all it matched."""
-    found = re.search(pattern, value)
-    if found is None:
-        shown = MASK if secret else repr(value)
-        raise SystemException(f"{target} shows {shown}, which does not match {pattern!r}",
-                              "The screen shows something other than expected: see the screenshot.")
-    return found.group(1) if found.groups() else found.group(0)
 
 
 def _safe(reference: str) -> str:
