@@ -110,3 +110,44 @@ def test_reconciliation_lines_cannot_be_edited_only_explained(project):
     assert done.returncode == 2
     assert "reconcile-accounts's items have no fields to --set" in done.stderr
     assert "queue skip --reason" in done.stderr
+
+
+def test_demo_serve_with_its_faults_as_the_readme_shows(project, tmp_path):
+    """`backroom demo serve --drop-keys 0.3 --autocomplete --repeat-ids 0.2 --shuffle-lists` serves a BILLSYS
+    whose entry screens carry the fault script; a share outside 0..1 is refused."""
+    import re
+    import urllib.request
+
+    refused = backroom("demo", "serve", "--drop-keys", "1.5", cwd=project)
+    assert refused.returncode == 2 and "--drop-keys 1.5: a share from 0 to 1" in refused.stderr
+    db = tmp_path / "served.db"
+    server = subprocess.Popen([sys.executable, "-m", "runner.cli", "demo", "serve", "--port", "0", "--db", str(db),
+                               "--drop-keys", "0.3", "--autocomplete", "--repeat-ids", "0.2", "--shuffle-lists"],
+                              cwd=project, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                              env={**os.environ, "COLUMNS": "200", "BACKROOM_SECRET_BILLING_PASSWORD": PASSWORD})
+    try:
+        line = server.stdout.readline()
+        url = re.search(r"http://127\.0\.0\.1:\d+", line).group(0)
+        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
+        opener.open(f"{url}/login", data=f"UID=clerk&PWD={PASSWORD}".encode(), timeout=30)
+        form = opener.open(f"{url}/orders/new", timeout=30).read().decode()
+        assert '"drop_keys": 0.3' in form and '"autocomplete": true' in form
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def test_check_lists_where_values_are_not_read_back(project):
+    recipe = project / "recipes" / "enter-order.yaml"
+    recipe.write_text(recipe.read_text().replace("      target: order.notes\n      value: \"{{ item.notes }}\"\n",
+                                                 "      target: order.notes\n      value: \"{{ item.notes }}\"\n"
+                                                 "    verify: false\n", 1))
+    done = backroom("check", "rekey-orders", cwd=project)
+    text = " ".join(done.stdout.split())
+    assert done.returncode == 0, done.stderr
+    assert "fill order.notes is not read back (verify: false)" in text and "recipes/enter-order.yaml:" in text
+    assert "has no verify recipe" not in text  # rekey-orders looks its orders up before keying them again
+    settings = project / "backroom.yaml"
+    settings.write_text(settings.read_text().replace("    user: clerk\n", "    user: clerk\n    verify: false\n", 1))
+    text = " ".join(backroom("check", "rekey-orders", cwd=project).stdout.split())
+    assert "fill order.sku is not read back (app 'billing' has verify: false in backroom.yaml)" in text

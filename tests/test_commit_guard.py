@@ -10,16 +10,12 @@ import os
 import subprocess
 import sys
 
-import pytest
-
 from demo.billing_web.faults import BillingFaults
 from runner import ExitCode, RunRequest, start_run
 from runner.work_queue import ItemState, open_queue
 
 from .conftest import PASSWORD, SUPERVISOR, make_orders, orders_in_db, start_billing
 from .test_read_back_web import faults_in_db
-
-pytestmark = pytest.mark.web
 
 
 def backroom(project, *args: str) -> subprocess.CompletedProcess:

@@ -10,8 +10,6 @@ import json
 from datetime import date
 from decimal import Decimal
 
-import pytest
-
 from demo.billing_web.database import BillingDatabase
 from demo.billing_web.faults import BillingFaults
 from demo.sample_jobs import sample_jobs, write_jobs_workbook
@@ -21,7 +19,6 @@ from .conftest import make_orders, orders_in_db, start_billing
 from .test_invoices import expected_invoices, invoices_in_db
 from .test_read_back_web import PRIORITY_CODES, faults_in_db
 
-pytestmark = [pytest.mark.web, pytest.mark.slow]
 
 EVERY_FAULT = BillingFaults(drop_keys=0.3, autocomplete=True, repeat_ids=0.2, shuffle_lists=True)
 

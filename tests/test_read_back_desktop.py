@@ -9,13 +9,10 @@ import sqlite3
 from datetime import date
 from decimal import Decimal
 
-import pytest
-
 from runner import ExitCode, RunRequest, start_run
 
 from .conftest import make_payments
 
-pytestmark = pytest.mark.desktop
 
 PAYMENTS = [
     ["RB-0001", "C1001", 120.50, "2026-11-02"],

@@ -7,14 +7,11 @@ import json
 import sqlite3
 from decimal import Decimal
 
-import pytest
-
 from demo.billing_web.faults import BillingFaults
 from runner import ExitCode, RunRequest, start_run
 
 from .conftest import make_orders, orders_in_db, start_billing
 
-pytestmark = pytest.mark.web
 
 PRIORITY_CODES = {"Normal": "N", "Rush": "R", "Low": "L"}
 

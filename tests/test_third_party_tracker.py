@@ -18,7 +18,6 @@ from runner import ExitCode, RunRequest, start_run
 
 from .third_party.roundup_app import ADMIN_PASSWORD, start_tracker
 
-pytestmark = pytest.mark.web
 PROJECT = Path(__file__).parent / "third_party" / "tracker"
 TICKETS = [
     ["HD-1", "Printer on floor 2 jams", "urgent", "Jams on every duplex job since Monday."],
