@@ -28,6 +28,7 @@ class BillingFaults:
     repeat_ids: float = 0.0     # share of saves that show the number shown last, not the record's own
     autocomplete_ms: int = 700  # how long the suggestion list stays after the last keystroke
     shuffle_lists: bool = False # searches match the first 8 characters and list rows in no fixed order
+    drop_fields: tuple[str, ...] = ()  # only these fields lose characters (default: every text field)
 
     @property
     def any(self) -> bool:
@@ -78,6 +79,7 @@ FAULT_SCRIPT = """
     document.addEventListener('input', e => {
       const el = e.target;
       if (!el || !['INPUT', 'TEXTAREA'].includes(el.tagName) || el.type === 'password') return;
+      if (cfg.drop_fields.length && !cfg.drop_fields.includes(fieldOf(el))) return;
       if (!e.data || e.data.length < 2 || Math.random() >= cfg.drop_keys) return;
       const at = 1 + Math.floor(Math.random() * (el.value.length - 1));
       const lost = el.value[at];
@@ -132,5 +134,6 @@ def fault_script(faults: BillingFaults, screen: str, names: dict[str, str], cust
         return ""
     config = {"screen": screen, "drop_keys": faults.drop_keys, "autocomplete": faults.autocomplete,
               "autocomplete_ms": faults.autocomplete_ms, "names": {v: k for k, v in names.items()},
+              "drop_fields": list(faults.drop_fields),
               "customer_field": names.get("customer_code", ""), "customers": customers}
     return FAULT_SCRIPT % {"config": json.dumps(config)}
