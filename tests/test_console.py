@@ -298,3 +298,36 @@ def test_an_operator_stops_a_run_after_its_item_and_a_file_the_bot_cannot_read_i
     expect(page.locator("#launch-error")).to_contain_text("not-orders.xlsx", timeout=60_000)
     ended = [a for a in estate.actions() if a["action"] == "run_ended"]
     assert ended[-1]["outcome"] == "failed" and "not-orders.xlsx" in ended[-1]["detail"]
+
+
+def test_an_item_that_may_already_be_saved_goes_back_only_after_a_person_says_they_checked(estate):
+    """A bot without a verify recipe cannot look an item up: the operator must tick that they did."""
+    from runner.work_item import WorkItem
+
+    bot_yaml = estate.project / "bots" / "rekey-orders" / "bot.yaml"
+    bot_yaml.write_text(bot_yaml.read_text().replace("verify: find-order\n", ""))
+    queue = estate.queue()
+    queue.intake("rekey-orders", [WorkItem("SO-9200001", {"order_ref": "SO-9200001"}, "orders.xlsx row 2")], "test")
+    claimed = queue.claim("rekey-orders", "run:r1:host:1", 300, "r1")
+    queue.mark_committing(claimed.id, "run:r1:host:1")
+    queue.business_exception(claimed.id, "run:r1:host:1", "may already be in billing: check billing before retrying")
+    queue.close()
+
+    page = estate.signed_in("olga")
+    page.goto(estate.console.url + "/items/rekey-orders/SO-9200001")
+    expect(page.locator("#retry-form")).to_contain_text("may already be in the application")
+    page.click("#retry")
+    expect(page.locator(".flash.problem")).to_contain_text("may already be in the application")
+    queue = estate.queue()
+    assert queue.get("rekey-orders", "SO-9200001").state == ItemState.BUSINESS_EXCEPTION
+    queue.close()
+    page.check("#checked-not-in-app")
+    page.click("#retry")
+    expect(page.locator(".flash.done")).to_contain_text("SO-9200001 is back in the queue")
+    queue = estate.queue()
+    item = queue.get("rekey-orders", "SO-9200001")
+    assert item.state == ItemState.PENDING and not item.commit_started
+    assert "checked by a person" in queue.history("rekey-orders", "SO-9200001")[-1].message
+    queue.close()
+    decisions = [(a["action"], a["outcome"]) for a in estate.actions() if a["target"] == "rekey-orders/SO-9200001"]
+    assert decisions == [("retry", "refused"), ("retry", "done")]
