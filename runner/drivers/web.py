@@ -332,7 +332,12 @@ class WebDriver:
                 return locator.is_checked(timeout=timeout_ms)
             if kind == "select":
                 return locator.evaluate(_SELECTED_SCRIPT, timeout=timeout_ms)
-            return locator.evaluate(_VALUE_SCRIPT, timeout=timeout_ms)
+            try:  # one call in the browser, less than half of what an evaluate costs
+                return locator.input_value(timeout=timeout_ms)
+            except PlaywrightError as exc:
+                if "strict mode violation" in str(exc) or isinstance(exc, PlaywrightTimeout):
+                    raise
+                return locator.evaluate(_VALUE_SCRIPT, timeout=timeout_ms)  # not a form field: its text
 
     def select(self, selector: Selector, option: str, timeout_ms: int, slow: bool = False) -> Resolution:
         locator, resolution = self._resolve(selector, timeout_ms)
