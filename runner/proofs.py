@@ -79,7 +79,15 @@ class Proofs:
         state.typed = [t for t in state.typed if t.selector.name != typed.selector.name] + [typed]
 
     def _read_back(self, typed: TypedValue, timeout: int) -> Verdict:
-        return judge(typed, self.driver.read_back(typed.selector, typed.kind, timeout))
+        found = self.driver.read_back(typed.selector, typed.kind, timeout)
+        if found is None and typed.accepts(""):
+            return Verdict(True, found="")  # an empty field has nothing to copy: that is what was meant
+        if found is None:
+            raise SystemException(f"nothing could be copied from '{typed.selector.name}' to read it back",
+                                  "The field may not allow selecting its text: see the screenshot. A field that "
+                                  "cannot be read back needs 'verify: false' on its step (backroom check lists it).",
+                                  selector=typed.selector.name)
+        return judge(typed, found)
 
     def _recheck_before_commit(self, step: Step, state: AttemptState, event: AuditEvent) -> None:
         """Every value typed on the committing step's screen must still be there: a field changed after it was

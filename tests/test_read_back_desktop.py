@@ -82,7 +82,11 @@ def test_keys_wait_for_a_slow_dialog_to_leave_the_front(project, ledger, screen,
     recipe = project / "recipes" / "post-payment.yaml"
     text = recipe.read_text()
     assert "  - wait_for: {target: dialog.posted, state: hidden}\n" in text
-    recipe.write_text(text.replace("  - wait_for: {target: dialog.posted, state: hidden}\n", ""))
+    text = text.replace("  - wait_for: {target: dialog.posted, state: hidden}\n", "")
+    # and a field emptied first: an empty field has no text to copy, which is what was meant
+    text = text.replace("  - fill: {target: post.reference,", '  - fill: {target: post.reference, value: ""}\n'
+                        "  - fill: {target: post.reference,", 1)
+    recipe.write_text(text)
     rows = PAYMENTS[:3]
     result = run_payments(project, ledger, tmp_path, rows, "--slow-dialog-ms", "1500")
     assert result.exit_code == ExitCode.OK, result.items
@@ -91,3 +95,5 @@ def test_keys_wait_for_a_slow_dialog_to_leave_the_front(project, ledger, screen,
     events = events_of(result.run_dir)
     waited = [w for e in events for w in (e.get("data") or {}).get("waited", [])]
     assert any("to be in front before pressing F4" in w for w in waited), waited
+    emptied = [e for e in events if e.get("target") == "post.reference" and e.get("value") == ""]
+    assert len(emptied) == len(rows) and all(e["verified"] == "read back" for e in emptied)

@@ -44,6 +44,10 @@ KEY_NAMES = {"control": "ctrl", "escape": "esc", "arrowleft": "left", "arrowrigh
              "arrowdown": "down", "meta": "win", "return": "enter", "del": "delete", "spacebar": "space"}
 
 
+class NothingCopied(SystemException):
+    """Selecting a field's text and copying it left the clipboard as it was."""
+
+
 def key_combo(key: str) -> list[str]:
     """'Control+Shift+S' -> ['ctrl', 'shift', 's']."""
     parts = [p.strip().lower() for p in key.split("+") if p.strip()] if key != "+" else ["+"]
@@ -385,13 +389,19 @@ class DesktopDriver:
         self._in_field = selector.name
         return resolution
 
-    def read_back(self, selector: Selector, kind: str, timeout_ms: int) -> str | list[str] | bool:
-        """The field's text, copied: without a click when the cursor is still in it after typing."""
+    def read_back(self, selector: Selector, kind: str, timeout_ms: int) -> str | list[str] | bool | None:
+        """The field's text, copied (without a click when the cursor is still in it after typing); None when
+        nothing could be copied, as from an empty field, which has no text to select."""
         if kind == "check":
             raise SystemException("'check' cannot see a desktop check box's state: click it instead")
-        if self._in_field == selector.name:
-            return self._copy_field(selector.name, "the field just typed into")
-        return self.read(selector, None, timeout_ms)[0]
+        if self._in_field != selector.name:
+            point, _ = self._target(selector, timeout_ms)
+            self._click_at(point)
+            self._keyboard_to(selector.windows, f"copying {selector.name}", timeout_ms)
+        try:
+            return self._copy_field(selector.name, "")
+        except NothingCopied:
+            return None
 
     def check(self, selector: Selector, checked: bool, timeout_ms: int) -> Resolution:
         raise SystemException("'check' cannot see a desktop check box's state: click it instead")
@@ -444,9 +454,9 @@ class DesktopDriver:
         deadline = time.monotonic() + CLIPBOARD_WAIT_S
         while (value := clipboard.paste()) == sentinel:
             if time.monotonic() >= deadline:
-                raise SystemException(f"nothing could be copied from '{name}' ({where})",
-                                      "The field may not allow selecting its text; check the screenshot. "
-                                      "A field that cannot be read back needs 'verify: false' on its step.")
+                raise NothingCopied(f"nothing could be copied from '{name}'" + (f" ({where})" if where else ""),
+                                    "The field may not allow selecting its text; check the screenshot. "
+                                    "A field that cannot be read back needs 'verify: false' on its step.")
             time.sleep(POLL_SECONDS)
         return value.rstrip("\n")
 
