@@ -163,6 +163,11 @@ def report(run_dir: Path = typer.Argument(..., help="A run folder: logs/<bot>/<r
     out.print(f"Audit report: {build_report(run_dir)}")
 
 
+def _check_share(option: str, rate: float) -> None:
+    if not 0 <= rate <= 1:
+        raise ConfigurationError(f"{option} {rate:g}: a share from 0 to 1")
+
+
 @demo_app.command("serve")
 def demo_serve(
     port: int = typer.Option(8700, help="Port on 127.0.0.1 (0 picks a free one)."),
@@ -186,8 +191,7 @@ def demo_serve(
     from demo.server import start_billing_app
 
     for name, rate in (("--drop-keys", drop_keys), ("--repeat-ids", repeat_ids), ("--busy-rate", busy_rate)):
-        if not 0 <= rate <= 1:
-            raise ConfigurationError(f"{name} {rate:g}: a share from 0 to 1")
+        _check_share(name, rate)
     db.parent.mkdir(parents=True, exist_ok=True)
     faults = BillingFaults(drop_keys=drop_keys, autocomplete=autocomplete, repeat_ids=repeat_ids,
                            shuffle_lists=shuffle_lists)
@@ -219,8 +223,7 @@ def demo_ledger(
 
     from .display import check_display
 
-    if not 0 <= drop_keys <= 1:
-        raise ConfigurationError(f"--drop-keys {drop_keys:g}: a share from 0 to 1")
+    _check_share("--drop-keys", drop_keys)
     check_display()
     ledger_main(["--db", str(db), "--x", str(x), "--y", str(y), "--theme", theme, "--lock-once", lock_once,
                  "--drop-keys", str(drop_keys), "--slow-dialog-ms", str(slow_dialog_ms)]

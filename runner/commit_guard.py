@@ -15,11 +15,6 @@ def may_be_in_app(app: str, where: str = "") -> str:
     return f"may already be in {app}: {reached}; check {app} before retrying"
 
 
-MAY_BE_IN_APP_HINT = ("Look the item up in the application. If it is there, skip it with the application's number as "
-                      "the reason; if it is not, send it back to work saying you checked. A verify recipe in bot.yaml "
-                      "lets the bot look it up by itself.")
-
-
 def person_must_check(commit_started: bool, verify_recipe: str | None) -> bool:
     """Only a person can tell whether this item is already in the application."""
     return commit_started and verify_recipe is None

@@ -407,8 +407,8 @@ class Engine(Proofs):
                 self._note(event, resolution)
                 event.value = MASK if selector.secret else value
                 if step.key_step:
-                    self._check_key_read(step, recipe, state, event, value)
-                if a.pattern is not None:
+                    value = self._key_read(step, recipe, state, event, value, selector.secret)
+                elif a.pattern is not None:
                     value = extract(value, a.pattern, a.target, selector.secret)
                 state.variables[a.into] = value
                 event.value = MASK if selector.secret else value
@@ -521,14 +521,8 @@ class Engine(Proofs):
             values[variable], _ = self.driver.read(self._selector(recipe, target), None, self.timeout_ms)
         event.value = ", ".join(f"{k}={v}" for k, v in values.items()) or None
         for variable, value in values.items():  # what a look-up finds is held to the same rule as a key read
-            holder = self.hooks.key_taken(variable, value) if value else None
-            if holder is not None:
-                self._count("key_refused")
-                problem = (f"{a.read[variable]} shows {value!r}, which item {holder} already has: "
-                           f"{state.item.reference} and {holder} cannot both be right")
-                event.data = {**(event.data or {}), "key_read": problem}
-                raise BusinessException(f"{problem}; it was not completed. Check {recipe.app} for "
-                                        f"{state.item.reference} before deciding", step=step.where)
+            self._refuse_if_taken(step, recipe, state, event, a.read[variable], variable, value, repr(value),
+                                  "it was not completed")
         raise AlreadyDone(values, a.message)
 
     def _fail_if(self, step: Step, recipe: Recipe, state: AttemptState, event: AuditEvent) -> None:

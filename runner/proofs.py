@@ -108,28 +108,33 @@ class Proofs:
             event.data = {**(event.data or {}), "rechecked": [t.selector.name for t in due]}
 
     # -- key reads: the number the legacy system gave the record -------------------
-    def _check_key_read(self, step: Step, recipe: Recipe, state: AttemptState, event: AuditEvent, raw: str) -> None:
-        """A key read that is empty, does not fit its pattern or repeats another item's value is not believed:
-        the record may be in the application under another number, so a person looks before anything else."""
+    def _key_read(self, step: Step, recipe: Recipe, state: AttemptState, event: AuditEvent, raw: str,
+                  secret: bool) -> str:
+        """The value a key read keeps. One that is empty, does not fit its pattern or repeats another item's value is
+        not believed: the record may be in the application under another number, so a person looks first."""
         a = step.args
-        shown = MASK if self._selector(recipe, a.target).secret else repr(raw)
-        problem = None
+        shown = MASK if secret else repr(raw)
         if not raw.strip():
-            problem = f"{a.target} shows nothing"
-        elif a.pattern is not None and re.search(a.pattern, raw) is None:
-            problem = f"{a.target} shows {shown}, which does not match {a.pattern!r}"
-        else:
-            value = extract(raw, a.pattern, a.target, False) if a.pattern is not None else raw
-            holder = self.hooks.key_taken(a.into, value)
-            if holder is not None:
-                problem = (f"{a.target} shows {shown}, which item {holder} already has: {state.item.reference} and "
-                           f"{holder} cannot both be right")
-        if problem is None:
-            return
+            self._refuse_key(step, recipe, state, event, f"{a.target} shows nothing", f"{a.into} was not accepted")
+        if a.pattern is not None and re.search(a.pattern, raw) is None:
+            self._refuse_key(step, recipe, state, event, f"{a.target} shows {shown}, which does not match "
+                             f"{a.pattern!r}", f"{a.into} was not accepted")
+        value = extract(raw, a.pattern, a.target, secret) if a.pattern is not None else raw
+        self._refuse_if_taken(step, recipe, state, event, a.target, a.into, value, shown, f"{a.into} was not accepted")
+        return value
+
+    def _refuse_if_taken(self, step: Step, recipe: Recipe, state: AttemptState, event: AuditEvent, target: str,
+                         variable: str, value: str, shown: str, outcome: str) -> None:
+        holder = self.hooks.key_taken(variable, value) if value else None
+        if holder is not None:
+            self._refuse_key(step, recipe, state, event, f"{target} shows {shown}, which item {holder} already has: "
+                             f"{state.item.reference} and {holder} cannot both be right", outcome)
+
+    def _refuse_key(self, step: Step, recipe: Recipe, state: AttemptState, event: AuditEvent, problem: str,
+                    outcome: str) -> None:
         self._count("key_refused")
         event.data = {**(event.data or {}), "key_read": problem}
-        raise BusinessException(f"{problem}; {a.into} was not accepted. Check {recipe.app} for "
-                                f"{state.item.reference} before deciding",
-                                "Look the record up in the application; correct or skip the item with its number.",
-                                step=step.where, selector=a.target)
+        raise BusinessException(f"{problem}; {outcome}. Check {recipe.app} for {state.item.reference} before "
+                                "deciding", "Look the record up in the application; correct or skip the item with "
+                                "its number.", step=step.where, selector=getattr(step.args, "target", None) or "")
 

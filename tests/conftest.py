@@ -46,6 +46,13 @@ def billing(tmp_path: Path, secrets_env):
         yield app
 
 
+def faults_logged(db_path: Path) -> list[dict]:
+    """The faults BILLSYS or LEDGER/AR injected, from the `faults` table of their own database."""
+    with sqlite3.connect(db_path) as conn:
+        conn.row_factory = sqlite3.Row
+        return [dict(r) for r in conn.execute("SELECT * FROM faults ORDER BY id")]
+
+
 def orders_in_db(db_path: Path) -> list[dict]:
     with sqlite3.connect(db_path) as conn:
         conn.row_factory = sqlite3.Row

@@ -5,17 +5,16 @@ Against the real BILLSYS in real Chromium; every check is made in BILLSYS's own 
 from __future__ import annotations
 
 import collections
-import json
 import os
 import subprocess
 import sys
 
 from demo.billing_web.faults import BillingFaults
 from runner import ExitCode, RunRequest, start_run
+from runner.audit.events import read_events
 from runner.work_queue import ItemState, open_queue
 
-from .conftest import PASSWORD, SUPERVISOR, make_orders, orders_in_db, start_billing
-from .test_read_back_web import faults_in_db
+from .conftest import PASSWORD, SUPERVISOR, faults_logged, make_orders, orders_in_db, start_billing
 
 
 def backroom(project, *args: str) -> subprocess.CompletedProcess:
@@ -49,7 +48,7 @@ def test_a_failure_after_save_goes_to_a_person_when_nothing_can_look_it_up(proje
     assert result.exit_code == ExitCode.ITEMS_FAILED
     keyed = collections.Counter(o["reference"] for o in orders_in_db(billing.settings.db_path))
     assert keyed == {r[0]: 1 for r in rows}  # saved once each: never a second time
-    events = [json.loads(line) for line in (result.run_dir / "events.jsonl").read_text().splitlines()]
+    events = read_events(result.run_dir)
     for item in result.items:
         assert item.outcome == "business_exception" and item.attempts == 1
         assert item.message.startswith("may already be in billing: an attempt got past recipes/enter-order.yaml:")
@@ -100,7 +99,7 @@ def test_repeated_numbers_go_to_a_person_with_both_references(project, secrets_e
         result = start_run(RunRequest(bot="rekey-orders", input_path=workbook, project=project,
                                       app_urls={"billing": app.url}))
         saved = {o["reference"]: o for o in orders_in_db(app.settings.db_path)}
-        repeated = [f for f in faults_in_db(app.settings.db_path) if f["kind"] == "repeat_ids"]
+        repeated = [f for f in faults_logged(app.settings.db_path) if f["kind"] == "repeat_ids"]
     assert len(saved) == len(orders_in_db(app.settings.db_path)) == 10  # every order saved once
     assert repeated, "BILLSYS repeated no number: raise the rate or change the seed"
     outcomes = {i.reference: i for i in result.items}

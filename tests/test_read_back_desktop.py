@@ -4,14 +4,13 @@ own database holding exactly the workbook, and say what it corrected."""
 
 from __future__ import annotations
 
-import json
-import sqlite3
 from datetime import date
 from decimal import Decimal
 
 from runner import ExitCode, RunRequest, start_run
+from runner.audit.events import read_events
 
-from .conftest import make_payments
+from .conftest import faults_logged, make_payments
 
 
 PAYMENTS = [
@@ -21,16 +20,6 @@ PAYMENTS = [
     ["RB-0004", "C1007", 0.01, "2026-11-06"],
     ["RB-0005", "C1011", 734.12, "2026-11-07"],
 ]
-
-
-def faults_in(db) -> list[dict]:
-    with sqlite3.connect(db) as conn:
-        conn.row_factory = sqlite3.Row
-        return [dict(r) for r in conn.execute("SELECT * FROM faults ORDER BY id")]
-
-
-def events_of(run_dir) -> list[dict]:
-    return [json.loads(line) for line in (run_dir / "events.jsonl").read_text(encoding="utf-8").splitlines()]
 
 
 def assert_ledger_holds(ledger, rows) -> None:
@@ -55,12 +44,12 @@ def test_lost_keys_are_typed_again_and_a_covering_list_is_waited_out(project, le
     assert result.exit_code == ExitCode.OK, result.items
     assert_ledger_holds(ledger, PAYMENTS)
 
-    injected = faults_in(ledger.db)
+    injected = faults_logged(ledger.db)
     dropped = [f for f in injected if f["kind"] == "drop_keys"]
     assert dropped, "LEDGER lost no key: raise the rate or change the seed"
     assert [f for f in injected if f["kind"] == "autocomplete" and f["detail"].startswith("list shown")]
     assert not [f for f in injected if f["detail"].startswith("picked")], "a click landed on the account list"
-    events = events_of(result.run_dir)
+    events = read_events(result.run_dir)
     retyped = [e for e in events if e.get("verified") == "retyped"]
     # every field that lost a key was seen on read-back and typed again; nothing else was
     assert {e["target"] for e in retyped} == {f["field"] for f in dropped}
@@ -92,7 +81,7 @@ def test_keys_wait_for_a_slow_dialog_to_leave_the_front(project, ledger, screen,
     assert result.exit_code == ExitCode.OK, result.items
     assert all(i.attempts == 1 for i in result.items)  # no key went astray, nothing had to be retried
     assert_ledger_holds(ledger, rows)
-    events = events_of(result.run_dir)
+    events = read_events(result.run_dir)
     waited = [w for e in events for w in (e.get("data") or {}).get("waited", [])]
     assert any("to be in front before pressing F4" in w for w in waited), waited
     emptied = [e for e in events if e.get("target") == "post.reference" and e.get("value") == ""]

@@ -3,27 +3,16 @@ every value is read back, a wrong one typed again slowly, and BILLSYS's own data
 
 from __future__ import annotations
 
-import json
-import sqlite3
 from decimal import Decimal
 
 from demo.billing_web.faults import BillingFaults
 from runner import ExitCode, RunRequest, start_run
+from runner.audit.events import read_events
 
-from .conftest import make_orders, orders_in_db, start_billing
+from .conftest import faults_logged, make_orders, orders_in_db, start_billing
 
 
 PRIORITY_CODES = {"Normal": "N", "Rush": "R", "Low": "L"}
-
-
-def faults_in_db(db) -> list[dict]:
-    with sqlite3.connect(db) as conn:
-        conn.row_factory = sqlite3.Row
-        return [dict(r) for r in conn.execute("SELECT * FROM faults ORDER BY id")]
-
-
-def events_of(run_dir) -> list[dict]:
-    return [json.loads(line) for line in (run_dir / "events.jsonl").read_text(encoding="utf-8").splitlines()]
 
 
 def assert_orders_match(db, rows) -> None:
@@ -44,14 +33,14 @@ def test_dropped_characters_are_typed_again_and_nothing_wrong_is_saved(project, 
     with start_billing(tmp_path, faults=faults) as app:
         result = start_run(RunRequest(bot="rekey-orders", input_path=workbook, project=project,
                                       app_urls={"billing": app.url}))
-        injected = faults_in_db(app.settings.db_path)
+        injected = faults_logged(app.settings.db_path)
         assert result.exit_code == ExitCode.OK, result.items
         assert_orders_match(app.settings.db_path, rows)
 
     dropped = [f for f in injected if f["kind"] == "drop_keys"]
     assert len(dropped) >= 5, injected
     assert any(f["kind"] == "autocomplete" for f in injected)
-    events = events_of(result.run_dir)
+    events = read_events(result.run_dir)
     retyped = [e for e in events if e.get("verified") == "retyped"]
     # every character BILLSYS dropped was seen on read-back and typed again: one retype per drop
     assert len(retyped) == len(dropped)
@@ -85,7 +74,7 @@ def test_without_read_back_the_same_faults_save_wrong_orders(project, secrets_en
                     zip(("customer_code", "sku", "quantity"), next(r[1:4] for r in rows if r[0] == ref)))]
     assert sorted(wrong) == sorted(r[0] for r in rows), "with read-back off, every order is reported done " \
                                                         "with other data in BILLSYS"
-    events = events_of(result.run_dir)
+    events = read_events(result.run_dir)
     assert all(e.get("verified") == "off" for e in events if e["kind"] == "step" and e["action"] == "fill")
 
 

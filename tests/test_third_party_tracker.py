@@ -7,7 +7,6 @@ its own; and a search that lists every title containing the text is read from th
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 
@@ -15,6 +14,7 @@ import pytest
 
 from demo.sample_workbook import write_sample_workbook
 from runner import ExitCode, RunRequest, start_run
+from runner.audit.events import read_events
 
 from .third_party.roundup_app import ADMIN_PASSWORD, start_tracker
 
@@ -67,7 +67,7 @@ def test_tickets_are_filed_once_each_with_every_value_read_back(tmp_path, tracke
     done_by_hand = next(i for i in result.items if i.reference == "HD-1")
     assert done_by_hand.variables["issue_id"] == by_hand and "already in Roundup" in done_by_hand.message
 
-    events = [json.loads(line) for line in (result.run_dir / "events.jsonl").read_text().splitlines()]
+    events = read_events(result.run_dir)
     inputs = [e for e in events if e["kind"] == "step" and e["action"] in ("fill", "select")]
     assert len(inputs) == 3 * (len(TICKETS) - 1) + 2  # title, priority, note per ticket filed, and one sign-on
     assert all(e["verified"] == "read back" for e in inputs)

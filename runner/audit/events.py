@@ -60,7 +60,7 @@ class AuditEvent:
     selector: str | None = None    # the candidate that matched
     healed: bool = False
     value: str | None = None       # masked
-    verified: str | None = None    # for values put into a control: read back, length, retyped, rechecked, off
+    verified: str | None = None    # for values put into a control: read back, length, retyped, off
     message: str | None = None
     started: str = field(default_factory=now_iso)
     duration_ms: float | None = None

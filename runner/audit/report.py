@@ -96,7 +96,6 @@ def build_report(run_dir: Path) -> Path:
         screenshots=len({e["screenshot"] for e in events if e.get("screenshot")}),
         reconciliation=reconciliation,
         read_back=(end.get("data") or {}).get("read_back") or {},
-        key_reads=sum(1 for e in events if e["kind"] == "step" and (e.get("data") or {}).get("key_read")),
     )
     path = run_dir / REPORT_FILE
     path.write_text(html, encoding="utf-8")

@@ -395,9 +395,7 @@ class DesktopDriver:
         if kind == "check":
             raise SystemException("'check' cannot see a desktop check box's state: click it instead")
         if self._in_field != selector.name:
-            point, _ = self._target(selector, timeout_ms)
-            self._click_at(point)
-            self._keyboard_to(selector.windows, f"copying {selector.name}", timeout_ms)
+            self._click_into(selector, timeout_ms)
         try:
             return self._copy_field(selector.name, "")
         except NothingCopied:
@@ -439,10 +437,15 @@ class DesktopDriver:
         """Select the field's text and copy it, as a clerk would."""
         if attribute:
             raise SystemException(f"'{selector.name}': desktop fields have no attributes to read")
+        resolution = self._click_into(selector, timeout_ms)
+        return self._copy_field(selector.name, resolution.candidate).strip(), resolution
+
+    def _click_into(self, selector: Selector, timeout_ms: int) -> Resolution:
+        """Click a field to copy from it, once its window has the keyboard."""
         point, resolution = self._target(selector, timeout_ms)
         self._click_at(point)
         self._keyboard_to(selector.windows, f"copying {selector.name}", timeout_ms)
-        return self._copy_field(selector.name, resolution.candidate).strip(), resolution
+        return resolution
 
     def _copy_field(self, name: str, where: str) -> str:
         """Select the focused field's text and copy it through the clipboard."""
