@@ -18,8 +18,10 @@ audit_app = typer.Typer(help="Audit evidence: verify runs, an item's chain of cu
 out = Console(highlight=False)
 ProjectOption = typer.Option(Path("."), "--project", "-p", help="Folder with bots/ and backroom.yaml.",
                              envvar="BACKROOM_PROJECT")
-PublicKeyOption = typer.Option(None, "--public-key", help="The signing key's public half (PEM); "
+PublicKeyOption = typer.Option(None, "--public-key", "--key", help="The signing key's public half (PEM); "
                                "default: audit.public_key in backroom.yaml.")
+FingerprintOption = typer.Option(None, "--fingerprint", help="The public key's SHA-256 as given to you: a key "
+                                 "with another one is refused (default: audit.public_key_sha256 in backroom.yaml).")
 
 
 def _logs(project: Path) -> tuple[Path, object]:
@@ -59,16 +61,21 @@ def verify(run: Optional[str] = typer.Argument(None, help="A run id or run folde
            all_runs: bool = typer.Option(False, "--all", help="Every run (of --bot, or of every bot), and each "
                                          "bot's chain of runs."),
            bot: Optional[str] = typer.Option(None, "--bot", help="Only this bot's runs (with --all)."),
-           public_key: Optional[Path] = PublicKeyOption, project: Path = ProjectOption) -> None:
+           public_key: Optional[Path] = PublicKeyOption, fingerprint: Optional[str] = FingerprintOption,
+           project: Path = ProjectOption) -> None:
     """Check signatures, the chain of events and every artifact's hash; say what is missing, altered,
     inserted or out of order. Exit code 4 when anything is."""
-    from .audit.signing import load_verifier
+    from .audit.signing import load_verifier, unpinned_fingerprint
     from .audit.verify import run_dirs, verify_bot_chain, verify_run
 
     logs, settings = _logs(project)
     if (run is None) == (not all_runs):
         raise ConfigurationError("give a run, or --all")
-    verifier = load_verifier(settings, project, public_key)
+    verifier = load_verifier(settings, project, public_key, fingerprint)
+    if fingerprint is None and public_key is None and (unpinned := unpinned_fingerprint(settings, project)):
+        _say(f"Warning: the public key {settings.audit.public_key} is not pinned: whoever can write "
+             f"{settings.logs_dir}/ could replace it and re-sign runs. Pin it in backroom.yaml "
+             f"(audit: public_key_sha256: {unpinned}) or verify with --fingerprint.", "yellow")
     problems = 0
     if run is not None:
         targets = [find_run_dir(logs, run)]
@@ -167,7 +174,7 @@ def keygen(force: bool = typer.Option(False, "--force", help="Replace an existin
                                       "the old key then verify only with the old public key)."),
            project: Path = ProjectOption) -> None:
     """Make the Ed25519 key pair that signs run manifests (audit.private_key, audit.public_key)."""
-    from .audit.signing import _path, generate_key_pair
+    from .audit.signing import _path, generate_key_pair, public_key_fingerprint
 
     settings = load_settings(project)
     private_path, public_path = _path(project, settings.audit.private_key), _path(project, settings.audit.public_key)
@@ -178,3 +185,6 @@ def keygen(force: bool = typer.Option(False, "--force", help="Replace an existin
     generate_key_pair(private_path, public_path)
     _say(f"Private key: {settings.audit.private_key} (keep it where only Backroom's runs can read it)")
     _say(f"Public key:  {settings.audit.public_key} (give it to auditors: backroom audit verify --public-key)")
+    _say("Pin it in backroom.yaml, outside the evidence, so a replaced key is noticed:")
+    _say(f"  audit:\n    public_key_sha256: {public_key_fingerprint(public_path)}")
+

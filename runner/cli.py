@@ -155,11 +155,15 @@ def bots(project: Path = ProjectOption) -> None:
 
 @app.command()
 def report(run_dir: Path = typer.Argument(..., help="A run folder: logs/<bot>/<run-id>.")) -> None:
-    """Rebuild a run's report.html from its events.jsonl."""
+    """Rebuild the report.html of a run that was never sealed (killed) from its events.jsonl."""
+    from .audit.manifest import MANIFEST_FILE
     from .audit.report import build_report
 
     if not (run_dir / "events.jsonl").exists():
         raise ConfigurationError(f"{run_dir}: not a run folder (no events.jsonl)")
+    if (run_dir / MANIFEST_FILE).exists():
+        raise ConfigurationError(f"{run_dir}: the run is sealed and its report is part of its evidence",
+                                 "Open its report.html; nothing needs rebuilding.")
     out.print(f"Audit report: {build_report(run_dir)}")
 
 

@@ -40,6 +40,7 @@ class AttemptState:
     last_shot: tuple[str, str] | None = None  # (file, sha256) of the latest capture
     screen_changed: bool = True               # an action ran since that capture
     typed: list[TypedValue] = field(default_factory=list)  # values put in since the last commit, read again before it
+    secret_shown: bool = False                # the app showed a secret on this screen (in a message, a field read)
 
 
 class AlreadyDone(Exception):
@@ -92,6 +93,7 @@ class Engine(Proofs):
         # how the values typed in this run held up: read back, retyped, refused, rechecked before commits
         self.tally: dict[str, int] = {}
         self._state: AttemptState | None = None   # the attempt being worked (templated locators name its item)
+        self._secret_pattern = trail.redactor.js_pattern()
 
     # -- public -----------------------------------------------------------
     def run_item(self, item: WorkItem, recipe_names: list[str], attempt: int, verify: str | None = None,
@@ -186,6 +188,7 @@ class Engine(Proofs):
         started = time.perf_counter()
         if step.action in SCREEN_ACTIONS:
             state.screen_changed = True
+            state.secret_shown = False
         self.hooks.heartbeat()
         try:
             if step.commits:
@@ -204,6 +207,8 @@ class Engine(Proofs):
         except BaseException as exc:
             event.duration_ms = round((time.perf_counter() - started) * 1000, 1)
             failure = self._as_failure(exc, step, recipe)
+            if getattr(failure, "masked", False):
+                state.secret_shown = True
             event.outcome = "fail"
             event.message = failure.message
             self._note_waits(event)
@@ -237,12 +242,16 @@ class Engine(Proofs):
         # step's place is in the event. Everything else says where it happened.
         if not message.startswith(step.where) and not isinstance(exc, BusinessException):
             message = f"{prefix}: {message}"
+        # masked here, where it is made: the queue, the terminal, the review page and the event all take it from here
+        masked = self.trail.redactor.scrub(message)
+        shown_secret, message = masked != message, masked
         busy = self._busy_text(recipe)
         if busy and not isinstance(exc, BusinessException):
             return SystemException(f"{prefix}: the application said {busy!r}", "The item will be retried.",
                                    step=step.where, selector=step.target or "")
         cls = type(exc) if isinstance(exc, StepFailure) else SystemException
         failure = cls(message, getattr(exc, "hint", None) or None, step=step.where, selector=step.target or "")
+        failure.masked = shown_secret  # what the app said held a secret: so may the screen
         return failure
 
     def _busy_text(self, recipe: Recipe) -> str | None:
@@ -283,11 +292,14 @@ class Engine(Proofs):
         relative = f"screenshots/{_safe(state.item.reference)}-a{state.attempt}-{event.seq:06d}.{ext}"
         path = self.trail.run_dir / relative
         try:
-            self.driver.screenshot(ScreenshotRequest(path, self.settings.screenshot_format,
-                                                     self.settings.screenshot_quality))
+            painted = self.driver.screenshot(ScreenshotRequest(
+                path, self.settings.screenshot_format, self.settings.screenshot_quality,
+                secret_pattern=self._secret_pattern, secret_shown=state.secret_shown))
         except Exception as exc:  # noqa: BLE001 - evidence failing must not hide the step's own outcome
             event.data = {**(event.data or {}), "screenshot_error": str(exc).splitlines()[0] if str(exc) else repr(exc)}
             return
+        if painted:
+            event.data = {**(event.data or {}), "painted_over": painted}
         event.screenshot = relative
         event.screenshot_sha256 = sha256_file(path)
         state.last_shot, state.screen_changed = (relative, event.screenshot_sha256), False
@@ -352,8 +364,9 @@ class Engine(Proofs):
             case "fill":
                 selector = self._selector(recipe, a.target)
                 value, shown = self._render(a.value, recipe, state, step)
-                secret = selector.secret or a.secret
                 text = as_text(value)
+                # a value made from a secret is one, whether or not the field is marked secret
+                secret = selector.secret or a.secret or as_text(shown) != text
                 event.value = MASK if secret else as_text(shown)
                 self._note(event, driver.fill(selector, text, timeout, secret=secret))
                 typed = self._expected(step, recipe, state, selector, "fill", text, as_text(shown), secret)
@@ -412,6 +425,8 @@ class Engine(Proofs):
                     value = extract(value, a.pattern, a.target, selector.secret)
                 state.variables[a.into] = value
                 event.value = MASK if selector.secret else value
+                if not selector.secret and self.trail.redactor.scrub(as_text(value)) != as_text(value):
+                    state.secret_shown = True
             case "read_table":
                 self._read_table(step, recipe, state, event, timeout)
             case "assert_text":

@@ -95,6 +95,7 @@ class StepFailure(BackroomError):
         self.step = step
         self.selector = selector
         self.screenshot: tuple[str, str] | None = None  # (file, sha256) of the screen when it failed
+        self.masked = False  # its message held a secret the application repeated (masked in the message)
 
 
 class SelectorNotFound(StepFailure):

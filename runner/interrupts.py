@@ -1,6 +1,14 @@
 """Ctrl-C held back for a moment: while a browser or a desktop app is starting, an interrupt would
 leave its driver half made, and stopping that driver could then hang until the run is killed (and
-its item stays claimed). The interrupt is held until the start is done, then acted on as usual."""
+its item stays claimed). The interrupt is held until the start is done, then acted on as usual.
+
+A terminal's Ctrl-C (and the scheduler's time limit) signals the whole process group, the programs
+being started included. SIGINT is blocked while they start: a blocked signal is inherited across
+exec, so a program that keeps its inherited signal mask (a desktop app, a launcher script) does
+not die under the runner, which stops it itself. Some reset it (Node.js, and with it Playwright's
+driver, which then dies with "connection closed"): whatever the start raised after an interrupt
+arrived is the interrupt's doing and ends as one (exit 130, its item given back), not as a defect.
+"""
 
 from __future__ import annotations
 
@@ -17,12 +25,22 @@ def interrupts_deferred() -> Iterator[None]:
         return
     received: list[int] = []
     previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    failure: BaseException | None = None
     try:
         yield
+    except Exception as exc:  # noqa: BLE001 - judged below: an interrupt's consequence or a real failure
+        failure = exc
     finally:
+        if signal.SIGINT in signal.sigpending():
+            received.append(signal.SIGINT)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)   # discards the pending one: it was counted above
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
         signal.signal(signal.SIGINT, previous)
     if received:
         if callable(previous) and previous is not signal.default_int_handler:
             previous(signal.SIGINT, None)  # someone else's handler (a menu, a recorder) decides
         elif previous != signal.SIG_IGN:
-            raise KeyboardInterrupt
+            raise KeyboardInterrupt from failure
+    if failure is not None:
+        raise failure

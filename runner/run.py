@@ -228,10 +228,10 @@ def stopped_because(exc: BaseException, trail: AuditTrail) -> str:
     if isinstance(exc, KeyboardInterrupt):
         message = "interrupted"
     elif isinstance(exc, BackroomError):
-        message = str(exc).splitlines()[0]
+        message = trail.redactor.scrub(str(exc).splitlines()[0])
     else:
         trail.log.exception("internal error")
-        return f"internal error: {exc!r}"
+        return trail.redactor.scrub(f"internal error: {exc!r}")
     trail.log.error(f"run stopped: {message}")
     return message
 
@@ -319,9 +319,16 @@ def _run_prepared(request: RunRequest, prepared: PreparedRun, on_progress: Calla
                 continue
             if not started_drivers:
                 started_drivers = True
-                with interrupts_deferred():
-                    for driver in drivers.values():
-                        driver.start()
+                try:
+                    with interrupts_deferred():
+                        for driver in drivers.values():
+                            driver.start()
+                except BaseException as exc:
+                    # claimed before anything could start: given back, not left in progress
+                    why = "interrupted" if isinstance(exc, KeyboardInterrupt) else \
+                        trail.redactor.scrub(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+                    queue.release(claimed.id, owner, f"run stopped while starting: {why}")
+                    raise
             progress(claimed.reference)
             worked[claimed.reference] = _work_claimed(engine, bot, queue, claimed, owner, settings.lease_s, emit, trail,
                                                       prepared.logic.check_item, run_dir)
@@ -424,7 +431,8 @@ def _work_claimed(engine: Engine, bot: Bot, queue: WorkQueue, claimed: QueuedIte
         return ItemResult(item.reference, "system_exception", failure.message, attempt)
     except BaseException as exc:
         # The run is stopping (the app went away, Ctrl-C): give the item back for the next run.
-        queue.release(claimed.id, owner, f"run stopped: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}")
+        why = trail.redactor.scrub(str(exc).splitlines()[0]) if str(exc) else type(exc).__name__
+        queue.release(claimed.id, owner, f"run stopped: {why}")
         raise
     output = _output_values(bot, item, outcome.variables)
     message = outcome.message if outcome.already_done else ""

@@ -88,6 +88,9 @@ class AuditSettings(_Strict):
     signing: Literal["ed25519", "hmac"] = "ed25519"
     private_key: str = "logs/audit/signing-key.pem"   # created (mode 600) on first use when missing
     public_key: str = "logs/audit/signing-key.pub"
+    # The trust anchor, kept where the evidence is not: the public key's SHA-256 (backroom audit keygen
+    # prints it). Verification refuses a public key with another fingerprint: a key swapped under logs/.
+    public_key_sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
     screenshots_keep_days: int | None = Field(default=None, ge=1)  # None: screenshots are kept for ever
 
 

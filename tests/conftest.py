@@ -35,8 +35,8 @@ def secrets_env(monkeypatch):
 
 def start_billing(tmp_path: Path, **overrides):
     overrides.setdefault("seed", 5)
-    settings = BillingSettings(db_path=tmp_path / "billsys.db", password=PASSWORD, supervisor_code=SUPERVISOR,
-                               **overrides)
+    overrides.setdefault("supervisor_code", SUPERVISOR)
+    settings = BillingSettings(db_path=tmp_path / "billsys.db", password=PASSWORD, **overrides)
     return start_billing_app(settings)
 
 
@@ -114,7 +114,7 @@ WEB_MODULES = {"test_audit_evidence", "test_audit_pack", "test_bad_input", "test
                "test_console", "test_console_security", "test_every_fault", "test_fault_injection", "test_invoices",
                "test_menu", "test_queue_runs", "test_read_back_web", "test_reconcile_bot", "test_recorder_web",
                "test_rekey_end_to_end", "test_report_and_masking", "test_resilience", "test_scheduled_runs",
-               "test_scheduler_service", "test_third_party_tracker"}
+               "test_scheduler_service", "test_third_party_tracker", "test_secret_masking"}
 DESKTOP_MODULES = {"test_desktop_bot", "test_read_back_desktop", "test_recorder_desktop"}
 SLOW_MODULES = {"test_fault_injection", "test_every_fault"}
 

@@ -231,3 +231,52 @@ def test_a_killed_run_and_a_run_from_before_sealing_are_said_to_be_unsealed(copy
     (first / "manifest.json").unlink()
     assert [(f.kind, f.subject) for f in verify_run(first, verifier(project)).findings] == [
         ("unsealed", "manifest.json"), ("unsealed", "events.jsonl")]
+
+
+def resign_everything(project: Path, bot_dir: Path, signer) -> None:
+    """What an insider who can write logs/ but not read the key would do: a new key pair, every run's
+    manifest and the bot's chain signed again with it, and the public key under logs/ replaced."""
+    from runner.audit.events import sha256_text
+    from runner.audit.manifest import CHAIN_FILE, CHAIN_START, signed
+
+    lines, previous = [], None
+    for line in (bot_dir / CHAIN_FILE).read_text().splitlines():
+        entry = json.loads(line)
+        manifest_path = bot_dir / entry["run"] / "manifest.json"
+        manifest = json.loads(manifest_path.read_text())
+        manifest.pop("signature")
+        text = json.dumps(signed(manifest, signer), indent=2, ensure_ascii=False) + "\n"
+        manifest_path.write_text(text)
+        body = {"run": entry["run"], "manifest_sha256": sha256_text(text),
+                "prev": sha256_text(previous) if previous else CHAIN_START}
+        previous = json.dumps(signed(body, signer), sort_keys=True, ensure_ascii=False)
+        lines.append(previous)
+    (bot_dir / CHAIN_FILE).write_text("\n".join(lines) + "\n")
+
+
+def test_a_swapped_key_is_refused_by_the_pinned_fingerprint(copy, tmp_path):
+    project, (first, second) = copy
+    settings = load_settings(project)
+    from runner.audit.signing import public_key_fingerprint
+
+    pinned = public_key_fingerprint(project / settings.audit.public_key)
+    forger = tmp_path / "forger"
+    forger.mkdir()
+    (forger / "backroom.yaml").write_text("audit: {private_key: k.pem, public_key: k.pub}\n")
+    resign_everything(project, first.parent, load_signer(load_settings(forger), forger))
+    shutil.copy(forger / "k.pub", project / settings.audit.public_key)
+
+    def verify(*extra):
+        return subprocess.run([sys.executable, "-m", "runner.cli", "audit", "verify", "--all", *extra], cwd=project,
+                              capture_output=True, text=True, timeout=120)
+
+    unpinned = verify()   # without a pin, the swap cannot be seen: verification says it is unprotected
+    assert unpinned.returncode == 0 and "is not pinned" in unpinned.stdout
+    refused = verify("--fingerprint", pinned)
+    assert refused.returncode == 4 and "the key was replaced" in refused.stderr, refused.stdout + refused.stderr
+    config = yaml.safe_load((project / "backroom.yaml").read_text())
+    config["audit"] = {**(config.get("audit") or {}), "public_key_sha256": pinned}
+    (project / "backroom.yaml").write_text(yaml.safe_dump(config))
+    pinned_run = verify()
+    assert pinned_run.returncode == 4 and f"pins {pinned}" in pinned_run.stderr
+    assert "is not pinned" not in pinned_run.stdout

@@ -223,3 +223,60 @@ def test_the_console_command_needs_a_user_first_then_serves_until_sigterm(projec
     finally:
         if server.poll() is None:
             server.kill()
+
+
+def test_only_what_the_run_sealed_is_served_and_no_planted_script_runs(console, project, billing, tmp_path):
+    """Links to the signing key, /etc/passwd and the console's secret, a file added after sealing (hidden
+    or not) and a changed screenshot are refused; a script planted in the report neither is served nor
+    runs, and the report's own script (a sealed file of its own) does."""
+    running, playwright = console
+    orders, rows = make_orders(tmp_path / "orders.xlsx", 2, seed=53)
+    run = run_bot(type("E", (), {"project": project, "app": billing})(), orders)
+    person = Session(playwright, running.url)
+    person.sign_in(*OPERATOR)
+    cookie = person.cookie()
+    base = f"/runs/rekey-orders/{run.run_id}"
+    key = project / load_settings(project).audit.private_key
+    shots = sorted((run.run_dir / "screenshots").iterdir())
+    assert raw_get(running.url, f"{base}/screenshots/{shots[0].name}", cookie)[0] == 200
+    planted = {"k.jpg": key, "screenshots/passwd.png": Path("/etc/passwd"),
+               "secret.jpg": project / "logs" / "console"}
+    for name, target in planted.items():
+        (run.run_dir / name).symlink_to(target)
+    (run.run_dir / ".hidden.jpg").write_bytes(shots[0].read_bytes())
+    (run.run_dir / "screenshots" / "added.jpg").write_bytes(shots[0].read_bytes())
+    shots[1].write_bytes(shots[0].read_bytes())     # a valid picture, but not the one sealed
+    for name in [*planted, ".hidden.jpg", "screenshots/added.jpg", f"screenshots/{shots[1].name}",
+                 "secret.jpg/users.sqlite3"]:
+        status, body = raw_get(running.url, f"{base}/{name}", cookie)
+        assert status == 404 and b"PRIVATE KEY" not in body and b"root:" not in body, name
+    refusals = [a["detail"] for a in actions(project) if a["action"] == "read_file" and a["outcome"] == "refused"]
+    assert any("symbolic link" in d for d in refusals) and any("not in the run's sealed manifest" in d
+                                                                   for d in refusals)
+    assert any("changed since the run was sealed" in d for d in refusals)
+
+    # The report works in a browser through the console: its filter script runs from report.js.
+    browser = playwright.chromium.launch(**load_settings(project).browser.launch_options())
+    context = browser.new_context()
+    context.add_cookies([{"name": c.split("=", 1)[0], "value": c.split("=", 1)[1], "url": running.url}
+                         for c in cookie.split("; ")])
+    page = context.new_page()
+    served = page.goto(running.url + base + "/report.html")
+    policy = served.headers["content-security-policy"]
+    directives = dict(d.strip().split(" ", 1) for d in policy.split(";"))
+    assert directives["script-src"] == "'self'"   # no inline script, no hashes of any
+    assert page.locator("section.item").count() == 2
+    page.fill("#filter", rows[1][0])
+    assert page.locator("section.item:visible").count() == 1
+    # A script appended to the report: the report no longer matches its seal and is refused.
+    report = run.run_dir / "report.html"
+    report.write_text(report.read_text() + "<script>document.title='PWNED'</script>")
+    response = page.goto(running.url + base + "/report.html")
+    assert response.status == 404 and page.title() != "PWNED"
+    browser.close()
+    from runner.audit.signing import load_verifier
+    from runner.audit.verify import verify_run
+
+    found = {(f.kind, f.subject) for f in verify_run(run.run_dir, load_verifier(load_settings(project), project)).findings}
+    assert {("altered", "report.html"), ("inserted", "k.jpg"), ("inserted", ".hidden.jpg"),
+            ("inserted", "screenshots/added.jpg"), ("altered", f"screenshots/{shots[1].name}")} <= found

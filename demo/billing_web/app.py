@@ -371,7 +371,9 @@ def validate_order(values: dict, db: BillingDatabase, settings: BillingSettings)
     if clean["priority"] not in PRIORITIES:
         errors.append("Choose a priority.")
     clean["gift_wrap"] = 1 if values["gift_wrap"] else 0
-    clean["supervisor_code_ok"] = 1 if clean.pop("supervisor_code") == settings.supervisor_code else 0
+    code = clean.pop("supervisor_code")
+    clean["supervisor_code_ok"] = 1 if code == settings.supervisor_code else 0
     if clean["priority"] == "R" and not clean["supervisor_code_ok"]:
-        errors.append("Rush orders need a valid supervisor code.")
+        # like many legacy screens, it repeats what was typed: the evidence must not
+        errors.append(f"Rush orders need a valid supervisor code: {code} is not valid.")
     return clean, errors

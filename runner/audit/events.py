@@ -1,8 +1,8 @@
 """Audit events: one JSON line per step, item and run milestone, written through loguru.
 
 Each run gets its own loguru sink, filtered by the run id bound to the record, so
-several runs in one process never mix. A patcher scrubs known secret values from
-every record as a last line of defence.
+several runs in one process never mix. Secret values are masked in free text (messages,
+values, an app's words in data) before a record is written; structured fields never are.
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ from ..console_log import configure_console_log
 from ..secrets import Redactor
 
 EVENTS_FILE = "events.jsonl"
+# data keys that hold hashes, file names, workbook places and locators, never an app's text
+STRUCTURED_DATA = frozenset({"sha256", "file", "source", "healed_from", "input", "bot", "apps"})
 RUN_LOG_FILE = "run.log"
 
 
@@ -102,20 +104,26 @@ class AuditTrail:
         ]
 
     def _scrub(self, record) -> None:
-        record["message"] = self.redactor.scrub(record["message"])
+        if record["extra"].get("audit") is not True:  # an event line is masked field by field in emit
+            record["message"] = self.redactor.scrub(record["message"])
 
     def next_seq(self) -> int:
         self.seq += 1
         return self.seq
 
     def emit(self, event: AuditEvent) -> AuditEvent:
+        # Free text only: a hash, a reference, a run id or a file name is never masked, or a clean run
+        # would verify as altered and an item could not be found by its reference.
         if event.value is not None:
             event.value = self.redactor.scrub(event.value)
         if event.message is not None:
             event.message = self.redactor.scrub(event.message)
+        if event.data:
+            event.data = {key: value if key in STRUCTURED_DATA else self.redactor.scrub_data(value)
+                          for key, value in event.data.items()}
         with self._chain_lock:
             event.prev = self.last_hash
-            line = self.redactor.scrub(event.to_json())  # hashed exactly as written
+            line = event.to_json()  # hashed exactly as written
             self.last_hash = sha256_text(line)
             self.written += 1
             self.log.bind(audit=True, item=event.item or "-").info(line)

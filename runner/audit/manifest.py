@@ -5,12 +5,14 @@ At the end of a run `manifest.json` lists each file of the run folder with its S
 the hash of the last one (the head of the run's event chain), and the run before it in the bot's
 chain; it is signed (signing.py). `logs/<bot>/chain.jsonl` lists the bot's sealed runs in order,
 each line carrying the hash of the line before it and its own signature, so a removed run is
-noticed. The HTML report is not sealed: it is a view built from events.jsonl, and can be built again.
+noticed. Every file is sealed, the HTML report and its script too, hidden files included; a symbolic
+link never is (verification names it).
 """
 
 from __future__ import annotations
 
 import json
+import os
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -22,7 +24,8 @@ from .signing import Signer
 MANIFEST_FILE = "manifest.json"
 PRUNED_FILE = "pruned.json"
 CHAIN_FILE = "chain.jsonl"
-NOT_SEALED = {MANIFEST_FILE, PRUNED_FILE, "report.html"}
+CLOSURE_FILE = "closure.json"   # a person's signed closing of a killed run (audit close)
+NOT_SEALED = {MANIFEST_FILE, PRUNED_FILE, CLOSURE_FILE}
 FORMAT = "backroom-manifest/1"
 CHAIN_START = sha256_text("backroom-chain-start")
 
@@ -38,9 +41,19 @@ def signed(record: dict, signer: Signer) -> dict:
                                     "value": signer.sign(canonical(record))}}
 
 
+def run_entries(run_dir: Path) -> list[Path]:
+    """Everything in a run folder but its folders: files, hidden ones too, and symbolic links (not followed)."""
+    found = []
+    for folder, subfolders, names in os.walk(run_dir):  # does not descend into linked folders
+        found += [Path(folder) / n for n in names]
+        found += [Path(folder) / d for d in subfolders if (Path(folder) / d).is_symlink()]
+    return sorted(found)
+
+
 def sealed_files(run_dir: Path) -> list[Path]:
-    return sorted(p for p in Path(run_dir).rglob("*")
-                  if p.is_file() and p.relative_to(run_dir).as_posix() not in NOT_SEALED and not p.name.startswith("."))
+    """What a seal lists: every regular file of the run folder, never a symbolic link."""
+    return [p for p in run_entries(run_dir)
+            if not p.is_symlink() and p.is_file() and p.relative_to(run_dir).as_posix() not in NOT_SEALED]
 
 
 def chain_entries(bot_dir: Path) -> list[tuple[str, dict | None]]:

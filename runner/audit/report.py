@@ -7,6 +7,7 @@ lazily. Items that need a person come first.
 from __future__ import annotations
 
 from collections import OrderedDict
+from importlib.resources import files
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from .events import read_events
 
 REPORT_FILE = "report.html"
+REPORT_SCRIPT = "report.js"
 OUTCOME_ORDER = {"system_exception": 0, "business_exception": 1, "to_review": 1, "rejected": 2, "refused": 2,
                  "not_started": 3, "skipped": 4, "done": 5}
 OUTCOME_LABEL = {
@@ -99,4 +101,6 @@ def build_report(run_dir: Path) -> Path:
     )
     path = run_dir / REPORT_FILE
     path.write_text(html, encoding="utf-8")
+    # its script beside it, sealed with the run like the report (no inline script: see the console's policy)
+    (run_dir / REPORT_SCRIPT).write_bytes(files("runner").joinpath("templates", REPORT_SCRIPT).read_bytes())
     return path

@@ -19,7 +19,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from ..errors import ConfigurationError
+from ..errors import ConfigurationError, EvidenceProblem
 from ..secrets import resolve_secrets
 from ..settings import Settings
 
@@ -44,9 +44,15 @@ def _key_id(material: bytes) -> str:
     return hashlib.sha256(material).hexdigest()[:16]
 
 
+def fingerprint(key: Ed25519PublicKey) -> str:
+    """The public key's SHA-256: what backroom.yaml pins (audit.public_key_sha256)."""
+    return hashlib.sha256(key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)).hexdigest()
+
+
 def _public_key_id(key: Ed25519PublicKey) -> str:
-    """The same id for a key pair's two halves: a manifest names the key that can verify it."""
-    return _key_id(key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw))
+    """The same id for a key pair's two halves (the fingerprint's start): a manifest names the key that can
+    verify it."""
+    return fingerprint(key)[:16]
 
 
 @dataclass
@@ -133,10 +139,19 @@ def load_signer(settings: Settings, project: Path) -> Signer:
     if not isinstance(key, Ed25519PrivateKey):
         raise ConfigurationError(f"audit.private_key {audit.private_key}: not an Ed25519 key",
                                  "Create a key pair with: backroom audit keygen")
+    if audit.public_key_sha256 and fingerprint(key.public_key()) != audit.public_key_sha256:
+        # signing with it would make runs that the pinned key cannot verify
+        raise ConfigurationError(f"audit.private_key {audit.private_key} is not the key backroom.yaml pins "
+                                 "(audit.public_key_sha256)",
+                                 "Put back the pinned key pair, or pin the new one's fingerprint (backroom audit keygen "
+                                 "prints it).")
     return Ed25519Signer(key)
 
 
-def load_verifier(settings: Settings, project: Path, public_key: Path | None = None) -> Verifier:
+def load_verifier(settings: Settings, project: Path, public_key: Path | None = None,
+                  pinned: str | None = None) -> Verifier:
+    """The key that checks signatures. With a pin (`pinned`, else audit.public_key_sha256) a public key
+    with another fingerprint is refused: whoever can write logs/ could have replaced it."""
     audit = settings.audit
     if audit.signing == "hmac" and public_key is None:
         return HmacKey(resolve_secrets({HMAC_SECRET})[HMAC_SECRET].encode())
@@ -150,4 +165,27 @@ def load_verifier(settings: Settings, project: Path, public_key: Path | None = N
         raise ConfigurationError(f"{path.name}: not a PEM public key ({exc})") from None
     if not isinstance(key, Ed25519PublicKey):
         raise ConfigurationError(f"{path.name}: not an Ed25519 public key")
+    expected = (pinned or audit.public_key_sha256 or "").lower()
+    if expected and fingerprint(key) != expected:
+        source = "--fingerprint" if pinned else "audit.public_key_sha256 in backroom.yaml"
+        raise EvidenceProblem(f"the public key {path.name} has fingerprint {fingerprint(key)}, but {source} pins "
+                              f"{expected}: the key was replaced, and no run can be trusted with it",
+                              "Verify with the public key you were given (--public-key FILE); find out who "
+                              "replaced the key.")
     return Ed25519Verifier(key)
+
+
+def public_key_fingerprint(path: Path) -> str | None:
+    """The fingerprint of an Ed25519 public key file, None when it is not one."""
+    try:
+        key = serialization.load_pem_public_key(Path(path).read_bytes())
+    except (OSError, ValueError):
+        return None
+    return fingerprint(key) if isinstance(key, Ed25519PublicKey) else None
+
+
+def unpinned_fingerprint(settings: Settings, project: Path) -> str | None:
+    """The fingerprint of the public key in use when backroom.yaml pins none, to say what to pin."""
+    if settings.audit.signing != "ed25519" or settings.audit.public_key_sha256:
+        return None
+    return public_key_fingerprint(_path(project, settings.audit.public_key))

@@ -4,12 +4,13 @@ and the bot's chain of runs. Each finding says exactly what is wrong and where."
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .events import EVENTS_FILE, run_anchor, sha256_file, sha256_text
 from .manifest import (CHAIN_START, MANIFEST_FILE, NOT_SEALED, PRUNED_FILE, canonical, chain_entries, read_manifest,
-                       sealed_files)
+                       run_entries)
 from .signing import Verifier
 
 PROBLEMS = ("missing", "altered", "inserted", "out_of_order", "deleted", "unsealed", "bad_signature", "removed_run")
@@ -114,10 +115,13 @@ def _check_artifacts(run_dir: Path, manifest: dict, verifier: Verifier, result: 
                 result.add("missing", path, "listed in the manifest, not in the run folder")
         elif (found := sha256_file(file)) != entry["sha256"]:
             result.add("altered", path, f"SHA-256 {found[:12]}..., sealed as {entry['sha256'][:12]}...")
-    for file in sealed_files(run_dir):
+    for file in run_entries(run_dir):
         relative = file.relative_to(run_dir).as_posix()
-        if relative not in listed and relative not in NOT_SEALED:
-            result.add("inserted", relative, "not in the manifest: added after the run was sealed")
+        if file.is_symlink():
+            result.add("inserted", relative, f"a symbolic link (to {os.readlink(file)}): never part of a sealed run")
+        elif relative not in listed and relative not in NOT_SEALED:
+            hidden = " (a hidden file)" if any(part.startswith(".") for part in Path(relative).parts) else ""
+            result.add("inserted", relative, f"not in the manifest{hidden}: added after the run was sealed")
 
 
 def _check_events(run_dir: Path, manifest: dict | None, result: RunVerification) -> None:

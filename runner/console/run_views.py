@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import os
-import re
 import time
+from pathlib import Path
 
-from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, send_from_directory, url_for
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
 
+from ..audit.manifest import read_manifest
+from ..audit.report import REPORT_FILE
 from ..audit.run_index import find_run, list_runs, summarize_run
 from ..bot import list_bots, load_bot
 from ..errors import BackroomError
@@ -23,7 +23,6 @@ from .figures import WINDOW_DAYS, compute_figures
 from .uploads import store_upload
 
 runs = Blueprint("runs", __name__)
-INLINE_SCRIPT = re.compile(rb"<script>(.*?)</script>", re.S)
 
 
 def _bots() -> dict:
@@ -81,11 +80,17 @@ def run_page(bot: str, run_id: str):
         abort(404)
     summary = summarize_run(folder, live=bool(launch and launch.running) or is_running(console().project, bot)) \
         if folder else None
-    files = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*")
-                   if p.is_file() and p.suffix.lower() in (".xlsx", ".docx", ".csv")) if folder else []
+    files = sorted(path for path in sealed_listing(folder) if Path(path).suffix.lower() in (".xlsx", ".docx", ".csv")) \
+        if folder else []
     evidence = _evidence(folder) if summary is not None and summary.outcome != "running" else None
     return render_template("console/run.html", bot=bot, run_id=run_id, run=summary, launch=launch, files=files,
                            evidence=evidence)
+
+
+def sealed_listing(folder: Path) -> list[str]:
+    """The files the run's manifest lists (served only if they still match it)."""
+    manifest, _ = read_manifest(folder)
+    return [a.get("path", "") for a in (manifest or {}).get("artifacts", [])]
 
 
 def _evidence(folder):
@@ -115,7 +120,7 @@ def audit_pack(bot: str, run_id: str, fmt: str):
     target = console().logs / "audit" / "packs" / f"audit-pack-{run_id}.{fmt}"
     (export_docx if fmt == "docx" else export_xlsx)(folder, verification, target)
     record("export_pack", "done", target=f"{bot}/{run_id}", detail=f"{fmt}, {'verified' if verification.ok else 'NOT verified'}")
-    return send_from_directory(target.parent, target.name, as_attachment=True, max_age=0)
+    return send_file(target, as_attachment=True, download_name=target.name, max_age=0)
 
 
 @runs.route("/runs/<bot>/<run_id>/status.json")
@@ -154,31 +159,40 @@ def stop_run(bot: str, run_id: str):
 @runs.route("/runs/<bot>/<run_id>/report.html")
 @allowed("view", "report")
 def report(bot: str, run_id: str):
-    folder = _run_folder(bot, run_id)
-    if not (folder / "report.html").exists():
-        abort(404)
+    response = _send_sealed(bot, run_id, REPORT_FILE, "read_report")
     record("read_report", "done", target=f"{bot}/{run_id}")
-    response = send_from_directory(folder, "report.html", max_age=0)
-    # The report's own small filter script is allowed by its hash, nothing else inline.
-    body = (folder / "report.html").read_bytes()
-    hashes = " ".join("'sha256-" + base64.b64encode(hashlib.sha256(m).digest()).decode() + "'"
-                      for m in INLINE_SCRIPT.findall(body))
-    response.headers["Content-Security-Policy"] = (f"default-src 'self'; img-src 'self' data:; style-src 'self' "
-                                                   f"'unsafe-inline'; script-src {hashes or 'none'}; "
-                                                   f"frame-ancestors 'none'; base-uri 'none'")
     return response
 
 
 @runs.route("/runs/<bot>/<run_id>/<path:name>")
 @allowed("view", "run_file")
 def run_file(bot: str, run_id: str, name: str):
+    return _send_sealed(bot, run_id, name, "read_file")
+
+
+def _send_sealed(bot: str, run_id: str, name: str, action: str):
+    """Only what the run sealed, unchanged, at its own name inside the run folder (serving.py); the
+    console-wide policy (no inline script) covers reports too: the report's script is its report.js."""
+    from ..audit.serving import NotServable, sealed_file
+
     folder = _run_folder(bot, run_id)
-    if ".." in name.replace("\\", "/").split("/") or name.startswith(("/", "\\")) or ":" in name:
-        record("read_file", "refused", target=f"{bot}/{run_id}", detail=f"path outside the run folder: {name[:200]}")
+    try:
+        path = sealed_file(folder, name, _verifier())
+    except NotServable as why:
+        record(action, "refused", target=f"{bot}/{run_id}", detail=f"{name[:200]}: {why}")
         abort(404)
-    # send_from_directory also refuses any name that would leave the run folder (.., absolute, drive letters)
-    return send_from_directory(folder, name, max_age=0, as_attachment=not name.lower().endswith(
-        (".jpg", ".jpeg", ".png", ".html")))
+    inline = path.suffix.lower() in (".jpg", ".jpeg", ".png", ".html", ".js")
+    return send_file(path, max_age=0, as_attachment=not inline, download_name=path.name,
+                     mimetype="text/javascript" if path.suffix.lower() == ".js" else None)
+
+
+def _verifier():
+    from ..audit.signing import load_verifier
+
+    try:
+        return load_verifier(console().settings, console().project)
+    except BackroomError:
+        abort(404)
 
 
 def _kinds(project, bot) -> set[str]:

@@ -47,6 +47,12 @@ class ScreenshotRequest:
     path: Path
     fmt: str = "jpeg"
     quality: int = 70
+    # a regular expression (JavaScript syntax) for secret values standing as words of their own: text on
+    # the screen that matches is painted over where the driver can locate text (the web)
+    secret_pattern: str | None = None
+    # something the application showed had a secret in it: a driver that cannot locate text (the
+    # desktop) paints over the window in front for this picture
+    secret_shown: bool = False
 
 
 def wait_for_any(selectors: list[Selector], visible: bool, timeout_ms: int, new_look: Callable[[], Look]) -> Resolution:
@@ -105,7 +111,8 @@ class Driver(Protocol):
     def arm_dialog(self, accept: bool, expect: str | None, prompt_text: str | None) -> None: ...
     def take_dialog_events(self) -> list[DialogEvent]: ...
     def settle(self, timeout_ms: int) -> None: ...
-    def screenshot(self, request: ScreenshotRequest) -> None: ...
+    # returns what it painted over besides the secret fields (text holding a secret, a whole window)
+    def screenshot(self, request: ScreenshotRequest) -> list[str]: ...
 
 
 class DesktopScreen(Driver, Protocol):

@@ -32,7 +32,7 @@ from ..settings import AppSettings, DesktopSettings, Settings
 from . import clipboard
 from .base import POLL_SECONDS, DialogEvent, Resolution, ScreenshotRequest, wait_for_any
 from .screen_match import Box, ScreenImage, find_template, load_template
-from .x_windows import focused_title, title_matches, window_at, windows_on_screen
+from .x_windows import ShownWindow, focused_title, title_matches, window_at, windows_on_screen
 
 SLOW_KEY_S = 0.04           # between keys when a field is typed again after its read-back was wrong
 STILL_SECONDS = 0.03        # two captures this far apart that are equal: the screen has settled
@@ -84,7 +84,7 @@ class DesktopDriver:
         self._x = None
         self._has_window_manager = True
         self._processes: dict[str, subprocess.Popen] = {}
-        self._secret_boxes: list[Box] = []
+        self._secret_fields: dict[str, Selector] = {}   # the fields a secret was typed into, this item
         self._in_field: str | None = None   # the field the keyboard cursor is in after typing into it
         self._waits: list[str] = []         # what the last step waited for before it clicked or typed
 
@@ -112,12 +112,12 @@ class DesktopDriver:
         self._grabber = self._x = None
 
     def begin_item(self) -> None:
-        self._secret_boxes = []
+        self._secret_fields = {}
 
     def end_item(self, clean: bool = True) -> list[str]:
         """After a failed item, close the apps this run started: the next item starts them again
         from their first screen instead of inheriting a half-filled form or an open dialog."""
-        self._secret_boxes = []
+        self._secret_fields = {}
         notes = []
         if not clean:
             for name, process in list(self._processes.items()):
@@ -372,8 +372,7 @@ class DesktopDriver:
         self._select_field_text()
         self._keys("backspace")
         if secret:  # recorded before typing, so no screenshot can catch the value
-            w, h = SECRET_BOX
-            self._secret_boxes.append(Box(point[0] - w // 2, point[1] - h // 2, w, h))
+            self._secret_fields[selector.name] = selector
         if text:
             self._type(text, secret, slow)
         self._in_field = selector.name
@@ -483,15 +482,33 @@ class DesktopDriver:
                 return
             previous = current
 
-    def screenshot(self, request: ScreenshotRequest) -> None:
-        """The whole screen, with the fields secrets were typed into painted over."""
+    def screenshot(self, request: ScreenshotRequest) -> list[str]:
+        """The whole screen, with the secret fields found on this picture painted over. A field is
+        looked for on the picture itself, so its mask follows it and never covers what another screen
+        shows in its old place. Text cannot be located here: when the application showed something
+        with a secret in it, the window in front is painted over for this picture."""
         from PIL import Image, ImageDraw
 
         shot = self._grab()
         image = Image.fromarray(shot.bgra[:, :, 2::-1])  # BGRA -> RGB
-        if self._secret_boxes:
-            draw = ImageDraw.Draw(image)
-            for box in self._secret_boxes:
+        draw = ImageDraw.Draw(image)
+        notes = []
+        for selector in self._secret_fields.values():
+            point = self._try_chain(selector, full=shot, visibility=True)[0]
+            if point is not None:
+                w, h = SECRET_BOX
+                draw.rectangle((point[0] - w // 2, point[1] - h // 2, point[0] + w // 2, point[1] + h // 2),
+                               fill="#ff00ff")
+        if request.secret_shown:
+            window = self._window_in_front()
+            if window is not None:
+                box = window.box
                 draw.rectangle((box.x, box.y, box.x + box.width, box.y + box.height), fill="#ff00ff")
+                notes.append(f"window {window.title or '(untitled)'!r} painted over: it showed a secret")
         options = {"quality": request.quality} if request.fmt == "jpeg" else {}
         image.save(request.path, format="JPEG" if request.fmt == "jpeg" else "PNG", **options)
+        return notes
+
+    def _window_in_front(self) -> ShownWindow | None:
+        titled = [w for w in windows_on_screen(self._x, titled_only=True) if not w.popup]
+        return titled[-1] if titled else None

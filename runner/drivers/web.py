@@ -33,6 +33,45 @@ _MASK_SCRIPT = """
   if (document.documentElement) add(); else document.addEventListener('DOMContentLoaded', add);
 })();
 """ % SECRET_MARK
+# Text on a page that holds a secret (an error message repeating what was typed, a field not marked
+# secret): painted over for one picture with boxes laid over the page, taken away after the capture.
+_PAINT_SECRET_TEXT = """
+source => {
+  const body = document.body;
+  if (!body) return 0;
+  const re = new RegExp(source, 'gu');
+  let painted = 0;
+  const paint = r => {
+    if (r.width <= 0 || r.height <= 0) return;
+    const box = document.createElement('div');
+    box.setAttribute('data-backroom-paint', '');
+    box.style.cssText = `position:fixed;left:${r.left - 2}px;top:${r.top - 2}px;width:${r.width + 4}px;`
+      + `height:${r.height + 4}px;background:#ff00ff;z-index:2147483647;pointer-events:none`;
+    document.documentElement.appendChild(box);
+    painted += 1;
+  };
+  const walker = document.createTreeWalker(body, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    const text = node.nodeValue;
+    if (!text || !text.trim()) continue;
+    re.lastIndex = 0;
+    for (let m = re.exec(text); m; m = re.exec(text)) {
+      if (m[0].length === 0) { re.lastIndex += 1; continue; }
+      const range = document.createRange();
+      range.setStart(node, m.index);
+      range.setEnd(node, m.index + m[0].length);
+      for (const r of range.getClientRects()) paint(r);
+    }
+  }
+  for (const field of document.querySelectorAll('input, textarea')) {
+    if (field.type === 'password' || field.hasAttribute('%s')) continue;
+    re.lastIndex = 0;
+    if (field.value && re.test(field.value)) paint(field.getBoundingClientRect());
+  }
+  return painted;
+}
+""" % SECRET_MARK
+_UNPAINT = "() => document.querySelectorAll('[data-backroom-paint]').forEach(e => e.remove())"
 _UNREACHABLE = ("ERR_CONNECTION_REFUSED", "ERR_NAME_NOT_RESOLVED", "ERR_ADDRESS_UNREACHABLE",
                 "ERR_CONNECTION_RESET", "ERR_INTERNET_DISCONNECTED", "ERR_CONNECTION_TIMED_OUT", "ERR_UNSAFE_PORT")
 
@@ -427,8 +466,33 @@ class WebDriver:
                 continue
 
     # -- evidence --------------------------------------------------------
-    def screenshot(self, request: ScreenshotRequest) -> None:
-        """The viewport as the clerk would see it; secrets are already painted over by _MASK_SCRIPT."""
+    def screenshot(self, request: ScreenshotRequest) -> list[str]:
+        """The viewport as the clerk would see it: secret fields are already painted over by _MASK_SCRIPT;
+        text holding a secret is painted over for this picture."""
+        painted = self._paint_secret_text(request.secret_pattern) if request.secret_pattern else {}
+        try:
+            self._capture(request)
+        finally:
+            for frame in painted:
+                try:
+                    frame.evaluate(_UNPAINT)
+                except PlaywrightError:
+                    pass
+        total = sum(painted.values())
+        return [f"{total} place(s) on the page showing a secret painted over"] if total else []
+
+    def _paint_secret_text(self, pattern: str) -> dict:
+        painted = {}
+        for frame in self.page.frames:
+            try:
+                count = frame.evaluate(_PAINT_SECRET_TEXT, pattern)
+            except PlaywrightError:  # a frame navigating away: nothing of it is in the picture
+                continue
+            if count:
+                painted[frame] = count
+        return painted
+
+    def _capture(self, request: ScreenshotRequest) -> None:
         params = {"format": request.fmt, "optimizeForSpeed": True}
         if request.fmt == "jpeg":
             params["quality"] = request.quality
