@@ -40,6 +40,20 @@ def _bot_dirs(logs: Path, bot: Optional[str]) -> list[Path]:
     return bot_folders(logs)
 
 
+def _evidence_heads(project: Path, settings) -> dict | None:
+    """Each bot's chain head as the queue recorded it; None when the queue database is not here."""
+    from .work_queue import open_queue
+
+    path = Path(project) / settings.queue_path
+    if not path.exists():
+        return None
+    queue = open_queue(path)
+    try:
+        return queue.evidence_heads()
+    finally:
+        queue.close()
+
+
 def find_run_dir(logs: Path, run: str) -> Path:
     """A run by its id (searched under every bot) or by its folder."""
     path = Path(run)
@@ -66,25 +80,37 @@ def verify(run: Optional[str] = typer.Argument(None, help="A run id or run folde
     """Check signatures, the chain of events and every artifact's hash; say what is missing, altered,
     inserted or out of order. Exit code 4 when anything is."""
     from .audit.signing import load_verifier, unpinned_fingerprint
-    from .audit.verify import run_dirs, verify_bot_chain, verify_run
+    from .audit.verify import run_dirs, verify_bot_chain, verify_heads, verify_run
+    from .run_lock import is_running
 
     logs, settings = _logs(project)
     if (run is None) == (not all_runs):
         raise ConfigurationError("give a run, or --all")
+    heads = _evidence_heads(project, settings)
     verifier = load_verifier(settings, project, public_key, fingerprint)
     if fingerprint is None and public_key is None and (unpinned := unpinned_fingerprint(settings, project)):
         _say(f"Warning: the public key {settings.audit.public_key} is not pinned: whoever can write "
              f"{settings.logs_dir}/ could replace it and re-sign runs. Pin it in backroom.yaml "
              f"(audit: public_key_sha256: {unpinned}) or verify with --fingerprint.", "yellow")
     problems = 0
+    removed = []
     if run is not None:
         targets = [find_run_dir(logs, run)]
         chains: list[Path] = []
     else:
-        chains = _bot_dirs(logs, bot)
+        removed = [f for f in verify_heads(logs, heads or {}) if bot is None or f.subject == bot]
+        chains = _bot_dirs(logs, bot) if not removed or bot is None else []
         targets = [r for d in chains for r in run_dirs(d)]
+    if heads is None and all_runs:
+        _say(f"Note: no queue database ({settings.queue_path}): runs deleted from the end of a chain cannot be "
+             "noticed without it.", "yellow")
+    for finding in removed:
+        problems += 1
+        _say(f"FAIL {finding.subject}: {finding}", "bold red")
+    running = {name for name in {r.parent.name for r in targets} if is_running(project, name)}
     for run_dir in targets:
-        result = verify_run(run_dir, verifier)
+        result = verify_run(run_dir, verifier, running=run_dir.parent.name in running
+                            and run_dir == run_dirs(run_dir.parent)[-1])
         problems += sum(1 for f in result.findings if f.is_problem)
         mark, style = ("OK  ", "green") if result.ok else ("FAIL", "bold red")
         _say(f"{mark} {result.bot}/{result.run}: {result.events} events, {result.artifacts} artifacts"
@@ -92,16 +118,34 @@ def verify(run: Optional[str] = typer.Argument(None, help="A run id or run folde
         for finding in result.findings:
             _say(f"     {finding}", "red" if finding.is_problem else "yellow")
     for bot_dir in chains:
-        findings = verify_bot_chain(bot_dir, verifier)
+        findings = verify_bot_chain(bot_dir, verifier, (heads or {}).get(bot_dir.name))
         problems += sum(1 for f in findings if f.is_problem)
         _say(f"{'OK  ' if not findings else 'FAIL'} {bot_dir.name}: chain of runs", "green" if not findings else "bold red")
         for finding in findings:
             _say(f"     {finding}", "red")
-    if not targets:
+    if not targets and not removed:
         _say("no runs to verify")
     if problems:
         raise EvidenceProblem(f"{problems} problem(s): the evidence above is not intact")
     _say("Every run verified: signatures, chains and artifacts intact.", "green")
+
+
+@audit_app.command("close")
+def close(run: str = typer.Argument(..., help="The killed run's id or folder."),
+          reason: str = typer.Option(..., "--reason", help="Why the run ended without its seal (what happened)."),
+          by: str = typer.Option(..., "--by", help="Who closes it."),
+          project: Path = ProjectOption) -> None:
+    """Seal what a killed run left, with who closed it, when and why: verification then shows the
+    closure instead of an unfinished run. Refuses a run whose events are not intact."""
+    from .audit.closing import close_killed_run
+    from .run import record_chain_head
+
+    logs, settings = _logs(project)
+    run_dir = find_run_dir(logs, run)
+    closure, seal = close_killed_run(project, settings, run_dir, reason=reason, by=by)
+    record_chain_head(Path(project) / settings.queue_path, seal)
+    _say(f"Closed {run_dir.parent.name}/{run_dir.name}: killed at {closure['killed_at']}, sealed up to event "
+         f"{closure['events']}, closed by {by}.", "green")
 
 
 @audit_app.command("item")

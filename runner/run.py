@@ -29,7 +29,7 @@ from .drivers.web import WebDriver
 from .commit_guard import may_be_in_app, person_must_check
 from .engine import Engine, ItemHooks
 from .work_item import WorkItem
-from .work_queue import ItemState, QueuedItem, WorkQueue, open_queue
+from .work_queue import EvidenceHead, ItemState, QueuedItem, WorkQueue, open_queue
 from .work_queue.sqlite_queue import make_owner
 from .errors import (BackroomError, BotDefinitionError, ConfigurationError, ExitCode,
                      StepFailure, SystemException, exit_code_for)
@@ -236,6 +236,22 @@ def stopped_because(exc: BaseException, trail: AuditTrail) -> str:
     return message
 
 
+def seal_run_evidence(trail: AuditTrail, bot: str, queue_path: Path) -> None:
+    seal = trail.seal(bot)
+    if seal is not None:
+        record_chain_head(queue_path, seal)
+
+
+def record_chain_head(queue_path: Path, seal) -> None:
+    """The bot's new chain head, kept in the queue outside the bot's folder: a deleted newest run, or a
+    deleted bot folder, no longer goes unnoticed."""
+    queue = open_queue(queue_path)
+    try:
+        queue.record_evidence_head(EvidenceHead(seal.bot, seal.run, seal.chain_length, seal.line_sha256))
+    finally:
+        queue.close()
+
+
 def stop_drivers(drivers: dict) -> None:
     for driver in drivers.values():
         try:
@@ -349,7 +365,7 @@ def _run_prepared(request: RunRequest, prepared: PreparedRun, on_progress: Calla
         queue.close()
         results_path = _write_results(prepared, request, run_dir, results)
         report_path = build_report(run_dir)
-        trail.seal(bot.name)
+        seal_run_evidence(trail, bot.name, request.queue_path or Path(request.project) / settings.queue_path)
     if abort is not None and not isinstance(abort, (BackroomError, KeyboardInterrupt)):
         raise abort
     return RunResult(run_id, run_dir, report_path, results_path, results, exit_code, run_message,

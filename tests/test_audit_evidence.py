@@ -219,13 +219,14 @@ def test_hmac_signing_verifies_with_the_shared_key_only(project, billing, tmp_pa
             assert key.encode() not in path.read_bytes(), path
 
 
-def test_a_killed_run_and_a_run_from_before_sealing_are_said_to_be_unsealed(copy):
+def test_a_deleted_manifest_and_a_run_from_before_sealing_are_told_apart(copy):
     project, (first, second) = copy
-    (second / "manifest.json").unlink()  # as a run killed before it could seal itself
+    (second / "manifest.json").unlink()  # the chain lists the run as sealed: deleted, not killed
     result = verify_run(second, verifier(project))
-    assert [(f.kind, f.subject) for f in result.findings] == [("unsealed", "manifest.json")]
+    assert [(f.kind, f.subject) for f in result.findings] == [("missing", "manifest.json")]
     assert ("missing", f"{second.name}/manifest.json") in {(f.kind, f.subject)
                                                           for f in verify_bot_chain(second.parent, verifier(project))}
+    (first.parent / "chain.jsonl").unlink()
     old = [json.loads(line) for line in event_lines(first)]
     write_lines(first, [json.dumps({k: v for k, v in e.items() if k != "prev"}) for e in old])
     (first / "manifest.json").unlink()
@@ -252,6 +253,7 @@ def resign_everything(project: Path, bot_dir: Path, signer) -> None:
         previous = json.dumps(signed(body, signer), sort_keys=True, ensure_ascii=False)
         lines.append(previous)
     (bot_dir / CHAIN_FILE).write_text("\n".join(lines) + "\n")
+    rewind_head(project, bot_dir.name, entry["run"], len(lines), lines[-1])   # the queue's record too
 
 
 def test_a_swapped_key_is_refused_by_the_pinned_fingerprint(copy, tmp_path):
@@ -280,3 +282,83 @@ def test_a_swapped_key_is_refused_by_the_pinned_fingerprint(copy, tmp_path):
     pinned_run = verify()
     assert pinned_run.returncode == 4 and f"pins {pinned}" in pinned_run.stderr
     assert "is not pinned" not in pinned_run.stdout
+
+
+def cli(project: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "runner.cli", *args], cwd=project, capture_output=True, text=True,
+                          timeout=120, env={**os.environ, "COLUMNS": "250"})
+
+
+def rewind_head(project: Path, bot: str, run: str, length: int, line: str) -> None:
+    """As if the runner was killed before it recorded its new chain head in the queue."""
+    import sqlite3
+
+    from runner.audit.events import sha256_text
+
+    with sqlite3.connect(project / load_settings(project).queue_path) as db:
+        db.execute("UPDATE evidence_heads SET run_id = ?, chain_length = ?, line_sha256 = ? WHERE bot = ?",
+                   (run, length, sha256_text(line), bot))
+
+
+def test_a_run_killed_while_sealing_is_said_to_be_killed_and_closed_by_a_person(copy):
+    project, (first, second) = copy
+    chain = first.parent / "chain.jsonl"
+    lines = chain.read_text().splitlines()
+    chain.write_text(lines[0] + "\n")         # the manifest was written, the chain line was not
+    rewind_head(project, "rekey-orders", first.name, 1, lines[0])
+    done = cli(project, "audit", "verify", "--all")
+    assert done.returncode == 4 and "killed: " + second.name in done.stdout and "killed while sealing" in done.stdout
+    assert "inserted" not in done.stdout and "altered" not in done.stdout, done.stdout
+    closed = cli(project, "audit", "close", second.name, "--reason", "power cut at 02:10", "--by", "ops-lead")
+    assert closed.returncode == 0, closed.stdout + closed.stderr
+    after = cli(project, "audit", "verify", "--all")
+    assert after.returncode == 0, after.stdout
+    assert "closed by ops-lead" in after.stdout and "power cut at 02:10" in after.stdout
+    again = cli(project, "audit", "close", second.name, "--reason", "twice", "--by", "ops-lead")
+    assert again.returncode == 2 and "nothing to close" in again.stderr
+
+
+def test_the_newest_run_deleted_with_its_chain_line_and_a_deleted_bot_folder_are_noticed(copy):
+    project, (first, second) = copy
+    chain = first.parent / "chain.jsonl"
+    chain.write_text(chain.read_text().splitlines()[0] + "\n")
+    shutil.rmtree(second)
+    done = cli(project, "audit", "verify", "--all")
+    assert done.returncode == 4 and f"the queue recorded run {second.name} as sealed run 2" in done.stdout, done.stdout
+    shutil.rmtree(first.parent)
+    gone = cli(project, "audit", "verify", "--all")
+    assert gone.returncode == 4 and "removed bot: rekey-orders" in gone.stdout and "is gone" in gone.stdout
+
+
+@pytest.mark.web
+def test_a_run_killed_outright_is_explained_then_closed(project, billing, tmp_path):
+    """kill -9 in the middle of a run: verify says killed at <time>, intact up to event N, never tampering;
+    a line being written when it died is part of the kill; audit close seals the remains."""
+    import time
+
+    from runner.audit.events import read_events
+
+    orders, _ = make_orders(tmp_path / "orders.xlsx", 6, seed=71)
+    run = subprocess.Popen([sys.executable, "-m", "runner.cli", "run", "rekey-orders", "--input", str(orders),
+                            "--app-url", f"billing={billing.url}"], cwd=project,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    bot_dir = project / "logs" / "rekey-orders"
+    deadline = time.monotonic() + 120
+    while not (list(bot_dir.glob("*/events.jsonl")) and
+               sum(1 for e in read_events(next(bot_dir.glob("*/events.jsonl")).parent) if e["kind"] == "step") > 12):
+        assert run.poll() is None and time.monotonic() < deadline
+        time.sleep(0.05)
+    run.kill()
+    run.wait()
+    [run_dir] = [d for d in bot_dir.iterdir() if d.is_dir()]
+    with open(run_dir / "events.jsonl", "a") as events:
+        events.write('{"run": "' + run_dir.name + '", "seq": 9')   # a line cut off mid-write
+    done = cli(project, "audit", "verify", "--all")
+    assert done.returncode == 4, done.stdout
+    assert f"killed: {run_dir.name}: killed at 20" in done.stdout and "being written" in done.stdout
+    for word in ("altered", "inserted", "deleted", "out of order"):
+        assert word not in done.stdout, done.stdout
+    closed = cli(project, "audit", "close", run_dir.name, "--reason", "runner host rebooted", "--by", "ops")
+    assert closed.returncode == 0, closed.stdout + closed.stderr
+    after = cli(project, "audit", "verify", "--all")
+    assert after.returncode == 0 and "closed by ops" in after.stdout, after.stdout

@@ -134,7 +134,7 @@ class AuditTrail:
             logger.remove(sink)
         self._sinks = []
 
-    def seal(self, bot: str) -> Path | None:
+    def seal(self, bot: str):
         """After the last file of the run is written: the signed manifest, and the run in its bot's chain."""
         if self.signer is None:
             return None

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -72,9 +73,21 @@ def chain_entries(bot_dir: Path) -> list[tuple[str, dict | None]]:
     return out
 
 
+@dataclass(frozen=True)
+class Seal:
+    manifest: Path
+    run: str
+    bot: str
+    chain_length: int      # lines in the bot's chain, this run's included
+    line_sha256: str       # the SHA-256 of this run's chain line: the chain's head
+
+
 def seal_run(run_dir: Path, run_id: str, bot: str, events_written: int, last_event_sha256: str,
-             signer: Signer) -> Path:
-    """Write the run's signed manifest and append the run to its bot's chain (one sealer at a time)."""
+             signer: Signer, closure: dict | None = None) -> Seal:
+    """Write the run's signed manifest and append the run to its bot's chain (one sealer at a time).
+    The manifest appears whole or not at all (written beside, then renamed), so a runner killed while
+    sealing leaves either no manifest, or a manifest whose chain line is missing: verify tells both
+    apart from tampering. `closure`: a person's closing of a killed run (audit close)."""
     run_dir = Path(run_dir)
     bot_dir = run_dir.parent
     artifacts = [{"path": p.relative_to(run_dir).as_posix(), "sha256": sha256_file(p), "bytes": p.stat().st_size}
@@ -87,15 +100,18 @@ def seal_run(run_dir: Path, run_id: str, bot: str, events_written: int, last_eve
             "format": FORMAT, "run": run_id, "bot": bot,
             "sealed_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "events": {"file": EVENTS_FILE, "count": events_written, "last_sha256": last_event_sha256},
-            "artifacts": artifacts, "previous_run": previous}, signer)
+            "artifacts": artifacts, "previous_run": previous, **({"closure": closure} if closure else {})}, signer)
         text = json.dumps(manifest, indent=2, ensure_ascii=False) + "\n"
         path = run_dir / MANIFEST_FILE
-        path.write_text(text, encoding="utf-8")
+        partial = bot_dir / f".{run_id}.manifest.partial"   # outside the run folder, on the same disk
+        partial.write_text(text, encoding="utf-8")
+        os.replace(partial, path)
         entry = signed({"run": run_id, "manifest_sha256": sha256_text(text),
                         "prev": sha256_text(last_line) if last_line else CHAIN_START}, signer)
+        line = json.dumps(entry, sort_keys=True, ensure_ascii=False)
         with open(bot_dir / CHAIN_FILE, "a", encoding="utf-8") as chain:
-            chain.write(json.dumps(entry, sort_keys=True, ensure_ascii=False) + "\n")
-    return path
+            chain.write(line + "\n")
+    return Seal(path, run_id, bot, len(entries) + 1, sha256_text(line))
 
 
 def read_manifest(run_dir: Path) -> tuple[dict | None, str | None]:

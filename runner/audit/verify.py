@@ -9,16 +9,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .events import EVENTS_FILE, run_anchor, sha256_file, sha256_text
-from .manifest import (CHAIN_START, MANIFEST_FILE, NOT_SEALED, PRUNED_FILE, canonical, chain_entries, read_manifest,
+from .manifest import (CHAIN_FILE, CHAIN_START, MANIFEST_FILE, NOT_SEALED, PRUNED_FILE, canonical, chain_entries, read_manifest,
                        run_entries)
 from .signing import Verifier
 
-PROBLEMS = ("missing", "altered", "inserted", "out_of_order", "deleted", "unsealed", "bad_signature", "removed_run")
+PROBLEMS = ("missing", "altered", "inserted", "out_of_order", "deleted", "unsealed", "bad_signature", "removed_run",
+            "removed_bot", "killed")
+# not problems: pruned (by the retention policy), closed (a killed run a person closed), running (not sealed yet)
 
 
 @dataclass(frozen=True)
 class Finding:
-    kind: str          # one of PROBLEMS, or "pruned" (by the retention policy: not a problem)
+    kind: str          # one of PROBLEMS, or pruned, closed, running
     subject: str       # the file, the event or the run
     detail: str
 
@@ -79,10 +81,63 @@ def _pruned(run_dir: Path, verifier: Verifier, result: RunVerification) -> dict[
     return out
 
 
-def verify_run(run_dir: Path, verifier: Verifier) -> RunVerification:
+@dataclass(frozen=True)
+class KilledRun:
+    """What a run that was never sealed left: its events, intact up to `events` (the chain unbroken)."""
+
+    events: int                 # events whose chain is unbroken from the run's start
+    last_sha256: str            # the hash of the last of them (the run's anchor when there is none)
+    killed_at: str              # when the last of them was written
+    torn: bool                  # the line after them was being written when the run was killed
+    intact: bool                # nothing after them: no break in the chain other than a torn last line
+
+
+def killed_run(run_dir: Path) -> KilledRun:
+    path = Path(run_dir) / EVENTS_FILE
+    lines = [line for line in path.read_text(encoding="utf-8").split("\n") if line != ""] if path.exists() else []
+    last, count, at = run_anchor(Path(run_dir).name), 0, ""
+    for line in lines:
+        try:
+            record = json.loads(line)
+        except ValueError:
+            break
+        if record.get("prev") != last:
+            break
+        last, count, at = sha256_text(line), count + 1, str(record.get("started", ""))
+    torn = len(lines) == count + 1 and _not_json(lines[-1])
+    return KilledRun(count, last, at, torn, count == len(lines) or torn)
+
+
+def _not_json(line: str) -> bool:
+    try:
+        json.loads(line)
+        return False
+    except ValueError:
+        return True
+
+
+def verify_run(run_dir: Path, verifier: Verifier, running: bool = False) -> RunVerification:
+    """`running`: the bot is running now, so a run without a manifest is not finished yet."""
     run_dir = Path(run_dir)
     result = RunVerification(run_dir.name, run_dir.parent.name)
     manifest, _ = read_manifest(run_dir)
+    if manifest is None and running:
+        result.add("running", run_dir.name, "still running: sealed when it ends")
+        return result
+    chained = {entry.get("run") for _, entry in chain_entries(run_dir.parent) if entry}
+    if manifest is None and run_dir.name in chained:
+        result.add("missing", MANIFEST_FILE, "the bot's chain lists this run as sealed: its manifest was deleted")
+        _check_events(run_dir, None, result)
+        return result
+    if manifest is None and (run_dir / EVENTS_FILE).exists():
+        state = killed_run(run_dir)
+        if state.intact and state.events:
+            torn = "; the event after it was being written" if state.torn else ""
+            result.add("killed", run_dir.name, f"killed at {state.killed_at}, its events intact up to event "
+                       f"{state.events}{torn}; never sealed. Close it: backroom audit close {run_dir.name} "
+                       "--reason TEXT --by NAME")
+            result.events = state.events
+            return result
     if manifest is None:
         result.add("unsealed", MANIFEST_FILE, "no manifest: the run did not finish (it was killed) or the "
                                               "manifest was deleted")
@@ -96,6 +151,11 @@ def verify_run(run_dir: Path, verifier: Verifier) -> RunVerification:
             result.add("bad_signature", MANIFEST_FILE, why)
         if manifest.get("run") != run_dir.name:
             result.add("altered", MANIFEST_FILE, f"belongs to run {manifest.get('run')}, found in {run_dir.name}")
+        closure = manifest.get("closure")
+        if isinstance(closure, dict):
+            result.add("closed", run_dir.name, f"killed at {closure.get('killed_at')}, sealed up to event "
+                       f"{closure.get('events')}; closed by {closure.get('by')} at {closure.get('closed_at')}: "
+                       f"{closure.get('reason')}")
         _check_artifacts(run_dir, manifest, verifier, result)
     _check_events(run_dir, manifest, result)
     return result
@@ -131,6 +191,9 @@ def _check_events(run_dir: Path, manifest: dict | None, result: RunVerification)
             result.add("missing", EVENTS_FILE, "the run has no events")
         return  # a sealed run's missing events.jsonl is reported with the artifacts
     lines = [line for line in path.read_text(encoding="utf-8").split("\n") if line != ""]
+    closure = (manifest or {}).get("closure") or {}
+    if closure.get("torn") and len(lines) == (manifest.get("events") or {}).get("count", -2) + 1 and _not_json(lines[-1]):
+        lines = lines[:-1]  # the line being written when the run was killed, sealed as found by its closure
     result.events = len(lines)
     hashes = [sha256_text(line) for line in lines]
     records: list[dict | None] = []
@@ -183,13 +246,15 @@ def _check_events(run_dir: Path, manifest: dict | None, result: RunVerification)
             result.add("deleted", f"the last {count - len(lines)} event(s)", f"sealed with {count} events")
 
 
-def verify_bot_chain(bot_dir: Path, verifier: Verifier) -> list[Finding]:
-    """The bot's chain of sealed runs: every listed run still there, unchanged, in order."""
+def verify_bot_chain(bot_dir: Path, verifier: Verifier, head=None) -> list[Finding]:
+    """The bot's chain of sealed runs: every listed run still there, unchanged, in order; and, with the
+    chain's head as the queue recorded it (`head`, an EvidenceHead), nothing cut from its end."""
     bot_dir = Path(bot_dir)
     findings: list[Finding] = []
     previous_line = None
     listed = set()
-    for number, (line, entry) in enumerate(chain_entries(bot_dir), start=1):
+    entries = chain_entries(bot_dir)
+    for number, (line, entry) in enumerate(entries, start=1):
         where = f"{bot_dir.name}/chain.jsonl line {number}"
         if entry is None:
             findings.append(Finding("altered", where, "not valid JSON"))
@@ -215,8 +280,43 @@ def verify_bot_chain(bot_dir: Path, verifier: Verifier) -> list[Finding]:
             findings.append(Finding("altered", f"{run}/{MANIFEST_FILE}", "differs from the one the chain recorded"))
     for run_dir in sorted(p for p in bot_dir.iterdir() if p.is_dir()):
         if (run_dir / MANIFEST_FILE).exists() and run_dir.name not in listed:
-            findings.append(Finding("inserted", run_dir.name, "a sealed run that is not in the bot's chain"))
+            if _killed_while_sealing(run_dir, entries, verifier):
+                findings.append(Finding("killed", run_dir.name, "killed while sealing: its signed manifest was "
+                                        "written, its line in the bot's chain was not. Close it: backroom audit "
+                                        f"close {run_dir.name} --reason TEXT --by NAME"))
+            else:
+                findings.append(Finding("inserted", run_dir.name, "a sealed run that is not in the bot's chain"))
+    if head is not None:
+        findings += _cut_from_the_end(bot_dir, entries, head)
     return findings
+
+
+def _killed_while_sealing(run_dir: Path, entries: list, verifier: Verifier) -> bool:
+    """A manifest signed with the key that follows the chain's last line: the chain line was not written."""
+    manifest, _ = read_manifest(run_dir)
+    if not manifest or not _signature_ok(manifest, verifier)[0]:
+        return False
+    last = entries[-1][1] if entries else None
+    expected = {"run": last.get("run"), "manifest_sha256": last.get("manifest_sha256")} if last else None
+    return manifest.get("previous_run") == expected
+
+
+def _cut_from_the_end(bot_dir: Path, entries: list, head) -> list[Finding]:
+    where = f"{bot_dir.name}/{CHAIN_FILE}"
+    length = head.chain_length
+    if len(entries) >= length and sha256_text(entries[length - 1][0]) == head.line_sha256:
+        return []
+    now = f"now ends at line {len(entries)} ({entries[-1][1].get('run') if entries and entries[-1][1] else 'nothing'})"
+    return [Finding("deleted", where, f"the queue recorded run {head.run} as sealed run {length} of this bot; "
+                                      f"the chain {now}: the newest run(s) and their chain lines were removed")]
+
+
+def verify_heads(logs: Path, heads: dict) -> list[Finding]:
+    """Bots whose chain head the queue recorded but whose folder is gone."""
+    present = {p.name for p in bot_folders(logs)}
+    return [Finding("removed_bot", bot, f"the queue recorded {head.chain_length} sealed run(s), the newest {head.run}; "
+                                        f"{Path(logs).name}/{bot}/ is gone")
+            for bot, head in sorted(heads.items()) if bot not in present]
 
 
 SYSTEM_FOLDERS = {"audit", "console", "uploads", "demo"}   # under logs/, beside the bots' folders

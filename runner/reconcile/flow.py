@@ -87,8 +87,8 @@ def _review_items(result: Reconciliation, figures: Figures, workbook: str, run_i
 def run_reconciliation(request, prepared, on_progress: Callable | None = None,
                        should_stop: Callable[[], bool] | None = None):
     from ..engine import Engine
-    from ..run import (ItemResult, Progress, RunResult, _drivers, _run_outcome, open_run, stop_drivers,
-                       stopped_because)
+    from ..run import (ItemResult, Progress, RunResult, _drivers, _run_outcome, open_run, seal_run_evidence,
+                       stop_drivers, stopped_because)
 
     bot, settings = prepared.bot, prepared.settings
     spec = bot.reconcile
@@ -186,7 +186,7 @@ def run_reconciliation(request, prepared, on_progress: Callable | None = None,
         emit("run", _run_outcome(code), message=message or None, data={"counts": counts, "exit_code": int(code)})
         trail.close()
         report_path = build_report(run_dir)
-        trail.seal(bot.name)
+        seal_run_evidence(trail, bot.name, request.queue_path or Path(request.project) / settings.queue_path)
         progress(2, counts)
     if abort is not None and not isinstance(abort, (BackroomError, KeyboardInterrupt)):
         raise abort

@@ -22,7 +22,7 @@ from typing import Any, Callable, Iterator
 
 from ..errors import DataError
 from ..work_item import WorkItem
-from .base import REVIEW_STATES, IntakeReport, ItemState, QueuedItem, ReviewReport, StateChange
+from .base import REVIEW_STATES, EvidenceHead, IntakeReport, ItemState, QueuedItem, ReviewReport, StateChange
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS items (
@@ -57,6 +57,13 @@ CREATE TABLE IF NOT EXISTS state_changes (
     run_id TEXT
 );
 CREATE INDEX IF NOT EXISTS state_changes_item ON state_changes(item_id, id);
+CREATE TABLE IF NOT EXISTS evidence_heads (
+    bot TEXT PRIMARY KEY,
+    run_id TEXT NOT NULL,
+    chain_length INTEGER NOT NULL,
+    line_sha256 TEXT NOT NULL,
+    recorded_at REAL NOT NULL
+);
 """
 
 
@@ -382,6 +389,18 @@ class SQLiteWorkQueue:
             f" AND json_extract(result, '$.vars.{variable}') = ? ORDER BY id LIMIT 1",
             (bot, other_than, value)).fetchone()
         return row["reference"] if row else None
+
+    def record_evidence_head(self, head: EvidenceHead) -> None:
+        with self._tx() as conn:  # never moves back: a late writer with an older head changes nothing
+            conn.execute("INSERT INTO evidence_heads(bot, run_id, chain_length, line_sha256, recorded_at)"
+                         " VALUES (?, ?, ?, ?, ?) ON CONFLICT(bot) DO UPDATE SET run_id = excluded.run_id,"
+                         " chain_length = excluded.chain_length, line_sha256 = excluded.line_sha256,"
+                         " recorded_at = excluded.recorded_at WHERE excluded.chain_length > evidence_heads.chain_length",
+                         (head.bot, head.run, head.chain_length, head.line_sha256, time.time()))
+
+    def evidence_heads(self) -> dict[str, EvidenceHead]:
+        return {r["bot"]: EvidenceHead(r["bot"], r["run_id"], r["chain_length"], r["line_sha256"])
+                for r in self.conn.execute("SELECT * FROM evidence_heads")}
 
     def get(self, bot: str, reference: str) -> QueuedItem | None:
         row = self.conn.execute("SELECT * FROM items WHERE bot = ? AND reference = ?", (bot, reference)).fetchone()
