@@ -80,53 +80,45 @@ def verify(run: Optional[str] = typer.Argument(None, help="A run id or run folde
     """Check signatures, the chain of events and every artifact's hash; say what is missing, altered,
     inserted or out of order. Exit code 4 when anything is."""
     from .audit.signing import load_verifier, unpinned_fingerprint
-    from .audit.verify import run_dirs, verify_bot_chain, verify_heads, verify_run
+    from .audit.verify import EvidenceVerification, verify_evidence, verify_run
     from .run_lock import is_running
 
     logs, settings = _logs(project)
     if (run is None) == (not all_runs):
         raise ConfigurationError("give a run, or --all")
+    if bot and not (logs / bot).is_dir() and bot not in (_evidence_heads(project, settings) or {}):
+        raise ConfigurationError(f"no runs of bot '{bot}' under {logs.name}/")
     heads = _evidence_heads(project, settings)
     verifier = load_verifier(settings, project, public_key, fingerprint)
     if fingerprint is None and public_key is None and (unpinned := unpinned_fingerprint(settings, project)):
         _say(f"Warning: the public key {settings.audit.public_key} is not pinned: whoever can write "
              f"{settings.logs_dir}/ could replace it and re-sign runs. Pin it in backroom.yaml "
              f"(audit: public_key_sha256: {unpinned}) or verify with --fingerprint.", "yellow")
-    problems = 0
-    removed = []
     if run is not None:
-        targets = [find_run_dir(logs, run)]
-        chains: list[Path] = []
+        run_dir = find_run_dir(logs, run)
+        found = EvidenceVerification(runs=[verify_run(run_dir, verifier, running=is_running(project, run_dir.parent.name)
+                                                      and not (run_dir / "manifest.json").exists())])
     else:
-        removed = [f for f in verify_heads(logs, heads or {}) if bot is None or f.subject == bot]
-        chains = _bot_dirs(logs, bot) if not removed or bot is None else []
-        targets = [r for d in chains for r in run_dirs(d)]
-    if heads is None and all_runs:
-        _say(f"Note: no queue database ({settings.queue_path}): runs deleted from the end of a chain cannot be "
-             "noticed without it.", "yellow")
-    for finding in removed:
-        problems += 1
+        if heads is None:
+            _say(f"Note: no queue database ({settings.queue_path}): runs deleted from the end of a chain cannot be "
+                 "noticed without it.", "yellow")
+        found = verify_evidence(logs, verifier, heads, bot, running=lambda name: is_running(project, name))
+    for finding in found.removed:
         _say(f"FAIL {finding.subject}: {finding}", "bold red")
-    running = {name for name in {r.parent.name for r in targets} if is_running(project, name)}
-    for run_dir in targets:
-        result = verify_run(run_dir, verifier, running=run_dir.parent.name in running
-                            and run_dir == run_dirs(run_dir.parent)[-1])
-        problems += sum(1 for f in result.findings if f.is_problem)
+    for result in found.runs:
         mark, style = ("OK  ", "green") if result.ok else ("FAIL", "bold red")
         _say(f"{mark} {result.bot}/{result.run}: {result.events} events, {result.artifacts} artifacts"
              + (f", signed ({result.signed_by})" if result.signed_by else ""), style)
         for finding in result.findings:
             _say(f"     {finding}", "red" if finding.is_problem else "yellow")
-    for bot_dir in chains:
-        findings = verify_bot_chain(bot_dir, verifier, (heads or {}).get(bot_dir.name))
-        problems += sum(1 for f in findings if f.is_problem)
-        _say(f"{'OK  ' if not findings else 'FAIL'} {bot_dir.name}: chain of runs", "green" if not findings else "bold red")
+    for name, findings in found.chains.items():
+        _say(f"{'OK  ' if not findings else 'FAIL'} {name}: chain of runs", "green" if not findings else "bold red")
         for finding in findings:
             _say(f"     {finding}", "red")
-    if not targets and not removed:
+    if not found.runs and not found.removed:
         _say("no runs to verify")
-    if problems:
-        raise EvidenceProblem(f"{problems} problem(s): the evidence above is not intact")
+    if found.problems:
+        raise EvidenceProblem(f"{found.problems} problem(s): the evidence above is not intact")
     _say("Every run verified: signatures, chains and artifacts intact.", "green")
 
 

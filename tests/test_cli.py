@@ -14,7 +14,7 @@ from demo.sample_orders import write_orders_workbook
 from .conftest import PASSWORD, SUPERVISOR, make_orders, orders_in_db
 
 COMMANDS = [[], ["run"], ["check"], ["bots"], ["report"], ["demo"], ["demo", "serve"], ["demo", "run"], ["demo", "ledger"],
-            ["queue"], ["queue", "list"], ["queue", "show"], ["queue", "retry"], ["queue", "skip"],
+            ["audit", "close"], ["queue"], ["queue", "list"], ["queue", "show"], ["queue", "retry"], ["queue", "skip"],
             ["scheduler"], ["scheduler", "status"], ["menu"], ["console"], ["console", "users"],
             ["console", "users", "add"], ["console", "users", "list"], ["console", "users", "set-password"],
             ["console", "users", "disable"], ["console", "users", "enable"], ["record"], ["record", "web"],

@@ -7,6 +7,7 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from .events import EVENTS_FILE, run_anchor, sha256_file, sha256_text
 from .manifest import (CHAIN_FILE, CHAIN_START, MANIFEST_FILE, NOT_SEALED, PRUNED_FILE, canonical, chain_entries, read_manifest,
@@ -280,7 +281,9 @@ def verify_bot_chain(bot_dir: Path, verifier: Verifier, head=None) -> list[Findi
             findings.append(Finding("altered", f"{run}/{MANIFEST_FILE}", "differs from the one the chain recorded"))
     for run_dir in sorted(p for p in bot_dir.iterdir() if p.is_dir()):
         if (run_dir / MANIFEST_FILE).exists() and run_dir.name not in listed:
-            if _killed_while_sealing(run_dir, entries, verifier):
+            # the queue's head moves only after the chain line is written: a killed sealer leaves it as it was
+            head_agrees = head is None or head.chain_length == len(entries)
+            if head_agrees and _killed_while_sealing(run_dir, entries, verifier):
                 findings.append(Finding("killed", run_dir.name, "killed while sealing: its signed manifest was "
                                         "written, its line in the bot's chain was not. Close it: backroom audit "
                                         f"close {run_dir.name} --reason TEXT --by NAME"))
@@ -331,3 +334,38 @@ def bot_folders(logs: Path) -> list[Path]:
 def run_dirs(bot_dir: Path) -> list[Path]:
     return sorted(p for p in Path(bot_dir).iterdir() if p.is_dir() and ((p / EVENTS_FILE).exists()
                                                                           or (p / MANIFEST_FILE).exists()))
+
+
+@dataclass
+class EvidenceVerification:
+    """Every run of the bots looked at, each bot's chain, and bots the queue knows whose folder is gone."""
+
+    runs: list[RunVerification] = field(default_factory=list)
+    chains: dict[str, list[Finding]] = field(default_factory=dict)
+    removed: list[Finding] = field(default_factory=list)
+
+    @property
+    def problems(self) -> int:
+        return (sum(1 for r in self.runs for f in r.findings if f.is_problem) + len(self.removed)
+                + sum(1 for found in self.chains.values() for f in found if f.is_problem))
+
+    def findings(self) -> set[tuple[str, str]]:
+        """(kind, subject) of every finding, for a quick look at what was found."""
+        return ({(f.kind, f.subject) for r in self.runs for f in r.findings} | {(f.kind, f.subject) for f in self.removed}
+                | {(f.kind, f.subject) for found in self.chains.values() for f in found})
+
+
+def verify_evidence(logs: Path, verifier: Verifier, heads: dict | None, bot: str | None = None,
+                    running: Callable[[str], bool] = lambda bot: False) -> EvidenceVerification:
+    """What `audit verify --all` checks: each bot's runs and chain, with the chain heads the queue recorded
+    (`heads`, None when the queue is not at hand). `running(bot)`: whether the bot is running now."""
+    result = EvidenceVerification()
+    result.removed = [f for f in verify_heads(logs, heads or {}) if bot is None or f.subject == bot]
+    folders = [d for d in bot_folders(logs) if bot is None or d.name == bot]
+    for bot_dir in folders:
+        runs = run_dirs(bot_dir)
+        live = running(bot_dir.name)
+        for run_dir in runs:
+            result.runs.append(verify_run(run_dir, verifier, running=live and run_dir == runs[-1]))
+        result.chains[bot_dir.name] = verify_bot_chain(bot_dir, verifier, (heads or {}).get(bot_dir.name))
+    return result
