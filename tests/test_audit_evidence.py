@@ -362,3 +362,20 @@ def test_a_run_killed_outright_is_explained_then_closed(project, billing, tmp_pa
     assert closed.returncode == 0, closed.stdout + closed.stderr
     after = cli(project, "audit", "verify", "--all")
     assert after.returncode == 0 and "closed by ops" in after.stdout, after.stdout
+
+
+def test_the_private_key_can_be_encrypted_with_a_passphrase_secret(tmp_path, monkeypatch):
+    project = tmp_path / "keys"
+    project.mkdir()
+    (project / "backroom.yaml").write_text("audit: {private_key: keys/k.pem, public_key: keys/k.pub}\n")
+    monkeypatch.setenv("BACKROOM_SECRET_AUDIT_KEY_PASSPHRASE", "a long passphrase from the keyring")
+    made = cli(project, "audit", "keygen")
+    assert made.returncode == 0 and "public_key_sha256: " in made.stdout, made.stdout + made.stderr
+    assert (project / "keys" / "k.pem").read_text().startswith("-----BEGIN ENCRYPTED PRIVATE KEY-----")
+    settings = load_settings(project)
+    signer = load_signer(settings, project)
+    assert load_verifier(settings, project).verify(b"manifest", signer.sign(b"manifest"))
+    assert signer.secret_values == ("a long passphrase from the keyring",)   # masked in the run's logs
+    monkeypatch.delenv("BACKROOM_SECRET_AUDIT_KEY_PASSPHRASE")
+    with pytest.raises(Exception, match="audit_key_passphrase"):
+        load_signer(settings, project)

@@ -283,3 +283,34 @@ def test_an_app_without_a_window_title_is_started_without_waiting(screen):
         assert driver.close_app("quiet") == "closed"
     finally:
         driver.stop()
+
+
+def test_a_picture_taken_while_the_app_shows_a_secret_paints_its_window_over(ledger, screen, tmp_path):
+    """Text cannot be located on the desktop: when the app showed something holding a secret, the window in
+    front is painted over for that picture (and the driver says so); other pictures are not."""
+    from runner.drivers.base import ScreenshotRequest
+    from runner.drivers.desktop import DesktopDriver
+    from runner.selector_map import load_selector_map
+    from runner.settings import AppSettings, Settings
+
+    root = Path(__file__).resolve().parent.parent
+    ledger_map = load_selector_map(root / "selectors" / "ledger.yaml")
+    app = AppSettings(command=ledger.command(), window="LEDGER/AR 3.1")
+    driver = DesktopDriver(Settings(), {"ledger": app}, root, attended=False)
+    driver.start()
+    try:
+        driver.launch("ledger", app.window, 30_000)
+        driver.wait_for_any([ledger_map.get("signon.title")], True, 5000)
+        plain, painted = tmp_path / "plain.png", tmp_path / "painted.png"
+        assert driver.screenshot(ScreenshotRequest(plain, "png")) == []
+        notes = driver.screenshot(ScreenshotRequest(painted, "png", secret_shown=True))
+    finally:
+        driver.stop()
+    assert notes and "LEDGER/AR 3.1" in notes[0] and "painted over" in notes[0]
+
+    def magenta_share(path):
+        shot = np.asarray(Image.open(path).convert("RGB")).astype(int)
+        magenta = (abs(shot[:, :, 0] - 255) < 40) & (shot[:, :, 1] < 60) & (abs(shot[:, :, 2] - 255) < 40)
+        return magenta.mean()
+
+    assert magenta_share(plain) < 0.001 and magenta_share(painted) > 0.3

@@ -19,11 +19,22 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from ..errors import ConfigurationError, EvidenceProblem
+from ..errors import ConfigurationError, EvidenceProblem, SecretMissingError
 from ..secrets import resolve_secrets
 from ..settings import Settings
 
 HMAC_SECRET = "audit_hmac_key"
+PASSPHRASE_SECRET = "audit_key_passphrase"   # encrypts the private key (environment or system keyring)
+
+
+def key_passphrase(required: bool) -> bytes | None:
+    """The private key's passphrase, when one is set (BACKROOM_SECRET_AUDIT_KEY_PASSPHRASE or the keyring)."""
+    try:
+        return resolve_secrets({PASSPHRASE_SECRET})[PASSPHRASE_SECRET].encode()
+    except SecretMissingError:
+        if required:
+            raise
+        return None
 
 
 class Signer(Protocol):
@@ -59,6 +70,7 @@ def _public_key_id(key: Ed25519PublicKey) -> str:
 class Ed25519Signer:
     key: Ed25519PrivateKey
     algorithm: str = "ed25519"
+    secret_values: tuple[str, ...] = ()   # the key's passphrase, masked in the run's logs like any secret
 
     @property
     def key_id(self) -> str:
@@ -111,12 +123,14 @@ def _path(project: Path, configured: str) -> Path:
 
 
 def generate_key_pair(private_path: Path, public_path: Path) -> None:
-    """A new Ed25519 key pair: the private key readable by its owner only, the public key to share."""
+    """A new Ed25519 key pair: the private key readable by its owner only (and encrypted with the passphrase
+    secret when one is set), the public key to share."""
     key = Ed25519PrivateKey.generate()
     private_path.parent.mkdir(parents=True, exist_ok=True)
     public_path.parent.mkdir(parents=True, exist_ok=True)
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                            serialization.NoEncryption())
+    passphrase = key_passphrase(required=False)
+    encryption = serialization.BestAvailableEncryption(passphrase) if passphrase else serialization.NoEncryption()
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption)
     descriptor = os.open(private_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(descriptor, "wb") as handle:
         handle.write(pem)
@@ -131,11 +145,15 @@ def load_signer(settings: Settings, project: Path) -> Signer:
     private_path = _path(project, audit.private_key)
     if not private_path.exists():
         generate_key_pair(private_path, _path(project, audit.public_key))
+    pem = private_path.read_bytes()
+    encrypted = pem.lstrip().startswith(b"-----BEGIN ENCRYPTED PRIVATE KEY-----")
+    passphrase = key_passphrase(required=True) if encrypted else None
     try:
-        key = serialization.load_pem_private_key(private_path.read_bytes(), password=None)
+        key = serialization.load_pem_private_key(pem, password=passphrase)
     except (ValueError, TypeError) as exc:
-        raise ConfigurationError(f"audit.private_key {audit.private_key}: not an unencrypted PEM private key ({exc})",
-                                 "Create a key pair with: backroom audit keygen") from None
+        raise ConfigurationError(f"audit.private_key {audit.private_key}: cannot be read ({exc})",
+                                 f"Check the passphrase secret {PASSPHRASE_SECRET}, or create a key pair with: "
+                                 "backroom audit keygen") from None
     if not isinstance(key, Ed25519PrivateKey):
         raise ConfigurationError(f"audit.private_key {audit.private_key}: not an Ed25519 key",
                                  "Create a key pair with: backroom audit keygen")
@@ -145,7 +163,7 @@ def load_signer(settings: Settings, project: Path) -> Signer:
                                  "(audit.public_key_sha256)",
                                  "Put back the pinned key pair, or pin the new one's fingerprint (backroom audit keygen "
                                  "prints it).")
-    return Ed25519Signer(key)
+    return Ed25519Signer(key, secret_values=(passphrase.decode(),) if passphrase else ())
 
 
 def load_verifier(settings: Settings, project: Path, public_key: Path | None = None,
