@@ -2,11 +2,12 @@
 # Set up everything Backroom needs on a Debian/Ubuntu machine, then run the demo or the tests.
 #   ./quickstart.sh demo [options]   start BILLSYS, re-key the sample orders, print the report's path
 #   ./quickstart.sh test [pytest options]
+#   ./quickstart.sh lock             refresh constraints.txt: the newest versions pyproject.toml allows
 # Safe to run again: it installs only what is missing.
 set -euo pipefail
 cd "$(dirname "$0")"
 
-usage() { echo "usage: ./quickstart.sh demo|test [options]" >&2; exit 2; }
+usage() { echo "usage: ./quickstart.sh demo|test|lock [options]" >&2; exit 2; }
 [ $# -ge 1 ] || usage
 what=$1; shift
 
@@ -23,6 +24,11 @@ python3 -c "import tkinter" 2>/dev/null || missing+=(python3-tk)
 command -v Xvfb >/dev/null || missing+=(xvfb)
 command -v xclip >/dev/null || missing+=(xclip)
 [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing+=(fonts-dejavu-core)
+# The recorder's input capture (pynput) needs evdev on Linux, which PyPI has only as source: it is
+# built with a C compiler against Python's headers.
+command -v gcc >/dev/null || missing+=(gcc)
+python3 -c "import sysconfig, os, sys; sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()['include'], 'Python.h')))" \
+  || missing+=(python3-dev)
 # The tests also let LibreOffice recalculate the reconciliation workbook's formulas and render
 # an invoice to PDF, poppler turn that PDF into a picture and text, tmux give the runner
 # menu a real terminal, and xdotool click and type for the desktop recorder's test (none of
@@ -33,6 +39,7 @@ if [ "$what" = test ]; then
   command -v pdftoppm >/dev/null || office+=(poppler-utils)
   command -v tmux >/dev/null || office+=(tmux)
   command -v xdotool >/dev/null || office+=(xdotool)
+  command -v scrot >/dev/null || office+=(scrot)   # pyautogui's screenshots, which the desktop benchmark compares
 fi
 if [ $(( ${#missing[@]} + ${#office[@]} )) -gt 0 ]; then
   echo "Installing system packages: ${missing[*]} ${office[*]}"
@@ -43,16 +50,34 @@ if [ $(( ${#missing[@]} + ${#office[@]} )) -gt 0 ]; then
     --no-install-recommends "${office[@]}" >/dev/null
 fi
 
-# The virtual environment and the package, reinstalled when pyproject.toml changes.
+# Every extra, at the versions constraints.txt pins.
+extras='.[desktop,recorder,test]'
+
+if [ "$what" = lock ]; then
+  # A throw-away environment with the newest versions pyproject.toml allows, written down.
+  scratch=$(mktemp -d)
+  trap 'rm -rf "$scratch"' EXIT
+  python3 -m venv "$scratch/venv"
+  "$scratch/venv/bin/python" -m pip install -q --upgrade pip
+  "$scratch/venv/bin/python" -m pip install -q "$extras"
+  { echo "# The exact versions quickstart and CI install (pip install -c constraints.txt ...)."
+    echo "# Refresh with: ./quickstart.sh lock"
+    "$scratch/venv/bin/python" -m pip freeze --exclude-editable | grep -iv '^backroom[ =@]'
+  } > constraints.txt
+  echo "constraints.txt: $(grep -vc '^#' constraints.txt) packages"
+  exit 0
+fi
+
+# The virtual environment and the package, reinstalled when pyproject.toml or constraints.txt change.
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
 stamp=.venv/.backroom-installed
-wanted=$(sha256sum pyproject.toml | cut -d' ' -f1)
+wanted=$(cat pyproject.toml constraints.txt | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
   echo "Installing Backroom and its Python dependencies into .venv"
   .venv/bin/python -m pip install -q --upgrade pip
-  .venv/bin/python -m pip install -q -e '.[test]'
+  .venv/bin/python -m pip install -q -c constraints.txt -e "$extras"
   echo "$wanted" > "$stamp"
 fi
 

@@ -28,8 +28,8 @@ sys.path.insert(0, str(ROOT))
 
 from loguru import logger  # noqa: E402
 
-from demo.ledger_desktop import create_ledger  # noqa: E402
-from demo.sample_payments import sample_payment_rows, write_payments_workbook  # noqa: E402
+from runner.demo.ledger_desktop import create_ledger  # noqa: E402
+from runner.demo.sample_payments import sample_payment_rows, write_payments_workbook  # noqa: E402
 from runner import RunRequest, load_settings, start_run  # noqa: E402
 from runner.display import virtual_display  # noqa: E402
 from runner.drivers.desktop import DesktopDriver, load_pyautogui  # noqa: E402
@@ -39,7 +39,7 @@ PASSWORD = "bench-ledger-4410"
 
 
 def start_ledger(db: Path) -> subprocess.Popen:
-    process = subprocess.Popen([sys.executable, "-m", "demo.ledger_desktop", "--db", str(db)], cwd=ROOT,
+    process = subprocess.Popen([sys.executable, "-m", "runner.demo.ledger_desktop", "--db", str(db)], cwd=ROOT,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     time.sleep(2.0)
     return process
@@ -151,7 +151,7 @@ def main() -> None:
         started = time.perf_counter()
         result = start_run(RunRequest(bot="post-payments", input_path=workbook, project=project,
                                       queue_path=folder / "queue.sqlite3",
-                                      app_commands={"ledger": f"{{python}} -m demo.ledger_desktop --db {bot_db}"}))
+                                      app_commands={"ledger": f"{{python}} -m runner.demo.ledger_desktop --db {bot_db}"}))
         bot_s = time.perf_counter() - started
     n = args.payments
     print(f"\nPosting {n} payments into LEDGER/AR (1024x768 virtual display)")

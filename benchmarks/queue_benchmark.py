@@ -22,7 +22,7 @@ sys.path.insert(0, str(ROOT))
 
 from openpyxl import Workbook  # noqa: E402
 
-from demo.sample_orders import HEADERS, sample_rows  # noqa: E402
+from runner.demo.sample_orders import HEADERS, sample_rows  # noqa: E402
 from runner.bot import load_bot  # noqa: E402
 from runner.intake import read_workbook  # noqa: E402
 from runner.work_queue import open_queue  # noqa: E402

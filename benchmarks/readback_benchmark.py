@@ -25,11 +25,11 @@ sys.path.insert(0, str(ROOT))
 
 from loguru import logger  # noqa: E402
 
-from demo.billing_web import BillingSettings  # noqa: E402
-from demo.ledger_desktop import create_ledger  # noqa: E402
-from demo.sample_orders import sample_rows, write_orders_workbook  # noqa: E402
-from demo.sample_payments import sample_payment_rows, write_payments_workbook  # noqa: E402
-from demo.server import start_billing_app  # noqa: E402
+from runner.demo.billing_web import BillingSettings  # noqa: E402
+from runner.demo.ledger_desktop import create_ledger  # noqa: E402
+from runner.demo.sample_orders import sample_rows, write_orders_workbook  # noqa: E402
+from runner.demo.sample_payments import sample_payment_rows, write_payments_workbook  # noqa: E402
+from runner.demo.server import start_billing_app  # noqa: E402
 from runner import RunRequest, start_run  # noqa: E402
 from runner.display import virtual_display  # noqa: E402
 
@@ -64,7 +64,7 @@ def desktop_run(project: Path, workbook: Path, count: int, tmp: Path) -> float:
     db = create_ledger(tmp / "ledger.db", password=LEDGER_PASSWORD)
     started = time.perf_counter()
     result = start_run(RunRequest(bot="post-payments", input_path=workbook, project=project,
-                                  app_commands={"ledger": f"{{python}} -m demo.ledger_desktop --db {db}"},
+                                  app_commands={"ledger": f"{{python}} -m runner.demo.ledger_desktop --db {db}"},
                                   started_by="benchmark", queue_path=tmp / "queue.sqlite3"))
     elapsed = time.perf_counter() - started
     if result.counts.get("done") != count:

@@ -1,6 +1,6 @@
 """Benchmark: reconcile 100,000 ledger lines against ~100,000 statement lines.
 
-Two data sets from demo/sample_reconciliation.py: "known answers" (every case in its own stretch
+Two data sets from runner.demo/sample_reconciliation.py: "known answers" (every case in its own stretch
 of days, the answer checked pair by pair) and "one busy year" (all lines over 365 days, so a
 date window holds thousands of candidates). Each is timed beside a baseline measured in the
 same run: a bare dictionary join on the reference, the least any reconciliation must do (it
@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from demo.sample_reconciliation import make_sample, write_statement  # noqa: E402
+from runner.demo.sample_reconciliation import make_sample, write_statement  # noqa: E402
 from runner.reconcile.matching import LEDGER, STATEMENT, MatchRules, reconcile  # noqa: E402
 from runner.reconcile.settings import ReconcileSpec  # noqa: E402
 from runner.reconcile.sources import SideRead, read_statement  # noqa: E402

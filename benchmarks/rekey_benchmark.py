@@ -24,9 +24,9 @@ sys.path.insert(0, str(ROOT))
 from loguru import logger  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
 
-from demo.billing_web import BillingSettings  # noqa: E402
-from demo.sample_orders import sample_rows, write_orders_workbook  # noqa: E402
-from demo.server import start_billing_app  # noqa: E402
+from runner.demo.billing_web import BillingSettings  # noqa: E402
+from runner.demo.sample_orders import sample_rows, write_orders_workbook  # noqa: E402
+from runner.demo.server import start_billing_app  # noqa: E402
 from runner import RunRequest, load_settings, start_run  # noqa: E402
 
 PASSWORD, SUPERVISOR = "bench-pass-7731", "4321"

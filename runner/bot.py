@@ -145,8 +145,10 @@ def load_bot(project: Path, name: str) -> Bot:
     path = folder / "bot.yaml"
     if not path.exists():
         known = sorted(p.name for p in (Path(project) / "bots").glob("*") if (p / "bot.yaml").exists())
-        raise BotDefinitionError(f"no bot named '{name}' ({display_path(path, project)} does not exist)",
-                                 f"Known bots: {', '.join(known) or 'none'}")
+        raise BotDefinitionError(f"no bot named '{name}' in the project {Path(project).resolve()} "
+                                 f"({display_path(path, project)} does not exist)",
+                                 f"Known bots there: {', '.join(known) or 'none'}. Run from your project's folder, "
+                                 "or choose it with --project DIR (or BACKROOM_PROJECT); backroom init DIR makes one.")
     where = display_path(path, project)
     data = load_yaml(path, BotDefinitionError, where)
     spec = validate(_BotSpec, data, where, BotDefinitionError)

@@ -55,7 +55,7 @@ def _parse_app_urls(values: list[str]) -> dict[str, str]:
 
 def _parse_app_commands(values: list[str]) -> dict[str, str]:
     return _app_pairs(values, "--app-command",
-                      "APP=COMMAND, e.g. ledger='{python} -m demo.ledger_desktop --db ledger.db'",
+                      "APP=COMMAND, e.g. ledger='{python} -m runner.demo.ledger_desktop --db ledger.db'",
                       lambda command: bool(command.strip()))
 
 
@@ -98,6 +98,21 @@ def run(
 
 
 @app.command()
+def init(folder: Path = typer.Argument(..., help="The project folder to create (or an empty one).")) -> None:
+    """Create a project of your own: backroom.yaml, bots/, recipes/, selectors/, logs/ (kept out of git)
+    and a sample bot for the bundled BILLSYS with a sample orders workbook."""
+    from .project_init import SAMPLE_BOT, SAMPLE_INPUT, init_project
+
+    init_project(folder)
+    out.print(f"Created a Backroom project in {folder}: backroom.yaml, bots/{SAMPLE_BOT}/, recipes/, selectors/, "
+              f"{SAMPLE_INPUT.as_posix()}, logs/ (ignored by git).", soft_wrap=True)
+    out.print("Try it, with BILLSYS running (backroom demo serve, in another terminal):")
+    out.print(f"  cd {folder}")
+    out.print(f"  BACKROOM_SECRET_BILLING_PASSWORD=clerk backroom run {SAMPLE_BOT} --input {SAMPLE_INPUT.as_posix()}",
+              highlight=False, soft_wrap=True)
+
+
+@app.command()
 def menu(project: Path = ProjectOption) -> None:
     """The runner menu: pick a bot and its input, watch it work (also `backroom` alone in a terminal)."""
     from .menu import Menu
@@ -113,6 +128,7 @@ def check(
 ) -> None:
     """Check a bot, its recipes and selector maps (and an input file) without running anything."""
     from .bot import load_bot
+    from .extras import require_desktop
     from .intake import read_workbook
     from .reconcile.sources import read_statement
     from .recipe import load_recipe_book
@@ -123,6 +139,8 @@ def check(
     definition = load_bot(project, bot)
     book = load_recipe_book(project / "recipes", definition.all_recipes,
                             lambda a: load_selector_map(project / "selectors" / f"{a}.yaml"))
+    require_desktop([r.app for r in book.recipes.values()
+                     if load_selector_map(project / "selectors" / f"{r.app}.yaml").kind == "desktop"], bot)
     out.print(f"[green]OK[/green] bot {bot}: {len(book.recipes)} recipe(s), "
               f"{sum(len(r.steps) for r in book.recipes.values())} steps, secrets: {', '.join(sorted(book.secrets)) or 'none'}")
     for warning in trust_warnings(definition, book, load_settings(project)):
@@ -190,9 +208,9 @@ def demo_serve(
     """Serve BILLSYS 4.2, the bundled legacy billing web app, until Ctrl-C."""
     import time
 
-    from demo.billing_web import BillingSettings
-    from demo.billing_web.faults import BillingFaults
-    from demo.server import start_billing_app
+    from runner.demo.billing_web import BillingSettings
+    from runner.demo.billing_web.faults import BillingFaults
+    from runner.demo.server import start_billing_app
 
     for name, rate in (("--drop-keys", drop_keys), ("--repeat-ids", repeat_ids), ("--busy-rate", busy_rate)):
         _check_share(name, rate)
@@ -223,7 +241,7 @@ def demo_ledger(
     slow_dialog_ms: int = typer.Option(0, help="Message boxes stay in front this long after OK."),
 ) -> None:
     """Start LEDGER/AR 3.1, the bundled legacy desktop app, on this screen (user clerk, password ar-1995)."""
-    from demo.ledger_desktop.__main__ import main as ledger_main
+    from runner.demo.ledger_desktop.__main__ import main as ledger_main
 
     from .display import check_display
 
@@ -245,7 +263,7 @@ def demo_run(
     project: Path = ProjectOption,
 ) -> None:
     """Start BILLSYS with a fresh database and run a bot on its sample (default: re-key the sample orders)."""
-    from demo.quickstart import DEMO_BOTS, run_demo
+    from runner.demo.quickstart import DEMO_BOTS, run_demo
 
     if bot not in DEMO_BOTS:
         raise ConfigurationError(f"--bot {bot}: the demo runs {', '.join(DEMO_BOTS)}")

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Iterator
 
 from .errors import DisplayError
+from .extras import needs_extra
 
 
 def display_name() -> str | None:
@@ -31,8 +32,9 @@ def check_display() -> None:
     name = display_name()
     if not name:
         raise DisplayError("no display: DISPLAY is not set, so there is no screen to work on")
-    from Xlib import error as xerror
-    from Xlib.display import Display
+    with needs_extra("desktop", "a desktop screen"):
+        from Xlib import error as xerror
+        from Xlib.display import Display
 
     _ensure_xauthority()
     try:
@@ -91,7 +93,8 @@ def virtual_display(width: int, height: int, depth: int = 24) -> Iterator[str]:
     if shutil.which("Xvfb") is None:
         raise DisplayError("--virtual-display needs Xvfb, which is not installed",
                            "Install it: apt-get install xvfb")
-    from xvfbwrapper import Xvfb
+    with needs_extra("desktop", "--virtual-display"):
+        from xvfbwrapper import Xvfb
 
     _ensure_xauthority()
     # -noreset: by default Xvfb resets itself whenever its last client disconnects, dropping

@@ -108,8 +108,12 @@ def record_desktop(app: str = AppOption, recipe: Path = OutOption, sample: Optio
                    force: bool = ForceOption, project: Path = ProjectOption) -> None:
     """Record clicks and typing on a desktop application as recipe steps, with pictures of its controls."""
     from .display import check_display
-    from .drivers.desktop import DesktopDriver
-    from .recorder.desktop import DesktopRecorder, candidate_dict
+    from .extras import needs_extra
+
+    with needs_extra("desktop", "recording a desktop app"):
+        from .drivers.desktop import DesktopDriver
+    with needs_extra("recorder", "recording a desktop app"):
+        from .recorder.desktop import DesktopRecorder, candidate_dict
     from .recorder.model import Recording
     from .recorder.session import RecordingSession
     from .recorder.web import check_app

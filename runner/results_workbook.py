@@ -25,6 +25,9 @@ STATUS_TEXT = {
 }
 
 
+RESULT_PREFIX = "Backroom "   # before a column Backroom adds whose name the input already uses
+
+
 def as_cell_text(value) -> str:
     return "" if value is None else str(value)
 
@@ -36,8 +39,11 @@ def write_results(input_path: Path, out_path: Path, sheet_name: str | None, head
     sheet = workbook[sheet_name] if sheet_name else workbook.worksheets[0]
     headers = ["Status", "Message", *extra_columns]
     first_col = sheet.max_column + 1
+    taken = {str(c.value).strip().casefold() for c in sheet[header_row] if c.value is not None}
     for offset, header in enumerate(headers):
-        cell = sheet.cell(row=header_row, column=first_col + offset, value=header)
+        # the input's own columns stay apart from Backroom's: never two columns of the same name
+        shown = f"{RESULT_PREFIX}{header}" if header.strip().casefold() in taken else header
+        cell = sheet.cell(row=header_row, column=first_col + offset, value=shown)
         cell.font = Font(bold=True)
     for row_no, values in rows.items():
         for offset, header in enumerate(headers):

@@ -25,6 +25,7 @@ from .bot import Bot, load_bot
 from .bot_logic import BotLogic, GroupingContext, Refused, load_bot_logic, run_make_items
 from .documents import check_template, render_document
 from .display import check_display, virtual_display
+from .extras import require_desktop
 from .drivers.web import WebDriver
 from .commit_guard import may_be_in_app, person_must_check
 from .engine import Engine, ItemHooks
@@ -153,6 +154,7 @@ def prepare_run(request: RunRequest) -> PreparedRun:
                 "A reconciliation's ledger recipes have no item: remove the item fields.")
     for document in bot.documents:
         check_template(bot.path / document.template, f"bots/{bot.name}/bot.yaml")
+    require_desktop([app for app, m in maps.items() if m.kind == "desktop"], bot.name)
     apps = {}
     for app, selector_map in maps.items():
         configured = settings.apps.get(app) or AppSettings()

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from demo.billing_web import BillingSettings
-from demo.sample_orders import sample_rows, write_orders_workbook
-from demo.server import start_billing_app
+from runner.demo.billing_web import BillingSettings
+from runner.demo.sample_orders import sample_rows, write_orders_workbook
+from runner.demo.server import start_billing_app
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "Pw-planted-8842-secret"
@@ -81,13 +81,13 @@ class Ledger:
     """A fresh LEDGER/AR database and the command that starts the app on it."""
 
     def __init__(self, folder: Path):
-        from demo.ledger_desktop import create_ledger
+        from runner.demo.ledger_desktop import create_ledger
 
         self.db = create_ledger(folder / "ledger.db", password=LEDGER_PASSWORD)
         self.folder = folder
 
     def command(self, *extra: str) -> str:
-        return " ".join(["{python}", "-m", "demo.ledger_desktop", "--db", str(self.db), *extra])
+        return " ".join(["{python}", "-m", "runner.demo.ledger_desktop", "--db", str(self.db), *extra])
 
     def payments(self) -> list[dict]:
         with sqlite3.connect(self.db) as conn:
@@ -102,7 +102,7 @@ def ledger(tmp_path: Path, monkeypatch) -> Ledger:
 
 
 def make_payments(path: Path, rows: list[list]) -> Path:
-    from demo.sample_payments import write_payments_workbook
+    from runner.demo.sample_payments import write_payments_workbook
 
     return write_payments_workbook(path, rows)
 

@@ -15,7 +15,7 @@ from docx import Document
 from openpyxl import load_workbook
 from PIL import Image
 
-from demo.sample_orders import write_orders_workbook
+from runner.demo.sample_orders import write_orders_workbook
 from runner import RunRequest, load_settings, start_run
 from runner.audit.custody import item_custody
 from runner.audit.events import sha256_text

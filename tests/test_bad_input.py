@@ -7,7 +7,7 @@ import socket
 import pytest
 from openpyxl import Workbook, load_workbook
 
-from demo.sample_orders import HEADERS, write_orders_workbook
+from runner.demo.sample_orders import HEADERS, write_orders_workbook
 from runner import ExitCode, InputFileError, RecipeError, RunRequest, SelectorMapError, start_run
 from runner.errors import AppUnreachableError
 

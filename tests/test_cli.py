@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from demo.sample_orders import write_orders_workbook
+from runner.demo.sample_orders import write_orders_workbook
 
 from .conftest import PASSWORD, SUPERVISOR, make_orders, orders_in_db
 
 COMMANDS = [[], ["run"], ["check"], ["bots"], ["report"], ["demo"], ["demo", "serve"], ["demo", "run"], ["demo", "ledger"],
-            ["audit", "close"], ["queue"], ["queue", "list"], ["queue", "show"], ["queue", "retry"], ["queue", "skip"],
+            ["audit", "close"], ["init"], ["queue"], ["queue", "list"], ["queue", "show"], ["queue", "retry"], ["queue", "skip"],
             ["scheduler"], ["scheduler", "status"], ["menu"], ["console"], ["console", "users"],
             ["console", "users", "add"], ["console", "users", "list"], ["console", "users", "set-password"],
             ["console", "users", "disable"], ["console", "users", "enable"], ["record"], ["record", "web"],
@@ -151,3 +151,19 @@ def test_check_lists_where_values_are_not_read_back(project):
     settings.write_text(settings.read_text().replace("    user: clerk\n", "    user: clerk\n    verify: false\n", 1))
     text = " ".join(backroom("check", "rekey-orders", cwd=project).stdout.split())
     assert "fill order.sku is not read back (app 'billing' has verify: false in backroom.yaml)" in text
+
+
+def test_init_makes_a_project_that_check_passes_and_refuses_to_overwrite_one(tmp_path):
+    made = backroom("init", str(tmp_path / "mine"), cwd=tmp_path)
+    assert made.returncode == 0, made.stderr
+    project = tmp_path / "mine"
+    assert {p.relative_to(project).as_posix() for p in project.rglob("*") if p.is_file()} == {
+        ".gitignore", "backroom.yaml", "bots/sample-orders/bot.yaml", "recipes/sign-on.yaml",
+        "recipes/key-order.yaml", "recipes/look-up-order.yaml", "selectors/billing.yaml", "samples/orders.xlsx"}
+    checked = backroom("check", "sample-orders", "--input", "samples/orders.xlsx", cwd=project)
+    assert checked.returncode == 0 and "3 work item(s)" in checked.stdout, checked.stdout + checked.stderr
+    assert "warning" not in checked.stdout   # the sample bot is one to copy: nothing to warn about
+    again = backroom("init", str(project), cwd=tmp_path)
+    assert again.returncode == 2 and "already a Backroom project" in again.stderr
+    lost = backroom("run", "no-such-bot", "--input", "samples/orders.xlsx", cwd=tmp_path)
+    assert lost.returncode == 2 and str(tmp_path.resolve()) in lost.stderr and "--project DIR" in lost.stderr

@@ -9,7 +9,7 @@ import os
 import subprocess
 import sys
 
-from demo.billing_web.faults import BillingFaults
+from runner.demo.billing_web.faults import BillingFaults
 from runner import ExitCode, RunRequest, start_run
 from runner.audit.events import read_events
 from runner.work_queue import ItemState, open_queue

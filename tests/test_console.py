@@ -12,7 +12,7 @@ from docx import Document
 from openpyxl import load_workbook
 from playwright.sync_api import expect, sync_playwright
 
-from demo.sample_orders import write_orders_workbook
+from runner.demo.sample_orders import write_orders_workbook
 from runner.console import console_in_thread
 from runner.console.users import UserStore
 from runner.settings import BrowserSettings, load_settings

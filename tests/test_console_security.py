@@ -77,7 +77,7 @@ def test_nothing_without_signing_in_and_no_form_without_its_token(console, proje
     running, playwright = console
     orders, rows = make_orders(tmp_path / "orders.xlsx", 1, seed=51)
     rows[0][1] = "C999"  # unknown customer: the item goes to review
-    from demo.sample_orders import write_orders_workbook
+    from runner.demo.sample_orders import write_orders_workbook
 
     run = run_bot(type("E", (), {"project": project, "app": billing})(), write_orders_workbook(orders, rows))
     reference = rows[0][0]

@@ -16,7 +16,7 @@ import numpy as np
 from openpyxl import load_workbook
 from PIL import Image
 
-from demo.ledger_desktop import LedgerStore
+from runner.demo.ledger_desktop import LedgerStore
 from runner import ExitCode, RunRequest, start_run
 
 from .conftest import LEDGER_PASSWORD, make_payments

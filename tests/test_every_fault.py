@@ -9,9 +9,9 @@ import collections
 from datetime import date
 from decimal import Decimal
 
-from demo.billing_web.database import BillingDatabase
-from demo.billing_web.faults import BillingFaults
-from demo.sample_jobs import sample_jobs, write_jobs_workbook
+from runner.demo.billing_web.database import BillingDatabase
+from runner.demo.billing_web.faults import BillingFaults
+from runner.demo.sample_jobs import sample_jobs, write_jobs_workbook
 from runner import RunRequest, start_run
 from runner.audit.events import read_events
 

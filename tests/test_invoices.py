@@ -16,7 +16,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from docx import Document
 from openpyxl import load_workbook
 
-from demo.sample_jobs import price_list, sample_jobs, write_jobs_workbook, write_price_list
+from runner.demo.sample_jobs import price_list, sample_jobs, write_jobs_workbook, write_price_list
 from runner import RunRequest, load_settings, start_run
 from runner.work_queue import ItemState, open_queue
 

@@ -8,8 +8,8 @@ import socket
 
 from openpyxl import load_workbook
 
-from demo.billing_web.database import BillingDatabase
-from demo.sample_orders import write_orders_workbook
+from runner.demo.billing_web.database import BillingDatabase
+from runner.demo.sample_orders import write_orders_workbook
 from runner import ExitCode, RunRequest, load_settings, start_run
 from runner.work_queue import ItemState, open_queue
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from demo.billing_web.faults import BillingFaults
+from runner.demo.billing_web.faults import BillingFaults
 from runner import ExitCode, RunRequest, start_run
 from runner.audit.events import read_events
 
@@ -81,7 +81,7 @@ def test_without_read_back_the_same_faults_save_wrong_orders(project, secrets_en
 def test_a_field_that_reformats_needs_expect_or_nothing_is_posted(project, secrets_env, tmp_path):
     """BILLSYS shows amounts as 1,234.50 once the field is left. The bundled recipe says so with `expect:`;
     without it the values no longer read back as typed, and the invoice is never posted."""
-    from demo.sample_jobs import sample_jobs, write_jobs_workbook
+    from runner.demo.sample_jobs import sample_jobs, write_jobs_workbook
 
     from .test_invoices import expected_invoices, invoices_in_db
 

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from openpyxl import load_workbook
 
-from demo.sample_reconciliation import load_ledger, make_sample, write_statement
+from runner.demo.sample_reconciliation import load_ledger, make_sample, write_statement
 from runner import RunRequest, load_settings, start_run
 from runner.errors import ExitCode
 from runner.work_queue import ItemState, open_queue

@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 from openpyxl import Workbook, load_workbook
 
-from demo.sample_reconciliation import make_sample, write_statement
+from runner.demo.sample_reconciliation import make_sample, write_statement
 from runner.errors import InputFileError
 from runner.money import ValueProblem, parse_amount, parse_day
 from runner.reconcile.matching import (LEDGER, RULE_AMOUNT_DATE, RULE_MANY_TO_ONE, RULE_ONE_TO_MANY, RULE_REFERENCE,

@@ -11,7 +11,7 @@ from decimal import Decimal
 
 import yaml
 
-from demo.sample_orders import write_orders_workbook
+from runner.demo.sample_orders import write_orders_workbook
 from runner import load_selector_map
 from runner.recipe import parse_recipe
 from runner.recorder.model import RecordedElement, RecordedStep, Recording

@@ -19,7 +19,7 @@ import yaml
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import sync_playwright
 
-from demo.sample_orders import write_orders_workbook
+from runner.demo.sample_orders import write_orders_workbook
 from runner import load_selector_map, load_settings
 from runner.work_queue import ItemState, open_queue
 
@@ -275,7 +275,7 @@ def documents_in_db(db_path: Path) -> list[dict]:
 
 
 def documents_workbook(path: Path, rows: list[list]) -> Path:
-    from demo.sample_workbook import write_sample_workbook
+    from runner.demo.sample_workbook import write_sample_workbook
 
     return write_sample_workbook(path, "Documents", ["Doc Ref", "Customer", "Document Type", "File"], rows, {})
 

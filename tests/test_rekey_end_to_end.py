@@ -92,3 +92,22 @@ def test_screenshot_policy_every_and_failures(project, billing, tmp_path):
     files = {e["screenshot"] for e in steps}
     assert len(files) == sum(1 for e in steps if e["action"] in ("open", "click", "fill", "select", "check", "press"))
     assert len(list((every.run_dir / "screenshots").iterdir())) == len(files)
+
+
+def test_an_input_with_its_own_status_column_keeps_it_apart_from_backrooms(project, billing, tmp_path):
+    """The office's workbook already has Status and Message columns: Backroom's are added beside them
+    under their own names, and the office's values stay as they were."""
+    from runner.demo.sample_orders import HEADERS, sample_rows, write_orders_workbook
+
+    rows = [row + ["approved", "from sales"] for row in sample_rows(2, seed=91)]
+    workbook = write_orders_workbook(tmp_path / "orders.xlsx", rows, HEADERS + ["Status", "Message"])
+    result = start_run(RunRequest(bot="rekey-orders", input_path=workbook, project=project,
+                                  app_urls={"billing": billing.url}))
+    assert result.exit_code == 0, result.items
+    sheet = load_workbook(result.results_path).active
+    header = [c.value for c in sheet[1]]
+    assert header.count("Status") == 1 and header.count("Message") == 1
+    assert "Backroom Status" in header and "Backroom Message" in header and "Confirmation" in header
+    for row in sheet.iter_rows(min_row=2, values_only=True):
+        assert row[header.index("Status")] == "approved" and row[header.index("Message")] == "from sales"
+        assert row[header.index("Backroom Status")] == "Done"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 
-from demo.sample_orders import write_orders_workbook
+from runner.demo.sample_orders import write_orders_workbook
 from runner import ExitCode, RunRequest, start_run
 
 from .conftest import make_orders, orders_in_db, start_billing

@@ -46,7 +46,7 @@ def test_two_schedulers_run_one_bot_at_a_time_report_and_mail_failures(project, 
     try:
         with start_billing(tmp_path) as app:
             rows[1][1] = "C013"                      # a closed account: BILLSYS refuses it, it goes to review
-            from demo.sample_orders import write_orders_workbook
+            from runner.demo.sample_orders import write_orders_workbook
             write_orders_workbook(orders, rows)
             (project / "schedules.yaml").write_text(
                 "time_zone: UTC\n"

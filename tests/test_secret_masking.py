@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from demo.sample_orders import sample_rows, write_orders_workbook
+from runner.demo.sample_orders import sample_rows, write_orders_workbook
 from playwright.sync_api import sync_playwright
 
 from runner import load_settings

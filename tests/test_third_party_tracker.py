@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from demo.sample_workbook import write_sample_workbook
+from runner.demo.sample_workbook import write_sample_workbook
 from runner import ExitCode, RunRequest, start_run
 from runner.audit.events import read_events
 

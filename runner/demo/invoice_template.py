@@ -2,7 +2,7 @@
 
 The template holds docxtpl placeholders: `{{ item.customer_name }}`, `{{ vars.invoice_no }}`,
 money through `|money`, rates through `|percent`, dates through `|day`, and the line table repeated with
-`{%tr for line in item.lines %}`. Run `python -m demo.invoice_template` to write it afresh.
+`{%tr for line in item.lines %}`. Run `python -m runner.demo.invoice_template` to write it afresh.
 """
 
 from __future__ import annotations

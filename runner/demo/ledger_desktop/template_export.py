@@ -1,6 +1,6 @@
 """Write the image of each named control, as a selector map's templates are made.
 
-`python -m demo.ledger_desktop --db x.db --export-templates DIR` visits every screen and
+`python -m runner.demo.ledger_desktop --db x.db --export-templates DIR` visits every screen and
 dialog, saves `DIR/<screen>/<control>.png` cropped to the control's face (inside its
 border and focus ring, so focus and hover do not change the picture), and writes
 `DIR/geometry.json` with each control's box on the screen, from which anchor offsets

@@ -1,4 +1,4 @@
-"""`python -m demo.ledger_desktop --db ledger.db`: start LEDGER/AR on the current display."""
+"""`python -m runner.demo.ledger_desktop --db ledger.db`: start LEDGER/AR on the current display."""
 
 from __future__ import annotations
 
