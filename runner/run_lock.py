@@ -1,6 +1,6 @@
 """One run per bot at a time, whoever starts it (scheduler, menu, console).
 
-A file lock under logs/locks/: the operating system drops it when its holder dies, so a
+A file lock under <logs_dir>/locks/: the operating system drops it when its holder dies, so a
 crashed runner never blocks the next start.
 """
 
@@ -13,6 +13,7 @@ from typing import Iterator
 from filelock import FileLock, Timeout
 
 from .errors import BackroomError, ExitCode
+from .settings import logs_folder
 
 
 class BotBusyError(BackroomError):
@@ -21,7 +22,7 @@ class BotBusyError(BackroomError):
 
 
 def lock_path(project: Path, bot: str) -> Path:
-    folder = Path(project) / "logs" / "locks"
+    folder = logs_folder(project) / "locks"
     folder.mkdir(parents=True, exist_ok=True)
     return folder / f"{bot}.lock"
 

@@ -17,6 +17,7 @@ from rich.text import Text
 from .scheduler.config import load_schedules
 from .scheduler.service import STATE_FILE, Scheduler
 from .scheduler.state import SchedulerState
+from .settings import logs_folder
 
 scheduler_app = typer.Typer(help="Unattended runs from schedules.yaml.", invoke_without_command=True)
 out = Console()
@@ -35,7 +36,7 @@ def serve(ctx: typer.Context, project: Path = ProjectOption, file: Optional[Path
     for problem in schedules.problems:
         out.print(Text(f"left out: {problem}", style="yellow"), highlight=False)
     scheduler = Scheduler(project, schedules)
-    log_file = Path(project) / "logs" / "scheduler.log"
+    log_file = logs_folder(project) / "scheduler.log"
     sink = logger.add(log_file, level="INFO", enqueue=False, encoding="utf-8")
 
     def stop(signum, frame) -> None:
@@ -55,7 +56,7 @@ def serve(ctx: typer.Context, project: Path = ProjectOption, file: Optional[Path
 def status(project: Path = ProjectOption, file: Optional[Path] = FileOption) -> None:
     """Each job: when it runs, when it runs next, its last run and how that ended."""
     schedules = load_schedules(project, file)
-    state = SchedulerState(Path(project) / STATE_FILE)
+    state = SchedulerState(logs_folder(project) / STATE_FILE)
     try:
         scheduler = Scheduler(project, schedules, state=state)
         upcoming = scheduler.next_runs()

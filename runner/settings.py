@@ -125,6 +125,11 @@ class Settings(_Strict):
         return configured
 
 
+def logs_folder(project: Path) -> Path:
+    """The project's logs folder (logs_dir in backroom.yaml): runs, queue, locks, scheduler state."""
+    return Path(project) / load_settings(project).logs_dir
+
+
 def load_settings(project: Path) -> Settings:
     path = Path(project) / "backroom.yaml"
     if not path.exists():

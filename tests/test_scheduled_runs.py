@@ -17,7 +17,7 @@ from runner.scheduler.runs import lock_path, run_job
 from runner.scheduler.when import parse_when
 from runner.work_queue import ItemState, open_queue
 
-from .conftest import make_orders
+from .conftest import ROOT, make_orders
 
 
 def bot_with_rule(project, name: str, rule: str) -> str:
@@ -76,3 +76,33 @@ def test_one_run_per_bot_and_a_dead_holder_releases_the_lock(project, secrets_en
         holder.wait()
     ran = run_job(job(bot, orders, limit_s=120), project)
     assert ran.outcome == "items_for_review" and ran.exit_code == 1
+
+
+def test_a_project_whose_logs_live_elsewhere_keeps_everything_there(project, billing, secrets_env, tmp_path,
+                                                                     monkeypatch):
+    """logs_dir set in backroom.yaml: runs, locks, the queue, scheduler logs and state, and every command
+    that reads them use that folder; nothing appears under logs/."""
+    import os
+
+    import yaml
+
+    config = yaml.safe_load((project / "backroom.yaml").read_text())
+    config.update({"logs_dir": "records/logs", "queue_path": "records/logs/queue.sqlite3",
+                   "audit": {"private_key": "records/keys/signing-key.pem",
+                             "public_key": "records/keys/signing-key.pub"}})
+    (project / "backroom.yaml").write_text(yaml.safe_dump(config))
+    shutil.copy(ROOT / "schedules.yaml", project / "schedules.yaml")
+    monkeypatch.setenv("BACKROOM_APP_BILLING_URL", billing.url)
+    orders, _ = make_orders(tmp_path / "orders.xlsx", 1, seed=95)
+    outcome = run_job(job("rekey-orders", orders, limit_s=120), project)
+    assert outcome.outcome == "success", outcome
+    logs = project / "records" / "logs"
+    assert outcome.run_dir and (logs / "rekey-orders") in (project / outcome.run_dir).parents
+    assert (logs / "locks" / "rekey-orders.lock").exists() and (logs / "scheduler-runs.log").exists()
+    env = {**os.environ, "COLUMNS": "200"}
+    for command in (["audit", "verify", "--all"], ["queue", "list"], ["scheduler", "status"], ["bots"]):
+        done = subprocess.run([sys.executable, "-m", "runner.cli", *command], cwd=project, capture_output=True,
+                              text=True, env=env, timeout=120)
+        assert done.returncode == 0, (command, done.stdout + done.stderr)
+    assert (logs / "scheduler.sqlite3").exists()   # scheduler status opened its state there
+    assert not (project / "logs").exists()

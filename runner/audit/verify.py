@@ -322,7 +322,7 @@ def verify_heads(logs: Path, heads: dict) -> list[Finding]:
             for bot, head in sorted(heads.items()) if bot not in present]
 
 
-SYSTEM_FOLDERS = {"audit", "console", "uploads", "demo"}   # under logs/, beside the bots' folders
+SYSTEM_FOLDERS = {"audit", "console", "uploads", "demo", "locks"}   # under logs/, beside the bots' folders
 
 
 def bot_folders(logs: Path) -> list[Path]:

@@ -77,7 +77,7 @@ class EmailSpec(_Strict):
 
 
 class NotifySpec(_Strict):
-    notices_file: str = "logs/notices.log"
+    notices_file: str | None = None      # default: notices.log in the project's logs_dir
     email: EmailSpec | None = None
 
 

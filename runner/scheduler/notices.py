@@ -13,6 +13,7 @@ from pathlib import Path
 from loguru import logger
 
 from ..secrets import resolve_secrets
+from ..settings import logs_folder
 from .config import NotifySpec
 from .runs import RunOutcome
 
@@ -48,7 +49,7 @@ def send_notice(spec: NotifySpec, project: Path, outcome: RunOutcome, planned: d
         except (OSError, smtplib.SMTPException, socket.error) as exc:
             sent = f"NOT mailed: {type(exc).__name__}: {exc}"
             logger.warning(f"notice for {outcome.job} could not be mailed: {exc}")
-    path = Path(project) / spec.notices_file
+    path = Path(project) / spec.notices_file if spec.notices_file else logs_folder(project) / "notices.log"
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a", encoding="utf-8") as notices:
         notices.write(f"--- {datetime.now():%Y-%m-%d %H:%M:%S} {subject} [{sent}]\n{body}\n")

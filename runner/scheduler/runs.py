@@ -22,6 +22,7 @@ from filelock import FileLock, Timeout
 
 from ..errors import ExitCode
 from ..run_lock import lock_path
+from ..settings import logs_folder
 from .config import Job
 
 STOP_GRACE_S = 30.0     # after Ctrl-C, how long a run may take to give its item back before it is killed
@@ -63,6 +64,7 @@ def run_job(job: Job, project: Path, should_stop: Callable[[], bool] = lambda: F
         lock.acquire(timeout=0)
     except Timeout:
         return outcome("locked", f"another run of {job.bot} is still going; this one was not started")
+    started = time.time()   # a run starts when it holds its bot's lock: its record never overlaps another's
     try:
         input_path = job.input_path()
         if input_path is None:
@@ -71,7 +73,7 @@ def run_job(job: Job, project: Path, should_stop: Callable[[], bool] = lambda: F
         command = [python, "-m", "runner.cli", "run", job.bot, "--input", str(input_path)]
         if job.virtual_display:
             command.append("--virtual-display")
-        log = project / "logs" / "scheduler-runs.log"
+        log = logs_folder(project) / "scheduler-runs.log"
         with log.open("a", encoding="utf-8") as output:
             output.write(f"\n== {time.strftime('%Y-%m-%d %H:%M:%S')} {job.name}: {' '.join(command[1:])}\n")
             output.flush()
@@ -91,7 +93,7 @@ def run_job(job: Job, project: Path, should_stop: Callable[[], bool] = lambda: F
             kind = None
         if kind is not None:
             return outcome(kind, _message(kind, code), **extra)
-        return outcome("crashed", f"the run ended abnormally (exit code {code}); see logs/scheduler-runs.log",
+        return outcome("crashed", f"the run ended abnormally (exit code {code}); see {log}",
                        **extra)
     finally:
         lock.release()
@@ -141,5 +143,5 @@ def _stop(process: subprocess.Popen) -> None:
 
 
 def _run_dirs(project: Path, bot: str) -> set[Path]:
-    folder = project / "logs" / bot
+    folder = logs_folder(project) / bot
     return {p for p in folder.iterdir() if p.is_dir()} if folder.is_dir() else set()

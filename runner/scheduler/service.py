@@ -19,9 +19,10 @@ from .clock import Clock, schedule_reads
 from .config import Job, Schedules
 from .notices import send_notice
 from .runs import RunOutcome, run_job
+from ..settings import logs_folder
 from .state import RunRecord, SchedulerState
 
-STATE_FILE = "logs/scheduler.sqlite3"
+STATE_FILE = "scheduler.sqlite3"   # under the project's logs_dir
 
 
 class Scheduler:
@@ -32,7 +33,7 @@ class Scheduler:
         self.clock = clock
         self.runner = runner
         self.zone = ZoneInfo(schedules.time_zone)
-        self.state = state or SchedulerState(self.project / STATE_FILE)
+        self.state = state or SchedulerState(logs_folder(self.project) / STATE_FILE)
         self.stop_requested = threading.Event()
         self.jobs = schedule.Scheduler()
         with schedule_reads(self.clock):
