@@ -25,17 +25,20 @@ def interrupts_deferred() -> Iterator[None]:
         return
     received: list[int] = []
     previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
-    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    masks = hasattr(signal, "pthread_sigmask")   # POSIX; on Windows the handler alone holds it back
+    if masks:
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     failure: BaseException | None = None
     try:
         yield
     except Exception as exc:  # noqa: BLE001 - judged below: an interrupt's consequence or a real failure
         failure = exc
     finally:
-        if signal.SIGINT in signal.sigpending():
-            received.append(signal.SIGINT)
-        signal.signal(signal.SIGINT, signal.SIG_IGN)   # discards the pending one: it was counted above
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+        if masks:
+            if signal.SIGINT in signal.sigpending():
+                received.append(signal.SIGINT)
+            signal.signal(signal.SIGINT, signal.SIG_IGN)   # discards the pending one: it was counted above
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
         signal.signal(signal.SIGINT, previous)
     if received:
         if callable(previous) and previous is not signal.default_int_handler:
