@@ -450,17 +450,27 @@ class DesktopDriver:
         """Select the focused field's text and copy it through the clipboard."""
         sentinel = f"backroom-nothing-copied-{time.monotonic_ns()}"
         clipboard.copy(sentinel)  # so a failed copy is seen as one, never mistaken for an old value
-        # no pause between these keys: the X server delivers them in order, and the clipboard is waited for
-        self._select_field_text(pause=False)
-        self._keys("ctrl", "c", pause=False)
+        # xclip takes the clipboard in a process of its own: until it has, the app's copy could be overtaken
+        self._wait_for_clipboard(lambda value: value == sentinel)
+        for pause in (False, True):  # a second try with pauses, for a machine too busy for the first
+            # no pause between these keys: the X server delivers them in order, and the clipboard is waited for
+            self._select_field_text(pause=pause)
+            self._keys("ctrl", "c", pause=pause)
+            value = self._wait_for_clipboard(lambda value: value != sentinel)
+            if value is not None:
+                return value.rstrip("\n")
+        raise NothingCopied(f"nothing could be copied from '{name}'" + (f" ({where})" if where else ""),
+                            "The field may not allow selecting its text; check the screenshot. "
+                            "A field that cannot be read back needs 'verify: false' on its step.")
+
+    @staticmethod
+    def _wait_for_clipboard(done: Callable[[str], bool]) -> str | None:
         deadline = time.monotonic() + CLIPBOARD_WAIT_S
-        while (value := clipboard.paste()) == sentinel:
+        while not done(value := clipboard.paste()):
             if time.monotonic() >= deadline:
-                raise NothingCopied(f"nothing could be copied from '{name}'" + (f" ({where})" if where else ""),
-                                    "The field may not allow selecting its text; check the screenshot. "
-                                    "A field that cannot be read back needs 'verify: false' on its step.")
+                return None
             time.sleep(POLL_SECONDS)
-        return value.rstrip("\n")
+        return value
 
     # -- dialogs (desktop dialogs are windows, found by their images) -----
     def arm_dialog(self, accept: bool, expect: str | None, prompt_text: str | None) -> None:
