@@ -86,9 +86,9 @@ def verify(run: Optional[str] = typer.Argument(None, help="A run id or run folde
     logs, settings = _logs(project)
     if (run is None) == (not all_runs):
         raise ConfigurationError("give a run, or --all")
-    if bot and not (logs / bot).is_dir() and bot not in (_evidence_heads(project, settings) or {}):
-        raise ConfigurationError(f"no runs of bot '{bot}' under {logs.name}/")
     heads = _evidence_heads(project, settings)
+    if bot and not (logs / bot).is_dir() and bot not in (heads or {}):
+        raise ConfigurationError(f"no runs of bot '{bot}' under {logs.name}/")
     verifier = load_verifier(settings, project, public_key, fingerprint)
     if fingerprint is None and public_key is None and (unpinned := unpinned_fingerprint(settings, project)):
         _say(f"Warning: the public key {settings.audit.public_key} is not pinned: whoever can write "

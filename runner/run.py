@@ -254,6 +254,13 @@ def record_chain_head(queue_path: Path, seal) -> None:
         queue.close()
 
 
+def _why_stopped(exc: BaseException, trail: AuditTrail) -> str:
+    """An exception that stops the run, in one line for the queue's history (masked like any message)."""
+    if isinstance(exc, KeyboardInterrupt):
+        return "interrupted"
+    return trail.redactor.scrub(str(exc).splitlines()[0]) if str(exc) else type(exc).__name__
+
+
 def stop_drivers(drivers: dict) -> None:
     for driver in drivers.values():
         try:
@@ -343,9 +350,7 @@ def _run_prepared(request: RunRequest, prepared: PreparedRun, on_progress: Calla
                             driver.start()
                 except BaseException as exc:
                     # claimed before anything could start: given back, not left in progress
-                    why = "interrupted" if isinstance(exc, KeyboardInterrupt) else \
-                        trail.redactor.scrub(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
-                    queue.release(claimed.id, owner, f"run stopped while starting: {why}")
+                    queue.release(claimed.id, owner, f"run stopped while starting: {_why_stopped(exc, trail)}")
                     raise
             progress(claimed.reference)
             worked[claimed.reference] = _work_claimed(engine, bot, queue, claimed, owner, settings.lease_s, emit, trail,
@@ -449,8 +454,7 @@ def _work_claimed(engine: Engine, bot: Bot, queue: WorkQueue, claimed: QueuedIte
         return ItemResult(item.reference, "system_exception", failure.message, attempt)
     except BaseException as exc:
         # The run is stopping (the app went away, Ctrl-C): give the item back for the next run.
-        why = trail.redactor.scrub(str(exc).splitlines()[0]) if str(exc) else type(exc).__name__
-        queue.release(claimed.id, owner, f"run stopped: {why}")
+        queue.release(claimed.id, owner, f"run stopped: {_why_stopped(exc, trail)}")
         raise
     output = _output_values(bot, item, outcome.variables)
     message = outcome.message if outcome.already_done else ""

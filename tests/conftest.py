@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
+import time
 from pathlib import Path
+from typing import Callable
 
 import pytest
 
@@ -44,6 +46,41 @@ def start_billing(tmp_path: Path, **overrides):
 def billing(tmp_path: Path, secrets_env):
     with start_billing(tmp_path) as app:
         yield app
+
+
+def project_with_sealed_runs(base: Path, seeds: tuple[int, ...], supervisor: str = SUPERVISOR,
+                             screenshots: str | None = None) -> Path:
+    """A project copy under `base` with one sealed run of rekey-orders (2 orders) per seed, chained, made
+    once for a module's tests to copy and tamper with."""
+    import os
+
+    from runner import RunRequest, start_run
+
+    project = base / "project"
+    for folder in ("bots", "recipes", "selectors"):
+        shutil.copytree(ROOT / folder, project / folder)
+    shutil.copy(ROOT / "backroom.yaml", project / "backroom.yaml")
+    os.environ["BACKROOM_SECRET_BILLING_PASSWORD"] = PASSWORD
+    os.environ["BACKROOM_SECRET_SUPERVISOR_CODE"] = supervisor
+    try:
+        with start_billing(base, supervisor_code=supervisor) as app:
+            for n, seed in enumerate(seeds):
+                workbook, _ = make_orders(base / f"orders-{n}.xlsx", 2, seed=seed)
+                start_run(RunRequest(bot="rekey-orders", input_path=workbook, project=project,
+                                     app_urls={"billing": app.url}, screenshots=screenshots))
+    finally:
+        del os.environ["BACKROOM_SECRET_BILLING_PASSWORD"], os.environ["BACKROOM_SECRET_SUPERVISOR_CODE"]
+    return project
+
+
+def wait_until(condition: Callable[[], bool], timeout_s: float, what: str, process=None) -> None:
+    """Poll `condition` until it holds; fail if `timeout_s` passes first, or `process` ends first."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if process is not None and process.poll() is not None:
+            raise AssertionError(f"the process ended (exit {process.returncode}) before {what}")
+        assert time.monotonic() < deadline, f"waited {timeout_s:g}s for {what}"
+        time.sleep(0.05)
 
 
 def faults_logged(db_path: Path) -> list[dict]:

@@ -19,31 +19,15 @@ from runner.audit.retention import prune_screenshots
 from runner.audit.signing import HmacKey, load_signer, load_verifier
 from runner.audit.verify import verify_bot_chain, verify_run
 
-from .conftest import PASSWORD, SUPERVISOR, make_orders
+from .conftest import PASSWORD, SUPERVISOR, make_orders, project_with_sealed_runs, wait_until
 
 
 @pytest.fixture(scope="module")
 def sealed(tmp_path_factory):
     """Two sealed runs of rekey-orders (chained), made once for the module's tests to copy."""
-    from .conftest import ROOT, start_billing
-
-    base = tmp_path_factory.mktemp("sealed")
-    project = base / "project"
-    for folder in ("bots", "recipes", "selectors"):
-        shutil.copytree(ROOT / folder, project / folder)
-    shutil.copy(ROOT / "backroom.yaml", project / "backroom.yaml")
-    os.environ["BACKROOM_SECRET_BILLING_PASSWORD"] = PASSWORD
-    os.environ["BACKROOM_SECRET_SUPERVISOR_CODE"] = SUPERVISOR
-    try:
-        with start_billing(base) as app:
-            runs = []
-            for n, seed in enumerate((3, 4)):
-                workbook, _ = make_orders(base / f"orders-{n}.xlsx", 2, seed=seed)
-                runs.append(start_run(RunRequest(bot="rekey-orders", input_path=workbook, project=project,
-                                                 app_urls={"billing": app.url})))
-    finally:
-        del os.environ["BACKROOM_SECRET_BILLING_PASSWORD"], os.environ["BACKROOM_SECRET_SUPERVISOR_CODE"]
-    return project, [r.run_dir for r in runs]
+    project = project_with_sealed_runs(tmp_path_factory.mktemp("sealed"), (3, 4))
+    bot_dir = project / "logs" / "rekey-orders"
+    return project, sorted(d for d in bot_dir.iterdir() if d.is_dir())
 
 
 @pytest.fixture
@@ -334,8 +318,6 @@ def test_the_newest_run_deleted_with_its_chain_line_and_a_deleted_bot_folder_are
 def test_a_run_killed_outright_is_explained_then_closed(project, billing, tmp_path):
     """kill -9 in the middle of a run: verify says killed at <time>, intact up to event N, never tampering;
     a line being written when it died is part of the kill; audit close seals the remains."""
-    import time
-
     from runner.audit.events import read_events
 
     orders, _ = make_orders(tmp_path / "orders.xlsx", 6, seed=71)
@@ -343,11 +325,12 @@ def test_a_run_killed_outright_is_explained_then_closed(project, billing, tmp_pa
                             "--app-url", f"billing={billing.url}"], cwd=project,
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     bot_dir = project / "logs" / "rekey-orders"
-    deadline = time.monotonic() + 120
-    while not (list(bot_dir.glob("*/events.jsonl")) and
-               sum(1 for e in read_events(next(bot_dir.glob("*/events.jsonl")).parent) if e["kind"] == "step") > 12):
-        assert run.poll() is None and time.monotonic() < deadline
-        time.sleep(0.05)
+
+    def steps_written() -> int:
+        events = list(bot_dir.glob("*/events.jsonl"))
+        return sum(1 for e in read_events(events[0].parent) if e["kind"] == "step") if events else 0
+
+    wait_until(lambda: steps_written() > 12, 120, "the run to be mid-way", run)
     run.kill()
     run.wait()
     [run_dir] = [d for d in bot_dir.iterdir() if d.is_dir()]

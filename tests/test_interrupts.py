@@ -43,14 +43,19 @@ def test_a_program_started_meanwhile_does_not_get_the_operators_ctrl_c():
     import subprocess
     import sys
 
+    # the child says whether SIGINT is blocked for it, then runs until its input is closed
+    script = ("import signal, sys; print(signal.SIGINT in signal.pthread_sigmask(signal.SIG_BLOCK, []), flush=True); "
+              "sys.stdin.read()")
     with pytest.raises(KeyboardInterrupt):
         with interrupts_deferred():
-            child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+            child = subprocess.Popen([sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     text=True)
             os.kill(os.getpid(), signal.SIGINT)
-            os.kill(child.pid, signal.SIGINT)   # what a terminal's Ctrl-C does to the group
     try:
-        with pytest.raises(subprocess.TimeoutExpired):
-            child.wait(timeout=1)   # still running: the held signal was inherited as blocked
+        assert child.stdout.readline().strip() == "True"   # the held signal was inherited as blocked
+        os.kill(child.pid, signal.SIGINT)   # what a terminal's Ctrl-C does to the group
+        child.stdin.close()
+        assert child.wait(timeout=30) == 0   # it ran to its own end: the Ctrl-C did not stop it
     finally:
         child.kill()
         child.wait()
@@ -69,22 +74,23 @@ def test_a_failure_caused_by_the_interrupt_ends_as_the_interrupt():
 
 @pytest.mark.web
 def test_ctrl_c_while_the_browser_starts_ends_the_run_with_130_and_gives_the_item_back(project, billing, tmp_path):
-    """A browser that takes seconds to start; Ctrl-C to the run's whole process group meanwhile."""
+    """A browser still starting when Ctrl-C reaches the run's whole process group."""
     import subprocess
     import sys
-    import time
 
     import yaml
 
     from runner import load_settings
     from runner.work_queue import ItemState, open_queue
 
-    from .conftest import make_orders
+    from .conftest import make_orders, wait_until
 
-    started = tmp_path / "browser-starting"
+    started, go = tmp_path / "browser-starting", tmp_path / "browser-may-start"
     wrapper = tmp_path / "slow-chromium"
     chromium = load_settings(project).browser.launch_options().get("executable_path", "/usr/bin/chromium")
-    wrapper.write_text(f'#!/bin/sh\ntouch "{started}"\nsleep 3\nexec "{chromium}" "$@"\n')
+    # a browser that is still starting until the test lets it go
+    wrapper.write_text(f'#!/bin/sh\ntouch "{started}"\nwhile [ ! -e "{go}" ]; do sleep 0.05; done\n'
+                       f'exec "{chromium}" "$@"\n')
     wrapper.chmod(0o755)
     config = yaml.safe_load((project / "backroom.yaml").read_text())
     config["browser"]["executable_path"] = str(wrapper)
@@ -93,11 +99,9 @@ def test_ctrl_c_while_the_browser_starts_ends_the_run_with_130_and_gives_the_ite
     run = subprocess.Popen([sys.executable, "-m", "runner.cli", "run", "rekey-orders", "--input", str(orders),
                             "--app-url", f"billing={billing.url}"], cwd=project, start_new_session=True,
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    deadline = time.monotonic() + 60
-    while not started.exists():
-        assert run.poll() is None and time.monotonic() < deadline, run.stdout.read() if run.poll() is not None else ""
-        time.sleep(0.05)
+    wait_until(started.exists, 60, "the browser to start starting", run)
     os.killpg(run.pid, signal.SIGINT)
+    go.touch()
     output, _ = run.communicate(timeout=120)
     assert run.returncode == 130, output
     assert "defect" not in output and "Internal error" not in output, output

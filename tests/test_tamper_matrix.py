@@ -6,7 +6,6 @@ references."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import sqlite3
 from pathlib import Path
@@ -22,7 +21,7 @@ from runner.audit.verify import verify_evidence
 from runner.errors import EvidenceProblem
 from runner.work_queue import open_queue
 
-from .conftest import PASSWORD, ROOT, make_orders, start_billing
+from .conftest import PASSWORD, make_orders, project_with_sealed_runs, start_billing
 from .test_audit_evidence import resign_everything
 
 BOT = "rekey-orders"
@@ -30,23 +29,9 @@ BOT = "rekey-orders"
 
 @pytest.fixture(scope="module")
 def sealed(tmp_path_factory):
-    """Two sealed runs of rekey-orders, chained, with one screenshot per step."""
-    base = tmp_path_factory.mktemp("matrix")
-    project = base / "project"
-    for folder in ("bots", "recipes", "selectors"):
-        shutil.copytree(ROOT / folder, project / folder)
-    shutil.copy(ROOT / "backroom.yaml", project / "backroom.yaml")
-    os.environ["BACKROOM_SECRET_BILLING_PASSWORD"] = PASSWORD
-    os.environ["BACKROOM_SECRET_SUPERVISOR_CODE"] = "0000"
-    try:
-        with start_billing(base, supervisor_code="0000") as app:
-            for n, seed in enumerate((81, 82)):
-                workbook, _ = make_orders(base / f"orders-{n}.xlsx", 2, seed=seed)
-                start_run(RunRequest(bot=BOT, input_path=workbook, project=project, app_urls={"billing": app.url},
-                                     screenshots="every"))
-    finally:
-        del os.environ["BACKROOM_SECRET_BILLING_PASSWORD"], os.environ["BACKROOM_SECRET_SUPERVISOR_CODE"]
-    return project
+    """Two sealed runs of rekey-orders, chained, with one screenshot per step (supervisor code 0000)."""
+    return project_with_sealed_runs(tmp_path_factory.mktemp("matrix"), (81, 82), supervisor="0000",
+                                    screenshots="every")
 
 
 class Estate:

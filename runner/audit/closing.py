@@ -11,7 +11,7 @@ from ..errors import ConfigurationError, EvidenceProblem
 from ..run_lock import is_running
 from .manifest import MANIFEST_FILE, Seal, chain_entries, seal_run
 from .signing import load_signer, load_verifier
-from .verify import _killed_while_sealing, killed_run
+from .verify import _killed_while_sealing, chained_runs, killed_run
 
 
 def close_killed_run(project: Path, settings, run_dir: Path, reason: str, by: str) -> tuple[dict, Seal]:
@@ -22,8 +22,7 @@ def close_killed_run(project: Path, settings, run_dir: Path, reason: str, by: st
     if is_running(project, bot):
         raise ConfigurationError(f"{bot} is running: a run is closed only after it was killed",
                                  "Wait for the run to end, or stop it first.")
-    listed = {entry.get("run") for _, entry in chain_entries(run_dir.parent) if entry}
-    if run_dir.name in listed:
+    if run_dir.name in chained_runs(run_dir.parent):
         raise ConfigurationError(f"run {run_dir.name} is sealed: there is nothing to close",
                                  "backroom audit verify shows its state.")
     signer = load_signer(settings, project)

@@ -117,16 +117,22 @@ def _not_json(line: str) -> bool:
         return True
 
 
-def verify_run(run_dir: Path, verifier: Verifier, running: bool = False) -> RunVerification:
-    """`running`: the bot is running now, so a run without a manifest is not finished yet."""
+def chained_runs(bot_dir: Path) -> set[str]:
+    """The runs the bot's chain lists as sealed."""
+    return {str(entry.get("run")) for _, entry in chain_entries(bot_dir) if entry}
+
+
+def verify_run(run_dir: Path, verifier: Verifier, running: bool = False,
+               chained: set[str] | None = None) -> RunVerification:
+    """`running`: the bot is running now, so a run without a manifest is not finished yet. `chained`: the
+    bot's chained runs, when the caller has read them already."""
     run_dir = Path(run_dir)
     result = RunVerification(run_dir.name, run_dir.parent.name)
     manifest, _ = read_manifest(run_dir)
     if manifest is None and running:
         result.add("running", run_dir.name, "still running: sealed when it ends")
         return result
-    chained = {entry.get("run") for _, entry in chain_entries(run_dir.parent) if entry}
-    if manifest is None and run_dir.name in chained:
+    if manifest is None and run_dir.name in (chained if chained is not None else chained_runs(run_dir.parent)):
         result.add("missing", MANIFEST_FILE, "the bot's chain lists this run as sealed: its manifest was deleted")
         _check_events(run_dir, None, result)
         return result
@@ -365,7 +371,8 @@ def verify_evidence(logs: Path, verifier: Verifier, heads: dict | None, bot: str
     for bot_dir in folders:
         runs = run_dirs(bot_dir)
         live = running(bot_dir.name)
+        chained = chained_runs(bot_dir)   # read once for the bot, not once per run
         for run_dir in runs:
-            result.runs.append(verify_run(run_dir, verifier, running=live and run_dir == runs[-1]))
+            result.runs.append(verify_run(run_dir, verifier, running=live and run_dir == runs[-1], chained=chained))
         result.chains[bot_dir.name] = verify_bot_chain(bot_dir, verifier, (heads or {}).get(bot_dir.name))
     return result
