@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import signal
 import sqlite3
 import time
 from pathlib import Path
@@ -165,3 +166,30 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.desktop)
         if module in SLOW_MODULES:
             item.add_marker(pytest.mark.slow)
+
+
+_WATCHED_SIGNALS = tuple(s for s in (getattr(signal, "SIGINT", None), getattr(signal, "SIGTERM", None),
+                                     getattr(signal, "SIGBREAK", None)) if s is not None)
+
+
+def _signal_state() -> dict:
+    state: dict = {signal.Signals(s).name: signal.getsignal(s) for s in _WATCHED_SIGNALS}
+    if hasattr(signal, "pthread_sigmask"):
+        state["blocked"] = frozenset(signal.pthread_sigmask(signal.SIG_BLOCK, []))
+    return state
+
+
+@pytest.fixture(autouse=True)
+def signals_left_as_they_were():
+    """Every test leaves this process's signal handlers and mask as it found them: a handler left
+    behind (a Ctrl-C ignored, a stop handler of a command run in-process) changes later tests."""
+    before = _signal_state()
+    yield
+    after = _signal_state()
+    if after != before:
+        for number in _WATCHED_SIGNALS:
+            signal.signal(number, before[signal.Signals(number).name])
+        if "blocked" in before:
+            signal.pthread_sigmask(signal.SIG_SETMASK, before["blocked"])
+        changed = {name: (before[name], after[name]) for name in before if before[name] != after[name]}
+        pytest.fail(f"the test left signal handling changed (restored now): {changed}")
