@@ -150,7 +150,7 @@ def main() -> None:
         (project / "logs").mkdir()
         started = time.perf_counter()
         result = start_run(RunRequest(bot="post-payments", input_path=workbook, project=project,
-                                      queue_path=folder / "queue.sqlite3",
+                                      queue=folder / "queue.sqlite3",
                                       app_commands={"ledger": f"{{python}} -m runner.demo.ledger_desktop --db {bot_db}"}))
         bot_s = time.perf_counter() - started
     n = args.payments

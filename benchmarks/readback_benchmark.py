@@ -53,7 +53,7 @@ def web_run(project: Path, workbook: Path, count: int, tmp: Path) -> float:
         started = time.perf_counter()
         result = start_run(RunRequest(bot="rekey-orders", input_path=workbook, project=project,
                                       app_urls={"billing": app.url}, started_by="benchmark",
-                                      queue_path=tmp / "queue.sqlite3"))
+                                      queue=tmp / "queue.sqlite3"))
         elapsed = time.perf_counter() - started
     if result.counts.get("done") != count:
         raise SystemExit(f"the web run did not key every order: {result.counts}")
@@ -65,7 +65,7 @@ def desktop_run(project: Path, workbook: Path, count: int, tmp: Path) -> float:
     started = time.perf_counter()
     result = start_run(RunRequest(bot="post-payments", input_path=workbook, project=project,
                                   app_commands={"ledger": f"{{python}} -m runner.demo.ledger_desktop --db {db}"},
-                                  started_by="benchmark", queue_path=tmp / "queue.sqlite3"))
+                                  started_by="benchmark", queue=tmp / "queue.sqlite3"))
     elapsed = time.perf_counter() - started
     if result.counts.get("done") != count:
         raise SystemExit(f"the desktop run did not post every payment: {result.counts}")

@@ -73,7 +73,7 @@ def backroom(url: str, workbook: Path, project: Path) -> tuple[float, Path]:
     started = time.perf_counter()
     result = start_run(RunRequest(bot="rekey-orders", input_path=workbook, project=project,
                                   app_urls={"billing": url}, started_by="benchmark",
-                                  queue_path=workbook.parent / "queue.sqlite3"))
+                                  queue=workbook.parent / "queue.sqlite3"))
     elapsed = time.perf_counter() - started
     if result.counts.get("done") != len(result.items):
         raise SystemExit(f"Backroom run did not key every order: {result.counts}")

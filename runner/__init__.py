@@ -9,21 +9,20 @@ from .audit.events import AuditEvent, read_events
 from .audit.report import build_report
 from .bot import Bot, list_bots, load_bot
 from .bot_logic import GroupingContext, Refused
-from .child_run import ChildEnded, ChildRun
 from .work_item import WorkItem
 from .display import check_display, virtual_display
 from .errors import (AppUnreachableError, BackroomError, BusinessException, DataError, DisplayError, ExitCode,
                      InputFileError, RecipeError, SelectorMapError, SystemException, exit_code_for)
 from .recipe import Recipe, load_recipe_book, parse_recipe
-from .run import ItemResult, Progress, RunRequest, RunResult, prepare_run, start_run
-from .run_lock import BotBusyError, bot_lock
+from .run import (BotBusyError, ChildEnded, ChildRun, ItemResult, Progress, RunRequest, RunResult, RunSession,
+                  bot_lock, prepare_run, start_run)
 from .overview import BotOverview, bot_overviews
 from .selector_map import SelectorMap, load_selector_map
 from .settings import Settings, load_settings
 
 __all__ = [
     "AppUnreachableError", "AuditEvent", "BackroomError", "Bot", "BotBusyError", "BotOverview", "BusinessException",
-    "ChildEnded", "ChildRun", "GroupingContext", "Refused", "DataError", "DisplayError",
+    "ChildEnded", "ChildRun", "GroupingContext", "RunSession", "Refused", "DataError", "DisplayError",
     "ExitCode",
     "InputFileError", "ItemResult", "Progress", "Recipe", "RecipeError", "RunRequest", "RunResult",
     "SelectorMap", "SelectorMapError", "Settings", "SystemException", "WorkItem", "build_report", "bot_lock", "bot_overviews",

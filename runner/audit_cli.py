@@ -42,12 +42,11 @@ def _bot_dirs(logs: Path, bot: Optional[str]) -> list[Path]:
 
 def _evidence_heads(project: Path, settings) -> dict | None:
     """Each bot's chain head as the queue recorded it; None when the queue database is not here."""
-    from .work_queue import open_queue
+    from .work_queue import open_queue, queue_exists
 
-    path = Path(project) / settings.queue_path
-    if not path.exists():
+    if not queue_exists(settings.queue_url, Path(project)):
         return None
-    queue = open_queue(path)
+    queue = open_queue(settings.queue_url, Path(project))
     try:
         return queue.evidence_heads()
     finally:
@@ -81,7 +80,7 @@ def verify(run: Optional[str] = typer.Argument(None, help="A run id or run folde
     inserted or out of order. Exit code 4 when anything is."""
     from .audit.signing import load_verifier, unpinned_fingerprint
     from .audit.verify import EvidenceVerification, verify_evidence, verify_run
-    from .run_lock import is_running
+    from .run import is_running
 
     logs, settings = _logs(project)
     if (run is None) == (not all_runs):
@@ -100,7 +99,10 @@ def verify(run: Optional[str] = typer.Argument(None, help="A run id or run folde
                                                       and not (run_dir / "manifest.json").exists())])
     else:
         if heads is None:
-            _say(f"Note: no queue database ({settings.queue_path}): runs deleted from the end of a chain cannot be "
+            from .work_queue import describe_queue
+
+            _say(f"Note: no queue database ({describe_queue(settings.queue_url, Path(project))}): runs deleted "
+                 "from the end of a chain cannot be "
                  "noticed without it.", "yellow")
         found = verify_evidence(logs, verifier, heads, bot, running=lambda name: is_running(project, name))
     for finding in found.removed:
@@ -130,12 +132,13 @@ def close(run: str = typer.Argument(..., help="The killed run's id or folder."),
     """Seal what a killed run left, with who closed it, when and why: verification then shows the
     closure instead of an unfinished run. Refuses a run whose events are not intact."""
     from .audit.closing import close_killed_run
-    from .run import record_chain_head
+    from .run import is_running, record_chain_head
 
     logs, settings = _logs(project)
     run_dir = find_run_dir(logs, run)
-    closure, seal = close_killed_run(project, settings, run_dir, reason=reason, by=by)
-    record_chain_head(Path(project) / settings.queue_path, seal)
+    closure, seal = close_killed_run(project, settings, run_dir, reason=reason, by=by,
+                                     running=is_running(project, run_dir.parent.name))
+    record_chain_head(settings.queue_url, Path(project), seal)
     _say(f"Closed {run_dir.parent.name}/{run_dir.name}: killed at {closure['killed_at']}, sealed up to event "
          f"{closure['events']}, closed by {by}.", "green")
 
@@ -149,7 +152,7 @@ def item(reference: str = typer.Argument(..., help="The work item's reference, e
     from .audit.custody import item_custody
 
     logs, settings = _logs(project)
-    histories = item_custody(project, settings.logs_dir, Path(project) / settings.queue_path, reference, bot)
+    histories = item_custody(project, settings.logs_dir, settings.queue_url, reference, bot)
     if not histories:
         raise ConfigurationError(f"no history for item {reference!r}" + (f" of bot {bot}" if bot else ""),
                                  "Check the reference (as in the input file's reference column).")

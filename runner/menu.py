@@ -20,10 +20,9 @@ from rich.text import Text
 
 from .audit.run_index import RunSummary
 from .bot import load_bot
-from .child_run import ChildEnded, ChildRun
 from .errors import BackroomError
 from .overview import BotOverview, age_text, bot_overviews, input_choices, since
-from .run import RunRequest, RunResult
+from .run import ChildEnded, ChildRun, RunRequest, RunResult
 from .selector_map import load_selector_map
 from .terminal import RunBar, print_summary
 

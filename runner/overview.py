@@ -9,7 +9,7 @@ from pathlib import Path
 from .audit.run_index import RunSummary, list_runs
 from .bot import Bot, list_bots, load_bot
 from .errors import BackroomError
-from .run_lock import is_running
+from .run import is_running
 from .settings import load_settings
 from .work_queue import ItemState, open_queue
 from .work_queue.base import REVIEW_STATES
@@ -42,7 +42,7 @@ def logs_folder(project: Path) -> Path:
 def bot_overviews(project: Path) -> list[BotOverview]:
     project = Path(project)
     settings = load_settings(project)
-    queue = open_queue(project / settings.queue_path)
+    queue = open_queue(settings.queue_url, project)
     try:
         counts: dict[str, dict[ItemState, int]] = {}
         for item in queue.items():

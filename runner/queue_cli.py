@@ -30,7 +30,7 @@ STATE_LABEL = {"pending": "waiting", "in_progress": "in progress", "done": "done
 
 
 def _queue(project: Path):
-    return open_queue(Path(project) / load_settings(project).queue_path)
+    return open_queue(load_settings(project).queue_url, Path(project))
 
 
 def _when(ts: float) -> str:

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .errors import ConfigurationError
 from .yaml_source import load_yaml, validate
@@ -102,12 +102,28 @@ class Settings(_Strict):
     screenshot_format: Literal["jpeg", "png"] = "jpeg"
     screenshot_quality: int = Field(default=70, ge=10, le=100)
     logs_dir: str = "logs"
-    queue_path: str = "logs/queue.sqlite3"   # the work queue; relative to the project
+    # the work queue, by URL; unset: sqlite:///<logs_dir>/queue.sqlite3, a file relative to the project
+    queue: str | None = None
     lease_s: float = Field(default=300.0, gt=0)  # a runner that stops heart-beating loses its item after this
     desktop: DesktopSettings = Field(default_factory=DesktopSettings)
     console: ConsoleSettings = Field(default_factory=ConsoleSettings)
     audit: AuditSettings = Field(default_factory=AuditSettings)
     apps: dict[str, AppSettings] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _queue_path_names_a_sqlite_file(cls, data):
+        """queue_path (a SQLite file, the setting before URLs) still works, as sqlite:///<path>."""
+        if isinstance(data, dict) and "queue_path" in data:
+            if data.get("queue") is not None:
+                raise ValueError("queue and queue_path both set: keep queue (a URL) only")
+            data = {**data, "queue": f"sqlite:///{data['queue_path']}"}
+            del data["queue_path"]
+        return data
+
+    @property
+    def queue_url(self) -> str:
+        return self.queue or f"sqlite:///{self.logs_dir}/queue.sqlite3"
 
     def app(self, name: str, kind: str = "web") -> AppSettings:
         """Where a web app lives, or how a desktop app starts; a clear error when it is not configured."""

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from runner.work_queue import describe_queue
 from runner import RunRequest, load_settings, start_run
 from runner.audit.retention import prune_screenshots
 from runner.audit.signing import HmacKey, load_signer, load_verifier
@@ -279,7 +280,7 @@ def rewind_head(project: Path, bot: str, run: str, length: int, line: str) -> No
 
     from runner.audit.events import sha256_text
 
-    with sqlite3.connect(project / load_settings(project).queue_path) as db:
+    with sqlite3.connect(describe_queue(load_settings(project).queue_url, project)) as db:
         db.execute("UPDATE evidence_heads SET run_id = ?, chain_length = ?, line_sha256 = ? WHERE bot = ?",
                    (run, length, sha256_text(line), bot))
 

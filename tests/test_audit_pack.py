@@ -44,7 +44,7 @@ def test_an_items_custody_follows_it_through_review_a_person_and_a_second_run(pr
     second = run(project, path, billing.url)
     confirmation = next(o["confirmation"] for o in orders_in_db(billing.settings.db_path) if o["reference"] == reference)
 
-    [custody] = item_custody(project, "logs", project / load_settings(project).queue_path, reference)
+    [custody] = item_custody(project, "logs", load_settings(project).queue_url, reference)
     assert custody.runs == [first.run_id, second.run_id] and custody.state == "done"
     assert custody.result["vars"]["confirmation"] == confirmation
     whats = [(e.source, e.who, e.what) for e in custody.entries]

@@ -62,7 +62,7 @@ class Estate:
         return [json.loads(line) for line in path.read_text().splitlines()]
 
     def queue(self):
-        return open_queue(self.project / load_settings(self.project).queue_path)
+        return open_queue(load_settings(self.project).queue_url, self.project)
 
 
 def run_bot(estate, path: Path):

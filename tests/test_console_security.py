@@ -105,7 +105,7 @@ def test_nothing_without_signing_in_and_no_form_without_its_token(console, proje
     wrong_token = person.http.post(f"/items/rekey-orders/{reference}/skip",
                                    form={"reason": "forged", "csrf_token": "forged-token"})
     assert wrong_token.status == 400
-    queue = open_queue(project / load_settings(project).queue_path)
+    queue = open_queue(load_settings(project).queue_url, project)
     assert queue.get("rekey-orders", reference).state == ItemState.BUSINESS_EXCEPTION   # nothing happened
     queue.close()
     assert [a["outcome"] for a in actions(project) if a["action"] == "form_without_valid_token"] == ["refused"] * 3

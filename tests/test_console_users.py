@@ -90,7 +90,7 @@ def test_dashboard_figures_from_a_queue_history(project, tmp_path):
     queue.complete(first.id, "run:a", {})
     second = queue.claim("rekey-orders", "run:a", 300, "a")     # SO-2: fails once, retried, done
     clock.now += 30
-    queue.system_exception(second.id, "run:a", "busy", retry_at=clock.now)
+    queue.system_exception(second.id, "run:a", "busy", retry_in_s=0)
     third = queue.claim("rekey-orders", "run:a", 300, "a")      # SO-3: to review
     queue.business_exception(third.id, "run:a", "unknown customer")
     again = queue.claim("rekey-orders", "run:a", 300, "a")

@@ -30,7 +30,7 @@ def order_count(db) -> int:
 
 
 def queue_open_items(project) -> int:
-    queue = open_queue(project / load_settings(project).queue_path)
+    queue = open_queue(load_settings(project).queue_url, project)
     try:
         return len(queue.items("rekey-orders", [ItemState.PENDING, ItemState.IN_PROGRESS]))
     finally:
@@ -88,7 +88,7 @@ def test_killed_runners_lose_nothing_and_key_nothing_twice(project, secrets_env,
     assert set(keyed) <= {r[0] for r in rows}
     duplicates = {ref: n for ref, n in keyed.items() if n > 1}
     assert not duplicates, f"keyed twice: {duplicates}"
-    queue = open_queue(project / load_settings(project).queue_path)
+    queue = open_queue(load_settings(project).queue_url, project)
     items = queue.items("rekey-orders")
     assert len(items) == orders
     for item in items:

@@ -7,7 +7,7 @@ import signal
 
 import pytest
 
-from runner.interrupts import interrupts_deferred
+from runner.run.interrupts import interrupts_deferred
 
 
 def test_an_interrupt_during_a_start_is_raised_after_it():
@@ -106,7 +106,7 @@ def test_ctrl_c_while_the_browser_starts_ends_the_run_with_130_and_gives_the_ite
     assert run.returncode == 130, output
     assert "defect" not in output and "Internal error" not in output, output
     assert "Run stopped: interrupted" in output
-    queue = open_queue(project / load_settings(project).queue_path)
+    queue = open_queue(load_settings(project).queue_url, project)
     try:
         item = queue.get("rekey-orders", rows[0][0])
         assert item.state == ItemState.PENDING, item

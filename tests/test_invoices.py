@@ -145,7 +145,7 @@ def test_bad_job_rows_go_to_review_named_by_cell_and_a_corrected_file_invoices_t
         assert outcomes[rows[4][0]].outcome == "business_exception"
         assert "[jobs.xlsx]Jobs!B6: customer C999 is not in customers.xlsx" in outcomes[rows[4][0]].message
         assert sum(r.outcome == "done" for r in result.items) == 7      # the others were invoiced
-        queue = open_queue(project / load_settings(project).queue_path)
+        queue = open_queue(load_settings(project).queue_url, project)
         review = {i.reference: i for i in queue.items(BOT, [ItemState.BUSINESS_EXCEPTION])}
         queue.close()
         assert rows[1][0] in review and rows[2][0] in review
@@ -165,7 +165,7 @@ def test_bad_job_rows_go_to_review_named_by_cell_and_a_corrected_file_invoices_t
     assert all(r.outcome == "done" for r in second.items)
     refs = [i["customer_reference"] for i in after]
     assert len(refs) == len(set(refs)) and len(after) > len(first)
-    queue = open_queue(project / load_settings(project).queue_path)
+    queue = open_queue(load_settings(project).queue_url, project)
     try:
         states = {i.reference: i.state for i in queue.items(BOT)}
         assert states[c999[0]] == ItemState.DONE                     # the same item, corrected and worked
@@ -228,7 +228,7 @@ def test_killed_mid_run_and_run_again_posts_every_invoice_once(project, secrets_
     assert finished.returncode == 0, finished.stdout + finished.stderr
     refs = [i["customer_reference"] for i in posted]
     assert sorted(refs) == sorted(expected)                           # each invoice once, none missing
-    queue = open_queue(project / load_settings(project).queue_path)
+    queue = open_queue(load_settings(project).queue_url, project)
     try:
         items = {i.reference: i for i in queue.items(BOT)}
         assert all(i.state == ItemState.DONE for i in items.values())

@@ -24,7 +24,7 @@ def menu_terminal(project: Path, url: str, tmp_path: Path, *args: str) -> Termin
 
 
 def queue_states(project: Path) -> dict[str, ItemState]:
-    queue = open_queue(project / load_settings(project).queue_path)
+    queue = open_queue(load_settings(project).queue_url, project)
     try:
         return {item.reference: item.state for item in queue.items("rekey-orders")}
     finally:

@@ -23,7 +23,7 @@ def run(project, path, url, **kw):
 
 
 def project_queue(project):
-    return open_queue(project / load_settings(project).queue_path)
+    return open_queue(load_settings(project).queue_url, project)
 
 
 def test_loading_the_same_workbook_again_keys_nothing(project, billing, tmp_path):

@@ -25,7 +25,7 @@ def events(run_dir, kind=None):
 
 
 def queue_items(project):
-    queue = open_queue(project / load_settings(project).queue_path)
+    queue = open_queue(load_settings(project).queue_url, project)
     try:
         return {i.reference: i for i in queue.items(BOT)}
     finally:
@@ -78,7 +78,7 @@ def test_reconcile_reads_every_ledger_page_and_explains_every_difference(project
 
     # the same reconciliation again adds nothing; a line a person explained stays explained
     explained = sorted(items)[0]
-    queue = open_queue(project / load_settings(project).queue_path)
+    queue = open_queue(load_settings(project).queue_url, project)
     queue.skip(BOT, explained, "user:maria", "bank charge booked by hand")
     queue.close()
     with start_billing(tmp_path) as app:

@@ -210,7 +210,7 @@ def test_recorded_order_entry_replays_with_other_orders(recording_project, tmp_p
         assert (order["customer_code"], order["sku"], order["quantity"]) == (row[1], row[2], row[3])
         assert order["unit_price"] == f"{row[4]:.2f}" and order["ship_date"] == row[5].isoformat()
         assert order["priority"] == row[6][0] and bool(order["gift_wrap"]) == row[7] and order["notes"] == row[8]
-    queue = open_queue(project / load_settings(project).queue_path)
+    queue = open_queue(load_settings(project).queue_url, project)
     try:
         items = {i.reference: i for i in queue.items("recorded-orders")}
         for order in keyed:

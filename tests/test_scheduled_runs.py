@@ -43,7 +43,7 @@ def test_a_hanging_run_is_stopped_at_its_limit_and_gives_its_item_back(project, 
     assert outcome.outcome == "timed_out" and "limit of 0:00:08" in outcome.message
     assert time.monotonic() - started < 8 + 40
     assert outcome.needs_notice and outcome.run_dir is not None
-    queue = open_queue(project / load_settings(project).queue_path)
+    queue = open_queue(load_settings(project).queue_url, project)
     try:
         states = {i.reference: i.state for i in queue.items(bot)}
     finally:
@@ -87,7 +87,8 @@ def test_a_project_whose_logs_live_elsewhere_keeps_everything_there(project, bil
     import yaml
 
     config = yaml.safe_load((project / "backroom.yaml").read_text())
-    config.update({"logs_dir": "records/logs", "queue_path": "records/logs/queue.sqlite3",
+    config.pop("queue")   # unset, the queue follows logs_dir
+    config.update({"logs_dir": "records/logs",
                    "audit": {"private_key": "records/keys/signing-key.pem",
                              "public_key": "records/keys/signing-key.pub"}})
     (project / "backroom.yaml").write_text(yaml.safe_dump(config))
@@ -97,6 +98,7 @@ def test_a_project_whose_logs_live_elsewhere_keeps_everything_there(project, bil
     outcome = run_job(job("rekey-orders", orders, limit_s=120), project)
     assert outcome.outcome == "success", outcome
     logs = project / "records" / "logs"
+    assert (logs / "queue.sqlite3").is_file()
     assert outcome.run_dir and (logs / "rekey-orders") in (project / outcome.run_dir).parents
     assert (logs / "locks" / "rekey-orders.lock").exists() and (logs / "scheduler-runs.log").exists()
     env = {**os.environ, "COLUMNS": "200"}

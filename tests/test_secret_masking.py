@@ -18,6 +18,7 @@ from PIL import Image
 from runner.demo.sample_orders import sample_rows, write_orders_workbook
 from playwright.sync_api import sync_playwright
 
+from runner.work_queue import describe_queue
 from runner import load_settings
 from runner.console import console_in_thread
 from runner.console.users import UserStore
@@ -99,7 +100,7 @@ def test_a_secret_the_application_repeats_is_masked_everywhere_it_goes(project, 
     assert HEX_SECRET not in done.stdout + done.stderr
 
     settings = load_settings(project)
-    with sqlite3.connect(project / settings.queue_path) as db:
+    with sqlite3.connect(describe_queue(settings.queue_url, project)) as db:
         stored = json.dumps([list(r) for r in db.execute("SELECT * FROM items")]) + \
             json.dumps([list(r) for r in db.execute("SELECT * FROM state_changes")])
     assert f"{MASK} is not valid" in stored and HEX_SECRET not in stored

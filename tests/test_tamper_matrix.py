@@ -19,7 +19,7 @@ from runner.audit.events import sha256_text
 from runner.audit.signing import load_signer, load_verifier, public_key_fingerprint
 from runner.audit.verify import verify_evidence
 from runner.errors import EvidenceProblem
-from runner.work_queue import open_queue
+from runner.work_queue import describe_queue, open_queue
 
 from .conftest import PASSWORD, make_orders, project_with_sealed_runs, start_billing
 from .test_audit_evidence import resign_everything
@@ -64,7 +64,7 @@ class Estate:
         (run_dir / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
 
     def verify(self) -> set[tuple[str, str]]:
-        queue = open_queue(self.project / self.settings.queue_path)
+        queue = open_queue(self.settings.queue_url, self.project)
         try:
             heads = queue.evidence_heads()
         finally:
@@ -216,7 +216,7 @@ def _queue_head_moved_back(e: Estate):
     """The queue's record of the chain head set back, and the newest run removed."""
     chain = e.bot_dir / "chain.jsonl"
     first_line = chain.read_text().splitlines()[0]
-    with sqlite3.connect(e.project / e.settings.queue_path) as db:
+    with sqlite3.connect(describe_queue(e.settings.queue_url, e.project)) as db:
         db.execute("UPDATE evidence_heads SET chain_length = 1, line_sha256 = ? WHERE bot = ?",
                    (sha256_text(first_line), BOT))
     shutil.rmtree(e.second)

@@ -8,18 +8,18 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from ..errors import ConfigurationError, EvidenceProblem
-from ..run_lock import is_running
 from .manifest import MANIFEST_FILE, Seal, chain_entries, seal_run
 from .signing import load_signer, load_verifier
 from .verify import _killed_while_sealing, chained_runs, killed_run
 
 
-def close_killed_run(project: Path, settings, run_dir: Path, reason: str, by: str) -> tuple[dict, Seal]:
+def close_killed_run(project: Path, settings, run_dir: Path, reason: str, by: str,
+                     running: bool = False) -> tuple[dict, Seal]:
     """Seal a killed run's remains with a closure; returns the closure as sealed and the seal."""
     run_dir, bot = Path(run_dir), Path(run_dir).parent.name
     if not reason.strip() or not by.strip():
         raise ConfigurationError("a closure needs a reason and a name (--reason, --by)")
-    if is_running(project, bot):
+    if running:   # the bot holds its lock now (run/lock.py): its newest run is not killed
         raise ConfigurationError(f"{bot} is running: a run is closed only after it was killed",
                                  "Wait for the run to end, or stop it first.")
     if run_dir.name in chained_runs(run_dir.parent):

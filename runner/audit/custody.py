@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from ..work_queue import open_queue
+from ..work_queue import open_queue, queue_exists
 from .events import read_events
 from .verify import bot_folders, run_dirs
 
@@ -55,13 +55,13 @@ def _describe(event: dict) -> tuple[str, str]:
     return what, event.get("message") or ""
 
 
-def item_custody(project: Path, logs_dir: str, queue_path: Path, reference: str,
+def item_custody(project: Path, logs_dir: str, queue_url: str, reference: str,
                  bot: str | None = None) -> list[ItemCustody]:
     """The item's history in every bot that has it (or in the one named)."""
     logs = Path(project) / logs_dir
     bots = [bot] if bot else [p.name for p in bot_folders(logs)]
     found: list[ItemCustody] = []
-    queue = open_queue(queue_path) if Path(queue_path).exists() else None
+    queue = open_queue(queue_url, Path(project)) if queue_exists(queue_url, Path(project)) else None
     try:
         for name in bots:
             custody = ItemCustody(name, reference)

@@ -148,7 +148,7 @@ def export():
                       run.input, ", ".join(f"{k} {v}" for k, v in sorted(run.counts.items())), run.message])
     sheet = book.create_sheet("Items")
     write_header(sheet, ["Bot", "Reference", "State", "Attempts", "Source", "Last error or reason", "Updated"])
-    queue = open_queue(c.project / c.settings.queue_path)
+    queue = open_queue(c.settings.queue_url, c.project)
     try:
         for item in queue.items():
             append_row(sheet, [item.bot, item.reference, item.state.value, item.attempts, item.source,

@@ -9,8 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from ..child_run import ChildEnded, ChildRun
-from ..run import Progress, RunRequest, new_run_id
+from ..run import ChildEnded, ChildRun, Progress, RunRequest, new_run_id
 
 
 @dataclass

@@ -24,7 +24,7 @@ review = Blueprint("review", __name__)
 
 def _queue():
     c = console()
-    return open_queue(c.project / c.settings.queue_path)
+    return open_queue(c.settings.queue_url, c.project)
 
 
 def shown(value) -> str:

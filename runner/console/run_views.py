@@ -15,7 +15,7 @@ from ..audit.run_index import find_run, list_runs, summarize_run
 from ..bot import list_bots, load_bot
 from ..errors import BackroomError
 from ..overview import bot_overviews, input_choices
-from ..run_lock import is_running
+from ..run import is_running
 from ..selector_map import load_selector_map
 from ..work_queue import open_queue
 from .app import allowed, console, record
@@ -40,7 +40,7 @@ def _bots() -> dict:
 @allowed("view", "dashboard")
 def dashboard():
     c = console()
-    queue = open_queue(c.project / c.settings.queue_path)
+    queue = open_queue(c.settings.queue_url, c.project)
     try:
         items = queue.items()
         changes = queue.changes_since(time.time() - WINDOW_DAYS * 86400)

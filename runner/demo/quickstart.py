@@ -49,7 +49,7 @@ def run_demo(project: Path = Path("."), input_path: Path | None = None, headed: 
     with start_billing_app(settings) as app:
         result = start_run(RunRequest(bot=bot, input_path=input_path or load_bot(project, bot).sample_input,
                                       project=project, headed=headed, app_urls={"billing": app.url},
-                                      started_by="demo", queue_path=queue_path), on_progress=on_progress)
+                                      started_by="demo", queue=queue_path), on_progress=on_progress)
     with sqlite3.connect(db_path) as conn:
         orders = conn.execute("SELECT count(*) FROM orders").fetchone()[0]
         invoices = conn.execute("SELECT count(*) FROM invoices").fetchone()[0]

@@ -21,7 +21,7 @@ from typing import Callable
 from filelock import FileLock, Timeout
 
 from ..errors import ExitCode
-from ..run_lock import lock_path
+from ..run import lock_path
 from ..settings import logs_folder
 from .config import Job
 

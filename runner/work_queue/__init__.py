@@ -1,7 +1,10 @@
-"""The durable work queue: no work item lost, none keyed twice."""
+"""The durable work queue: no work item lost, none keyed twice. `open_queue(url)` picks the backend."""
 
-from .base import AGE_BUCKETS, EvidenceHead, IntakeReport, ItemState, QueuedItem, ReviewReport, StateChange, WorkQueue, age_bucket
-from .sqlite_queue import SQLiteWorkQueue, open_queue
+from .backends import QueueBackend, describe_queue, open_queue, queue_exists, register_backend
+from .base import (AGE_BUCKETS, EvidenceHead, IntakeReport, ItemState, QueueError, QueuedItem, ReviewReport,
+                   StateChange, WorkQueue, age_bucket)
+from . import sqlite_queue as _sqlite  # noqa: F401 - registers sqlite://
 
-__all__ = ["AGE_BUCKETS", "EvidenceHead", "IntakeReport", "ItemState", "QueuedItem", "ReviewReport", "SQLiteWorkQueue", "StateChange", "WorkQueue",
-           "age_bucket", "open_queue"]
+__all__ = ["AGE_BUCKETS", "EvidenceHead", "IntakeReport", "ItemState", "QueueBackend", "QueueError", "QueuedItem",
+           "ReviewReport", "StateChange", "WorkQueue", "age_bucket", "describe_queue", "open_queue", "queue_exists",
+           "register_backend"]

@@ -1,5 +1,5 @@
 """The work queue's records and interface. SQLite is the local default; a server database
-can implement the same Protocol."""
+implements the same Protocol and registers its URL scheme (backends.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,14 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Protocol
 
+from ..errors import DataError
 from ..work_item import WorkItem
+
+
+class QueueError(DataError):
+    """A change the queue refuses: an item not leased by this runner, a skip with no reason, ..."""
+
+    hint = "Check the bot and the reference with: backroom queue list"
 
 
 class ItemState(str, Enum):
@@ -92,16 +99,23 @@ class EvidenceHead:
 
 
 class WorkQueue(Protocol):
+    """One contract for every backend (tests/test_queue_contract.py runs against each). Times are the
+    backend's clock, so leases agree across machines; `new_owner` names a lease holder in a way the
+    backend can check (is that holder still alive?)."""
+
+    def new_owner(self, run_id: str) -> str: ...
     def intake(self, bot: str, items: list[WorkItem], actor: str) -> IntakeReport: ...
     def claim(self, bot: str, owner: str, lease_s: float, run_id: str) -> QueuedItem | None: ...
-    def next_due(self, bot: str) -> float | None: ...
+    # how long until a pending item of the bot may be claimed (0: now); None: nothing pending
+    def seconds_until_due(self, bot: str) -> float | None: ...
     def add_for_review(self, bot: str, items: list[tuple[WorkItem, str]], actor: str) -> ReviewReport: ...
     def refused_at_intake(self, bot: str) -> set[str]: ...
     def heartbeat(self, item_id: int, owner: str, lease_s: float) -> None: ...
     def mark_committing(self, item_id: int, owner: str) -> None: ...
     def complete(self, item_id: int, owner: str, result: dict, message: str = "") -> None: ...
     def business_exception(self, item_id: int, owner: str, message: str) -> None: ...
-    def system_exception(self, item_id: int, owner: str, message: str, retry_at: float | None) -> None: ...
+    # retry_in_s: the item is worked again after this back-off; None: it goes to a person
+    def system_exception(self, item_id: int, owner: str, message: str, retry_in_s: float | None) -> None: ...
     def release(self, item_id: int, owner: str, message: str) -> None: ...
     # checked_not_in_app: a person looked the item up in the legacy system after an attempt that may have
     # saved it, and it is not there: the next attempt keys it without looking again.

@@ -20,9 +20,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from ..errors import DataError
+from ..errors import ConfigurationError
 from ..work_item import WorkItem
-from .base import REVIEW_STATES, EvidenceHead, IntakeReport, ItemState, QueuedItem, ReviewReport, StateChange
+from .backends import QueueBackend, register_backend
+from .base import (REVIEW_STATES, EvidenceHead, IntakeReport, ItemState, QueueError, QueuedItem, ReviewReport,
+                   StateChange)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS items (
@@ -65,10 +67,6 @@ CREATE TABLE IF NOT EXISTS evidence_heads (
     recorded_at REAL NOT NULL
 );
 """
-
-
-class QueueError(DataError):
-    hint = "Check the bot and the reference with: backroom queue list"
 
 
 # -- item data survives the round trip with its types (money stays Decimal, dates stay dates)
@@ -135,6 +133,11 @@ class SQLiteWorkQueue:
         self.conn.execute("PRAGMA synchronous=NORMAL")  # durable across a killed process
         self.conn.execute("PRAGMA busy_timeout=30000")
         self.conn.executescript(SCHEMA)
+
+    def new_owner(self, run_id: str) -> str:
+        """Who holds a lease: this host and process, so a claim on this host can tell a dead holder at once.
+        One file is one machine's queue, so the lease clock is this machine's clock."""
+        return make_owner(run_id)
 
     def close(self) -> None:
         self.conn.close()
@@ -277,9 +280,9 @@ class SQLiteWorkQueue:
             fresh = conn.execute("SELECT * FROM items WHERE id = ?", (row["id"],)).fetchone()
         return self._item(fresh, recovered)
 
-    def next_due(self, bot: str) -> float | None:
+    def seconds_until_due(self, bot: str) -> float | None:
         row = self.conn.execute("SELECT min(not_before) FROM items WHERE bot = ? AND state = 'pending'", (bot,)).fetchone()
-        return row[0]
+        return None if row[0] is None else max(row[0] - self.clock(), 0.0)
 
     def _owned(self, conn, item_id: int, owner: str) -> sqlite3.Row:
         row = conn.execute("SELECT * FROM items WHERE id = ?", (item_id,)).fetchone()
@@ -317,12 +320,13 @@ class SQLiteWorkQueue:
     def business_exception(self, item_id: int, owner: str, message: str) -> None:
         self._finish(item_id, owner, ItemState.BUSINESS_EXCEPTION, message)
 
-    def system_exception(self, item_id: int, owner: str, message: str, retry_at: float | None) -> None:
-        """With retry_at the item waits and is worked again; without, it goes to a person."""
-        if retry_at is None:
+    def system_exception(self, item_id: int, owner: str, message: str, retry_in_s: float | None) -> None:
+        """With retry_in_s the item waits and is worked again; without, it goes to a person."""
+        if retry_in_s is None:
             self._finish(item_id, owner, ItemState.SYSTEM_EXCEPTION, message)
         else:
-            self._finish(item_id, owner, ItemState.PENDING, f"will retry: {message}", not_before=retry_at)
+            self._finish(item_id, owner, ItemState.PENDING, f"will retry: {message}",
+                         not_before=self.clock() + retry_in_s)
 
     def release(self, item_id: int, owner: str, message: str) -> None:
         """Give an item back untouched (the run stopped before working it)."""
@@ -396,7 +400,7 @@ class SQLiteWorkQueue:
                          " VALUES (?, ?, ?, ?, ?) ON CONFLICT(bot) DO UPDATE SET run_id = excluded.run_id,"
                          " chain_length = excluded.chain_length, line_sha256 = excluded.line_sha256,"
                          " recorded_at = excluded.recorded_at WHERE excluded.chain_length > evidence_heads.chain_length",
-                         (head.bot, head.run, head.chain_length, head.line_sha256, time.time()))
+                         (head.bot, head.run, head.chain_length, head.line_sha256, self.clock()))
 
     def evidence_heads(self) -> dict[str, EvidenceHead]:
         return {r["bot"]: EvidenceHead(r["bot"], r["run_id"], r["chain_length"], r["line_sha256"])
@@ -430,5 +434,17 @@ class SQLiteWorkQueue:
                                        r["message"], r["run_id"])) for r in rows]
 
 
-def open_queue(path: Path, clock: Callable[[], float] = time.time) -> SQLiteWorkQueue:
-    return SQLiteWorkQueue(path, clock)
+def sqlite_file(rest: str, project: Path) -> Path:
+    """sqlite:///logs/queue.sqlite3 is relative to the project, sqlite:////srv/queue.sqlite3 absolute."""
+    if not rest.startswith("/") or rest == "/":
+        raise ConfigurationError(f"queue sqlite://{rest}: a SQLite queue needs a file",
+                                 "Write it as sqlite:///logs/queue.sqlite3 (relative to the project) or "
+                                 "sqlite:////srv/backroom/queue.sqlite3 (absolute).")
+    return Path(project) / rest[1:]
+
+
+register_backend(QueueBackend(
+    scheme="sqlite",
+    open=lambda rest, project, clock: SQLiteWorkQueue(sqlite_file(rest, project), clock),
+    exists=lambda rest, project: sqlite_file(rest, project).is_file(),
+    describe=lambda rest, project: str(sqlite_file(rest, project))))

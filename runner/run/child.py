@@ -17,8 +17,8 @@ import traceback
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import BackroomError, ExitCode
-from .run import Progress, RunRequest, RunResult
+from ..errors import BackroomError, ExitCode
+from .records import Progress, RunRequest, RunResult
 
 
 class ChildRunError(BackroomError):
@@ -41,9 +41,9 @@ def _child_main(request: RunRequest, messages: Any, stop_after_item: Any) -> Non
     else:  # Windows: the console's Ctrl-C reaches every process attached to it
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGBREAK, signal.default_int_handler)  # the launcher's "stop now"
-    from .console_log import configure_console_log
-    from .run import start_run
-    from .run_lock import bot_lock
+    from ..console_log import configure_console_log
+    from .lock import bot_lock
+    from .start import start_run
 
     configure_console_log("ERROR")  # warnings are in the run log; the launcher shows progress
     try:

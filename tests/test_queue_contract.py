@@ -1,16 +1,26 @@
-"""The SQLite work queue on its own: intake, leases, recovery, retries and a person's decisions."""
+"""The work queue's contract, run against every backend: intake, leases, recovery, retries and a
+person's decisions, through the WorkQueue Protocol alone. A new backend is added to BACKENDS and
+must pass this file unchanged. At the end: how a project chooses its backend (a URL)."""
 
 from __future__ import annotations
 
 import multiprocessing
+import subprocess
+import sys
 from datetime import date
 from decimal import Decimal
 
 import pytest
 
 from runner.work_item import WorkItem
-from runner.work_queue import AGE_BUCKETS, ItemState, age_bucket, open_queue
-from runner.work_queue.sqlite_queue import QueueError
+from runner.errors import ConfigurationError
+from runner.settings import load_settings
+from runner.work_queue import AGE_BUCKETS, ItemState, QueueError, age_bucket, describe_queue, open_queue, queue_exists
+
+# backend name -> the URL of a fresh, empty queue under a test's folder
+BACKENDS = {
+    "sqlite": lambda folder: f"sqlite:///{folder}/queue.sqlite3",
+}
 
 
 class Clock:
@@ -31,9 +41,14 @@ def clock():
     return Clock()
 
 
+@pytest.fixture(params=sorted(BACKENDS))
+def queue_url(request, tmp_path):
+    return BACKENDS[request.param](tmp_path)
+
+
 @pytest.fixture
-def queue(tmp_path, clock):
-    q = open_queue(tmp_path / "queue.sqlite3", clock)
+def queue(queue_url, clock):
+    q = open_queue(queue_url, clock=clock)
     yield q
     q.close()
 
@@ -74,27 +89,37 @@ def test_a_lease_is_exclusive_until_it_expires(queue, clock):
     assert "recovered from host-x:1:r1" in history[-1].message and history[-1].actor == "run:r2"
 
 
-def test_an_item_held_by_a_dead_process_on_this_host_is_recovered_at_once(queue):
-    import socket
+def test_an_item_held_by_a_runner_that_died_is_recovered_at_once(queue_url):
+    """A runner process claims with the owner its backend names, starts to commit, and is gone (no
+    cleanup): the next claim takes the item back long before its hour-long lease ends."""
+    queue = open_queue(queue_url)
     queue.intake("bot", items("A"), "intake")
-    dead = f"{socket.gethostname()}:999999999:r1"  # no such pid
-    claimed = queue.claim("bot", dead, 3600, "r1")
-    queue.mark_committing(claimed.id, dead)
-    recovered = queue.claim("bot", "me:1:r2", 3600, "r2")
+    script = ("import os, sys; from runner.work_queue import open_queue; q = open_queue(sys.argv[1]); "
+              "owner = q.new_owner('r1'); c = q.claim('bot', owner, 3600, 'r1'); q.mark_committing(c.id, owner); "
+              "print(owner, flush=True); os._exit(0)")
+    died = subprocess.run([sys.executable, "-c", script, queue_url], capture_output=True, text=True, timeout=60)
+    assert died.returncode == 0, died.stderr
+    assert queue.get("bot", "A").state == ItemState.IN_PROGRESS
+    recovered = queue.claim("bot", queue.new_owner("r2"), 3600, "r2")
+    assert recovered is not None and recovered.reference == "A"
     assert recovered.recovered and recovered.commit_started  # the next attempt must look before it keys
+    assert died.stdout.strip() in queue.history("bot", "A")[-1].message
+    queue.close()
 
 
 def test_system_exceptions_back_off_then_go_to_review(queue, clock):
     queue.intake("bot", items("A"), "intake")
     claimed = queue.claim("bot", "h:1:r", 60, "r")
-    queue.system_exception(claimed.id, "h:1:r", "System busy", retry_at=clock.now + 30)
+    queue.system_exception(claimed.id, "h:1:r", "System busy", retry_in_s=30)
     assert queue.get("bot", "A").state == ItemState.PENDING
     assert queue.claim("bot", "h:1:r", 60, "r") is None  # backing off
-    assert queue.next_due("bot") == clock.now + 30
-    clock.now += 31
+    assert queue.seconds_until_due("bot") == 30
+    clock.now += 10
+    assert queue.seconds_until_due("bot") == 20
+    clock.now += 21
     claimed = queue.claim("bot", "h:1:r", 60, "r")
     assert claimed.attempts == 2
-    queue.system_exception(claimed.id, "h:1:r", "System busy again", retry_at=None)
+    queue.system_exception(claimed.id, "h:1:r", "System busy again", retry_in_s=None)
     item = queue.get("bot", "A")
     assert item.state == ItemState.SYSTEM_EXCEPTION and item.last_error == "System busy again"
     assert queue.claim("bot", "h:1:r", 60, "r") is None  # in review: never retried by itself
@@ -130,8 +155,8 @@ def test_age_buckets():
         [AGE_BUCKETS[0], AGE_BUCKETS[0], AGE_BUCKETS[1], AGE_BUCKETS[1], AGE_BUCKETS[2], AGE_BUCKETS[2]]
 
 
-def _claim_all(path, owner, out):
-    q = open_queue(path)
+def _claim_all(url, owner, out):
+    q = open_queue(url)
     got = []
     while (item := q.claim("bot", owner, 600, owner)) is not None:
         got.append(item.reference)
@@ -139,14 +164,13 @@ def _claim_all(path, owner, out):
     out.put(got)
 
 
-def test_two_processes_never_claim_the_same_item(tmp_path):
-    path = tmp_path / "queue.sqlite3"
-    q = open_queue(path)
+def test_two_processes_never_claim_the_same_item(queue_url):
+    q = open_queue(queue_url)
     refs = [f"R{n:04d}" for n in range(300)]
     q.intake("bot", items(*refs), "intake")
     q.close()
     out = multiprocessing.get_context("spawn").Queue()
-    procs = [multiprocessing.get_context("spawn").Process(target=_claim_all, args=(path, f"h:{n}:p{n}", out))
+    procs = [multiprocessing.get_context("spawn").Process(target=_claim_all, args=(queue_url, f"h:{n}:p{n}", out))
              for n in range(2)]
     for p in procs:
         p.start()
@@ -166,3 +190,35 @@ def test_reloading_an_old_file_does_not_undo_a_persons_correction(queue):
     report = queue.intake("bot", items("A", "B", qty=2), "intake:old.xlsx")
     assert report.changed_in_review == ["A", "B"]
     assert queue.get("bot", "A").data["qty"] == 7 and queue.get("bot", "B").data["qty"] == 1
+
+
+# -- choosing a backend ------------------------------------------------------------------------------
+def test_a_project_names_its_queue_by_url_relative_to_the_project(tmp_path):
+    (tmp_path / "backroom.yaml").write_text("queue: sqlite:///records/work.sqlite3\n")
+    settings = load_settings(tmp_path)
+    assert not queue_exists(settings.queue_url, tmp_path)
+    queue = open_queue(settings.queue_url, tmp_path)
+    queue.intake("bot", items("A"), "intake")
+    queue.close()
+    assert (tmp_path / "records" / "work.sqlite3").is_file()
+    assert queue_exists(settings.queue_url, tmp_path)
+    assert describe_queue(settings.queue_url, tmp_path) == str(tmp_path / "records" / "work.sqlite3")
+
+
+def test_unset_the_queue_follows_logs_dir_and_queue_path_still_means_a_sqlite_file(tmp_path):
+    (tmp_path / "backroom.yaml").write_text("logs_dir: var/logs\n")
+    assert load_settings(tmp_path).queue_url == "sqlite:///var/logs/queue.sqlite3"
+    (tmp_path / "backroom.yaml").write_text("queue_path: old/queue.sqlite3\n")
+    assert load_settings(tmp_path).queue_url == "sqlite:///old/queue.sqlite3"
+    (tmp_path / "backroom.yaml").write_text("queue_path: old/queue.sqlite3\nqueue: sqlite:///new.sqlite3\n")
+    with pytest.raises(ConfigurationError, match="keep queue"):
+        load_settings(tmp_path)
+
+
+def test_an_unknown_backend_or_a_sqlite_url_without_a_file_is_refused_with_what_to_write(tmp_path):
+    with pytest.raises(ConfigurationError, match=r"no queue backend for 'postgresql://' \(known: sqlite://\)") as e:
+        open_queue("postgresql://backroom@db/queue", tmp_path)
+    assert "sqlite:///logs/queue.sqlite3" in e.value.hint
+    with pytest.raises(ConfigurationError, match="needs a file"):
+        open_queue("sqlite://", tmp_path)
+    assert not any(tmp_path.iterdir())

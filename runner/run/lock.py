@@ -12,8 +12,8 @@ from typing import Iterator
 
 from filelock import FileLock, Timeout
 
-from .errors import BackroomError, ExitCode
-from .settings import logs_folder
+from ..errors import BackroomError, ExitCode
+from ..settings import logs_folder
 
 
 class BotBusyError(BackroomError):

@@ -1,0 +1,14 @@
+"""A run, from its request to its sealed evidence: prepare (check everything), plan the input into
+the queue, work each claimed item through the engine inside one RunSession, write what came of it."""
+
+from .child import ChildEnded, ChildRun, ChildRunError
+from .lock import BotBusyError, bot_lock, is_running, lock_path
+from .prepare import prepare_run
+from .records import ItemResult, PreparedRun, Progress, RunRequest, RunResult
+from .retry import RetryPolicy
+from .session import RunSession, new_run_id, record_chain_head
+from .start import start_run
+
+__all__ = ["BotBusyError", "ChildEnded", "ChildRun", "ChildRunError", "ItemResult", "PreparedRun", "Progress",
+           "RetryPolicy", "RunRequest", "RunResult", "RunSession", "bot_lock", "is_running", "lock_path",
+           "new_run_id", "prepare_run", "record_chain_head", "start_run"]

@@ -1,0 +1,227 @@
+"""A keying run: the input's rows go into the queue, then each claimed work item is keyed on a clean
+screen (its own browser context; a desktop app restarted after a failed item). A system failure is
+tried again after a back-off (RetryPolicy), a business failure goes to a person, and an attempt
+that may have saved is never repeated blindly (commit_guard)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Callable
+
+from ..audit.events import sha256_file
+from ..audit.report import REPORT_FILE
+from ..bot import Bot
+from ..commit_guard import may_be_in_app, person_must_check
+from ..engine import Engine, ItemHooks
+from ..errors import StepFailure, SystemException
+from ..work_item import WorkItem
+from ..work_queue import ItemState, QueuedItem, WorkQueue
+from .outcomes import input_outcomes, keying_exit_code, output_values, write_documents, write_results_workbook
+from .plan import WorkPlan, close_corrected, plan_work
+from .records import ItemResult, PreparedRun, Progress, RunRequest, RunResult, count_outcomes
+from .retry import RetryPolicy
+from .session import RunSession, open_run_queue
+
+
+def run_keying(request: RunRequest, prepared: PreparedRun, on_progress: Callable[[Progress], None] | None,
+               should_stop: Callable[[], bool] | None) -> RunResult:
+    queue = open_run_queue(request, prepared.settings)
+    try:
+        plan = plan_work(prepared, Path(request.input_path), queue)   # refused here: no run folder is made
+        with RunSession(request, prepared) as session:
+            return _key_items(session, queue, plan, Path(request.input_path).name, on_progress, should_stop)
+    finally:
+        queue.close()
+
+
+def _key_items(session: RunSession, queue: WorkQueue, plan: WorkPlan, input_name: str,
+               on_progress: Callable[[Progress], None] | None, should_stop: Callable[[], bool] | None) -> RunResult:
+    request, prepared, bot = session.request, session.prepared, session.bot
+    actor = f"intake:{input_name}"
+    assert prepared.intake is not None
+    worked: dict[str, ItemResult] = {}
+    rejected = [ItemResult(r.reference, "rejected", "; ".join(r.problems), 0, r.row) for r in prepared.intake.rejected]
+    _queue_input(session, queue, plan, actor, input_name, len(rejected))
+    total = len(queue.items(bot.name, [ItemState.PENDING, ItemState.IN_PROGRESS])) + len(rejected)
+
+    def progress(current: str | None = None) -> None:
+        if on_progress:
+            finished = [r for r in worked.values() if r.outcome != "pending"] + rejected
+            retrying = sum(1 for r in worked.values() if r.outcome == "pending")
+            on_progress(Progress(total, len(finished), count_outcomes(finished), current, retrying))
+
+    progress()
+    owner = queue.new_owner(session.run_id)
+    retry = RetryPolicy.of(bot)
+    try:
+        while True:
+            if should_stop and should_stop():
+                session.message = "stopped by the operator after the current item"
+                break
+            claimed = queue.claim(bot.name, owner, session.settings.lease_s, session.run_id)
+            if claimed is None:
+                wait = queue.seconds_until_due(bot.name)
+                if wait is None:
+                    break  # nothing pending: the queue is drained for this bot
+                time.sleep(min(max(wait, 0.05), 5.0))  # a retry is waiting for its back-off
+                continue
+            try:
+                session.start_drivers()
+            except BaseException as exc:
+                # claimed before anything could start: given back, not left in progress
+                queue.release(claimed.id, owner, f"run stopped while starting: {session.why_stopped(exc)}")
+                raise
+            progress(claimed.reference)
+            worked[claimed.reference] = _work_claimed(session, queue, claimed, owner, retry)
+            progress()
+    except (KeyboardInterrupt, Exception) as exc:
+        session.stopped_by(exc)
+    session.stop_drivers()
+    results = rejected + input_outcomes(queue, bot, prepared.intake.items, plan.owners, worked, session.run_id)
+    for work_item in dict.fromkeys(r.work_item for r in results if r.outcome == "not_started"):
+        if work_item not in worked:
+            session.emit("item", "not_started", item=work_item, message=session.message or "not worked in this run")
+    exit_code = keying_exit_code(results, session.abort)
+    session.end(exit_code, data={"counts": count_outcomes(results), "read_back": dict(session.engine.tally)})
+    results_path = write_results_workbook(prepared, Path(request.input_path), session.run_dir, results)
+    return RunResult(session.run_id, session.run_dir, session.run_dir / REPORT_FILE, results_path, results,
+                     exit_code, session.message, dict(session.engine.tally))
+
+
+def _queue_input(session: RunSession, queue: WorkQueue, plan: WorkPlan, actor: str, input_name: str,
+                 rejected: int) -> None:
+    """The plan goes into the queue; what that did is the run's first events."""
+    request, prepared, bot = session.request, session.prepared, session.bot
+    assert prepared.intake is not None
+    intake = queue.intake(bot.name, plan.items, actor=actor)
+    review = queue.add_for_review(bot.name, plan.refused, actor=actor)
+    superseded = close_corrected(queue, bot, plan, actor, input_name)
+    waiting = len(queue.items(bot.name, [ItemState.PENDING, ItemState.IN_PROGRESS]))
+    session.emit("run", "started", data={
+        "bot": bot.name, "input": str(request.input_path), "items": len(plan.items),
+        "rows": len(prepared.intake.items), "rejected": rejected, "policy": session.policy,
+        "started_by": request.started_by, "apps": prepared.apps,
+        "intake": {"added": len(intake.added), "already_queued": len(intake.already_queued),
+                   "already_done": len(intake.already_done), "changed_after_done": intake.changed_after_done,
+                   "updated_pending": intake.updated_pending, "changed_in_review": intake.changed_in_review,
+                   "corrected": intake.corrected, "to_review": review.added, "superseded": superseded},
+        "queue_waiting": waiting})
+    session.log.info(f"run {session.run_id} of {bot.name} started by {request.started_by}: {len(intake.added)} new "
+                     f"item(s), {waiting} waiting in the queue, {len(intake.already_done)} already done")
+    for ref in intake.changed_after_done:
+        session.emit("intake", "changed_after_done", item=ref, message=f"{input_name} has different data for this "
+                     "item, which is already done; it was not keyed again. Check it by hand.")
+    for ref in intake.changed_in_review:
+        session.emit("intake", "kept_queued_data", item=ref, message=f"{input_name} has different data for this item, "
+                     "which is in review or was corrected by a person; the queued data is kept "
+                     "(backroom queue retry --set changes it).")
+    for ref in intake.corrected:
+        session.emit("intake", "corrected", item=ref,
+                     message=f"refused earlier; {input_name} corrects it and it will be worked")
+    for item, reason in plan.refused:
+        where = "in review" if item.reference in review.added else \
+            f"already {review.existing[item.reference].state.value}" if item.reference in review.existing else ""
+        session.emit("intake", "to_review" if item.reference in review.added else "refused", item=item.reference,
+                     message=reason, data={"source": item.source, "queue": where})
+
+
+class _QueueHooks(ItemHooks):
+    """Keeps the lease alive while an item is worked and records when it is about to commit."""
+
+    def __init__(self, queue: WorkQueue, claimed: QueuedItem, owner: str, lease_s: float):
+        self.queue, self.item_id, self.owner, self.lease_s = queue, claimed.id, owner, lease_s
+        self.bot, self.reference = claimed.bot, claimed.reference
+        self.last_beat = time.monotonic()
+        self.committed: tuple[str, str] | None = None   # (app, step) of the first step of this attempt that saves
+
+    def heartbeat(self) -> None:
+        if time.monotonic() - self.last_beat > self.lease_s / 10:
+            self.queue.heartbeat(self.item_id, self.owner, self.lease_s)
+            self.last_beat = time.monotonic()
+
+    def key_taken(self, variable: str, value: str) -> str | None:
+        return self.queue.holder_of(self.bot, variable, value, other_than=self.reference)
+
+    def before_commit(self, step, app: str) -> None:
+        self.queue.mark_committing(self.item_id, self.owner)
+        if self.committed is None:
+            self.committed = (app, step.where)
+
+
+def _work_claimed(session: RunSession, queue: WorkQueue, claimed: QueuedItem, owner: str,
+                  retry: RetryPolicy) -> ItemResult:
+    """One attempt at one claimed item; the queue decides what happens next."""
+    bot, engine, emit = session.bot, session.engine, session.emit
+    item = claimed.as_work_item()
+    attempt = claimed.attempts
+    started = time.perf_counter()
+    verify = bot.verify if claimed.commit_started or bot.verify_when == "always" else None
+    emit("item", "started", item=item.reference, attempt=attempt,
+         data={"source": item.source, "recovered": claimed.recovered, "verify_first": verify is not None})
+    if claimed.recovered:
+        session.log.bind(item=item.reference).warning("recovered from a runner that stopped without finishing")
+    elapsed = lambda: round((time.perf_counter() - started) * 1000, 1)  # noqa: E731
+    hooks = _QueueHooks(queue, claimed, owner, session.settings.lease_s)
+
+    def to_review(message: str, failure: StepFailure | None = None) -> ItemResult:
+        queue.business_exception(claimed.id, owner, message)
+        shot = failure.screenshot if failure is not None and failure.screenshot else (None, None)
+        emit("item", "business_exception", item=item.reference, attempt=attempt, message=message,
+             duration_ms=elapsed(), screenshot=shot[0], screenshot_sha256=shot[1], data={"source": item.source})
+        return ItemResult(item.reference, "business_exception", message, attempt)
+
+    if person_must_check(claimed.commit_started, bot.verify):
+        # Nothing can look it up: keying it again could make a second record. A person decides.
+        return to_review(may_be_in_app(_saving_app(engine, bot)))
+    try:
+        if session.prepared.logic.check_item is not None:
+            _run_item_check(session.prepared.logic.check_item, item, bot)
+        outcome = engine.run_item(item, bot.recipes, attempt, verify, hooks)
+        for path in write_documents(bot, item, outcome.variables, session.run_dir):
+            emit("document", "written", item=item.reference, attempt=attempt, value=path.name,
+                 data={"file": str(path.relative_to(session.run_dir)), "sha256": sha256_file(path)})
+    except StepFailure as failure:
+        if failure.kind == "business":
+            return to_review(failure.message, failure)
+        if hooks.committed is not None and bot.verify is None:
+            app, where = hooks.committed
+            return to_review(f"{may_be_in_app(app, where)}. It stopped with: {failure.message}", failure)
+        delay = retry.delay_after(attempt)
+        if delay is not None:
+            queue.system_exception(claimed.id, owner, failure.message, retry_in_s=delay)
+            emit("item", "retrying", item=item.reference, attempt=attempt, message=failure.message,
+                 duration_ms=elapsed(), data={"retry_in_s": delay})
+            session.log.bind(item=item.reference).warning(
+                f"attempt {attempt} failed, retrying in {delay:g}s: {failure.message}")
+            return ItemResult(item.reference, "pending", failure.message, attempt)
+        queue.system_exception(claimed.id, owner, failure.message, retry_in_s=None)
+        emit("item", "system_exception", item=item.reference, attempt=attempt, message=failure.message,
+             duration_ms=elapsed(), data={"source": item.source})
+        return ItemResult(item.reference, "system_exception", failure.message, attempt)
+    except BaseException as exc:
+        # The run is stopping (the app went away, Ctrl-C): give the item back for the next run.
+        queue.release(claimed.id, owner, f"run stopped: {session.why_stopped(exc)}")
+        raise
+    output = output_values(bot, item, outcome.variables)
+    message = outcome.message if outcome.already_done else ""
+    queue.complete(claimed.id, owner, {"vars": outcome.variables, "output": output}, message)
+    emit("item", "done", item=item.reference, attempt=attempt, duration_ms=elapsed(), message=message or None,
+         data={"source": item.source, "result": output, "already_done": outcome.already_done})
+    return ItemResult(item.reference, "done", message, attempt, None, outcome.variables)
+
+
+def _saving_app(engine: Engine, bot: Bot) -> str:
+    """The app a keying bot's commit steps save into (its recipes' app), for a person's message."""
+    apps = [engine.book[name].app for name in bot.recipes if name in engine.book.recipes]
+    return apps[0] if apps else "the application"
+
+
+def _run_item_check(item_check: Callable, item: WorkItem, bot: Bot) -> None:
+    """The bot's own business rules; anything but a BusinessException is a system failure."""
+    try:
+        item_check(item)
+    except StepFailure:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a defect in bot.py must not stop the other items
+        raise SystemException(f"bots/{bot.name}/bot.py check_item failed: {type(exc).__name__}: {exc}") from None

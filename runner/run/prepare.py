@@ -1,0 +1,70 @@
+"""`prepare_run`: everything a run could trip over, checked before any screen is touched: the bot,
+its recipes and selector maps, the input workbook or statement, the secrets, the app addresses and
+the extras a desktop bot needs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..bot import load_bot
+from ..bot_logic import load_bot_logic
+from ..documents import check_template
+from ..errors import BotDefinitionError, ConfigurationError
+from ..extras import require_desktop
+from ..intake import read_workbook
+from ..reconcile.sources import read_statement
+from ..recipe import load_recipe_book
+from ..secrets import resolve_secrets
+from ..selector_map import SelectorMap, load_selector_map
+from ..settings import AppSettings, load_settings
+from .records import PreparedRun, RunRequest
+
+
+def prepare_run(request: RunRequest) -> PreparedRun:
+    """Validate everything before anything is keyed; raises DataError/ConfigurationError."""
+    project = Path(request.project)
+    settings = load_settings(project)
+    if request.headed:
+        settings.browser.headless = False
+    bot = load_bot(project, request.bot)
+    maps: dict[str, SelectorMap] = {}
+
+    def map_for_app(app: str) -> SelectorMap:
+        if app not in maps:
+            maps[app] = load_selector_map(project / "selectors" / f"{app}.yaml")
+        return maps[app]
+
+    book = load_recipe_book(project / "recipes", bot.all_recipes, map_for_app)
+    logic = load_bot_logic(bot.path)
+    # Grouped items carry fields the bot's Python makes (an invoice's lines), not only input columns.
+    known = set(bot.input.fields) if bot.input else set()
+    for recipe in book.recipes.values():
+        unknown = sorted(recipe.item_fields - known)
+        if unknown and logic.make_items is None:
+            raise BotDefinitionError(
+                f"recipes/{recipe.path.name} uses item field{'s' if len(unknown) > 1 else ''} "
+                f"{', '.join(unknown)}, which bots/{bot.name}/bot.yaml does not define",
+                "Add the field to the bot's input, or correct the recipe." if bot.input else
+                "A reconciliation's ledger recipes have no item: remove the item fields.")
+    for document in bot.documents:
+        check_template(bot.path / document.template, f"bots/{bot.name}/bot.yaml")
+    require_desktop([app for app, m in maps.items() if m.kind == "desktop"], bot.name)
+    apps = {}
+    for app, selector_map in maps.items():
+        configured = settings.apps.get(app) or AppSettings()
+        if app in request.app_urls:
+            settings.apps[app] = configured.model_copy(update={"url": request.app_urls[app]})
+        if app in request.app_commands:
+            settings.apps[app] = configured.model_copy(update={"command": request.app_commands[app]})
+        apps[app] = settings.app(app, selector_map.kind).model_dump()
+    for option, named in (("--app-url", request.app_urls), ("--app-command", request.app_commands)):
+        for app in named:
+            if app not in maps:
+                raise ConfigurationError(f"{option} names app '{app}', which no recipe of bot '{bot.name}' uses")
+    intake, statement = None, None
+    if bot.kind == "reconcile":
+        statement = read_statement(Path(request.input_path), bot.reconcile)
+    else:
+        intake = read_workbook(Path(request.input_path), bot.input)
+    secret_values = resolve_secrets(book.secrets)
+    return PreparedRun(bot, settings, book, maps, intake, secret_values, apps, logic, statement)

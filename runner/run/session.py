@@ -1,0 +1,197 @@
+"""`RunSession`: one run from its folder to its seal, the same for every kind of bot.
+
+    with RunSession(request, prepared) as session:
+        session.emit("run", "started", data=...)
+        try:
+            session.start_drivers()
+            ... the bot's work, through session.engine ...
+        except (KeyboardInterrupt, Exception) as exc:
+            session.stopped_by(exc)
+        session.end(exit_code, message, data)     # the last event; the trail is closed
+        ... files the run writes after its events (a results workbook) ...
+    # leaving it: drivers stopped, report built, evidence sealed and its chain head recorded in the queue
+
+Whatever happens inside, the run's evidence is finished: an exception that escapes the block ends
+the run as aborted (or interrupted) before it goes on up. A defect (not a BackroomError, not a
+Ctrl-C) recorded with `stopped_by` is raised again once the evidence is sealed.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets as _random
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from ..audit.events import AuditEvent, AuditTrail
+from ..audit.report import build_report
+from ..audit.signing import load_signer
+from ..drivers.web import WebDriver
+from ..engine import Engine
+from ..errors import BackroomError, ConfigurationError, ExitCode, exit_code_for
+from ..secrets import Redactor
+from ..settings import AppSettings, Settings
+from ..work_queue import EvidenceHead, WorkQueue, open_queue
+from .interrupts import interrupts_deferred
+from .records import PreparedRun, RunRequest
+
+RUN_ID = re.compile(r"[0-9A-Za-z][0-9A-Za-z-]{0,63}")
+RUN_OUTCOME = {ExitCode.OK: "success", ExitCode.ITEMS_FAILED: "finished_with_exceptions",
+               ExitCode.INTERRUPTED: "interrupted"}
+
+
+def new_run_id() -> str:
+    return datetime.now().strftime("%Y%m%d-%H%M%S-") + _random.token_hex(2)
+
+
+def run_queue_url(request: RunRequest, settings: Settings) -> str | Path:
+    return request.queue or settings.queue_url
+
+
+def open_run_queue(request: RunRequest, settings: Settings) -> WorkQueue:
+    return open_queue(run_queue_url(request, settings), Path(request.project))
+
+
+def run_outcome(code: ExitCode) -> str:
+    return RUN_OUTCOME.get(code, "aborted")
+
+
+class RunSession:
+    def __init__(self, request: RunRequest, prepared: PreparedRun):
+        self.request, self.prepared = request, prepared
+        self.bot, self.settings = prepared.bot, prepared.settings
+        self.project = Path(request.project)
+        self.queue_url = run_queue_url(request, self.settings)
+        self.run_id = request.run_id or new_run_id()
+        if not RUN_ID.fullmatch(self.run_id):
+            raise ConfigurationError(f"run id {self.run_id!r}: letters, digits and '-' only")
+        self.policy = request.screenshots or self.bot.screenshots or self.settings.screenshots
+        self.abort: BaseException | None = None   # what stopped the run early, if anything
+        self.message = ""                         # the run's last word: why it stopped, or its headline
+        self.exit_code: ExitCode | None = None
+        self.report_path: Path | None = None
+        self.drivers: dict[str, Any] = {}
+        self._drivers_started = False
+
+    # -- opening -------------------------------------------------------------------------------
+    def __enter__(self) -> "RunSession":
+        signer = load_signer(self.settings, self.project)  # before anything runs: a missing key stops nothing
+        self.run_dir = self.project / self.settings.logs_dir / self.bot.name / self.run_id
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        redactor = Redactor()
+        redactor.add(*self.prepared.secrets.values())
+        redactor.add(*getattr(signer, "secret_values", ()))
+        self.trail = AuditTrail(self.run_id, self.run_dir, redactor, signer)
+        self.drivers = self._make_drivers()
+        self.engine = Engine(self.drivers, self.prepared.book, self.prepared.maps, self.settings, self.trail,
+                             self.prepared.secrets, self.prepared.apps, self.policy)
+        return self
+
+    def _make_drivers(self) -> dict[str, Any]:
+        kinds = {m.kind for m in self.prepared.maps.values()}
+        drivers: dict[str, Any] = {}
+        if "web" in kinds:
+            drivers["web"] = WebDriver(self.settings)
+        if "desktop" in kinds:
+            from ..drivers.desktop import DesktopDriver  # OpenCV and pyautogui load only for desktop bots
+
+            # the settings prepare_run resolved (file, environment, command line), not resolved again
+            desktop_apps = {app: AppSettings.model_validate(self.prepared.apps[app])
+                            for app, m in self.prepared.maps.items() if m.kind == "desktop"}
+            drivers["desktop"] = DesktopDriver(self.settings, desktop_apps, self.project,
+                                               attended=not self.request.virtual_display)
+        return drivers
+
+    def open_queue(self) -> WorkQueue:
+        return open_queue(self.queue_url, self.project)
+
+    # -- during the run ------------------------------------------------------------------------
+    def emit(self, kind: str, outcome: str, **fields) -> None:
+        self.trail.emit(AuditEvent(run=self.run_id, seq=self.trail.next_seq(), kind=kind, outcome=outcome, **fields))
+
+    @property
+    def log(self):
+        return self.trail.log
+
+    def start_drivers(self) -> None:
+        """Browsers and apps start with Ctrl-C held back (interrupts.py); once per run."""
+        if self._drivers_started:
+            return
+        self._drivers_started = True
+        with interrupts_deferred():
+            for driver in self.drivers.values():
+                driver.start()
+
+    def stop_drivers(self) -> None:
+        for driver in self.drivers.values():
+            try:
+                driver.stop()
+            except Exception:  # noqa: BLE001 - the browser or the app may already be gone
+                pass
+
+    def masked(self, text: str) -> str:
+        return self.trail.redactor.scrub(text)
+
+    def why_stopped(self, exc: BaseException) -> str:
+        """An exception that stops the run, in one line for the queue's history (masked like any message)."""
+        if isinstance(exc, KeyboardInterrupt):
+            return "interrupted"
+        return self.masked(str(exc).splitlines()[0]) if str(exc) else type(exc).__name__
+
+    def stopped_by(self, exc: BaseException) -> str:
+        """The run stops early: why, in its log and (by `end`) its last event. A defect is logged with its
+        traceback and raised again when the session closes, after the evidence is written."""
+        self.abort = exc
+        if isinstance(exc, KeyboardInterrupt):
+            self.message = "interrupted"
+        elif isinstance(exc, BackroomError):
+            self.message = self.masked(str(exc).splitlines()[0])
+        else:
+            self.log.exception("internal error")
+            self.message = self.masked(f"internal error: {exc!r}")
+            return self.message
+        self.log.error(f"run stopped: {self.message}")
+        return self.message
+
+    # -- the end -------------------------------------------------------------------------------
+    @property
+    def ended(self) -> bool:
+        return self.exit_code is not None
+
+    def end(self, exit_code: ExitCode, message: str | None = None, data: dict | None = None) -> None:
+        """The run's last event, with its outcome; nothing is written to the trail after it."""
+        self.stop_drivers()
+        self.exit_code = exit_code
+        if message is not None:
+            self.message = message
+        self.emit("run", run_outcome(exit_code), message=self.message or None,
+                  data={**(data or {}), "exit_code": int(exit_code)})
+        self.trail.close()
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        if exc is not None and not self.ended:
+            self.stopped_by(exc)
+        if not self.ended:
+            self.end(exit_code_for(self.abort) if self.abort is not None else ExitCode.INTERNAL)
+        self.stop_drivers()
+        self.report_path = build_report(self.run_dir)
+        self._seal()
+        if exc is None and self.abort is not None and not isinstance(self.abort, (BackroomError, KeyboardInterrupt)):
+            raise self.abort
+        return False
+
+    def _seal(self) -> None:
+        seal = self.trail.seal(self.bot.name)
+        if seal is not None:
+            record_chain_head(self.queue_url, self.project, seal)
+
+
+def record_chain_head(queue_url: str | Path, project: Path, seal) -> None:
+    """The bot's new chain head, kept in the queue outside the bot's folder: a deleted newest run, or a
+    deleted bot folder, no longer goes unnoticed."""
+    queue = open_queue(queue_url, project)
+    try:
+        queue.record_evidence_head(EvidenceHead(seal.bot, seal.run, seal.chain_length, seal.line_sha256))
+    finally:
+        queue.close()
