@@ -31,9 +31,9 @@ from loguru import logger  # noqa: E402
 from runner.demo.ledger_desktop import create_ledger  # noqa: E402
 from runner.demo.sample_payments import sample_payment_rows, write_payments_workbook  # noqa: E402
 from runner import RunRequest, load_settings, start_run  # noqa: E402
-from runner.display import virtual_display  # noqa: E402
+from runner.drivers.display import virtual_display  # noqa: E402
 from runner.drivers.desktop import DesktopDriver, load_pyautogui  # noqa: E402
-from runner.selector_map import Selector, load_selector_map  # noqa: E402
+from runner.project.selector_map import Selector, load_selector_map  # noqa: E402
 
 PASSWORD = "bench-ledger-4410"
 

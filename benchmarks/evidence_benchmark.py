@@ -22,7 +22,7 @@ from runner.audit.events import AuditEvent, AuditTrail  # noqa: E402
 from runner.audit.manifest import seal_run  # noqa: E402
 from runner.audit.signing import Ed25519Signer, Ed25519Verifier  # noqa: E402
 from runner.audit.verify import verify_run  # noqa: E402
-from runner.secrets import Redactor  # noqa: E402
+from runner.project.secrets import Redactor  # noqa: E402
 
 
 def event(run: str, seq: int) -> AuditEvent:
@@ -53,7 +53,7 @@ def main() -> None:
         baseline_write = time.perf_counter() - started
 
         run_dir = base / "20261123-000000-aaaa"
-        trail = AuditTrail(run_dir.name, run_dir, Redactor(), Ed25519Signer(key))
+        trail = AuditTrail(run_dir.name, run_dir, Redactor())
         started = time.perf_counter()
         for seq in range(1, args.events + 1):
             trail.emit(event(run_dir.name, seq))

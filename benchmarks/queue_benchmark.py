@@ -23,8 +23,8 @@ sys.path.insert(0, str(ROOT))
 from openpyxl import Workbook  # noqa: E402
 
 from runner.demo.sample_orders import HEADERS, sample_rows  # noqa: E402
-from runner.bot import load_bot  # noqa: E402
-from runner.intake import read_workbook  # noqa: E402
+from runner.project.bot import load_bot  # noqa: E402
+from runner.intake.workbook import read_workbook  # noqa: E402
 from runner.work_queue import open_queue  # noqa: E402
 
 

@@ -31,7 +31,7 @@ from runner.demo.sample_orders import sample_rows, write_orders_workbook  # noqa
 from runner.demo.sample_payments import sample_payment_rows, write_payments_workbook  # noqa: E402
 from runner.demo.server import start_billing_app  # noqa: E402
 from runner import RunRequest, start_run  # noqa: E402
-from runner.display import virtual_display  # noqa: E402
+from runner.drivers.display import virtual_display  # noqa: E402
 
 PASSWORD, SUPERVISOR, LEDGER_PASSWORD = "bench-pass-7731", "4321", "bench-ledger-55"
 

@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT))
 
 from runner.demo.sample_reconciliation import make_sample, write_statement  # noqa: E402
 from runner.reconcile.matching import LEDGER, STATEMENT, MatchRules, reconcile  # noqa: E402
-from runner.reconcile.settings import ReconcileSpec  # noqa: E402
+from runner.project.reconcile_settings import ReconcileSpec  # noqa: E402
 from runner.reconcile.sources import SideRead, read_statement  # noqa: E402
 from runner.reconcile.summary import compute_figures  # noqa: E402
 from runner.reconcile.workbook import WorkbookContext, write_reconciliation  # noqa: E402
@@ -68,8 +68,8 @@ def main() -> None:
     for name, isolated in (("known answers", True), ("one busy year", False)):
         sample = make_sample(args.lines, seed=17, isolated=isolated)
         ledger, statement = sample.as_lines()
-        base_s, base_found = timed(lambda: baseline_join(ledger, statement))
-        ours_s, result = timed(lambda: reconcile(ledger, statement, RULES))
+        base_s, base_found = timed(lambda ledger=ledger, statement=statement: baseline_join(ledger, statement))
+        ours_s, result = timed(lambda ledger=ledger, statement=statement: reconcile(ledger, statement, RULES))
         stats = result.group_search
         answer = check_known_answers(sample, result) if isolated else "(no single answer)"
         print(f"{name:<16} {len(statement):>10,} {base_s:>11.2f} {ours_s:>11.2f} {ours_s / base_s:>6.0f}x "

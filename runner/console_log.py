@@ -1,4 +1,4 @@
-"""Loguru's console sink: warnings for people, never the audit records (they go to the run folder)."""
+"""Loguru's console sink: warnings for people; a run's own log and its events go to its folder."""
 
 from __future__ import annotations
 
@@ -14,10 +14,9 @@ def configure_console_log(level: str = "WARNING") -> None:
     if _state["configured"]:
         return
     try:
-        logger.remove(0)  # loguru's default sink would echo every audit record
+        logger.remove(0)  # loguru's default sink would echo every line of every run's log
     except ValueError:
         pass  # the application already configured loguru itself: leave its sinks alone
     else:
-        logger.add(sys.stderr, level=level, format="<level>{level}</level>: {message}",
-                   filter=lambda r: r["extra"].get("audit") is not True)
+        logger.add(sys.stderr, level=level, format="<level>{level}</level>: {message}")
     _state["configured"] = True

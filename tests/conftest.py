@@ -109,7 +109,7 @@ LEDGER_PASSWORD = "Ledger-planted-5521-secret"
 @pytest.fixture(scope="session")
 def screen():
     """A real X display (Xvfb) for the session's desktop tests; DISPLAY points at it."""
-    from runner.display import virtual_display
+    from runner.drivers.display import virtual_display
 
     with virtual_display(1024, 768) as name:
         yield name
@@ -193,3 +193,10 @@ def signals_left_as_they_were():
             signal.pthread_sigmask(signal.SIG_SETMASK, before["blocked"])
         changed = {name: (before[name], after[name]) for name in before if before[name] != after[name]}
         pytest.fail(f"the test left signal handling changed (restored now): {changed}")
+
+
+def pytest_configure(config):
+    """A suite started from a background job (CI, `... &` in a script) inherits SIGINT ignored; the tests
+    of Ctrl-C handling need what a terminal gives: Python's own handler."""
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)

@@ -76,7 +76,7 @@ def test_a_killed_runner_item_without_verify_recipe_is_not_keyed_again(project, 
     without_verify_recipe(project)
     workbook, rows = make_orders(tmp_path / "orders.xlsx", 2, seed=32)
     queue = open_queue(project / "logs" / "queue.sqlite3")
-    from runner.work_item import WorkItem
+    from runner.intake.work_item import WorkItem
 
     # as a killed runner leaves it: claimed, marked as committing, lease gone
     queue.intake("rekey-orders", [WorkItem(rows[0][0], {"order_ref": rows[0][0]}, "orders.xlsx row 2")], "test")

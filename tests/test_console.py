@@ -15,7 +15,7 @@ from playwright.sync_api import expect, sync_playwright
 from runner.demo.sample_orders import write_orders_workbook
 from runner.console import console_in_thread
 from runner.console.users import UserStore
-from runner.settings import BrowserSettings, load_settings
+from runner.project.settings import BrowserSettings, load_settings
 from runner.work_queue import ItemState, open_queue
 
 from .conftest import PASSWORD, SUPERVISOR, make_orders, orders_in_db, start_billing
@@ -302,7 +302,7 @@ def test_an_operator_stops_a_run_after_its_item_and_a_file_the_bot_cannot_read_i
 
 def test_an_item_that_may_already_be_saved_goes_back_only_after_a_person_says_they_checked(estate):
     """A bot without a verify recipe cannot look an item up: the operator must tick that they did."""
-    from runner.work_item import WorkItem
+    from runner.intake.work_item import WorkItem
 
     bot_yaml = estate.project / "bots" / "rekey-orders" / "bot.yaml"
     bot_yaml.write_text(bot_yaml.read_text().replace("verify: find-order\n", ""))

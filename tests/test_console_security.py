@@ -16,7 +16,7 @@ from playwright.sync_api import sync_playwright
 
 from runner.console import console_in_thread
 from runner.console.users import UserStore
-from runner.settings import load_settings
+from runner.project.settings import load_settings
 from runner.work_queue import ItemState, open_queue
 
 from .conftest import make_orders

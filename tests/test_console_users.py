@@ -8,10 +8,10 @@ from datetime import date, datetime
 
 import pytest
 
-from runner.bot import load_bot
+from runner.project.bot import load_bot
 from runner.console.figures import compute_figures
 from runner.console.users import MAX_FAILURES, UserError, UserStore
-from runner.work_item import WorkItem
+from runner.intake.work_item import WorkItem
 from runner.work_queue import open_queue
 
 

@@ -194,8 +194,8 @@ def test_the_driver_reads_a_balance_and_exports_the_statement(ledger, screen, tm
     import csv
 
     from runner.drivers.desktop import DesktopDriver
-    from runner.selector_map import load_selector_map
-    from runner.settings import AppSettings, Settings
+    from runner.project.selector_map import load_selector_map
+    from runner.project.settings import AppSettings, Settings
 
     root = Path(__file__).resolve().parent.parent
     ledger_map = load_selector_map(root / "selectors" / "ledger.yaml")
@@ -239,8 +239,8 @@ def test_the_fail_safe_stops_a_watched_run_like_ctrl_c(screen):
     import pytest
 
     from runner.drivers.desktop import DesktopDriver
-    from runner.selector_map import Candidate, Selector
-    from runner.settings import Settings
+    from runner.project.selector_map import Candidate, Selector
+    from runner.project.settings import Settings
 
     settings = Settings()
     settings.desktop.failsafe = "auto"
@@ -270,7 +270,7 @@ def test_an_app_without_a_window_title_is_started_without_waiting(screen):
     import time
 
     from runner.drivers.desktop import DesktopDriver
-    from runner.settings import AppSettings, Settings
+    from runner.project.settings import AppSettings, Settings
 
     quiet = AppSettings(command='{python} -c "import time; time.sleep(60)"')
     driver = DesktopDriver(Settings(), {"quiet": quiet}, Path("."), attended=False)
@@ -290,8 +290,8 @@ def test_a_picture_taken_while_the_app_shows_a_secret_paints_its_window_over(led
     front is painted over for that picture (and the driver says so); other pictures are not."""
     from runner.drivers.base import ScreenshotRequest
     from runner.drivers.desktop import DesktopDriver
-    from runner.selector_map import load_selector_map
-    from runner.settings import AppSettings, Settings
+    from runner.project.selector_map import load_selector_map
+    from runner.project.settings import AppSettings, Settings
 
     root = Path(__file__).resolve().parent.parent
     ledger_map = load_selector_map(root / "selectors" / "ledger.yaml")

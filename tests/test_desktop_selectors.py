@@ -12,8 +12,8 @@ import pytest
 from runner.drivers.desktop import key_combo
 from runner.drivers.screen_match import Box, ScreenImage, find_template, load_template
 from runner.errors import RecipeError, SelectorMapError
-from runner.recipe import parse_recipe
-from runner.selector_map import load_selector_map
+from runner.project.recipe import parse_recipe
+from runner.project.selector_map import load_selector_map
 
 ROOT = Path(__file__).resolve().parent.parent
 POST_BUTTON = ROOT / "selectors" / "ledger" / "post" / "button.png"
@@ -76,7 +76,8 @@ def test_key_names_as_on_the_web():
 def test_the_ledger_map_loads_with_its_templates():
     ledger = load_selector_map(ROOT / "selectors" / "ledger.yaml")
     assert ledger.kind == "desktop" and ledger.window == "LEDGER/AR 3.1 - Accounts"
-    assert ledger.windows_of("dialog")[0] == "LEDGER/AR 3.1 - Posted" and ledger.get("dialog.ok").windows == ledger.windows_of("dialog")
+    assert ledger.windows_of("dialog")[0] == "LEDGER/AR 3.1 - Posted"
+    assert ledger.get("dialog.ok").windows == ledger.windows_of("dialog")
     assert ledger.get("post.amount").windows == ("LEDGER/AR 3.1 - Accounts",)
     button = ledger.get("post.button")
     assert [c.strategy for c in button.candidates] == ["image", "image"]

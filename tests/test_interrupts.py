@@ -73,8 +73,15 @@ def test_a_failure_caused_by_the_interrupt_ends_as_the_interrupt():
 
 
 @pytest.mark.web
-def test_ctrl_c_while_the_browser_starts_ends_the_run_with_130_and_gives_the_item_back(project, billing, tmp_path):
-    """A browser still starting when Ctrl-C reaches the run's whole process group."""
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+@pytest.mark.parametrize("started_from", ["a terminal", "a background job"])
+def test_ctrl_c_while_the_browser_starts_ends_the_run_with_130_and_gives_the_item_back(project, billing, tmp_path,
+                                                                                       started_from):
+    """A browser still starting when Ctrl-C reaches the run's whole process group. Started from a background
+    job (`backroom scheduler &` in a script), a process inherits SIGINT ignored: the run still takes it."""
     import subprocess
     import sys
 
@@ -98,7 +105,8 @@ def test_ctrl_c_while_the_browser_starts_ends_the_run_with_130_and_gives_the_ite
     orders, rows = make_orders(tmp_path / "orders.xlsx", 1, seed=61)
     run = subprocess.Popen([sys.executable, "-m", "runner.cli", "run", "rekey-orders", "--input", str(orders),
                             "--app-url", f"billing={billing.url}"], cwd=project, start_new_session=True,
-                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                           preexec_fn=_ignore_sigint if started_from == "a background job" else None)
     wait_until(started.exists, 60, "the browser to start starting", run)
     os.killpg(run.pid, signal.SIGINT)
     go.touch()

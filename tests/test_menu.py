@@ -6,7 +6,7 @@ import os
 import sys
 from pathlib import Path
 
-from runner.settings import load_settings
+from runner.project.settings import load_settings
 from runner.work_queue import ItemState, open_queue
 
 from .conftest import PASSWORD, SUPERVISOR, make_orders, orders_in_db, start_billing

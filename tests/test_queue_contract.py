@@ -12,9 +12,9 @@ from decimal import Decimal
 
 import pytest
 
-from runner.work_item import WorkItem
+from runner.intake.work_item import WorkItem
 from runner.errors import ConfigurationError
-from runner.settings import load_settings
+from runner.project.settings import load_settings
 from runner.work_queue import AGE_BUCKETS, ItemState, QueueError, age_bucket, describe_queue, open_queue, queue_exists
 
 # backend name -> the URL of a fresh, empty queue under a test's folder

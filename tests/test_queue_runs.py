@@ -51,13 +51,13 @@ def test_loading_the_same_workbook_again_keys_nothing(project, billing, tmp_path
 def test_a_recovered_item_is_looked_up_before_it_is_keyed(project, billing, tmp_path):
     path, rows = make_orders(tmp_path / "orders.xlsx", 3)
     queue = project_queue(project)
-    from runner.intake import read_workbook
-    from runner.bot import load_bot
+    from runner.intake.workbook import read_workbook
+    from runner.project.bot import load_bot
     intake = read_workbook(path, load_bot(project, "rekey-orders").input)
     queue.intake("rekey-orders", intake.items, "intake:orders.xlsx")
     dead = f"{socket.gethostname()}:999999999:crashed-run"
     # Item 1: the crashed runner had pressed Save and BILLSYS saved it. Item 2: it crashed before BILLSYS saved.
-    for item in intake.items[:2]:
+    for _ in intake.items[:2]:
         claimed = queue.claim("rekey-orders", dead, 3600, "crashed-run")
         queue.mark_committing(claimed.id, dead)
     queue.close()

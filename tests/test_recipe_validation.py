@@ -7,7 +7,7 @@ import textwrap
 import pytest
 
 from runner import RecipeError, SelectorMapError, load_recipe_book, load_selector_map
-from runner.recipe import parse_recipe
+from runner.project.recipe import parse_recipe
 
 MAP = """\
 app: shop
@@ -96,7 +96,8 @@ def test_a_recipe_that_calls_itself_is_refused(layout):
 
 @pytest.mark.parametrize("change, expected", [
     (("        - label: Name\n", "        - label: Name\n          css: x\n"), "selectors/shop.yaml:7: "),
-    (("      find:\n        - role", "      finder:\n        - role"), "selectors/shop.yaml:9: 'find' is required\nselectors/shop.yaml:10: unknown key 'finder'"),
+    (("      find:\n        - role", "      finder:\n        - role"),
+     "selectors/shop.yaml:9: 'find' is required\nselectors/shop.yaml:10: unknown key 'finder'"),
     (("app: shop", "app: other"), "selectors/shop.yaml:1: app 'other' must match the file name 'shop'"),
 ])
 def test_selector_map_problems_name_the_line(layout, change, expected):
@@ -164,8 +165,8 @@ def test_a_press_names_a_screen_of_a_desktop_map_only(layout):
 
 
 def test_read_back_judges_what_a_control_holds():
-    from runner.readback import TypedValue, judge, mismatch
-    from runner.selector_map import Selector
+    from runner.engine.readback import TypedValue, judge, mismatch
+    from runner.project.selector_map import Selector
 
     field = Selector("post.amount", ())
     assert judge(TypedValue(field, "fill", "12.50"), "12.50").ok
@@ -183,8 +184,8 @@ def test_read_back_judges_what_a_control_holds():
 
 
 def test_a_field_that_reformats_is_judged_by_its_expect_template():
-    from runner.readback import TypedValue, judge
-    from runner.selector_map import Selector
+    from runner.engine.readback import TypedValue, judge
+    from runner.project.selector_map import Selector
 
     amount = TypedValue(Selector("invoice.net_amount", ()), "fill", "1,234.50", shown="1,234.50", typed="1234.50")
     assert judge(amount, "1234.50").ok      # still as typed: the field has not been left yet

@@ -67,7 +67,7 @@ def test_reconcile_reads_every_ledger_page_and_explains_every_difference(project
     items = queue_items(project)
     expected_review = len(unpaid) + sum(e.rule in ("unmatched_statement", "duplicate") for e in sample.expected)
     assert len(items) == expected_review
-    for ref, item in items.items():
+    for item in items.values():
         assert item.state == ItemState.BUSINESS_EXCEPTION
         assert item.data["workbook"] == result.results_path.name and item.data["read_at"]
         assert isinstance(item.data["amount"], Decimal)

@@ -12,10 +12,10 @@ from openpyxl import Workbook, load_workbook
 
 from runner.demo.sample_reconciliation import make_sample, write_statement
 from runner.errors import InputFileError
-from runner.money import ValueProblem, parse_amount, parse_day
+from runner.project.money import ValueProblem, parse_amount, parse_day
 from runner.reconcile.matching import (LEDGER, RULE_AMOUNT_DATE, RULE_MANY_TO_ONE, RULE_ONE_TO_MANY, RULE_REFERENCE,
                                        RULE_TOLERANCE_DATE, STATEMENT, Line, MatchRules, reconcile)
-from runner.reconcile.settings import ReconcileSpec
+from runner.project.reconcile_settings import ReconcileSpec
 from runner.reconcile.sources import SideRead, read_statement
 from runner.reconcile.summary import compute_figures
 from runner.reconcile.workbook import WorkbookContext, write_reconciliation

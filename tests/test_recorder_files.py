@@ -13,7 +13,7 @@ import yaml
 
 from runner.demo.sample_orders import write_orders_workbook
 from runner import load_selector_map
-from runner.recipe import parse_recipe
+from runner.project.recipe import parse_recipe
 from runner.recorder.model import RecordedElement, RecordedStep, Recording
 from runner.recorder.session import RecordingSession
 from runner.recorder.values import ValueMatcher, read_sample, snake

@@ -58,7 +58,7 @@ class Recorder:
                 break
             except Exception:
                 if time.monotonic() > deadline or self.process.poll() is not None:
-                    raise AssertionError(f"recorder did not start: {self.output()}")
+                    raise AssertionError(f"recorder did not start: {self.output()}") from None
                 time.sleep(0.3)
         page = browser.contexts[0].pages[0]
         page.wait_for_url("**/login?**")

@@ -33,7 +33,8 @@ def test_a_refused_order_goes_to_review_and_is_not_retried(project, billing, tmp
 
 def allow_attempts(project, attempts: int, backoff: float = 0.1) -> None:
     bot = project / "bots" / "rekey-orders" / "bot.yaml"
-    text = bot.read_text().replace("attempts: 3", f"attempts: {attempts}").replace("backoff_seconds: 1", f"backoff_seconds: {backoff}")
+    text = bot.read_text().replace("attempts: 3", f"attempts: {attempts}")
+    text = text.replace("backoff_seconds: 1", f"backoff_seconds: {backoff}")
     bot.write_text(text)
 
 

@@ -144,20 +144,21 @@ def test_the_retention_policy_is_applied_after_scheduled_runs(project):
     """A run sealed now is a month old on the scheduler's clock: its screenshots go, its evidence stays."""
     from runner import load_settings
     from runner.audit.events import AuditEvent, AuditTrail
+    from runner.audit.manifest import seal_run
     from runner.audit.signing import load_signer, load_verifier
     from runner.audit.verify import verify_run
-    from runner.secrets import Redactor
+    from runner.project.secrets import Redactor
 
     (project / "backroom.yaml").write_text((project / "backroom.yaml").read_text()
                                            + "\naudit:\n  screenshots_keep_days: 7\n")
     settings = load_settings(project)
     run_dir = project / "logs" / "rekey-orders" / "20261123-010000-aaaa"
-    trail = AuditTrail(run_dir.name, run_dir, Redactor(), load_signer(settings, project))
+    trail = AuditTrail(run_dir.name, run_dir, Redactor())
     (trail.screenshots_dir / "0001.jpg").write_bytes(b"a screenshot")
     trail.emit(AuditEvent(run=run_dir.name, seq=trail.next_seq(), kind="step", outcome="pass",
                           screenshot="screenshots/0001.jpg"))
     trail.close()
-    trail.seal("rekey-orders")
+    seal_run(run_dir, run_dir.name, "rekey-orders", trail.written, trail.last_hash, load_signer(settings, project))
     write_schedules(project)
     clock = ManualClock(at("2026-12-23T01:59"))
     service = scheduler(project, clock, Recorder(clock))

@@ -22,8 +22,8 @@ from runner.work_queue import describe_queue
 from runner import load_settings
 from runner.console import console_in_thread
 from runner.console.users import UserStore
-from runner.secrets import Redactor
-from runner.templating import MASK
+from runner.project.secrets import Redactor
+from runner.project.templating import MASK
 
 from .conftest import PASSWORD, start_billing
 from .test_console_security import OPERATOR, Session

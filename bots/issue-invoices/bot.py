@@ -15,10 +15,7 @@ from pathlib import Path
 
 from openpyxl import load_workbook
 
-from runner import Refused, WorkItem
-from runner.errors import InputFileError
-from runner.intake import cell_ref
-from runner.money import ValueProblem, parse_amount, round_money
+from runner import InputFileError, Refused, ValueProblem, WorkItem, cell_ref, parse_amount, round_money
 
 CUSTOMER_FILE = "customers.xlsx"
 CUSTOMER_COLUMNS = ("Customer", "Name", "Address", "City", "Postcode", "Labour Rate", "Discount %", "Tax %",

@@ -17,7 +17,7 @@ from pathlib import Path
 from loguru import logger
 
 from ..console_log import configure_console_log
-from ..secrets import Redactor
+from ..project.secrets import Redactor
 
 EVENTS_FILE = "events.jsonl"
 # data keys that hold hashes, file names, workbook places and locators, never an app's text
@@ -77,11 +77,11 @@ class AuditEvent:
 
 
 class AuditTrail:
-    """Writes a run's events.jsonl and run.log; hands out sequence numbers."""
+    """Writes a run's events.jsonl itself, one flushed line per event, each chained to the one before;
+    hands out sequence numbers. run.log, for people, goes through loguru (masked)."""
 
-    def __init__(self, run_id: str, run_dir: Path, redactor: Redactor, signer=None):
+    def __init__(self, run_id: str, run_dir: Path, redactor: Redactor):
         self.run_id = run_id
-        self.signer = signer                  # signs the run's manifest when the run is sealed
         self.run_dir = Path(run_dir)
         self.redactor = redactor
         self.seq = 0
@@ -93,19 +93,16 @@ class AuditTrail:
         self.screenshots_dir = self.run_dir / "screenshots"
         self.screenshots_dir.mkdir(parents=True, exist_ok=True)
         configure_console_log()
-        self.log = logger.patch(self._scrub).bind(run=run_id, item="-", audit=False)
-        only_this_run = lambda r: r["extra"].get("run") == run_id  # noqa: E731
+        self._events = open(self.events_path, "a", encoding="utf-8")
+        self.log = logger.patch(self._scrub).bind(run=run_id, item="-")
         self._sinks = [
-            logger.add(self.events_path, format="{message}", level="DEBUG", encoding="utf-8", catch=False,
-                       filter=lambda r: only_this_run(r) and r["extra"].get("audit") is True),
             logger.add(self.run_dir / RUN_LOG_FILE, level="INFO", encoding="utf-8",
                        format="{time:YYYY-MM-DD HH:mm:ss.SSS} {level: <7} [{extra[item]}] {message}",
-                       filter=lambda r: only_this_run(r) and r["extra"].get("audit") is False),
+                       filter=lambda r: r["extra"].get("run") == run_id),
         ]
 
     def _scrub(self, record) -> None:
-        if record["extra"].get("audit") is not True:  # an event line is masked field by field in emit
-            record["message"] = self.redactor.scrub(record["message"])
+        record["message"] = self.redactor.scrub(record["message"])
 
     def next_seq(self) -> int:
         self.seq += 1
@@ -125,22 +122,17 @@ class AuditTrail:
             event.prev = self.last_hash
             line = event.to_json()  # hashed exactly as written
             self.last_hash = sha256_text(line)
+            self._events.write(line + "\n")
+            self._events.flush()   # a killed run leaves every event it emitted (the last one whole or torn)
             self.written += 1
-            self.log.bind(audit=True, item=event.item or "-").info(line)
         return event
 
     def close(self) -> None:
         for sink in self._sinks:
             logger.remove(sink)
         self._sinks = []
-
-    def seal(self, bot: str):
-        """After the last file of the run is written: the signed manifest, and the run in its bot's chain."""
-        if self.signer is None:
-            return None
-        from .manifest import seal_run
-
-        return seal_run(self.run_dir, self.run_id, bot, self.written, self.last_hash, self.signer)
+        with self._chain_lock:
+            self._events.close()
 
 
 def read_events(run_dir: Path) -> list[dict]:

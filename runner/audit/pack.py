@@ -14,7 +14,7 @@ from docx import Document
 from docx.shared import Cm, Pt
 from openpyxl import Workbook
 
-from ..sheet_style import append_row, write_header
+from ..intake.sheet_style import append_row, write_header
 from .events import EVENTS_FILE, read_events, sha256_text
 from .manifest import read_manifest
 from .run_index import summarize_run

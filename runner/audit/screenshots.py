@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from enum import Enum
 
-from ..recipe import Step
+from ..project.recipe import Step
 
 INPUT_ACTIONS = {"fill", "select", "check", "upload"}
 NAVIGATING_ACTIONS = {"open", "click", "press", "switch_to", "launch", "close_app"}

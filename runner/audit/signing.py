@@ -20,8 +20,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from ..errors import ConfigurationError, EvidenceProblem, SecretMissingError
-from ..secrets import resolve_secrets
-from ..settings import Settings
+from ..project.secrets import resolve_secrets
+from ..project.settings import Settings
 
 HMAC_SECRET = "audit_hmac_key"
 PASSPHRASE_SECRET = "audit_key_passphrase"   # encrypts the private key (environment or system keyring)

@@ -16,9 +16,9 @@ from ..errors import BackroomError
 from ..scheduler.config import load_schedules
 from ..scheduler.service import STATE_FILE, Scheduler
 from ..scheduler.state import SchedulerState
-from ..sheet_style import append_row, write_header
+from ..intake.sheet_style import append_row, write_header
 from ..work_queue import open_queue
-from .app import allowed, console, record
+from .context import allowed, console, record
 from .users import ROLES
 
 admin = Blueprint("admin", __name__)

@@ -10,79 +10,24 @@
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import wraps
 from pathlib import Path
 
-from flask import Flask, current_app, g, render_template, request
-from flask_login import LoginManager, current_user
+from flask import Flask, g, render_template, request
+from flask_login import LoginManager
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
-from ..settings import Settings, load_settings
+from ..project.settings import Settings, load_settings
 from .actions import ActionLog, PersonAction
+from .admin_views import admin
+from .auth_views import auth
+from .context import ALLOWED, Console, can, record
 from .launcher import Launch, Launcher
+from .review_views import review
+from .run_views import runs
 from .users import UserStore
 
-ALLOWED = {
-    "view": ("operator", "auditor", "admin"),   # dashboard, runs, reports, review list, schedules
-    "operate": ("operator",),                   # start and stop bots, retry and skip items
-    "audit": ("auditor", "admin"),              # the log of people's actions, exports
-    "admin": ("admin",),                        # users, pausing schedules
-}
-WHAT = {"view": "see the console", "operate": "start bots or decide on items in review",
-        "audit": "read the audit log or export", "admin": "manage users and schedules"}
-
-
-@dataclass
-class Console:
-    project: Path
-    settings: Settings
-    users: UserStore
-    actions: ActionLog
-    launcher: Launcher
-
-    @property
-    def logs(self) -> Path:
-        return self.project / self.settings.logs_dir
-
-
-def console() -> Console:
-    return current_app.extensions["backroom"]
-
-
-def client_address() -> str:
-    return request.remote_addr or ""
-
-
-def record(action: str, outcome: str, target: str = "", detail: str = "", person: str | None = None) -> None:
-    user = current_user if current_user and current_user.is_authenticated else None
-    console().actions.record(PersonAction(
-        person=person or (user.name if user else "(not signed in)"), action=action, outcome=outcome,
-        target=target, detail=detail, roles=",".join(user.roles) if user else "", address=client_address()))
-
-
-def can(permission: str) -> bool:
-    return current_user.is_authenticated and any(current_user.has(r) for r in ALLOWED[permission])
-
-
-def allowed(permission: str, action: str):
-    """Sign-in required; then the role must allow `permission`, else a logged refusal (403)."""
-    def decorate(view):
-        @wraps(view)
-        def wrapper(*args, **kwargs):
-            if not current_user.is_authenticated:
-                return current_app.login_manager.unauthorized()
-            if not can(permission):
-                record(action, "refused", target=request.path,
-                       detail=f"role {','.join(current_user.roles)} may not {WHAT[permission]}")
-                return render_template("console/error.html", code=403, title="Not allowed",
-                                       message=f"Your role ({', '.join(current_user.roles)}) may not "
-                                               f"{WHAT[permission]}. This attempt was recorded."), 403
-            return view(*args, **kwargs)
-        return wrapper
-    return decorate
-
+__all__ = ["ALLOWED", "create_app"]
 
 def _secret_key(folder: Path) -> bytes:
     """Signs session cookies; made once per installation, readable by its owner only."""
@@ -163,10 +108,6 @@ def create_app(project: Path, settings: Settings | None = None) -> Flask:
     def remember_console():
         g.console = app.extensions["backroom"]
 
-    from .admin_views import admin
-    from .auth_views import auth
-    from .review_views import review
-    from .run_views import runs
 
     for blueprint in (auth, runs, review, admin):
         app.register_blueprint(blueprint)

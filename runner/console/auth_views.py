@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 
-from .app import console, record
+from .context import console, record
 
 auth = Blueprint("auth", __name__)
 

@@ -18,7 +18,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from ..bot import Bot
+from ..project.bot import Bot
 from ..work_queue import AGE_BUCKETS, ItemState, QueuedItem, StateChange, age_bucket
 from ..work_queue.base import REVIEW_STATES
 

@@ -11,13 +11,13 @@ from decimal import Decimal
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from ..bot import load_bot
-from ..commit_guard import person_must_check
+from ..project.bot import load_bot
+from ..engine.commit_guard import person_must_check
 from ..errors import BackroomError
-from ..intake import FieldProblem, convert
+from ..intake.workbook import FieldProblem, convert
 from ..work_queue import ItemState, age_bucket, open_queue
 from ..work_queue.base import REVIEW_STATES
-from .app import allowed, console, record
+from .context import allowed, console, record
 
 review = Blueprint("review", __name__)
 

@@ -12,13 +12,13 @@ from flask_login import current_user
 from ..audit.manifest import read_manifest
 from ..audit.report import REPORT_FILE
 from ..audit.run_index import find_run, list_runs, summarize_run
-from ..bot import list_bots, load_bot
+from ..project.bot import list_bots, load_bot
 from ..errors import BackroomError
-from ..overview import bot_overviews, input_choices
+from ..run.overview import bot_overviews, input_choices
 from ..run import is_running
-from ..selector_map import load_selector_map
+from ..project.selector_map import load_selector_map
 from ..work_queue import open_queue
-from .app import allowed, console, record
+from .context import allowed, console, record
 from .figures import WINDOW_DAYS, compute_figures
 from .uploads import store_upload
 
@@ -196,7 +196,7 @@ def _verifier():
 
 
 def _kinds(project, bot) -> set[str]:
-    from ..recipe import load_recipe_book
+    from ..project.recipe import load_recipe_book
 
     book = load_recipe_book(project / "recipes", bot.all_recipes,
                             lambda a: load_selector_map(project / "selectors" / f"{a}.yaml"))

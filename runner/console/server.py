@@ -9,7 +9,7 @@ from typing import Iterator
 
 from waitress import create_server
 
-from ..settings import Settings
+from ..project.settings import Settings
 from .app import create_app
 
 

@@ -29,7 +29,7 @@ class DemoOutcome:
 def run_demo(project: Path = Path("."), input_path: Path | None = None, headed: bool = False,
              delay_ms: int = 0, busy_rate: float = 0.0, on_progress=None, bot: str = "rekey-orders") -> DemoOutcome:
     from runner import RunRequest, load_bot, start_run  # the demo drives Backroom through its public surface
-    from runner.settings import logs_folder
+    from runner.project.settings import logs_folder
 
     project = Path(project)
     demo_dir = logs_folder(project) / "demo"

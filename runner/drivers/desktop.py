@@ -25,12 +25,12 @@ from typing import Callable, Iterator
 
 import numpy as np
 
-from ..display import check_display
+from .display import check_display
 from ..errors import DesktopAppError, SelectorNotFound, SystemException
-from ..selector_map import Candidate, Selector
-from ..settings import AppSettings, DesktopSettings, Settings
+from ..project.selector_map import Candidate, Selector
+from ..project.settings import AppSettings, DesktopSettings, Settings
 from . import clipboard
-from .base import POLL_SECONDS, DialogEvent, Resolution, ScreenshotRequest, wait_for_any
+from .base import POLL_SECONDS, Resolution, ScreenshotRequest, wait_for_any
 from .screen_match import Box, ScreenImage, find_template, load_template
 from .x_windows import ShownWindow, focused_title, title_matches, window_at, windows_on_screen
 
@@ -400,9 +400,6 @@ class DesktopDriver:
         except NothingCopied:
             return None
 
-    def check(self, selector: Selector, checked: bool, timeout_ms: int) -> Resolution:
-        raise SystemException("'check' cannot see a desktop check box's state: click it instead")
-
     def press(self, selector: Selector | None, key: str, timeout_ms: int,
               windows: tuple[str, ...] = ()) -> Resolution | None:
         self._in_field = None
@@ -425,12 +422,6 @@ class DesktopDriver:
             return look
 
         return wait_for_any(selectors, visible, timeout_ms, new_look)
-
-    def wait_for_text(self, text: str, visible: bool, timeout_ms: int) -> None:
-        raise SystemException("a desktop screen's text cannot be searched: wait for an image (wait_for: <element>)")
-
-    def text_on_screen(self, text: str) -> bool:
-        raise SystemException("a desktop screen's text cannot be searched: check an image or read a field")
 
     def read(self, selector: Selector, attribute: str | None, timeout_ms: int) -> tuple[str, Resolution]:
         """Select the field's text and copy it, as a clerk would."""
@@ -471,13 +462,6 @@ class DesktopDriver:
                 return None
             time.sleep(POLL_SECONDS)
         return value
-
-    # -- dialogs (desktop dialogs are windows, found by their images) -----
-    def arm_dialog(self, accept: bool, expect: str | None, prompt_text: str | None) -> None:
-        raise SystemException("accept_dialog/dismiss_dialog are for web pages: click the dialog's button instead")
-
-    def take_dialog_events(self) -> list[DialogEvent]:
-        return []
 
     # -- evidence --------------------------------------------------------
     def settle(self, timeout_ms: int) -> None:

@@ -12,8 +12,8 @@ from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from ..errors import AppUnreachableError, BrowserLaunchError, SelectorNotFound, SystemException
-from ..selector_map import Candidate, Selector
-from ..settings import Settings
+from ..project.selector_map import Candidate, Selector
+from ..project.settings import Settings
 from .base import POLL_SECONDS, DialogEvent, Resolution, ScreenshotRequest, wait_for_any
 
 SECRET_MARK = "data-backroom-secret"

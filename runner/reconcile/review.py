@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from ..work_item import WorkItem
+from ..intake.work_item import WorkItem
 from .matching import Line, MatchRules, Reconciliation
 from .summary import Figures
 
@@ -57,7 +57,7 @@ def review_items(result: Reconciliation, figures: Figures, workbook: str, run_id
     for duplicate in result.duplicates:
         add(duplicate.line, "suspected duplicate", f"{duplicate.line.side} line at {duplicate.line.source} repeats "
             f"{duplicate.first.source}; set aside, not matched")
-    for number, problem in enumerate(figures.problems, start=1):
+    for problem in figures.problems:
         ref = f"{problem.side}:unreadable:{problem.place}"
         data = {"side": problem.side, "read_at": problem.place, "why": "unreadable", "values": problem.raw,
                 "workbook": workbook, "run": run_id}

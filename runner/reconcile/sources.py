@@ -16,10 +16,10 @@ from typing import Any
 
 
 from ..errors import InputFileError
-from ..intake import cell_ref, open_sheet
-from ..money import ValueProblem, minor_units, parse_amount, parse_day
+from ..intake.workbook import cell_ref, open_sheet
+from ..project.money import ValueProblem, minor_units, parse_amount, parse_day
 from .matching import Line
-from .settings import ColumnsSpec, ReconcileSpec
+from ..project.reconcile_settings import ColumnsSpec, ReconcileSpec
 
 REQUIRED = ("date", "amount")
 

@@ -18,7 +18,7 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 
-from ..sheet_style import (BAD_FILL, DATE_FORMAT, GOOD_FILL, HEADER_FILL, HEADER_FONT, TOTAL_FONT, WARN_FILL,
+from ..intake.sheet_style import (BAD_FILL, DATE_FORMAT, GOOD_FILL, HEADER_FILL, HEADER_FONT, TOTAL_FONT, WARN_FILL,
                            money_format)
 from .matching import LEDGER, Line, Reconciliation
 from .summary import Figures

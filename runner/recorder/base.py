@@ -6,8 +6,8 @@ from __future__ import annotations
 import threading
 from typing import Callable
 
-from ..selector_map import SelectorMap
-from ..settings import Settings
+from ..project.selector_map import SelectorMap
+from ..project.settings import Settings
 from .model import RecordedStep
 from .session import RecordingSession
 from .values import ValueMatcher

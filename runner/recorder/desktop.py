@@ -29,8 +29,8 @@ import numpy as np
 
 from ..drivers.screen_match import Box, ScreenImage, find_template, load_template
 from ..drivers.x_windows import window_at, windows_on_screen
-from ..selector_map import DEFAULT_CONFIDENCE, SelectorMap
-from ..settings import Settings
+from ..project.selector_map import DEFAULT_CONFIDENCE, SelectorMap
+from ..project.settings import Settings
 from .base import Recorder
 from .model import RecordedElement, RecordedStep
 from .screen_crop import control_box, crop, label_box, search_region, unique_box

@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import RecipeError
-from ..recipe import parse_recipe
-from ..selector_map import SelectorMap, load_selector_map
+from ..project.recipe import parse_recipe
+from ..project.selector_map import SelectorMap, load_selector_map
 from .model import RecordedElement, Recording
 from .writer import map_with_elements, new_map_text, recipe_text, write_atomically
 

@@ -127,8 +127,8 @@ def read_sample(path: Path, project: Path, bot: str | None) -> dict[str, Any]:
     if not path.is_file():
         raise InputFileError(f"sample file {path} not found", "Give an existing .xlsx or .csv with one item per row.")
     if bot:
-        from ..bot import load_bot
-        from ..intake import read_workbook
+        from ..project.bot import load_bot
+        from ..intake.workbook import read_workbook
 
         definition = load_bot(project, bot)
         result = read_workbook(path, definition.input)
@@ -140,7 +140,7 @@ def read_sample(path: Path, project: Path, bot: str | None) -> dict[str, Any]:
         with path.open(newline="", encoding="utf-8-sig") as handle:
             rows = list(csv.reader(handle))
     else:
-        from ..intake import open_sheet
+        from ..intake.workbook import open_sheet
 
         workbook, sheet = open_sheet(path, None)
         try:

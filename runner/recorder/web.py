@@ -25,8 +25,8 @@ from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Frame, Page, sync_playwright
 
 from ..errors import BrowserLaunchError, ConfigurationError
-from ..selector_map import SelectorMap
-from ..settings import Settings
+from ..project.selector_map import SelectorMap
+from ..project.settings import Settings
 from .base import Recorder
 from .model import RecordedElement, RecordedStep
 from .session import RecordingSession

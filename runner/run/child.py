@@ -36,15 +36,17 @@ class ChildEnded:
 
 
 def _child_main(request: RunRequest, messages: Any, stop_after_item: Any) -> None:
-    if hasattr(os, "setsid"):
-        os.setsid()  # away from the terminal's Ctrl-C; the launcher decides what a Ctrl-C means
-    else:  # Windows: the console's Ctrl-C reaches every process attached to it
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGBREAK, signal.default_int_handler)  # the launcher's "stop now"
     from ..console_log import configure_console_log
+    from .interrupts import interrupts_reach_the_run
     from .lock import bot_lock
     from .start import start_run
 
+    if hasattr(os, "setsid"):
+        os.setsid()  # away from the terminal's Ctrl-C; the launcher decides what a Ctrl-C means
+        interrupts_reach_the_run()  # "stop now" is SIGINT, even when the launcher was started in the background
+    else:  # Windows: the console's Ctrl-C reaches every process attached to it
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGBREAK, signal.default_int_handler)  # the launcher's "stop now"
     configure_console_log("ERROR")  # warnings are in the run log; the launcher shows progress
     try:
         with bot_lock(request.project, request.bot):

@@ -18,6 +18,15 @@ from contextlib import contextmanager
 from typing import Iterator
 
 
+def interrupts_reach_the_run() -> None:
+    """SIGINT is how a run is asked to stop (Ctrl-C, the scheduler's time limit, the menu's and the
+    console's "stop now"): it gives its item back and writes its evidence. A process started in the
+    background by a shell without job control inherits SIGINT ignored, and so would every run it
+    starts; a run puts Python's own handler back (main thread only: signals reach only that one)."""
+    if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
 @contextmanager
 def interrupts_deferred() -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():

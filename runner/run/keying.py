@@ -11,11 +11,12 @@ from typing import Callable
 
 from ..audit.events import sha256_file
 from ..audit.report import REPORT_FILE
-from ..bot import Bot
-from ..commit_guard import may_be_in_app, person_must_check
-from ..engine import Engine, ItemHooks
+from ..project.bot import Bot
+from ..engine.commit_guard import may_be_in_app, person_must_check
+from ..engine.attempt import ItemHooks
+from ..engine.core import Engine
 from ..errors import StepFailure, SystemException
-from ..work_item import WorkItem
+from ..intake.work_item import WorkItem
 from ..work_queue import ItemState, QueuedItem, WorkQueue
 from .outcomes import input_outcomes, keying_exit_code, output_values, write_documents, write_results_workbook
 from .plan import WorkPlan, close_corrected, plan_work

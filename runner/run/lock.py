@@ -13,7 +13,7 @@ from typing import Iterator
 from filelock import FileLock, Timeout
 
 from ..errors import BackroomError, ExitCode
-from ..settings import logs_folder
+from ..project.settings import logs_folder
 
 
 class BotBusyError(BackroomError):

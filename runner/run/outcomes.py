@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..bot import Bot
-from ..documents import render_document
+from ..project.bot import Bot
+from .documents import render_document
 from ..errors import ExitCode, SystemException, exit_code_for
-from ..results_workbook import write_results
-from ..templating import TemplateProblem, as_text, render
-from ..work_item import WorkItem
+from ..intake.results_workbook import write_results
+from ..project.templating import TemplateProblem, as_text, render
+from ..intake.work_item import WorkItem
 from ..work_queue import ItemState, WorkQueue
 from .records import ItemResult, PreparedRun
 

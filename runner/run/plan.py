@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from ..bot import Bot
-from ..bot_logic import GroupingContext, Refused, run_make_items
-from ..work_item import WorkItem
+from ..project.bot import Bot
+from ..intake.bot_logic import GroupingContext, Refused, run_make_items
+from ..intake.work_item import WorkItem
 from ..work_queue import WorkQueue
 from .records import PreparedRun
 

@@ -6,17 +6,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..bot import load_bot
-from ..bot_logic import load_bot_logic
-from ..documents import check_template
+from ..project.bot import load_bot
+from ..intake.bot_logic import load_bot_logic
+from .documents import check_template
 from ..errors import BotDefinitionError, ConfigurationError
-from ..extras import require_desktop
-from ..intake import read_workbook
+from ..drivers.installed import require_desktop
+from ..intake.workbook import read_workbook
 from ..reconcile.sources import read_statement
-from ..recipe import load_recipe_book
-from ..secrets import resolve_secrets
-from ..selector_map import SelectorMap, load_selector_map
-from ..settings import AppSettings, load_settings
+from ..project.recipe import load_recipe_book
+from ..project.secrets import resolve_secrets
+from ..project.selector_map import SelectorMap, load_selector_map
+from ..project.settings import AppSettings, load_settings
 from .records import PreparedRun, RunRequest
 
 

@@ -12,13 +12,13 @@ from typing import Callable
 from ..audit.events import sha256_file
 from ..audit.report import REPORT_FILE
 from ..errors import ExitCode, StepFailure, exit_code_for
-from ..money import minor_units
+from ..project.money import minor_units
 from ..reconcile.matching import reconcile
 from ..reconcile.review import headline, match_rules, review_items, rules_text, search_text
 from ..reconcile.sources import ledger_from_screen
 from ..reconcile.summary import compute_figures
 from ..reconcile.workbook import WorkbookContext, write_reconciliation
-from ..work_item import WorkItem
+from ..intake.work_item import WorkItem
 from ..work_queue import ItemState
 from .records import ItemResult, PreparedRun, Progress, RunRequest, RunResult
 from .retry import RetryPolicy

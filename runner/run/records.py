@@ -6,14 +6,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..bot import Bot
-from ..bot_logic import BotLogic
+from ..project.bot import Bot
+from ..intake.bot_logic import BotLogic
 from ..errors import ExitCode
-from ..intake import IntakeResult
+from ..intake.workbook import IntakeResult
 from ..reconcile.sources import SideRead
-from ..recipe import RecipeBook
-from ..selector_map import SelectorMap
-from ..settings import Settings
+from ..project.recipe import RecipeBook
+from ..project.selector_map import SelectorMap
+from ..project.settings import Settings
 
 
 @dataclass

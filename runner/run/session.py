@@ -25,13 +25,14 @@ from pathlib import Path
 from typing import Any
 
 from ..audit.events import AuditEvent, AuditTrail
+from ..audit.manifest import seal_run
 from ..audit.report import build_report
 from ..audit.signing import load_signer
 from ..drivers.web import WebDriver
-from ..engine import Engine
+from ..engine.core import Engine
 from ..errors import BackroomError, ConfigurationError, ExitCode, exit_code_for
-from ..secrets import Redactor
-from ..settings import AppSettings, Settings
+from ..project.secrets import Redactor
+from ..project.settings import AppSettings, Settings
 from ..work_queue import EvidenceHead, WorkQueue, open_queue
 from .interrupts import interrupts_deferred
 from .records import PreparedRun, RunRequest
@@ -76,13 +77,14 @@ class RunSession:
 
     # -- opening -------------------------------------------------------------------------------
     def __enter__(self) -> "RunSession":
-        signer = load_signer(self.settings, self.project)  # before anything runs: a missing key stops nothing
+        # before anything runs: a missing key stops nothing
+        self.signer = load_signer(self.settings, self.project)
         self.run_dir = self.project / self.settings.logs_dir / self.bot.name / self.run_id
         self.run_dir.mkdir(parents=True, exist_ok=True)
         redactor = Redactor()
         redactor.add(*self.prepared.secrets.values())
-        redactor.add(*getattr(signer, "secret_values", ()))
-        self.trail = AuditTrail(self.run_id, self.run_dir, redactor, signer)
+        redactor.add(*getattr(self.signer, "secret_values", ()))
+        self.trail = AuditTrail(self.run_id, self.run_dir, redactor)
         self.drivers = self._make_drivers()
         self.engine = Engine(self.drivers, self.prepared.book, self.prepared.maps, self.settings, self.trail,
                              self.prepared.secrets, self.prepared.apps, self.policy)
@@ -182,9 +184,13 @@ class RunSession:
         return False
 
     def _seal(self) -> None:
-        seal = self.trail.seal(self.bot.name)
-        if seal is not None:
-            record_chain_head(self.queue_url, self.project, seal)
+        """After the last file of the run is written: the signed manifest, the run in its bot's chain, and
+        that chain's new head in the queue."""
+        if self.signer is None:
+            return
+        seal = seal_run(self.run_dir, self.run_id, self.bot.name, self.trail.written, self.trail.last_hash,
+                        self.signer)
+        record_chain_head(self.queue_url, self.project, seal)
 
 
 def record_chain_head(queue_url: str | Path, project: Path, seal) -> None:

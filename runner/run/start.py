@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from ..display import check_display, virtual_display
+from ..drivers.display import check_display, virtual_display
 from .keying import run_keying
 from .prepare import prepare_run
 from .records import Progress, RunRequest, RunResult

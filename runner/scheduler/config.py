@@ -25,9 +25,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from ..bot import list_bots
+from ..project.bot import list_bots
 from ..errors import ConfigurationError
-from ..yaml_source import LocatedDict, display_path, load_yaml, validate
+from ..project.yaml_source import LocatedDict, display_path, load_yaml, validate
 from .calendar import BusinessCalendar
 from .when import When, parse_when
 

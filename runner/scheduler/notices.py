@@ -12,8 +12,8 @@ from pathlib import Path
 
 from loguru import logger
 
-from ..secrets import resolve_secrets
-from ..settings import logs_folder
+from ..project.secrets import resolve_secrets
+from ..project.settings import logs_folder
 from .config import NotifySpec
 from .runs import RunOutcome
 

@@ -22,7 +22,7 @@ from filelock import FileLock, Timeout
 
 from ..errors import ExitCode
 from ..run import lock_path
-from ..settings import logs_folder
+from ..project.settings import logs_folder
 from .config import Job
 
 STOP_GRACE_S = 30.0     # after Ctrl-C, how long a run may take to give its item back before it is killed

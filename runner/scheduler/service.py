@@ -19,7 +19,7 @@ from .clock import Clock, schedule_reads
 from .config import Job, Schedules
 from .notices import send_notice
 from .runs import RunOutcome, run_job
-from ..settings import logs_folder
+from ..project.settings import logs_folder
 from .state import RunRecord, SchedulerState
 
 STATE_FILE = "scheduler.sqlite3"   # under the project's logs_dir
@@ -113,7 +113,7 @@ class Scheduler:
         """The retention policy, applied after each run: old screenshots go, their record stays."""
         from ..audit.retention import prune_screenshots
         from ..audit.signing import load_signer
-        from ..settings import load_settings
+        from ..project.settings import load_settings
 
         try:
             settings = load_settings(self.project)

@@ -8,7 +8,7 @@ from enum import Enum
 from typing import Any, Protocol
 
 from ..errors import DataError
-from ..work_item import WorkItem
+from ..intake.work_item import WorkItem
 
 
 class QueueError(DataError):

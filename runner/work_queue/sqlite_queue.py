@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from ..errors import ConfigurationError
-from ..work_item import WorkItem
+from ..intake.work_item import WorkItem
 from .backends import QueueBackend, register_backend
 from .base import (REVIEW_STATES, EvidenceHead, IntakeReport, ItemState, QueueError, QueuedItem, ReviewReport,
                    StateChange)

@@ -1,0 +1,1 @@
+"""The evidence: events (hash-chained), screenshots, the report, the signed manifest, verification."""

@@ -1,0 +1,5 @@
+"""python -m runner.cli: the backroom command."""
+
+from .main import main
+
+raise SystemExit(main())

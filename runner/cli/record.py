@@ -1,0 +1,149 @@
+"""`backroom record web|desktop`: write a recipe and its selectors by doing the work once."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.text import Text
+
+from ..errors import ConfigurationError, SelectorMapError
+from ..project.settings import load_settings
+
+record_app = typer.Typer(help="Record a recipe by using the legacy screen once.", no_args_is_help=True)
+out = Console(highlight=False)
+ProjectOption = typer.Option(Path("."), "--project", "-p", help="Folder with recipes/, selectors/ and backroom.yaml.",
+                             envvar="BACKROOM_PROJECT")
+AppOption = typer.Option(..., "--app", help="The app's name: its selector map is selectors/<app>.yaml.")
+OutOption = typer.Option(..., "--out", help="The recipe to write, e.g. recipes/enter-order.yaml.")
+SampleOption = typer.Option(None, "--sample", help="A workbook (or .csv) whose first item you are keying: "
+                            "values equal to its fields are written as {{ item.<field> }}.")
+BotOption = typer.Option(None, "--bot", help="Read --sample through this bot's input definition (its field names).")
+ForceOption = typer.Option(False, "--force", help="Overwrite an existing recipe file.")
+
+
+def _say(text: str) -> None:
+    out.print(Text(text))
+
+
+def _prepare(project: Path, app: str, recipe: Path, force: bool, sample: Optional[Path], bot: Optional[str]):
+    from ..recorder.values import ValueMatcher, configured_secrets, read_sample
+    from ..project.selector_map import load_selector_map
+
+    if not re.fullmatch(r"[A-Za-z0-9_-]+", app):
+        raise ConfigurationError(f"--app {app!r}: an app name is letters, digits, '-' and '_'")
+    settings = load_settings(project)
+    recipe_path = recipe if recipe.is_absolute() else project / recipe
+    if recipe_path.suffix.lower() not in (".yaml", ".yml"):
+        raise ConfigurationError(f"--out {recipe}: a recipe is a .yaml file, e.g. recipes/enter-order.yaml")
+    if recipe_path.exists() and not force:
+        raise ConfigurationError(f"--out {recipe}: the recipe already exists",
+                                 "Choose another name, or add --force to record over it.")
+    map_path = project / "selectors" / f"{app}.yaml"
+    selector_map = None
+    if map_path.exists():
+        selector_map = load_selector_map(map_path)
+    item = read_sample(sample if sample.is_absolute() else Path.cwd() / sample, project, bot) if sample else {}
+    matcher = ValueMatcher(app, item=item, secrets=configured_secrets(),
+                           app_user=settings.apps[app].user if app in settings.apps else "")
+    return settings, recipe_path, map_path, selector_map, matcher
+
+
+def _finish(session, why: str, project: Path) -> None:
+    from ..errors import RecipeError
+
+    recording = session.recording
+    written = [session.recipe_path]
+    if recording.new_elements():
+        written.append(session.map_path)
+    _say(f"Recording ended ({why}): {len(recording.steps)} steps, "
+         f"{len(recording.new_elements())} new elements, "
+         f"{len(session.reused)} from the selector map.")
+    for path in written:
+        _say(f"  wrote {path.relative_to(project) if path.is_relative_to(project) else path}")
+    if session.map_path.exists():
+        try:
+            session.check()
+        except (RecipeError, SelectorMapError) as exc:
+            _say(f"Check: {exc}")
+            raise typer.Exit(2) from None
+    _say("Review the recipe (notes on the right of its lines), then run it from a bot.")
+
+
+@record_app.command("web")
+def record_web(url: str = typer.Option(..., "--url", help="Where to start: the application's first screen."),
+               app: str = AppOption, recipe: Path = OutOption, sample: Optional[Path] = SampleOption,
+               bot: Optional[str] = BotOption, description: str = typer.Option("", help="The recipe's description."),
+               force: bool = ForceOption, project: Path = ProjectOption,
+               remote_debugging_port: Optional[int] = typer.Option(
+                   None, help="Also open Chromium's debugging port on 127.0.0.1, so another program "
+                   "(a test, an accessibility tool) can drive the recording browser.")) -> None:
+    """Open a visible browser at --url and record what you do there as recipe steps."""
+    from ..recorder.model import Recording
+    from ..recorder.session import RecordingSession
+    from ..recorder.web import WebRecorder, WebRecordOptions, candidate_dict, check_app
+
+    project = project.resolve()
+    settings, recipe_path, map_path, selector_map, matcher = _prepare(project, app, recipe, force, sample, bot)
+    check_app(selector_map, app, "web")
+    recording = Recording(app, "web", url)
+    session = RecordingSession.open(recording, recipe_path, map_path, recipe_path.stem,
+                                    description or f"Recorded on {app} from {url}", selector_map, candidate_dict)
+    app_url = settings.apps[app].url if app in settings.apps else None
+    recorder = WebRecorder(settings, session, matcher, WebRecordOptions(url, app_url, remote_debugging_port),
+                           selector_map, say=_say)
+    why = recorder.run()
+    _finish(session, why, project)
+
+
+@record_app.command("desktop")
+def record_desktop(app: str = AppOption, recipe: Path = OutOption, sample: Optional[Path] = SampleOption,
+                   bot: Optional[str] = BotOption, description: str = typer.Option("", help="The recipe's description."),
+                   launch: bool = typer.Option(True, "--launch/--no-launch",
+                                               help="Start the app (apps.<app>.command) and record a launch step, "
+                                               "or record on the app already open."),
+                   force: bool = ForceOption, project: Path = ProjectOption) -> None:
+    """Record clicks and typing on a desktop application as recipe steps, with pictures of its controls."""
+    from ..drivers.display import check_display
+    from ..project.extras import needs_extra
+
+    with needs_extra("desktop", "recording a desktop app"):
+        from ..drivers.desktop import DesktopDriver
+    with needs_extra("recorder", "recording a desktop app"):
+        from ..recorder.desktop import DesktopRecorder, candidate_dict
+    from ..recorder.model import Recording
+    from ..recorder.session import RecordingSession
+    from ..recorder.web import check_app
+
+    project = project.resolve()
+    check_display()
+    settings, recipe_path, map_path, selector_map, matcher = _prepare(project, app, recipe, force, sample, bot)
+    check_app(selector_map, app, "desktop")
+    config = settings.apps.get(app)
+    window = (config.window if config else None) or (selector_map.window if selector_map else None)
+    if not window:
+        raise ConfigurationError(f"app '{app}' has no window title to wait for",
+                                 f"Set apps.{app}.window in backroom.yaml (the start of its main window's title).")
+    if launch and not (config and config.command):
+        raise ConfigurationError(f"app '{app}' has no command to start it",
+                                 f"Set apps.{app}.command in backroom.yaml, or open it yourself and use --no-launch.")
+    driver = DesktopDriver(settings, settings.apps, project)
+
+    def start_app() -> None:
+        driver.start()
+        _say(f"{app}: {driver.launch(app, window, int(config.start_timeout_s * 1000))}")
+
+    command = config.command if config and isinstance(config.command, str) else " ".join(config.command or []) if config else ""
+    recording = Recording(app, "desktop", command if launch else window)
+    session = RecordingSession.open(recording, recipe_path, map_path, recipe_path.stem,
+                                    description or f"Recorded on {app}", selector_map, candidate_dict, window=window)
+    recorder = DesktopRecorder(settings, session, matcher, app, selector_map, start_app if launch else None,
+                               window, say=_say)
+    try:
+        why = recorder.run()
+    finally:
+        driver.stop()  # closes the app the recorder started
+    _finish(session, why, project)

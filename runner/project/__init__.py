@@ -1,0 +1,1 @@
+"""A project's definitions: settings, bots, recipes, selector maps, secrets and the templates in them."""

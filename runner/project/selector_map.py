@@ -1,0 +1,239 @@
+"""Selector maps: `selectors/<app>.yaml` names each element of one app once.
+
+Each element has an ordered chain of candidate locators. At run time the first
+candidate that matches exactly one element wins; a later winner is a "heal".
+Web maps locate elements in the page (role, label, text, CSS, XPath); desktop maps
+locate them on the screen: an image template stored beside the map in
+`selectors/<app>/`, an anchor image plus an offset, or fixed coordinates as a last resort.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from ..errors import SelectorMapError
+from .templating import TemplateProblem, is_template, references
+from .yaml_source import display_path, load_yaml, validate
+
+WEB_STRATEGIES = ("role", "label", "text", "placeholder", "title", "css", "xpath")
+DESKTOP_STRATEGIES = ("image", "anchor", "point")
+STRATEGIES = {"web": WEB_STRATEGIES, "desktop": DESKTOP_STRATEGIES}
+DEFAULT_CONFIDENCE = 0.9
+
+
+class _CandidateSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    role: str | None = None
+    name: str | None = None
+    exact: bool = True
+    label: str | None = None
+    text: str | None = None
+    placeholder: str | None = None
+    title: str | None = None
+    css: str | None = None
+    xpath: str | None = None
+    image: str | None = None                               # a template file under selectors/<app>/
+    anchor: str | None = None                              # a template beside the element ...
+    offset: tuple[int, int] | None = None                  # ... and the element's centre from the anchor's centre
+    point: tuple[int, int] | None = None                   # fixed screen coordinates: the last resort
+    region: tuple[int, int, int, int] | None = None        # x, y, width, height to search in (faster)
+    confidence: float | None = Field(default=None, gt=0, le=1)
+    grayscale: bool = True                                 # colour themes change; shapes do not
+
+    @model_validator(mode="after")
+    def one_strategy(self):
+        known = WEB_STRATEGIES + DESKTOP_STRATEGIES
+        chosen = [s for s in known if getattr(self, s) is not None]
+        if len(chosen) != 1:
+            raise ValueError(f"a candidate needs exactly one of {', '.join(known)}; found {chosen or 'none'}")
+        if self.name is not None and chosen[0] != "role":
+            raise ValueError("'name' goes only with 'role'")
+        if (self.offset is not None) != (chosen[0] == "anchor"):
+            raise ValueError("'offset' goes with 'anchor', and an anchor needs an offset [dx, dy]")
+        if chosen[0] not in ("image", "anchor") and (self.region or self.confidence is not None):
+            raise ValueError("'region' and 'confidence' go only with 'image' or 'anchor'")
+        if self.region is not None and (self.region[2] <= 0 or self.region[3] <= 0):
+            raise ValueError("region is [x, y, width, height] with a positive width and height")
+        return self
+
+
+class _ElementSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    find: list[_CandidateSpec] = Field(min_length=1)
+    frame: str | list[str] | None = None
+    secret: bool = False
+    description: str = ""
+
+
+class _ScreenSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    window: str | list[str]               # the start of the title of the window this screen shows in (or several)
+
+
+class _MapSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    app: str
+    kind: Literal["web", "desktop"] = "web"
+    description: str = ""
+    busy_texts: list[str] = []
+    window: str | None = None             # desktop: the start of the main window's title
+    screens: dict[str, _ScreenSpec] = {}  # desktop: screens shown in another window (dialogs)
+    confidence: float = Field(default=DEFAULT_CONFIDENCE, gt=0, le=1)  # desktop: default match confidence
+    elements: dict[str, dict[str, _ElementSpec]]
+
+    @model_validator(mode="after")
+    def fits_kind(self):
+        if self.kind == "desktop" and self.busy_texts:
+            raise ValueError("busy_texts need text on the screen: a desktop map lists its busy dialogs as elements")
+        if self.kind == "web" and (self.window or self.screens):
+            raise ValueError("'window' and 'screens' belong to desktop maps")
+        return self
+
+
+@dataclass(frozen=True)
+class Candidate:
+    strategy: str
+    value: str
+    name: str | None = None
+    exact: bool = True
+    # desktop candidates
+    image_path: Path | None = None
+    offset: tuple[int, int] | None = None
+    point: tuple[int, int] | None = None
+    region: tuple[int, int, int, int] | None = None
+    confidence: float = DEFAULT_CONFIDENCE
+    grayscale: bool = True
+
+    def describe(self) -> str:
+        if self.strategy == "role":
+            return f"role={self.value}" + (f" name={self.name!r}" if self.name is not None else "")
+        if self.strategy == "point":
+            return f"point={list(self.point)}"
+        if self.strategy not in DESKTOP_STRATEGIES:
+            return f"{self.strategy}={self.value!r}"
+        text = f"{self.strategy}={self.value}"
+        if self.offset is not None:
+            text += f" offset={list(self.offset)}"
+        if self.region is not None:
+            text += f" region={list(self.region)}"
+        return text
+
+
+@dataclass(frozen=True)
+class Selector:
+    name: str
+    candidates: tuple[Candidate, ...]
+    frame: tuple[str, ...] = ()
+    secret: bool = False
+    source: str = ""
+    windows: tuple[str, ...] = ()   # desktop: the window its screen shows in must be in front (title starts)
+    item_fields: frozenset[str] = frozenset()  # a web locator may name the item: "the row of {{ item.ref }}"
+
+    @property
+    def templated(self) -> bool:
+        return any(is_template(c.value) or is_template(c.name) for c in self.candidates)
+
+    @property
+    def screen(self) -> str:
+        return self.name.split(".", 1)[0]
+
+
+@dataclass
+class SelectorMap:
+    app: str
+    kind: str
+    path: Path
+    busy_texts: list[str] = field(default_factory=list)
+    selectors: dict[str, Selector] = field(default_factory=dict)
+    window: str | None = None
+    screen_windows: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def windows_of(self, screen: str | None) -> tuple[str, ...]:
+        """The window titles a screen shows in: its own (a dialog's), else the main window's."""
+        if screen in self.screen_windows:
+            return self.screen_windows[screen]
+        return (self.window,) if self.window else ()
+
+    @property
+    def template_dir(self) -> Path:
+        return self.path.parent / self.app
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.selectors
+
+    def get(self, name: str) -> Selector:
+        try:
+            return self.selectors[name]
+        except KeyError:
+            raise SelectorMapError(f"selectors/{self.path.name}: no element named '{name}'") from None
+
+
+def load_selector_map(path: Path) -> SelectorMap:
+    path = Path(path)
+    where = display_path(path, base=path.parent.parent)
+    data = load_yaml(path, SelectorMapError, where)
+    spec = validate(_MapSpec, data, where, SelectorMapError)
+    if spec.app != path.stem:
+        raise SelectorMapError(f"{where}:{data.line_of('app')}: app '{spec.app}' must match the file name '{path.stem}'")
+    result = SelectorMap(app=spec.app, kind=spec.kind, path=path, busy_texts=list(spec.busy_texts), window=spec.window)
+    for screen, screen_spec in spec.screens.items():
+        if screen not in spec.elements:
+            raise SelectorMapError(f"{where}:{data['screens'].line_of(screen)}: screen '{screen}' has no elements",
+                                   f"Screens with elements: {', '.join(spec.elements)}")
+        titles = screen_spec.window if isinstance(screen_spec.window, list) else [screen_spec.window]
+        result.screen_windows[screen] = tuple(titles)
+    allowed = STRATEGIES[spec.kind]
+    for screen, elements in spec.elements.items():
+        for element, element_spec in elements.items():
+            name = f"{screen}.{element}"
+            frame = element_spec.frame
+            if frame and spec.kind == "desktop":
+                raise SelectorMapError(f"{where}:{data['elements'][screen].line_of(element)}: {name}: "
+                                       "'frame' belongs to web maps")
+            frames = tuple([frame] if isinstance(frame, str) else (frame or []))
+            candidates = []
+            for index, c in enumerate(element_spec.find):
+                strategy = next(s for s in WEB_STRATEGIES + DESKTOP_STRATEGIES if getattr(c, s) is not None)
+                line = data["elements"][screen][element]["find"].line_of(index)
+                if strategy not in allowed:
+                    raise SelectorMapError(f"{where}:{line}: {name}: '{strategy}' is for "
+                                           f"{'desktop' if spec.kind == 'web' else 'web'} maps; a {spec.kind} map "
+                                           f"uses {', '.join(allowed)}")
+                candidates.append(_candidate(c, strategy, result, spec.confidence, f"{where}:{line}"))
+            line = data["elements"][screen].line_of(element)
+            fields: set[str] = set()
+            for candidate in candidates:
+                for text in (candidate.value, candidate.name):
+                    if is_template(text):
+                        try:
+                            refs = references(text)
+                        except TemplateProblem as exc:
+                            raise SelectorMapError(f"{where}:{line}: {name}: {exc}") from None
+                        if refs.secrets:
+                            raise SelectorMapError(f"{where}:{line}: {name}: a locator cannot use a secret")
+                        fields |= refs.item_fields
+            result.selectors[name] = Selector(name, tuple(candidates), frames, element_spec.secret, f"{where}:{line}",
+                                              result.windows_of(screen) if spec.kind == "desktop" else (),
+                                              frozenset(fields))
+    return result
+
+
+def _candidate(c: _CandidateSpec, strategy: str, owner: SelectorMap, default_confidence: float, where: str) -> Candidate:
+    if strategy == "point":
+        return Candidate("point", "", point=tuple(c.point))
+    if strategy not in DESKTOP_STRATEGIES:
+        return Candidate(strategy, getattr(c, strategy), c.name, c.exact)
+    relative = getattr(c, strategy)
+    image = (owner.template_dir / relative).resolve()
+    if not image.is_relative_to(owner.template_dir.resolve()):
+        raise SelectorMapError(f"{where}: {relative!r} is outside selectors/{owner.app}/")
+    if not image.is_file():
+        raise SelectorMapError(f"{where}: template image selectors/{owner.app}/{relative} not found",
+                               "Templates live beside the map, in selectors/<app>/; capture the control again.")
+    return Candidate(strategy, relative, image_path=image, offset=tuple(c.offset) if c.offset else None,
+                     region=tuple(c.region) if c.region else None,
+                     confidence=c.confidence if c.confidence is not None else default_confidence, grayscale=c.grayscale)
