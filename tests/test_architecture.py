@@ -129,3 +129,9 @@ def test_a_handler_registered_for_the_wrong_screens_is_refused_at_once():
         handles("open", needs=DesktopScreen)(lambda run: None)
     with pytest.raises(TypeError, match="'hover' is not a recipe action"):
         handles("hover")(lambda run: None)
+
+
+def test_mypy_is_clean_on_the_run_lifecycle_engine_drivers_and_queue():
+    """The packages named in pyproject.toml's [tool.mypy] files."""
+    done = _run("mypy")
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]

@@ -13,7 +13,8 @@ from datetime import timedelta
 
 from runner import load_settings
 from runner.scheduler.config import Job
-from runner.scheduler.runs import lock_path, run_job
+from runner.run import lock_path
+from runner.scheduler.runs import run_job
 from runner.scheduler.when import parse_when
 from runner.work_queue import ItemState, open_queue
 

@@ -4,10 +4,13 @@ a stand-in here; tests/test_scheduled_runs.py runs real `backroom run` processes
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from runner.scheduler.clock import ManualClock
+import pytest
+import time_machine
+
 from runner.scheduler.config import load_schedules
 from runner.scheduler.runs import RunOutcome
 from runner.scheduler.service import Scheduler
@@ -18,6 +21,38 @@ LONDON = ZoneInfo("Europe/London")
 
 def at(text: str) -> float:
     return datetime.fromisoformat(text).replace(tzinfo=LONDON).timestamp()
+
+
+class TravellingClock:
+    """This process's clock, moved by the test (time-machine): `schedule` reads it through datetime.now as
+    it does in production, the scheduler's own catch-up through the clock it is given (this one)."""
+
+    def __init__(self, traveller):
+        self.traveller = traveller
+
+    def __call__(self) -> float:
+        return time.time()
+
+    def advance(self, seconds: float) -> None:
+        self.traveller.shift(seconds)
+
+    def move_to(self, when: float) -> None:
+        self.traveller.move_to(when)
+
+
+@pytest.fixture
+def travel():
+    """travel("2026-12-23T01:59") stops this process's clock at that London time until the test ends."""
+    trips = []
+
+    def start(text: str) -> TravellingClock:
+        trip = time_machine.travel(at(text), tick=False)
+        trips.append(trip)
+        return TravellingClock(trip.start())
+
+    yield start
+    for trip in reversed(trips):
+        trip.stop()
 
 
 class Recorder:
@@ -49,9 +84,9 @@ def scheduler(project, clock, runner, state=None):
                      state=state or SchedulerState(project / "logs" / "scheduler.sqlite3"))
 
 
-def test_weekday_schedule_runs_on_working_days_only(project):
+def test_weekday_schedule_runs_on_working_days_only(project, travel):
     write_schedules(project)
-    clock = ManualClock(at("2026-12-23T01:59"))
+    clock = travel("2026-12-23T01:59")
     runner = Recorder(clock)
     service = scheduler(project, clock, runner)
     for _ in range(7 * 24 * 4):          # a week, a quarter of an hour at a time
@@ -65,13 +100,13 @@ def test_weekday_schedule_runs_on_working_days_only(project):
     assert {r.reason for r in history} == {"planned"}
 
 
-def test_a_run_missed_while_down_is_made_up_inside_the_grace_window_once(project):
+def test_a_run_missed_while_down_is_made_up_inside_the_grace_window_once(project, travel):
     write_schedules(project)
-    clock = ManualClock(at("2026-12-22T12:00"))
+    clock = travel("2026-12-22T12:00")
     first = scheduler(project, clock, Recorder(clock))     # the scheduler knows the job from Tuesday noon
     first.catch_up()
     first.state.close()
-    clock.now = at("2026-12-23T03:30")                     # down from Tuesday noon until 03:30 on Wednesday
+    clock.move_to(at("2026-12-23T03:30"))                     # down from Tuesday noon until 03:30 on Wednesday
     runner = Recorder(clock)
     again = scheduler(project, clock, runner)
     again.catch_up()
@@ -81,11 +116,11 @@ def test_a_run_missed_while_down_is_made_up_inside_the_grace_window_once(project
     assert record.reason == "catch_up" and record.planned == datetime(2026, 12, 23, 2, 0)
 
 
-def test_a_run_missed_outside_the_grace_window_is_recorded_and_noticed_not_run(project):
+def test_a_run_missed_outside_the_grace_window_is_recorded_and_noticed_not_run(project, travel):
     write_schedules(project, grace="1h")
-    clock = ManualClock(at("2026-12-22T12:00"))
+    clock = travel("2026-12-22T12:00")
     scheduler(project, clock, Recorder(clock)).catch_up()
-    clock.now = at("2026-12-23T06:15")
+    clock.move_to(at("2026-12-23T06:15"))
     runner = Recorder(clock)
     service = scheduler(project, clock, runner)
     service.catch_up()
@@ -98,17 +133,17 @@ def test_a_run_missed_outside_the_grace_window_is_recorded_and_noticed_not_run(p
     assert "not mailed (no email in schedules.yaml)" in notices
 
 
-def test_nothing_is_made_up_from_before_the_job_was_known(project):
+def test_nothing_is_made_up_from_before_the_job_was_known(project, travel):
     write_schedules(project)
-    clock = ManualClock(at("2026-12-23T03:30"))     # first start ever, after today's 02:00
+    clock = travel("2026-12-23T03:30")     # first start ever, after today's 02:00
     runner = Recorder(clock)
     scheduler(project, clock, runner).catch_up()
     assert runner.calls == []
 
 
-def test_runs_that_need_a_person_leave_a_notice(project):
+def test_runs_that_need_a_person_leave_a_notice(project, travel):
     write_schedules(project, when="every hour between 08:00 and 18:00")
-    clock = ManualClock(at("2026-11-23T07:59:30"))
+    clock = travel("2026-11-23T07:59:30")
     service = scheduler(project, clock, Recorder(clock, outcome="items_for_review"))
     for _ in range(3):
         clock.advance(timedelta(minutes=30).total_seconds())
@@ -120,9 +155,9 @@ def test_runs_that_need_a_person_leave_a_notice(project):
     assert "backroom queue list --state review --bot rekey-orders" in notices
 
 
-def test_a_paused_job_is_not_run_and_says_who_paused_it_until_resumed(project):
+def test_a_paused_job_is_not_run_and_says_who_paused_it_until_resumed(project, travel):
     write_schedules(project)
-    clock = ManualClock(at("2026-12-23T01:59"))
+    clock = travel("2026-12-23T01:59")
     runner = Recorder(clock)
     service = scheduler(project, clock, runner)
     service.state.pause("nightly orders", "boss", clock(), "month-end freeze")
@@ -140,7 +175,7 @@ def test_a_paused_job_is_not_run_and_says_who_paused_it_until_resumed(project):
     assert [when.strftime("%a %d") for _, when in runner.calls] == ["Thu 24"]
 
 
-def test_the_retention_policy_is_applied_after_scheduled_runs(project):
+def test_the_retention_policy_is_applied_after_scheduled_runs(project, travel):
     """A run sealed now is a month old on the scheduler's clock: its screenshots go, its evidence stays."""
     from runner import load_settings
     from runner.audit.events import AuditEvent, AuditTrail
@@ -160,7 +195,7 @@ def test_the_retention_policy_is_applied_after_scheduled_runs(project):
     trail.close()
     seal_run(run_dir, run_dir.name, "rekey-orders", trail.written, trail.last_hash, load_signer(settings, project))
     write_schedules(project)
-    clock = ManualClock(at("2026-12-23T01:59"))
+    clock = travel("2026-12-23T01:59")
     service = scheduler(project, clock, Recorder(clock))
     for _ in range(8):
         clock.advance(15 * 60)

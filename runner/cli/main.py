@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 
 import sys
 from pathlib import Path
@@ -92,8 +91,7 @@ def run(
     request = RunRequest(bot=bot, input_path=input, project=project, headed=headed,
                          app_urls=_parse_app_urls(app_url), app_commands=_parse_app_commands(app_command),
                          screenshots=screenshots, virtual_display=virtual_display,
-                         # the scheduler names itself and the job in the audit trail
-                         started_by=os.environ.get("BACKROOM_STARTED_BY", "cli"))
+                         started_by="cli")
     result = _run_with_progress(lambda on_progress: start_run(request, on_progress=on_progress))
     _print_summary(result)
     raise typer.Exit(int(result.exit_code))

@@ -135,9 +135,9 @@ class DesktopScreen(Screen, Protocol):
 
 
 # a selector map's kind -> what its screen can do; a step needs one of these (engine/steps)
-SCREEN_PROTOCOLS: dict[str, type[Screen]] = {"web": WebScreen, "desktop": DesktopScreen}
+SCREEN_PROTOCOLS: dict[str, type] = {"web": WebScreen, "desktop": DesktopScreen}
 
 
-def offers(kind: str, capability: type[Screen]) -> bool:
+def offers(kind: str, capability: type) -> bool:
     """Whether a screen of this kind has the capability (Screen, WebScreen or DesktopScreen)."""
     return capability in SCREEN_PROTOCOLS[kind].__mro__

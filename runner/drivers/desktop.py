@@ -21,7 +21,7 @@ import tempfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
@@ -79,9 +79,10 @@ class DesktopDriver:
         self.apps = apps
         self.project = Path(project)
         self.attended = attended  # a person may be watching (not a virtual display this run started)
-        self._gui = None
-        self._grabber = None
-        self._x = None
+        # loaded by start(): pyautogui, an mss grabber and the X display (typed Any: none ships type hints)
+        self._gui: Any = None
+        self._grabber: Any = None
+        self._x: Any = None
         self._has_window_manager = True
         self._processes: dict[str, subprocess.Popen] = {}
         self._secret_fields: dict[str, Selector] = {}   # the fields a secret was typed into, this item
@@ -198,7 +199,7 @@ class DesktopDriver:
         screen = Box(monitor["left"], monitor["top"], monitor["width"], monitor["height"])
         area = screen if region is None else Box(*region).clipped_to(screen)
         if area is None:  # a region entirely off this screen
-            return ScreenImage(np.zeros((0, 0, 4), np.uint8), region[:2])
+            return ScreenImage(np.zeros((0, 0, 4), np.uint8), (region or (0, 0))[:2])
         shot = self._grabber.grab({"left": area.x, "top": area.y, "width": area.width, "height": area.height})
         return ScreenImage(np.asarray(shot), (area.x, area.y))
 
@@ -207,6 +208,7 @@ class DesktopDriver:
         """Where this candidate points on the screen now, or None and why not."""
         if candidate.strategy == "point":
             return candidate.point, ""
+        assert candidate.image_path is not None   # an image candidate: the selector map checked it has one
         template = load_template(candidate.image_path, candidate.grayscale)
         if candidate.region is not None:  # a region alone is cheaper to grab than to cut from the screen
             haystack = full.crop(Box(*candidate.region)) if full is not None else self._grab(candidate.region)
@@ -223,11 +225,11 @@ class DesktopDriver:
 
     def _try_chain(self, selector: Selector, full: ScreenImage | None = None, visibility: bool = False):
         tried: list[str] = []
-        captured = [full]
+        captured: list[ScreenImage] = [full] if full is not None else []
 
         def whole() -> ScreenImage:  # the whole screen, captured once per look at the chain
-            if captured[0] is None:
-                captured[0] = self._grab()
+            if not captured:
+                captured.append(self._grab())
             return captured[0]
 
         for index, candidate in enumerate(selector.candidates):

@@ -6,6 +6,7 @@ import base64
 import time
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, cast
 
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, Playwright, sync_playwright
 from playwright.sync_api import Error as PlaywrightError
@@ -129,10 +130,10 @@ class WebDriver:
         self._browser: Browser | None = None
         self._context: BrowserContext | None = None
         self._page: Page | None = None
-        self._storage_state = None
+        self._storage_state: Any = None   # cookies and storage of the item before: the session carries over
         self._armed: tuple[bool, str | None, str | None] | None = None
         self._dialogs: list[DialogEvent] = []
-        self._cdp = None
+        self._cdp: Any = None
         self._pages: list[Page] = []   # the item's windows: the first, then the pop-ups it opened
         self._typed_into: dict[str, tuple[Locator, Resolution]] = {}  # this item's inputs, read back later
 
@@ -159,6 +160,7 @@ class WebDriver:
     def begin_item(self) -> None:
         """A fresh context per work item; the signed-on session carries over through storage state."""
         browser = self._browser
+        assert browser is not None, "begin_item before start"
         b = self.settings.browser
         self._context = browser.new_context(
             viewport={"width": b.viewport_width, "height": b.viewport_height},
@@ -252,14 +254,15 @@ class WebDriver:
 
     # -- finding elements ------------------------------------------------
     def _locator(self, selector: Selector, candidate: Candidate) -> Locator:
-        root = self.page
+        root: Page | Any = self.page   # a FrameLocator inside frames: the same get_by_* methods
         for frame in selector.frame:
             root = root.frame_locator(frame_css(frame))
         value, exact = candidate.value, candidate.exact
         match candidate.strategy:
             case "role":
-                return root.get_by_role(value, name=candidate.name, exact=exact) if candidate.name is not None \
-                    else root.get_by_role(value)
+                role = cast(Any, value)   # a role name, checked when the selector map is loaded
+                return root.get_by_role(role, name=candidate.name, exact=exact) if candidate.name is not None \
+                    else root.get_by_role(role)
             case "label":
                 return root.get_by_label(value, exact=exact)
             case "text":
@@ -299,7 +302,7 @@ class WebDriver:
         deadline = time.monotonic() + timeout_ms / 1000
         while True:
             locator, resolution, tried = self._try_chain(selector, visible)
-            if locator is not None:
+            if locator is not None and resolution is not None:
                 return locator, resolution
             if time.monotonic() >= deadline:
                 raise SelectorNotFound(
@@ -493,15 +496,16 @@ class WebDriver:
         return painted
 
     def _capture(self, request: ScreenshotRequest) -> None:
-        params = {"format": request.fmt, "optimizeForSpeed": True}
+        params: dict[str, Any] = {"format": request.fmt, "optimizeForSpeed": True}
         if request.fmt == "jpeg":
             params["quality"] = request.quality
         try:
             if self._cdp is None:
+                assert self._context is not None
                 self._cdp = self._context.new_cdp_session(self.page)
             data = self._cdp.send("Page.captureScreenshot", params)["data"]
         except PlaywrightError:  # not a Chromium-family browser: Playwright's slower portable path
-            options = {"path": str(request.path), "type": request.fmt, "animations": "allow", "caret": "initial"}
+            options: dict[str, Any] = {"path": str(request.path), "type": request.fmt, "animations": "allow", "caret": "initial"}
             if request.fmt == "jpeg":
                 options["quality"] = request.quality
             self.page.screenshot(**options)

@@ -130,11 +130,12 @@ class Engine(Proofs):
 
     def _condition_holds(self, step: Step, recipe: Recipe, state: AttemptState) -> bool:
         cond = step.when
+        assert cond is not None
         if cond.visible:
             return self.driver.find_now(self.selector_for(recipe, cond.visible)) is not None
         if cond.hidden:
             return self.driver.find_now(self.selector_for(recipe, cond.hidden)) is None
-        value, _ = self.render_value("{{ " + cond.expression + " }}", recipe, state, step)
+        value, _ = self.render_value("{{ " + (cond.expression or "") + " }}", recipe, state, step)
         return as_bool(value)
 
     @contextmanager
@@ -167,13 +168,14 @@ class Engine(Proofs):
             if getattr(failure, "masked", False):
                 state.secret_shown = True
             event.outcome = "fail"
-            event.message = failure.message
+            event.message = failure.message if isinstance(failure, BackroomError) else \
+                "interrupted" if isinstance(failure, KeyboardInterrupt) else str(failure)
             self._note_waits(event)
             event.data = {**(event.data or {}), "exception": getattr(failure, "kind", type(failure).__name__)}
             self._capture(state, event, fresh=True)
             self.flush_pending(state, reuse=event)
             self._emit(state, event)
-            if event.screenshot and isinstance(failure, StepFailure):
+            if event.screenshot and event.screenshot_sha256 and isinstance(failure, StepFailure):
                 failure.screenshot = (event.screenshot, event.screenshot_sha256)  # for the item's review
             if failure is exc:
                 raise
@@ -265,19 +267,18 @@ class Engine(Proofs):
             return
         if painted:
             event.data = {**(event.data or {}), "painted_over": painted}
-        event.screenshot = relative
-        event.screenshot_sha256 = sha256_file(path)
-        state.last_shot, state.screen_changed = (relative, event.screenshot_sha256), False
+        digest = sha256_file(path)
+        event.screenshot, event.screenshot_sha256 = relative, digest
+        state.last_shot, state.screen_changed = (relative, digest), False
 
     def flush_pending(self, state: AttemptState, reuse: AuditEvent | None = None) -> None:
         if not state.pending:
             return
         pending, state.pending = state.pending, []
-        if reuse is not None and reuse.screenshot:
-            shot, digest = reuse.screenshot, reuse.screenshot_sha256
-        else:
-            self._capture(state, pending[-1])
-            shot, digest = pending[-1].screenshot, pending[-1].screenshot_sha256
+        source = reuse if reuse is not None and reuse.screenshot else pending[-1]
+        if source is pending[-1]:
+            self._capture(state, source)
+        shot, digest = source.screenshot, source.screenshot_sha256
         for event in pending:
             event.screenshot, event.screenshot_sha256 = shot, digest
             self._emit(state, event)

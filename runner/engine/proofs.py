@@ -9,12 +9,14 @@ hooks, trail and templating these use.
 from __future__ import annotations
 
 import re
+from typing import Any
 
-from ..audit.events import AuditEvent
+from ..audit.events import AuditEvent, AuditTrail
+from ..drivers.base import Screen
 from ..errors import BusinessException, SystemException
 from ..project.recipe import Recipe, Step
 from ..project.templating import MASK, as_text
-from .attempt import AttemptState
+from .attempt import AttemptState, ItemHooks
 from .readback import TypedValue, Verdict, judge, mismatch
 
 
@@ -29,6 +31,19 @@ def extract(value: str, pattern: str, target: str, secret: bool) -> str:
 
 
 class Proofs:
+    """The engine's checks that what was keyed is right (mixed into Engine, which provides these)."""
+
+    apps: dict[str, dict]
+    tally: dict[str, int]
+    timeout_ms: int
+    trail: AuditTrail
+    driver: Screen
+    hooks: ItemHooks
+
+    def render_value(self, value: Any, recipe: Recipe, state: AttemptState, step: Step,
+                     extra: dict | None = None) -> tuple[Any, Any]:
+        raise NotImplementedError
+
     # -- reading back what was typed ---------------------------------------
     def expected_value(self, step: Step, recipe: Recipe, state: AttemptState, selector, kind: str, typed: str,
                   shown: str, secret: bool) -> TypedValue:

@@ -1,10 +1,11 @@
-"""A run in a child process of its own, for launchers that must stay responsive (menu, console).
+"""A run in a child process of its own: how the menu, the console and the scheduler start runs.
 
 The child leaves the terminal's process group, so a Ctrl-C typed at the menu reaches the
 menu only: the menu asks what to do while the browser and the legacy app keep working.
 "Stop after the current item" is an event the run checks between items; "stop now" is
 Ctrl-C sent to the child's own group, which gives the item back to the queue. The child
-holds the bot's lock for its whole life, so the lock outlives a launcher that dies.
+holds the bot's lock for its whole life, so the lock outlives a launcher that dies. A run
+that does not stop when asked is killed with its whole process group (its browser too).
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import multiprocessing
 import os
 import queue as _queue
 import signal
+import subprocess
+import time
 import traceback
 from dataclasses import dataclass
 from typing import Any
@@ -24,15 +27,17 @@ from .records import Progress, RunRequest, RunResult
 class ChildRunError(BackroomError):
     """An error the child reported, carried back with its message, hint and exit code."""
 
-    def __init__(self, message: str, hint: str, exit_code: int):
+    def __init__(self, message: str, hint: str, exit_code: int, kind: str = ""):
         super().__init__(message, hint)
         self.exit_code = ExitCode(exit_code)
+        self.kind = kind   # the child's exception class (BotBusyError: another run of the bot holds its lock)
 
 
 @dataclass
 class ChildEnded:
     result: RunResult | None = None
     error: ChildRunError | None = None
+    exit_status: int | None = None   # the process's own exit code when it died without a word (-9: killed)
 
 
 def _child_main(request: RunRequest, messages: Any, stop_after_item: Any) -> None:
@@ -46,19 +51,21 @@ def _child_main(request: RunRequest, messages: Any, stop_after_item: Any) -> Non
         interrupts_reach_the_run()  # "stop now" is SIGINT, even when the launcher was started in the background
     else:  # Windows: the console's Ctrl-C reaches every process attached to it
         signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGBREAK, signal.default_int_handler)  # the launcher's "stop now"
+        signal.signal(signal.SIGBREAK, signal.default_int_handler)  # type: ignore[attr-defined]  # Windows only
     configure_console_log("ERROR")  # warnings are in the run log; the launcher shows progress
     try:
         with bot_lock(request.project, request.bot):
+            messages.put(("holding", time.time()))   # the run is on from here: its lock is held
             result = start_run(request, on_progress=lambda p: messages.put(("progress", p)),
                                should_stop=stop_after_item.is_set)
         messages.put(("result", result))
     except BackroomError as exc:
-        messages.put(("error", (exc.message, exc.hint, int(exc.exit_code))))
+        messages.put(("error", (exc.message, exc.hint, int(exc.exit_code), type(exc).__name__)))
     except KeyboardInterrupt:
-        messages.put(("error", ("stopped before the run began", "", int(ExitCode.INTERRUPTED))))
+        messages.put(("error", ("stopped before the run began", "", int(ExitCode.INTERRUPTED), "KeyboardInterrupt")))
     except BaseException as exc:  # noqa: BLE001 - a defect: carry it back whole
-        messages.put(("error", (f"internal error: {exc!r}", traceback.format_exc(limit=8), int(ExitCode.INTERNAL))))
+        messages.put(("error", (f"internal error: {exc!r}", traceback.format_exc(limit=8), int(ExitCode.INTERNAL),
+                                type(exc).__name__)))
 
 
 class ChildRun:
@@ -73,6 +80,7 @@ class ChildRun:
                                        name=f"backroom-run-{request.bot}", daemon=False)
         self.process.start()
         self.last_progress: Progress | None = None
+        self.holding_since: float | None = None   # when the child took the bot's lock: the run's real start
         self.ended: ChildEnded | None = None
 
     @property
@@ -87,9 +95,22 @@ class ChildRun:
         if self.process.pid is None or not self.process.is_alive():
             return
         if os.name == "nt":
-            os.kill(self.process.pid, signal.CTRL_BREAK_EVENT)
+            os.kill(self.process.pid, signal.CTRL_BREAK_EVENT)  # type: ignore[attr-defined]  # Windows only
         else:
             os.killpg(self.process.pid, signal.SIGINT)
+
+    def kill(self) -> None:
+        """The run and everything it started (browser, desktop apps), at once: for a run that did not stop
+        when asked. Its item goes back to the queue at once (its holder is gone), its evidence ends torn."""
+        if self.process.pid is None or not self.process.is_alive():
+            return
+        if os.name == "nt":
+            subprocess.run(["taskkill", "/F", "/T", "/PID", str(self.process.pid)], capture_output=True)
+        else:
+            try:
+                os.killpg(self.process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
 
     def next_message(self, timeout: float = 0.2) -> Progress | ChildEnded | None:
         """The next progress report, the end, or None when nothing came within the timeout."""
@@ -104,24 +125,31 @@ class ChildRun:
         if kind == "progress":
             self.last_progress = payload
             return payload
+        if kind == "holding":
+            self.holding_since = payload
+            return None
         self.process.join(timeout=30)
         self.ended = ChildEnded(result=payload) if kind == "result" else ChildEnded(error=ChildRunError(*payload))
         return self.ended
 
     def _died(self) -> ChildEnded:
         try:  # it may have said goodbye just before exiting
-            kind, payload = self._messages.get(timeout=0.5)
-            if kind != "progress":
-                self.ended = ChildEnded(result=payload) if kind == "result" else \
-                    ChildEnded(error=ChildRunError(*payload))
-                return self.ended
+            while True:
+                kind, payload = self._messages.get(timeout=0.5)
+                if kind in ("result", "error"):
+                    self.ended = ChildEnded(result=payload) if kind == "result" else \
+                        ChildEnded(error=ChildRunError(*payload))
+                    return self.ended
+                if kind == "holding":
+                    self.holding_since = payload
         except _queue.Empty:
             pass
+        self.process.join(timeout=5)
         code = self.process.exitcode
         self.ended = ChildEnded(error=ChildRunError(
             f"the run ended abnormally (exit code {code})",
             "Its audit report, if it got that far, is in the runs list; the item it held goes back to the "
-            "queue when its lease ends.", int(ExitCode.INTERNAL)))
+            "queue at the next claim.", int(ExitCode.INTERNAL), "died"), exit_status=code)
         return self.ended
 
     def wait(self) -> ChildEnded:

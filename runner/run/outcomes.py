@@ -59,7 +59,7 @@ def output_values(bot: Bot, item: WorkItem, variables: dict, row: dict | None = 
     return values
 
 
-def write_documents(bot: Bot, item: WorkItem, variables: dict, run_dir: Path | None) -> list[Path]:
+def write_documents(bot: Bot, item: WorkItem, variables: dict, run_dir: Path) -> list[Path]:
     """The bot's documents for a finished item, named and filled from the item and what was read."""
     written = []
     for document in bot.documents:

@@ -26,6 +26,7 @@ class WorkPlan:
 def plan_work(prepared: PreparedRun, input_path: Path, queue: WorkQueue) -> WorkPlan:
     """Rows become work items (grouped by the bot's make_items when it has one); refused input goes to review."""
     bot, intake = prepared.bot, prepared.intake
+    assert intake is not None   # a keying bot's input was read by prepare_run
     name = Path(input_path).name
     refused = [(WorkItem(r.reference, {"problems": r.problems, "covers": [r.reference]}, f"{name} row {r.row}", r.row),
                 "; ".join(r.problems)) for r in intake.rejected]
@@ -61,9 +62,10 @@ def close_corrected(queue: WorkQueue, bot: Bot, plan: WorkPlan, actor: str, inpu
     closed = []
     for reference in queue.refused_at_intake(bot.name):
         queued = queue.get(bot.name, reference)
-        covers = [str(c) for c in (queued.data.get("covers") or [])]
+        covers = [str(c) for c in (queued.data.get("covers") or [])] if queued is not None else []
         now_on = {plan.owners.get(c) for c in covers}
         if covers and None not in now_on and reference not in now_on:
-            queue.skip(bot.name, reference, actor, f"corrected in {input_name}: now on {', '.join(sorted(now_on))}")
+            on = ", ".join(sorted(o for o in now_on if o is not None))
+            queue.skip(bot.name, reference, actor, f"corrected in {input_name}: now on {on}")
             closed.append(reference)
     return closed

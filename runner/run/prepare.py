@@ -63,6 +63,7 @@ def prepare_run(request: RunRequest) -> PreparedRun:
                 raise ConfigurationError(f"{option} names app '{app}', which no recipe of bot '{bot.name}' uses")
     intake, statement = None, None
     if bot.kind == "reconcile":
+        assert bot.reconcile is not None   # a reconcile bot's definition requires its section
         statement = read_statement(Path(request.input_path), bot.reconcile)
     else:
         intake = read_workbook(Path(request.input_path), bot.input)

@@ -125,15 +125,16 @@ def run_reconciliation(request: RunRequest, prepared: PreparedRun, on_progress: 
 
 def _read_ledger(session: RunSession) -> dict:
     """Run the ledger recipes; a busy screen is retried with back-off like any system exception."""
-    bot = session.bot
+    bot, spec = session.bot, session.bot.reconcile
+    assert spec is not None
     retry = RetryPolicy.of(bot)
-    item = WorkItem(LEDGER_ITEM, {}, bot.reconcile.ledger_name)
+    item = WorkItem(LEDGER_ITEM, {}, spec.ledger_name)
     attempt = 0
     while True:
         attempt += 1
-        session.emit("item", "started", item=LEDGER_ITEM, attempt=attempt, data={"source": bot.reconcile.ledger_name})
+        session.emit("item", "started", item=LEDGER_ITEM, attempt=attempt, data={"source": spec.ledger_name})
         try:
-            outcome = session.engine.run_item(item, bot.reconcile.ledger.recipes, attempt)
+            outcome = session.engine.run_item(item, spec.ledger.recipes, attempt)
         except StepFailure as failure:
             delay = retry.delay_after(attempt)
             if failure.kind == "business" or delay is None:
@@ -143,8 +144,8 @@ def _read_ledger(session: RunSession) -> dict:
             session.log.warning(f"reading the ledger failed (attempt {attempt}), retrying: {failure.message}")
             time.sleep(delay)
             continue
-        rows = outcome.variables.get(bot.reconcile.ledger.rows)
+        rows = outcome.variables.get(spec.ledger.rows)
         session.emit("item", "done", item=LEDGER_ITEM, attempt=attempt,
                      message=f"{len(rows) if isinstance(rows, list) else 0} ledger lines read",
-                     data={"source": bot.reconcile.ledger_name})
+                     data={"source": spec.ledger_name})
         return outcome.variables

@@ -171,7 +171,7 @@ class RunSession:
                   data={**(data or {}), "exit_code": int(exit_code)})
         self.trail.close()
 
-    def __exit__(self, exc_type, exc, tb) -> bool:
+    def __exit__(self, exc_type, exc, tb) -> None:
         if exc is not None and not self.ended:
             self.stopped_by(exc)
         if not self.ended:
@@ -181,7 +181,6 @@ class RunSession:
         self._seal()
         if exc is None and self.abort is not None and not isinstance(self.abort, (BackroomError, KeyboardInterrupt)):
             raise self.abort
-        return False
 
     def _seal(self) -> None:
         """After the last file of the run is written: the signed manifest, the run in its bot's chain, and

@@ -15,6 +15,7 @@ def start_run(request: RunRequest, on_progress: Callable[[Progress], None] | Non
               should_stop: Callable[[], bool] | None = None) -> RunResult:
     prepared = prepare_run(request)
     desktop = any(m.kind == "desktop" for m in prepared.maps.values())
+    run: Callable[..., RunResult]
     if prepared.bot.kind == "reconcile":
         from .reconciling import run_reconciliation as run
     else:

@@ -1,31 +1,27 @@
-"""One scheduled run: its own `backroom run` process, under a lock per bot and a time limit.
+"""One scheduled run: a ChildRun (the same child process the menu and the console start), under a
+time limit.
 
-The lock is a file lock the operating system drops when its holder dies, so two schedulers
-started by mistake never run the same bot at once and a crashed one never blocks the next
-night. A run that passes its limit is asked to stop (Ctrl-C: it gives its item back to the
-queue), then killed with its whole process group (the browser included). A run that crashes
-is reported; the scheduler goes on.
+The child holds the bot's file lock, which the operating system drops when its holder dies, so two
+schedulers started by mistake never run the same bot at once and a crashed one never blocks the
+next night. A run that passes its limit, or is running when the scheduler stops, is asked to stop
+(SIGINT: it gives its item back to the queue and seals its evidence), then killed with its whole
+process group (the browser included). A run that crashes is reported; the scheduler goes on. Each
+run's outcome is written to scheduler-runs.log in the logs folder.
 """
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from filelock import FileLock, Timeout
-
 from ..errors import ExitCode
-from ..run import lock_path
 from ..project.settings import logs_folder
+from ..run import ChildEnded, ChildRun, RunRequest, new_run_id
 from .config import Job
 
-STOP_GRACE_S = 30.0     # after Ctrl-C, how long a run may take to give its item back before it is killed
+STOP_GRACE_S = 30.0     # after SIGINT, how long a run may take to give its item back before it is killed
 
 OUTCOME_FOR_EXIT = {ExitCode.OK: "success", ExitCode.ITEMS_FAILED: "items_for_review",
                     ExitCode.BAD_INPUT: "bad_input", ExitCode.ENVIRONMENT: "environment",
@@ -52,96 +48,82 @@ class RunOutcome:
 
 
 def run_job(job: Job, project: Path, should_stop: Callable[[], bool] = lambda: False,
-            python: str = sys.executable, poll_s: float = 0.2) -> RunOutcome:
-    project = Path(project)
+            poll_s: float = 0.2) -> RunOutcome:
+    project = Path(project).resolve()
     started = time.time()
 
     def outcome(kind: str, message: str, **extra) -> RunOutcome:
         return RunOutcome(job.name, job.bot, kind, message, started, time.time(), **extra)
 
-    lock = FileLock(lock_path(project, job.bot))
-    try:
-        lock.acquire(timeout=0)
-    except Timeout:
-        return outcome("locked", f"another run of {job.bot} is still going; this one was not started")
-    started = time.time()   # a run starts when it holds its bot's lock: its record never overlaps another's
-    try:
-        input_path = job.input_path()
-        if input_path is None:
-            return outcome("no_input", f"no file matching {job.pattern} in {job.inbox}; nothing to run")
-        before = _run_dirs(project, job.bot)
-        command = [python, "-m", "runner.cli", "run", job.bot, "--input", str(input_path)]
-        if job.virtual_display:
-            command.append("--virtual-display")
-        log = logs_folder(project) / "scheduler-runs.log"
-        with log.open("a", encoding="utf-8") as output:
-            output.write(f"\n== {time.strftime('%Y-%m-%d %H:%M:%S')} {job.name}: {' '.join(command[1:])}\n")
-            output.flush()
-            process = subprocess.Popen(command, cwd=project, stdout=output, stderr=subprocess.STDOUT,
-                                       env={**os.environ, "BACKROOM_STARTED_BY": f"scheduler:{job.name}"},
-                                       **_OWN_GROUP)
-            code, how = _wait(process, job.max_run_time.total_seconds(), should_stop, poll_s)
-        new_dirs = sorted(_run_dirs(project, job.bot) - before)
-        extra = {"exit_code": code, "input": str(input_path), "run_dir": str(new_dirs[-1]) if new_dirs else None}
-        if how == "timed_out":
-            return outcome("timed_out", f"still running after its limit of {job.max_run_time}; stopped", **extra)
-        if how == "stopped":
-            return outcome("stopped", "the scheduler was stopping; the run was asked to stop and did", **extra)
-        try:
-            kind = OUTCOME_FOR_EXIT[ExitCode(code)]
-        except (ValueError, KeyError):   # killed by a signal, or an internal error (70)
-            kind = None
-        if kind is not None:
-            return outcome(kind, _message(kind, code), **extra)
-        return outcome("crashed", f"the run ended abnormally (exit code {code}); see {log}",
-                       **extra)
-    finally:
-        lock.release()
+    input_path = job.input_path()
+    if input_path is None:
+        return outcome("no_input", f"no file matching {job.pattern} in {job.inbox}; nothing to run")
+    input_path = input_path if input_path.is_absolute() else project / input_path
+    # the run's id is chosen here: its folder is known even if it has to be killed before it reports
+    run_id = new_run_id()
+    child = ChildRun(RunRequest(bot=job.bot, input_path=input_path, project=project, run_id=run_id,
+                                started_by=f"scheduler:{job.name}", virtual_display=job.virtual_display))
+    ended, how = _wait(child, job.max_run_time.total_seconds(), should_stop, poll_s)
+    if child.holding_since is not None:
+        started = child.holding_since   # a run starts when it holds its bot's lock: records never overlap
+    run_dir = logs_folder(project) / job.bot / run_id
+    judged = _judge(ended, how, job)
+    result = outcome(*judged[:2], **{**judged[2], "run_dir": str(run_dir) if run_dir.is_dir() else None},
+                     input=str(input_path))
+    _log(project, job, result)
+    return result
 
 
-def _message(kind: str, code: int) -> str:
-    return {"success": "every item done", "items_for_review": "finished; some items wait for a person",
-            "bad_input": "refused its input or definition (exit 2)",
-            "environment": "could not reach the application or the screen (exit 3)",
-            "stopped": "stopped (exit 130)"}.get(kind, f"exit code {code}")
-
-
-def _wait(process: subprocess.Popen, limit_s: float, should_stop: Callable[[], bool], poll_s: float):
-    """Wait for the run; past its limit, or when the scheduler stops, Ctrl-C it, then kill it."""
+def _wait(child: ChildRun, limit_s: float, should_stop: Callable[[], bool], poll_s: float) -> tuple[ChildEnded, str]:
+    """Wait for the run; past its limit, or when the scheduler stops, ask it to stop, then kill it."""
     deadline = time.monotonic() + limit_s
-    while process.poll() is None:
-        if time.monotonic() >= deadline:
-            _stop(process)
-            return process.returncode, "timed_out"
-        if should_stop():
-            _stop(process)
-            return process.returncode, "stopped"
-        time.sleep(poll_s)
-    return process.returncode, "finished"
+    how, kill_at = "finished", None
+    while True:
+        message = child.next_message(timeout=poll_s)
+        if isinstance(message, ChildEnded):
+            return message, how
+        if kill_at is None and (time.monotonic() >= deadline or should_stop()):
+            how = "timed_out" if time.monotonic() >= deadline else "stopped"
+            child.stop_now()   # it releases its item and seals its evidence
+            kill_at = time.monotonic() + STOP_GRACE_S
+        elif kill_at is not None and time.monotonic() >= kill_at:
+            child.kill()
 
 
-# The run gets its own process group, so stopping it reaches its browser and nothing else.
-_OWN_GROUP = ({"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP} if os.name == "nt"
-              else {"start_new_session": True})
-
-
-def _stop(process: subprocess.Popen) -> None:
+def _judge(ended: ChildEnded, how: str, job: Job) -> tuple[str, str, dict]:
+    """(outcome, message, the run's exit code when it has one)"""
+    result, error = ended.result, ended.error
+    code = int(result.exit_code) if result is not None else \
+        ended.exit_status if ended.exit_status is not None else int(error.exit_code) if error else None
+    extra = {"exit_code": code}
+    if error is not None and error.kind == "BotBusyError":
+        return "locked", error.message, {}
+    if how == "timed_out":
+        return "timed_out", f"still running after its limit of {job.max_run_time}; stopped", extra
+    if how == "stopped":
+        return "stopped", "the scheduler was stopping; the run was asked to stop and did", extra
+    if error is not None and (error.kind in ("died", "") or error.exit_code == ExitCode.INTERNAL):
+        return "crashed", f"the run ended abnormally: {error.message}", extra
     try:
-        if os.name == "nt":
-            process.send_signal(signal.CTRL_BREAK_EVENT)
-        else:
-            os.killpg(process.pid, signal.SIGINT)  # the run releases its item, writes its report
-        process.wait(timeout=STOP_GRACE_S)
-    except subprocess.TimeoutExpired:
-        if os.name == "nt":
-            subprocess.run(["taskkill", "/F", "/T", "/PID", str(process.pid)], capture_output=True)
-        else:
-            os.killpg(process.pid, signal.SIGKILL)  # the browser goes with it
-        process.wait()
-    except ProcessLookupError:
-        process.wait()
+        kind = OUTCOME_FOR_EXIT[ExitCode(code)]
+    except (ValueError, KeyError):
+        return "crashed", f"the run ended abnormally (exit code {code})", extra
+    message = result.message if result is not None and result.message else \
+        error.message if error is not None else _MESSAGES[kind]
+    return kind, message, extra
 
 
-def _run_dirs(project: Path, bot: str) -> set[Path]:
-    folder = logs_folder(project) / bot
-    return {p for p in folder.iterdir() if p.is_dir()} if folder.is_dir() else set()
+_MESSAGES = {"success": "every item done", "items_for_review": "finished; some items wait for a person",
+             "bad_input": "refused its input or definition (exit 2)",
+             "environment": "could not reach the application or the screen (exit 3)",
+             "stopped": "stopped (exit 130)"}
+
+
+def _log(project: Path, job: Job, outcome: RunOutcome) -> None:
+    """One line per run in scheduler-runs.log (the run's own log and evidence are in its folder)."""
+    log = logs_folder(project) / "scheduler-runs.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("a", encoding="utf-8") as out:
+        out.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {job.name}: {job.bot} on {outcome.input}: "
+                  f"{outcome.outcome} (exit {outcome.exit_code}) {outcome.message}"
+                  + (f" [{outcome.run_dir}]" if outcome.run_dir else "") + "\n")

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 import schedule
 from loguru import logger
 
-from .clock import Clock, schedule_reads
+from .clock import Clock
 from .config import Job, Schedules
 from .notices import send_notice
 from .runs import RunOutcome, run_job
@@ -35,10 +35,11 @@ class Scheduler:
         self.zone = ZoneInfo(schedules.time_zone)
         self.state = state or SchedulerState(logs_folder(self.project) / STATE_FILE)
         self.stop_requested = threading.Event()
+        # `schedule` fires the jobs at their clock times, on this machine's clock (its public interface
+        # only); what was missed while the scheduler was down is Backroom's own, on `clock` (catch_up)
         self.jobs = schedule.Scheduler()
-        with schedule_reads(self.clock):
-            for job in schedules.jobs:
-                job.when.schedule_on(self.jobs, schedules.time_zone, lambda job=job: self._fire(job))
+        for job in schedules.jobs:
+            job.when.schedule_on(self.jobs, schedules.time_zone, lambda job=job: self._fire(job))
 
     def local_now(self) -> datetime:
         """Now in the schedules' time zone, as a naive local time (how schedules.yaml writes times)."""
@@ -76,8 +77,7 @@ class Scheduler:
 
     # -- running ---------------------------------------------------------------
     def run_pending(self) -> None:
-        with schedule_reads(self.clock):
-            self.jobs.run_pending()
+        self.jobs.run_pending()
 
     def _fire(self, job: Job) -> None:
         now = self.local_now()

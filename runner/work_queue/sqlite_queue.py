@@ -109,6 +109,12 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+def _row_id(cursor: sqlite3.Cursor) -> int:
+    """The id of the row an INSERT just made (always set after one)."""
+    assert cursor.lastrowid is not None
+    return cursor.lastrowid
+
+
 def make_owner(run_id: str) -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{run_id}"
 
@@ -182,7 +188,7 @@ class SQLiteWorkQueue:
                         "INSERT INTO items(bot, reference, data, data_hash, source, state, created_at, updated_at)"
                         " VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)",
                         (bot, item.reference, data, digest, item.source, now, now))
-                    self._log(conn, cur.lastrowid, None, "pending", actor, f"from {item.source}")
+                    self._log(conn, _row_id(cur), None, "pending", actor, f"from {item.source}")
                     report.added.append(item.reference)
                     continue
                 same = row["data_hash"] == digest
@@ -235,7 +241,7 @@ class SQLiteWorkQueue:
                     " updated_at) VALUES (?, ?, ?, ?, ?, 'business_exception', ?, ?, ?)",
                     (bot, item.reference, data, hashlib.sha256(data.encode()).hexdigest(), item.source, reason,
                      now, now))
-                self._log(conn, cur.lastrowid, None, "business_exception", actor, reason)
+                self._log(conn, _row_id(cur), None, "business_exception", actor, reason)
                 report.added.append(item.reference)
         return report
 

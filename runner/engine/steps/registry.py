@@ -81,14 +81,14 @@ class StepRun:
 @dataclass(frozen=True)
 class StepHandler:
     action: str
-    needs: type[Screen]
+    needs: type       # Screen, WebScreen or DesktopScreen
     run: Callable[[StepRun], None]
 
 
 HANDLERS: dict[str, StepHandler] = {}
 
 
-def handles(*actions: str, needs: type[Screen] = Screen) -> Callable[[Callable[[StepRun], None]], Callable]:
+def handles(*actions: str, needs: type = Screen) -> Callable[[Callable[[StepRun], None]], Callable]:
     """Register a handler for recipe actions, with the screen capability it needs."""
     def register(run: Callable[[StepRun], None]) -> Callable[[StepRun], None]:
         for action in actions:
