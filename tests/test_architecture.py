@@ -67,6 +67,20 @@ def test_no_module_imports_itself_round_a_cycle():
     assert _cycles(edges) == []
 
 
+def test_no_module_takes_a_private_name_from_another():
+    """A name with a leading underscore is its module's own business: another module that needs it needs
+    it made public (or the code moved)."""
+    import ast
+
+    taken = []
+    for path in sorted((ROOT / "runner").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and (node.level or (node.module or "").startswith("runner")):
+                taken += [f"{path.relative_to(ROOT)}:{node.lineno} {alias.name}" for alias in node.names
+                          if alias.name.startswith("_") and not alias.name.startswith("__")]
+    assert taken == []
+
+
 def test_the_cycle_finder_finds_a_cycle():
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
 

@@ -95,7 +95,7 @@ def test_a_project_whose_logs_live_elsewhere_keeps_everything_there(project, bil
     (project / "backroom.yaml").write_text(yaml.safe_dump(config))
     shutil.copy(ROOT / "schedules.yaml", project / "schedules.yaml")
     monkeypatch.setenv("BACKROOM_APP_BILLING_URL", billing.url)
-    orders, _ = make_orders(tmp_path / "orders.xlsx", 1, seed=95)
+    orders, rows = make_orders(tmp_path / "orders.xlsx", 1, seed=95)
     outcome = run_job(job("rekey-orders", orders, limit_s=120), project)
     assert outcome.outcome == "success", outcome
     logs = project / "records" / "logs"
@@ -103,7 +103,8 @@ def test_a_project_whose_logs_live_elsewhere_keeps_everything_there(project, bil
     assert outcome.run_dir and (logs / "rekey-orders") in (project / outcome.run_dir).parents
     assert (logs / "locks" / "rekey-orders.lock").exists() and (logs / "scheduler-runs.log").exists()
     env = {**os.environ, "COLUMNS": "200"}
-    for command in (["audit", "verify", "--all"], ["queue", "list"], ["scheduler", "status"], ["bots"]):
+    for command in (["audit", "verify", "--all"], ["audit", "item", rows[0][0]], ["queue", "list"],
+                    ["scheduler", "status"], ["bots"], ["check", "rekey-orders"]):
         done = subprocess.run([sys.executable, "-m", "runner.cli", *command], cwd=project, capture_output=True,
                               text=True, env=env, timeout=120)
         assert done.returncode == 0, (command, done.stdout + done.stderr)

@@ -10,7 +10,7 @@ from pathlib import Path
 from ..errors import ConfigurationError, EvidenceProblem
 from .manifest import MANIFEST_FILE, Seal, chain_entries, seal_run
 from .signing import load_signer, load_verifier
-from .verify import _killed_while_sealing, chained_runs, killed_run
+from .verify import killed_while_sealing, chained_runs, killed_run
 
 
 def close_killed_run(project: Path, settings, run_dir: Path, reason: str, by: str,
@@ -28,7 +28,7 @@ def close_killed_run(project: Path, settings, run_dir: Path, reason: str, by: st
     signer = load_signer(settings, project)
     if (run_dir / MANIFEST_FILE).exists():
         # killed between its manifest and its chain line: sealed again below with the closure
-        if not _killed_while_sealing(run_dir, chain_entries(run_dir.parent), load_verifier(settings, project)):
+        if not killed_while_sealing(run_dir, chain_entries(run_dir.parent), load_verifier(settings, project)):
             raise EvidenceProblem(f"run {run_dir.name} has a manifest that does not follow its bot's chain: "
                                   "that is not what a killed run leaves", "backroom audit verify names the problem.")
         os.remove(run_dir / MANIFEST_FILE)

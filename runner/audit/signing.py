@@ -117,7 +117,7 @@ class HmacKey:
         return (self.secret.decode(errors="replace"),)
 
 
-def _path(project: Path, configured: str) -> Path:
+def key_path(project: Path, configured: str) -> Path:
     path = Path(configured)
     return path if path.is_absolute() else Path(project) / path
 
@@ -142,9 +142,9 @@ def load_signer(settings: Settings, project: Path) -> Signer:
     audit = settings.audit
     if audit.signing == "hmac":
         return HmacKey(resolve_secrets({HMAC_SECRET})[HMAC_SECRET].encode())
-    private_path = _path(project, audit.private_key)
+    private_path = key_path(project, audit.private_key)
     if not private_path.exists():
-        generate_key_pair(private_path, _path(project, audit.public_key))
+        generate_key_pair(private_path, key_path(project, audit.public_key))
     pem = private_path.read_bytes()
     encrypted = pem.lstrip().startswith(b"-----BEGIN ENCRYPTED PRIVATE KEY-----")
     passphrase = key_passphrase(required=True) if encrypted else None
@@ -173,7 +173,7 @@ def load_verifier(settings: Settings, project: Path, public_key: Path | None = N
     audit = settings.audit
     if audit.signing == "hmac" and public_key is None:
         return HmacKey(resolve_secrets({HMAC_SECRET})[HMAC_SECRET].encode())
-    path = public_key or _path(project, audit.public_key)
+    path = public_key or key_path(project, audit.public_key)
     if not path.exists():
         raise ConfigurationError(f"public key {path.name} not found",
                                  "Give the signing key's public half with --public-key FILE.")
@@ -206,4 +206,4 @@ def unpinned_fingerprint(settings: Settings, project: Path) -> str | None:
     """The fingerprint of the public key in use when backroom.yaml pins none, to say what to pin."""
     if settings.audit.signing != "ed25519" or settings.audit.public_key_sha256:
         return None
-    return public_key_fingerprint(_path(project, settings.audit.public_key))
+    return public_key_fingerprint(key_path(project, settings.audit.public_key))

@@ -289,7 +289,7 @@ def verify_bot_chain(bot_dir: Path, verifier: Verifier, head=None) -> list[Findi
         if (run_dir / MANIFEST_FILE).exists() and run_dir.name not in listed:
             # the queue's head moves only after the chain line is written: a killed sealer leaves it as it was
             head_agrees = head is None or head.chain_length == len(entries)
-            if head_agrees and _killed_while_sealing(run_dir, entries, verifier):
+            if head_agrees and killed_while_sealing(run_dir, entries, verifier):
                 findings.append(Finding("killed", run_dir.name, "killed while sealing: its signed manifest was "
                                         "written, its line in the bot's chain was not. Close it: backroom audit "
                                         f"close {run_dir.name} --reason TEXT --by NAME"))
@@ -300,7 +300,7 @@ def verify_bot_chain(bot_dir: Path, verifier: Verifier, head=None) -> list[Findi
     return findings
 
 
-def _killed_while_sealing(run_dir: Path, entries: list, verifier: Verifier) -> bool:
+def killed_while_sealing(run_dir: Path, entries: list, verifier: Verifier) -> bool:
     """A manifest signed with the key that follows the chain's last line: the chain line was not written."""
     manifest, _ = read_manifest(run_dir)
     if not manifest or not _signature_ok(manifest, verifier)[0]:

@@ -213,10 +213,10 @@ def keygen(force: bool = typer.Option(False, "--force", help="Replace an existin
                                       "the old key then verify only with the old public key)."),
            project: Path = ProjectOption) -> None:
     """Make the Ed25519 key pair that signs run manifests (audit.private_key, audit.public_key)."""
-    from ..audit.signing import _path, generate_key_pair, public_key_fingerprint
+    from ..audit.signing import generate_key_pair, key_path, public_key_fingerprint
 
     settings = load_settings(project)
-    private_path, public_path = _path(project, settings.audit.private_key), _path(project, settings.audit.public_key)
+    private_path, public_path = key_path(project, settings.audit.private_key), key_path(project, settings.audit.public_key)
     if private_path.exists() and not force:
         raise ConfigurationError(f"{settings.audit.private_key} exists", "Add --force to replace it.")
     if force:
