@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -23,7 +24,9 @@ COMMANDS = [[], ["run"], ["check"], ["bots"], ["report"], ["demo"], ["demo", "se
 
 
 def backroom(*args, cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
-    full_env = {**os.environ, "COLUMNS": "200", **(env or {})}
+    """The command as a person at this machine runs it, its secrets set (a run and check need them)."""
+    full_env = {**os.environ, "COLUMNS": "200", "BACKROOM_SECRET_BILLING_PASSWORD": PASSWORD,
+                "BACKROOM_SECRET_SUPERVISOR_CODE": SUPERVISOR, **(env or {})}
     return subprocess.run([sys.executable, "-m", "runner.cli", *args], cwd=cwd, env=full_env,
                           capture_output=True, text=True, timeout=300)
 
@@ -71,6 +74,31 @@ def test_a_missing_secret_stops_before_the_browser_starts(project, tmp_path):
     assert "secret 'billing_password' is not set" in done.stderr
     assert "BACKROOM_SECRET_BILLING_PASSWORD" in done.stderr
     assert not (project / "logs").exists()
+
+
+def test_check_refuses_what_a_run_would_refuse_before_it_starts(project):
+    """check goes through the run's own preparation: a recipe using an item field the bot lacks (named
+    by its line), a missing secret, an app with no address, each refused by both with exit 2."""
+    no_secrets = {k: v for k, v in os.environ.items() if not k.startswith("BACKROOM_SECRET_")}
+    no_secrets.update(COLUMNS="200", PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring")
+    done = subprocess.run([sys.executable, "-m", "runner.cli", "check", "rekey-orders"], cwd=project,
+                          env=no_secrets, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "secret 'billing_password' is not set" in done.stderr, done.stderr
+
+    settings = project / "backroom.yaml"
+    settings.write_text(settings.read_text().replace("url: http://127.0.0.1:8700", "url: null"))
+    done = backroom("check", "rekey-orders", cwd=project, env={"BACKROOM_APP_BILLING_URL": ""})
+    assert done.returncode == 2 and "no address for app 'billing'" in done.stderr, done.stdout + done.stderr
+
+    recipe = project / "recipes" / "enter-order.yaml"
+    recipe.write_text(recipe.read_text().replace("{{ item.notes }}", "{{ item.note }}"))
+    for command in ("check", "run"):
+        done = backroom(command, "rekey-orders", *(["--input", "x.xlsx"] if command == "run" else []), cwd=project,
+                        env={"BACKROOM_APP_BILLING_URL": "http://127.0.0.1:1"})
+        assert done.returncode == 2, done.stdout + done.stderr
+        text = " ".join(done.stderr.split())
+        assert "item.note is not a field of bots/rekey-orders/bot.yaml" in text
+        assert re.search(r"recipes/enter-order\.yaml:\d+", text), text
 
 
 def test_an_unknown_bot_names_the_known_ones(project):

@@ -137,3 +137,15 @@ def test_web_recipes_cannot_launch(tmp_path):
     path.write_text("app: billing\nsteps:\n  - launch: billing\n")
     with pytest.raises(RecipeError, match=r"recipes/w\.yaml:3: 'launch' is a desktop step"):
         parse_recipe(path, lambda app: billing)
+
+
+def test_every_desktop_key_a_recipe_may_name_is_one_pyautogui_presses(screen):
+    """The recipe loader's desktop key names (project/keys.py) and the driver's translation agree: a key
+    that passes `backroom check` is a key pyautogui knows."""
+    import pyautogui
+
+    from runner.drivers.desktop import key_combo
+    from runner.project.keys import DESKTOP_KEYS
+
+    unknown = [name for name in sorted(DESKTOP_KEYS) if not all(pyautogui.isValidKey(k) for k in key_combo(name))]
+    assert unknown == []

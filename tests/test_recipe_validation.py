@@ -79,12 +79,60 @@ def test_a_valid_recipe_keeps_its_lines_and_references(layout):
     ("app: nowhere\nsteps:\n  - click: a.b\n", "recipes/bad.yaml:1: app 'nowhere' has no selector map"),
     ("app: shop\nsteps:\n  - click: form.save\n   - click: form.save\n", "recipes/bad.yaml:4: YAML syntax error"),
     ("app: shop\nsteps:\n  - call: missing\n", "recipes/bad.yaml:3: recipe 'missing' not found"),
+    ("app: shop\nsteps:\n  - click: form.save\n  - press: Ctrl+Sx\n",
+     "recipes/bad.yaml:4: unknown modifier (Shift, Control, Alt, Meta) 'Ctrl' in 'Ctrl+Sx'; did you mean 'Control'?"),
+    ("app: shop\nsteps:\n  - press: Control+Sx\n", "recipes/bad.yaml:3: unknown key 'Sx' in 'Control+Sx'"),
+    ("app: shop\nsteps:\n  - press: enter\n", "recipes/bad.yaml:3: unknown key 'enter' in 'enter'; did you mean 'Enter'?"),
+    ("app: shop\nsteps:\n  - press: Control++\n", "recipes/bad.yaml:3: 'Control++' has an empty part"),
+    ("app: shop\nsteps:\n  - fill: {target: form.name, value: '{{ item.x | uper }}'}\n",
+     "recipes/bad.yaml:3: template error: no filter named 'uper'; did you mean 'upper'?"),
 ])
 def test_problems_are_reported_as_file_line_message(layout, body, expected):
     (layout / "recipes" / "bad.yaml").write_text(body)
     with pytest.raises(RecipeError) as caught:
         load(layout, "bad")
     assert caught.value.message.startswith(expected), caught.value.message
+
+
+def test_good_keys_templates_and_locators_pass(layout):
+    path = layout / "selectors" / "shop.yaml"
+    path.write_text(MAP.replace('- css: "input[name=n]"', '- css: "form >> input:has-text(\'{{ item.x }}\')"\n'
+                                '        - xpath: "//tr[td=\'{{ item.x }}\']//input"'))
+    write_recipe(layout, "fine", """\
+        app: shop
+        steps:
+          - press: Control+S
+          - press: {key: ArrowDown, target: form.name}
+          - press: "+"
+          - fill: {target: form.name, value: "{{ item.x | upper | replace('A', 'B') }}"}
+    """)
+    assert len(load(layout, "fine")["fine"].steps) == 4
+
+
+def test_desktop_keys_take_the_short_forms_a_clerk_types(tmp_path):
+    from runner.project.keys import key_problem
+
+    assert [key_problem(k, "desktop") for k in ("Ctrl+S", "Esc", "Up", "F3", "control+shift+a", "Return")] == [None] * 6
+    assert key_problem("Ctrl+Sx", "desktop") == "unknown key 'Sx' in 'Ctrl+Sx'"
+    assert key_problem("Ctl+S", "desktop") == \
+        "unknown modifier (Shift, Control, Alt, Meta) 'Ctl' in 'Ctl+S'; did you mean 'ctrl'?"
+    assert key_problem("Up", "web") == "unknown key 'Up' in 'Up'"
+
+
+@pytest.mark.parametrize("candidate, says", [
+    ("- anchor: a.png\n          offset: [159]", "offset needs two whole numbers, dx and dy, such as [120, 0]; got [159]"),
+    ("- point: [10, x]", "point needs two whole numbers, x and y"),
+    ("- image: a.png\n          region: [0, 0, 10]", "region needs four whole numbers, x, y, width and height"),
+])
+def test_desktop_numbers_out_of_shape_are_said_in_words(tmp_path, candidate, says):
+    (tmp_path / "selectors").mkdir()
+    path = tmp_path / "selectors" / "desk.yaml"
+    path.write_text(f"app: desk\nkind: desktop\nwindow: Desk\nelements:\n  main:\n    ok:\n      find:\n        {candidate}\n")
+    with pytest.raises(SelectorMapError) as caught:
+        load_selector_map(path)
+    line = 8 + candidate.count("\n")   # the line of the value out of shape
+    assert caught.value.message.startswith(f"selectors/desk.yaml:{line}: ") and says in caught.value.message, \
+        caught.value.message
 
 
 def test_a_recipe_that_calls_itself_is_refused(layout):
@@ -99,6 +147,8 @@ def test_a_recipe_that_calls_itself_is_refused(layout):
     (("      find:\n        - role", "      finder:\n        - role"),
      "selectors/shop.yaml:9: 'find' is required\nselectors/shop.yaml:10: unknown key 'finder'"),
     (("app: shop", "app: other"), "selectors/shop.yaml:1: app 'other' must match the file name 'shop'"),
+    (('- css: "input[name=n]"', '- css: "input[name=n"'), "selectors/shop.yaml:8: "),
+    (('- css: "input[name=n]"', '- xpath: "//input[@name="'), "selectors/shop.yaml:8: "),
 ])
 def test_selector_map_problems_name_the_line(layout, change, expected):
     path = layout / "selectors" / "shop.yaml"

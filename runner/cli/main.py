@@ -127,23 +127,16 @@ def check(
     project: Path = ProjectOption,
 ) -> None:
     """Check a bot, its recipes and selector maps (and an input file) without running anything."""
-    from ..project.bot import load_bot
-    from ..drivers.installed import require_desktop
     from ..intake.workbook import read_workbook
-    from ..reconcile.sources import read_statement
-    from ..project.recipe import load_recipe_book
-    from ..project.selector_map import load_selector_map
-    from ..project.settings import load_settings
     from ..project.trust_check import trust_warnings
+    from ..reconcile.sources import read_statement
+    from ..run.prepare import prepare_bot
 
-    definition = load_bot(project, bot)
-    book = load_recipe_book(project / "recipes", definition.all_recipes,
-                            lambda a: load_selector_map(project / "selectors" / f"{a}.yaml"))
-    require_desktop([r.app for r in book.recipes.values()
-                     if load_selector_map(project / "selectors" / f"{r.app}.yaml").kind == "desktop"], bot)
+    prepared = prepare_bot(project, bot)   # what a run checks before it starts, the input aside
+    definition, book = prepared.bot, prepared.book
     out.print(f"[green]OK[/green] bot {bot}: {len(book.recipes)} recipe(s), "
               f"{sum(len(r.steps) for r in book.recipes.values())} steps, secrets: {', '.join(sorted(book.secrets)) or 'none'}")
-    for warning in trust_warnings(definition, book, load_settings(project)):
+    for warning in trust_warnings(definition, book, prepared.settings):
         out.print(Text("  warning ", style="yellow") + Text(warning), highlight=False)
     if input is not None and definition.reconcile is not None:
         statement = read_statement(input, definition.reconcile)

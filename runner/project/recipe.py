@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ..errors import RecipeError, SelectorMapError
 from .selector_map import SelectorMap
+from .keys import key_problem
 from .templating import TemplateProblem, is_template, references
 from .yaml_source import LocatedDict, display_path, load_yaml, validate
 
@@ -254,6 +255,7 @@ class Recipe:
     steps: list[Step]
     description: str = ""
     item_fields: set[str] = field(default_factory=set)
+    field_places: dict[str, str] = field(default_factory=dict)   # item field -> the first step that uses it
     secrets: set[str] = field(default_factory=set)
 
 
@@ -344,19 +346,30 @@ def parse_recipe(path: Path, map_for_app: Callable[[str], SelectorMap] | None) -
         if selector_map is not None:
             _check_fits_kind(step, selector_map, app)
             _check_press_screen(step, selector_map)
+            if step.action == "press" and not is_template(step.args.key):
+                problem = key_problem(step.args.key, selector_map.kind)
+                if problem:
+                    raise RecipeError(f"{step.where}: {problem}",
+                                      "Keys are named as on the web: Enter, Tab, Escape, F3, ArrowDown, Control+S "
+                                      "(a desktop app also takes Ctrl, Esc, Up).")
             for name in step.selector_names():
                 if name not in selector_map:
                     raise RecipeError(
                         f"{step.where}: selector '{name}' is not in selectors/{selector_map.path.name}",
                         "Add it to the selector map, or correct the name in the recipe.",
                     )
-                recipe.item_fields |= selector_map.get(name).item_fields
+                used = selector_map.get(name).item_fields
+                recipe.item_fields |= used
+                for name_used in used:
+                    recipe.field_places.setdefault(name_used, step.where)
         for text in _template_strings(step):
             try:
                 refs = references(text)
             except TemplateProblem as exc:
                 raise RecipeError(f"{step.where}: {exc}") from None
             recipe.item_fields |= refs.item_fields
+            for name_used in refs.item_fields:
+                recipe.field_places.setdefault(name_used, step.where)
             recipe.secrets |= refs.secrets
     return recipe
 

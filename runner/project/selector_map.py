@@ -9,11 +9,14 @@ locate them on the screen: an image template stored beside the map in
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+import cssselect
+from lxml import etree
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ..errors import SelectorMapError
 from .templating import TemplateProblem, is_template, references
@@ -23,6 +26,26 @@ WEB_STRATEGIES = ("role", "label", "text", "placeholder", "title", "css", "xpath
 DESKTOP_STRATEGIES = ("image", "anchor", "point")
 STRATEGIES = {"web": WEB_STRATEGIES, "desktop": DESKTOP_STRATEGIES}
 DEFAULT_CONFIDENCE = 0.9
+
+
+_TEMPLATE = re.compile(r"\{\{.*?\}\}|\{%.*?%\}", re.S)
+
+
+def _check_css(css: str) -> None:
+    """CSS the browser could not parse is refused here, not by the run. Playwright's own pseudo-classes
+    (:has-text(), :visible) parse as functions; `>>` chains are checked part by part."""
+    for part in _TEMPLATE.sub("x", css).split(">>"):
+        try:
+            cssselect.parse(part)
+        except cssselect.SelectorSyntaxError as exc:
+            raise ValueError(f"css {css!r} does not parse: {exc}") from None
+
+
+def _check_xpath(xpath: str) -> None:
+    try:
+        etree.XPath(_TEMPLATE.sub("x", xpath))
+    except etree.XPathSyntaxError as exc:
+        raise ValueError(f"xpath {xpath!r} does not parse: {exc}") from None
 
 
 class _CandidateSpec(BaseModel):
@@ -44,6 +67,19 @@ class _CandidateSpec(BaseModel):
     confidence: float | None = Field(default=None, gt=0, le=1)
     grayscale: bool = True                                 # colour themes change; shapes do not
 
+    @field_validator("offset", "point", "region", mode="before")
+    @classmethod
+    def numbers_in_place(cls, value, info):
+        """In words, not pydantic's tuple positions: "offset needs two numbers, x and y"."""
+        wanted = {"offset": ("two", "dx and dy", "[120, 0]"), "point": ("two", "x and y", "[640, 400]"),
+                  "region": ("four", "x, y, width and height", "[0, 0, 800, 600]")}[info.field_name]
+        count = 4 if info.field_name == "region" else 2
+        if value is not None and (not isinstance(value, (list, tuple)) or len(value) != count
+                                  or not all(isinstance(v, int) and not isinstance(v, bool) for v in value)):
+            raise ValueError(f"{info.field_name} needs {wanted[0]} whole numbers, {wanted[1]}, such as {wanted[2]}; "
+                             f"got {value!r}")
+        return value
+
     @model_validator(mode="after")
     def one_strategy(self):
         known = WEB_STRATEGIES + DESKTOP_STRATEGIES
@@ -58,6 +94,10 @@ class _CandidateSpec(BaseModel):
             raise ValueError("'region' and 'confidence' go only with 'image' or 'anchor'")
         if self.region is not None and (self.region[2] <= 0 or self.region[3] <= 0):
             raise ValueError("region is [x, y, width, height] with a positive width and height")
+        if self.css is not None:
+            _check_css(self.css)
+        if self.xpath is not None:
+            _check_xpath(self.xpath)
         return self
 
 

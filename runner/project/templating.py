@@ -8,6 +8,7 @@ secret never exists in the recorded string at all.
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -43,6 +44,13 @@ def references(text: str) -> References:
         tree = _env.parse(text)
     except TemplateSyntaxError as exc:
         raise TemplateProblem(f"template error: {exc.message}") from None
+    for node in tree.find_all((nodes.Filter, nodes.Test)):
+        known = _env.filters if isinstance(node, nodes.Filter) else _env.tests
+        if node.name not in known:
+            what = "filter" if isinstance(node, nodes.Filter) else "test"
+            near = difflib.get_close_matches(node.name, sorted(known), n=1)
+            raise TemplateProblem(f"template error: no {what} named '{node.name}'"
+                                  + (f"; did you mean '{near[0]}'?" if near else ""))
     found: dict[str, set[str]] = {"item": set(), "secrets": set(), "vars": set()}
     for node in tree.find_all(nodes.Getattr):
         if isinstance(node.node, nodes.Name) and node.node.name in found:

@@ -22,11 +22,26 @@ from .records import PreparedRun, RunRequest
 
 def prepare_run(request: RunRequest) -> PreparedRun:
     """Validate everything before anything is keyed; raises DataError/ConfigurationError."""
-    project = Path(request.project)
+    prepared = prepare_bot(Path(request.project), request.bot, request.app_urls, request.app_commands,
+                           headed=request.headed)
+    bot = prepared.bot
+    if bot.kind == "reconcile":
+        assert bot.reconcile is not None   # a reconcile bot's definition requires its section
+        prepared.statement = read_statement(Path(request.input_path), bot.reconcile)
+    else:
+        prepared.intake = read_workbook(Path(request.input_path), bot.input)
+    return prepared
+
+
+def prepare_bot(project: Path, bot_name: str, app_urls: dict[str, str] | None = None,
+                app_commands: dict[str, str | list[str]] | None = None, headed: bool = False) -> PreparedRun:
+    """Everything of a bot a run depends on, checked (the input aside): `backroom check` calls this too,
+    so it refuses whatever a run would refuse."""
+    app_urls, app_commands = app_urls or {}, app_commands or {}
     settings = load_settings(project)
-    if request.headed:
+    if headed:
         settings.browser.headless = False
-    bot = load_bot(project, request.bot)
+    bot = load_bot(project, bot_name)
     maps: dict[str, SelectorMap] = {}
 
     def map_for_app(app: str) -> SelectorMap:
@@ -42,30 +57,24 @@ def prepare_run(request: RunRequest) -> PreparedRun:
         unknown = sorted(recipe.item_fields - known)
         if unknown and logic.make_items is None:
             raise BotDefinitionError(
-                f"recipes/{recipe.path.name} uses item field{'s' if len(unknown) > 1 else ''} "
-                f"{', '.join(unknown)}, which bots/{bot.name}/bot.yaml does not define",
-                "Add the field to the bot's input, or correct the recipe." if bot.input else
-                "A reconciliation's ledger recipes have no item: remove the item fields.")
+                f"{recipe.field_places[unknown[0]]}: item.{unknown[0]} is not a field of bots/{bot.name}/bot.yaml"
+                + (f" (nor {', '.join(unknown[1:])})" if len(unknown) > 1 else ""),
+                f"Fields: {', '.join(sorted(known))}. Add the field to the bot's input, or correct the recipe."
+                if bot.input else "A reconciliation's ledger recipes have no item: remove the item fields.")
     for document in bot.documents:
         check_template(bot.path / document.template, f"bots/{bot.name}/bot.yaml")
     require_desktop([app for app, m in maps.items() if m.kind == "desktop"], bot.name)
     apps = {}
     for app, selector_map in maps.items():
         configured = settings.apps.get(app) or AppSettings()
-        if app in request.app_urls:
-            settings.apps[app] = configured.model_copy(update={"url": request.app_urls[app]})
-        if app in request.app_commands:
-            settings.apps[app] = configured.model_copy(update={"command": request.app_commands[app]})
+        if app in app_urls:
+            settings.apps[app] = configured.model_copy(update={"url": app_urls[app]})
+        if app in app_commands:
+            settings.apps[app] = configured.model_copy(update={"command": app_commands[app]})
         apps[app] = settings.app(app, selector_map.kind).model_dump()
-    for option, named in (("--app-url", request.app_urls), ("--app-command", request.app_commands)):
+    for option, named in (("--app-url", app_urls), ("--app-command", app_commands)):
         for app in named:
             if app not in maps:
                 raise ConfigurationError(f"{option} names app '{app}', which no recipe of bot '{bot.name}' uses")
-    intake, statement = None, None
-    if bot.kind == "reconcile":
-        assert bot.reconcile is not None   # a reconcile bot's definition requires its section
-        statement = read_statement(Path(request.input_path), bot.reconcile)
-    else:
-        intake = read_workbook(Path(request.input_path), bot.input)
     secret_values = resolve_secrets(book.secrets)
-    return PreparedRun(bot, settings, book, maps, intake, secret_values, apps, logic, statement)
+    return PreparedRun(bot, settings, book, maps, None, secret_values, apps, logic)
