@@ -14,6 +14,7 @@ corner stops the run) on only where a person can see the screen.
 from __future__ import annotations
 
 import os
+import signal
 import string
 import subprocess
 import sys
@@ -32,7 +33,8 @@ from ..project.settings import AppSettings, DesktopSettings, Settings
 from . import clipboard
 from .base import POLL_SECONDS, Resolution, ScreenshotRequest, wait_for_any
 from .screen_match import Box, ScreenImage, find_template, load_template
-from .x_windows import ShownWindow, focused_title, title_matches, window_at, windows_on_screen
+from .x_windows import (ShownWindow, ask_to_close, focused_title, title_matches, titled_windows, window_at,
+                        window_pid, windows_on_screen)
 
 SLOW_KEY_S = 0.04           # between keys when a field is typed again after its read-back was wrong
 STILL_SECONDS = 0.03        # two captures this far apart that are equal: the screen has settled
@@ -85,6 +87,7 @@ class DesktopDriver:
         self._x: Any = None
         self._has_window_manager = True
         self._processes: dict[str, subprocess.Popen] = {}
+        self._windows: dict[str, str | None] = {}   # each app this run started: its main window's title
         self._secret_fields: dict[str, Selector] = {}   # the fields a secret was typed into, this item
         self._in_field: str | None = None   # the field the keyboard cursor is in after typing into it
         self._waits: list[str] = []         # what the last step waited for before it clicked or typed
@@ -103,14 +106,15 @@ class DesktopDriver:
             root = self._x.screen().root
             self._has_window_manager = bool(root.get_full_property(self._x.intern_atom("_NET_SUPPORTING_WM_CHECK"), 0))
 
-    def stop(self) -> None:
-        for name in list(self._processes):
-            self.close_app(name)
+    def stop(self) -> list[str]:
+        closed = {name: self.close_app(name) for name in list(self._processes)}
+        notes = [f"{name}: {how}" for name, how in closed.items() if how != "not running"]
         if self._grabber is not None:
             self._grabber.close()
         if self._x is not None:
             self._x.close()
         self._grabber = self._x = None
+        return notes
 
     def begin_item(self) -> None:
         self._secret_fields = {}
@@ -129,48 +133,91 @@ class DesktopDriver:
 
     # -- applications ----------------------------------------------------
     def launch(self, app: str, window: str | None, timeout_ms: int) -> str:
-        """Start the app unless it is running; wait for its main window. Returns what was done."""
+        """Start the app unless it is running; wait for its main window, whether the command stays (the
+        program itself) or exits at once with code 0 (a launcher that starts it in the background)."""
         process = self._processes.get(app)
-        if process is not None and process.poll() is None:
+        if app in self._processes and (process is not None and process.poll() is None or
+                                       window and self._window_shown(window)):
             return "already running"
         if window and self._window_shown(window):
             return "already open (started outside this run)"
         config = self.apps[app]
         command = config.command_line()
-        with tempfile.TemporaryFile() as errors:  # what the app says if it dies while starting
+        with tempfile.TemporaryFile() as output:  # what the app or its launcher says if it fails to start
             try:
                 process = subprocess.Popen(command, cwd=self.project, stdin=subprocess.DEVNULL,
-                                           stdout=subprocess.DEVNULL, stderr=errors, start_new_session=True)
+                                           stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
             except OSError as exc:
                 raise DesktopAppError(f"cannot start {app}: {exc} (command: {' '.join(command)})") from None
             self._processes[app] = process
+            self._windows[app] = window
             if not window:
                 return f"started (pid {process.pid}); no window title to wait for"
             deadline = time.monotonic() + min(timeout_ms / 1000, config.start_timeout_s)
             while not self._window_shown(window):
-                if process.poll() is not None:
-                    errors.seek(0)
-                    tail = errors.read().decode(errors="replace").strip().splitlines()[-1:]
-                    raise DesktopAppError(f"{app} exited at start with code {process.returncode}"
-                                          + (f": {tail[0]}" if tail else ""))
+                code = process.poll()
+                if code not in (None, 0):
+                    output.seek(0)
+                    tail = output.read().decode(errors="replace").strip().splitlines()[-1:]
+                    self._processes.pop(app, None)
+                    self._windows.pop(app, None)
+                    raise DesktopAppError(f"{app} exited at start with code {code}" + (f": {tail[0]}" if tail else ""))
                 if time.monotonic() >= deadline:
                     self.close_app(app)
-                    raise DesktopAppError(f"{app} started but no window titled {window!r} appeared within "
+                    launcher = " (its command exited at once, code 0)" if code == 0 else ""
+                    raise DesktopAppError(f"{app} started{launcher} but no window titled {window!r} appeared within "
                                           f"{config.start_timeout_s:g}s")
                 time.sleep(POLL_SECONDS)
+        if process.poll() == 0:
+            return f"started by its launcher (pid {process.pid}, exited); window {window!r} shown"
         return f"started (pid {process.pid})"
 
     def close_app(self, app: str) -> str:
-        process = self._processes.pop(app, None)
-        if process is None or process.poll() is not None:
+        """Quit the app as a person would: close its windows (the program saves and clears its lock files,
+        or asks), wait for it to go, and kill it only after the app's close_timeout_s. Returns what happened."""
+        if app not in self._processes:
             return "not running"
-        process.terminate()
+        process = self._processes.pop(app)
+        title = self._windows.pop(app, None)
+        windows = titled_windows(self._x, title) if title and self._x is not None else []
+        if process.poll() is not None and not windows:
+            return "not running"
+        owners = {pid for w in windows if (pid := window_pid(self._x, w))}
+        asked = sum(ask_to_close(self._x, w) for w in windows)
+        if not asked and process.poll() is None:
+            process.terminate()   # no window that takes a close request: the program's own signal to quit
+        timeout = self.apps[app].close_timeout_s if app in self.apps else 10.0
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if process.poll() is not None and not (title and self._window_shown(title)):
+                return "quit (its window was closed)" if asked else "quit"
+            time.sleep(POLL_SECONDS)
+        self._kill(process, owners)
+        gone_by = time.monotonic() + 5
+        while title and self._window_shown(title) and time.monotonic() < gone_by:
+            time.sleep(POLL_SECONDS)
+        return f"killed: it had not quit {timeout:g}s after it was asked to (a dialog may be asking to save)"
+
+    def _kill(self, process: subprocess.Popen, owners: set[int]) -> None:
+        """The program and what it started, at once; then wait until its windows are gone, so the next
+        launch does not take a closing window for an open one."""
+        if process.poll() is None:
+            try:
+                if os.name == "nt":
+                    process.kill()
+                else:
+                    os.killpg(process.pid, signal.SIGKILL)   # it was started in a session of its own
+            except ProcessLookupError:
+                pass
+        for pid in owners - {process.pid}:   # a program its launcher left running
+            try:
+                os.kill(pid, signal.SIGKILL if os.name != "nt" else signal.SIGTERM)
+            except (ProcessLookupError, PermissionError):
+                pass
         try:
             process.wait(timeout=5)
         except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
-        return "closed"
+            pass
 
     def _window_shown(self, title: str) -> bool:
         if self._x is None:  # Windows and macOS: pyautogui knows the windows there

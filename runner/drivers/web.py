@@ -149,13 +149,14 @@ class WebDriver:
             where = options.get("executable_path") or options.get("channel") or "Playwright's Chromium"
             raise BrowserLaunchError(f"could not start the browser ({where}): {first_line(exc)}") from None
 
-    def stop(self) -> None:
+    def stop(self) -> list[str]:
         self.end_item()
         if self._browser:
             self._browser.close()
         if self._playwright:
             self._playwright.stop()
         self._browser = self._playwright = None
+        return []
 
     def begin_item(self) -> None:
         """A fresh context per work item; the signed-on session carries over through storage state."""

@@ -86,3 +86,56 @@ def focused_title(x) -> str | None:
 
 def title_matches(title: str | None, wanted: tuple[str, ...]) -> bool:
     return title is not None and any(title.startswith(w) for w in wanted)
+
+
+def titled_windows(x, title: str) -> list:
+    """The shown client windows whose title starts with `title` (under a window manager, the titled
+    window inside each frame): what a person would close."""
+    from Xlib import X, error as xerror
+
+    found = []
+
+    def visit(window, depth: int) -> None:
+        try:
+            name = _title(window)
+            if name and name.startswith(title) and window.get_attributes().map_state == X.IsViewable:
+                found.append(window)
+                return
+            if depth < 2:   # under a window manager the app's window is a grandchild of the root
+                for child in window.query_tree().children:
+                    visit(child, depth + 1)
+        except xerror.XError:   # a window closing while we look
+            return
+
+    visit(x.screen().root, 0)
+    return found
+
+
+def window_pid(x, window) -> int | None:
+    """The process that owns a window, as it says itself (_NET_WM_PID); None when it does not say."""
+    from Xlib import X, error as xerror
+
+    try:
+        value = window.get_full_property(x.intern_atom("_NET_WM_PID"), X.AnyPropertyType)
+    except xerror.XError:
+        return None
+    return int(value.value[0]) if value is not None and len(value.value) else None
+
+
+def ask_to_close(x, window) -> bool:
+    """What the window's close button does (ICCCM WM_DELETE_WINDOW): the program quits its own way,
+    saving and removing its lock files, or asks first. False when the window does not take the request."""
+    from Xlib import X, error as xerror
+    from Xlib.protocol import event
+
+    try:
+        protocols = x.intern_atom("WM_PROTOCOLS")
+        delete = x.intern_atom("WM_DELETE_WINDOW")
+        if delete not in (window.get_wm_protocols() or []):
+            return False
+        window.send_event(event.ClientMessage(window=window, client_type=protocols,
+                                              data=(32, [delete, X.CurrentTime, 0, 0, 0])))
+        x.flush()
+        return True
+    except xerror.XError:
+        return False

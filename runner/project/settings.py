@@ -60,6 +60,8 @@ class AppSettings(_Strict):
     command: str | list[str] | None = None  # desktop apps: how to start it; {python} is this Python
     window: str | None = None              # desktop apps: the start of its main window's title
     start_timeout_s: float = Field(default=30.0, gt=0)
+    # desktop apps: how long the app may take to quit once its window is closed, before it is killed
+    close_timeout_s: float = Field(default=10.0, gt=0)
     verify: bool = True                    # read back every value typed into this app (false: never)
 
     def command_line(self) -> list[str]:

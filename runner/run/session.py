@@ -126,11 +126,16 @@ class RunSession:
                 driver.start()
 
     def stop_drivers(self) -> None:
+        """Close the browser and the programs the run started; what that took (a program that had to be
+        killed) is an event while the trail is open."""
         for driver in self.drivers.values():
             try:
-                driver.stop()
+                notes = driver.stop()
             except Exception:  # noqa: BLE001 - the browser or the app may already be gone
-                pass
+                continue
+            for note in notes if not self.ended else []:
+                self.emit("app", "closed", message=note)
+                self.log.info(note)
 
     def masked(self, text: str) -> str:
         return self.trail.redactor.scrub(text)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 from .app import THEMES, LedgerApp, LedgerOptions
@@ -26,6 +27,8 @@ def main(argv: list[str] | None = None) -> None:
                         help="typing an account number opens a list over the fields below")
     parser.add_argument("--slow-dialog-ms", type=int, default=0, help="message boxes close this long after OK")
     parser.add_argument("--fault-seed", type=int, help="seed for the faults' chances")
+    parser.add_argument("--ask-on-close", action="store_true",
+                        help="closing the window asks to save changes instead of quitting (waits for a person)")
     parser.add_argument("--export-templates", type=Path, help="write the controls' images there and exit")
     args = parser.parse_args(argv)
     if not args.db.exists():
@@ -36,14 +39,21 @@ def main(argv: list[str] | None = None) -> None:
     locks = {a.strip().upper() for a in args.lock_once.split(",") if a.strip()}
     store = LedgerStore(args.db, lock_accounts=locks, lock_rate=args.lock_rate)
     app = LedgerApp(store, options)
+    if args.ask_on_close:
+        app.root.protocol("WM_DELETE_WINDOW", lambda: app.message("info", "Exit", "Save changes before closing?"))
     if args.export_templates:
         from .template_export import export_templates
 
         app.root.after(300, lambda: export_templates(app, args.export_templates))
+    # Like the legacy programs it stands for, LEDGER/AR marks its database in use while it is open and
+    # clears the mark when it quits; a program that is killed leaves the mark behind.
+    in_use = args.db.with_name(args.db.name + ".inuse")
+    in_use.write_text(f"{os.getpid()}\n")
     try:
         app.run()
     finally:
         store.close()
+        in_use.unlink(missing_ok=True)
 
 
 if __name__ == "__main__":
