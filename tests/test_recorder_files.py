@@ -9,6 +9,7 @@ import sys
 from datetime import date
 from decimal import Decimal
 
+import pytest
 import yaml
 
 from runner.demo.sample_orders import write_orders_workbook
@@ -124,3 +125,51 @@ def test_bad_options_are_refused_before_a_browser_opens(project):
     assert no_sample.returncode == 2 and "missing.xlsx" in no_sample.stderr
     assert not (project / "recipes" / "x.yaml").exists()
     assert yaml.safe_load((project / "selectors" / "billing.yaml").read_text())["app"] == "billing"
+
+
+def test_an_action_the_recorder_cannot_capture_is_a_todo_where_it_happened_and_recording_goes_on(tmp_path):
+    from runner.project.settings import Settings
+    from runner.recorder.base import Recorder
+
+    (tmp_path / "recipes").mkdir()
+    recording = Recording("shop", "web", "http://127.0.0.1:9/")
+    session = RecordingSession.open(recording, tmp_path / "recipes" / "buy.yaml", tmp_path / "selectors" / "shop.yaml",
+                                    "buy", "Buy one thing", None, candidate_dict)
+    said: list[str] = []
+    recorder = Recorder(Settings(), session, ValueMatcher("shop"), None, say=said.append)
+    save = session.new_element("orders", "save", [{"role": "button", "name": "Save"}], ())
+    recording.add(RecordedStep("open", "{{ app.url }}/"))
+    try:
+        raise ValueError("the control at -3,40 is off the screen\nand a second line nobody needs")
+    except ValueError as exc:
+        recorder.could_not_record("click", exc)
+    recording.add(RecordedStep("click", save.name))   # the recording carried on
+    session.save()
+    session.check()
+    text = (tmp_path / "recipes" / "buy.yaml").read_text()
+    assert "  # TODO: the recorder could not capture this click: the control at -3,40 is off the screen\n" in text
+    assert text.index("open:") < text.index("# TODO") < text.index("click:")
+    recipe = parse_recipe(tmp_path / "recipes" / "buy.yaml", lambda app: load_selector_map(session.map_path))
+    assert [s.action for s in recipe.steps] == ["open", "click"]
+    assert said == ["  could not record that click: the control at -3,40 is off the screen (a TODO marks it in the "
+                    "recipe; details in logs/recorder.log)"]
+    details = (tmp_path / "logs" / "recorder.log").read_text()
+    assert "Traceback" in details and "a second line nobody needs" in details
+
+
+def test_pictures_of_controls_at_the_screen_edge_are_cut_at_the_edge_not_an_error():
+    import numpy as np
+
+    from runner.drivers.screen_match import Box
+    from runner.recorder.screen_crop import control_box, crop, label_box, unique_box
+
+    screen = np.full((100, 200, 4), 220, np.uint8)
+    screen[40, 0:30, :3] = screen[59, 0:30, :3] = 0
+    screen[40:60, 29, :3] = 0                       # a field whose left side is the screen's edge
+    field = control_box(screen, (5, 50))
+    assert field.x == 0 and label_box(screen, field) is None
+    assert crop(screen, Box(-5, 40, 20, 10)).shape == (10, 15, 4)
+    grown = unique_box(screen, Box(-3, 95, 10, 10), 0.9)   # plain grey matches everywhere: it grows, inside
+    assert grown.x >= 0 and grown.y >= 0 and grown.x + grown.width <= 200 and grown.y + grown.height <= 100
+    with pytest.raises(ValueError, match="off the screen"):
+        crop(screen, Box(300, 10, 20, 10))

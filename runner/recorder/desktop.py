@@ -205,10 +205,7 @@ class DesktopRecorder(Recorder):
                 self._key(*data)
             self.session.save()
         except Exception as exc:  # a defect here must not end the builder's session
-            from loguru import logger
-
-            logger.exception("desktop recorder could not record an action")
-            self.say(f"could not record that action: {exc}")
+            self.could_not_record("click" if kind == "click" else "key", exc)
 
     def _key(self, name: str | None, modifiers: frozenset) -> None:
         if name is None:

@@ -63,11 +63,21 @@ def label_box(screen: np.ndarray, field: Box) -> Box | None:
         start = int(column)
     rows = np.flatnonzero(ink[:, start:right + 1].any(axis=1))
     top, bottom = int(rows[0]), int(rows[-1])
-    return Box(left + start - 2, field.y + top - 2, right - start + 5, bottom - top + 5)
+    return on_screen(screen, Box(left + start - 2, field.y + top - 2, right - start + 5, bottom - top + 5))
+
+
+def on_screen(screen: np.ndarray, box: Box) -> Box | None:
+    """The part of the box on the screen: a control at the window's or the screen's edge is cut there,
+    never wrapped round or left empty."""
+    height, width = screen.shape[:2]
+    return box.clipped_to(Box(0, 0, width, height))
 
 
 def crop(screen: np.ndarray, box: Box) -> np.ndarray:
-    return screen[box.y:box.y + box.height, box.x:box.x + box.width].copy()
+    inside = on_screen(screen, box)
+    if inside is None:
+        raise ValueError(f"the control at {box.x},{box.y} is off the screen: no picture to take")
+    return screen[inside.y:inside.y + inside.height, inside.x:inside.x + inside.width].copy()
 
 
 def matches_on(screen: np.ndarray, template: np.ndarray, confidence: float) -> int:
@@ -78,6 +88,7 @@ def matches_on(screen: np.ndarray, template: np.ndarray, confidence: float) -> i
 def unique_box(screen: np.ndarray, box: Box, confidence: float, grow: int = 8, tries: int = 4) -> Box:
     """The box, grown a little at a time until its picture matches one place only."""
     height, width = screen.shape[:2]
+    box = on_screen(screen, box) or box
     for _ in range(tries):
         if matches_on(screen, crop(screen, box), confidence) <= 1:
             return box

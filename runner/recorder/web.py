@@ -157,8 +157,7 @@ class WebRecorder(Recorder):
                 self._handle(page, event)
                 self.session.save()
             except Exception as exc:  # a defect here must not end the builder's session
-                logger.exception(f"recorder could not record a {event.get('kind')} action")
-                self.say(f"could not record that {event.get('kind')} action: {exc}")
+                self.could_not_record(str(event.get("kind") or "action"), exc)
 
     def _on_page(self, page: Page) -> None:
         self.pages.append(page)

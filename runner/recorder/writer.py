@@ -45,6 +45,8 @@ def _with_comment(line: str, comment: str) -> str:
 
 
 def _step_lines(step: RecordedStep) -> list[str]:
+    if step.action == "todo":   # an action the recorder could not capture: a comment where it happened
+        return [f"  # TODO: {step.args}"]
     lines: list[str] = []
     if isinstance(step.args, dict):
         lines.append(_with_comment(f"  - {step.action}:", step.comment))
