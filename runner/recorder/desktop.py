@@ -38,6 +38,7 @@ from .session import RecordingSession
 from .values import ValueMatcher, snake
 
 SAMPLE_EVERY_S = 0.08
+DOUBLE_CLICK_S, DOUBLE_CLICK_PX = 0.5, 4   # a second click this soon and this near is the same click again
 NAMED_KEYS = {"enter": "Enter", "tab": "Tab", "esc": "Escape", "page_up": "PageUp", "page_down": "PageDown",
               "up": "Up", "down": "Down", "home": "Home", "end": "End", "delete": "Delete"}
 MODIFIERS = {"ctrl": "Control", "ctrl_l": "Control", "ctrl_r": "Control", "alt": "Alt", "alt_l": "Alt",
@@ -112,6 +113,13 @@ class Press:
     window: str
     text: str = ""
     read: bool = False
+    moment: float = 0.0     # when the (last) click was
+    clicks: int = 1         # 2: a double-click; 3: a triple-click (selects a field's text)
+
+    def again(self, point: tuple[int, int], moment: float) -> bool:
+        """Whether a click is this one clicked again (a double or triple click), not a new click."""
+        near = abs(point[0] - self.point[0]) <= DOUBLE_CLICK_PX and abs(point[1] - self.point[1]) <= DOUBLE_CLICK_PX
+        return near and not self.text and not self.read and moment - self.moment <= DOUBLE_CLICK_S
 
 
 class DesktopRecorder(Recorder):
@@ -195,9 +203,14 @@ class DesktopRecorder(Recorder):
     def _handle(self, kind: str, data, moment: float, window: str) -> None:
         try:
             if kind == "click":
+                if self.pending is not None and self.pending.again(data, moment):
+                    self.pending.clicks += 1
+                    self.pending.moment = moment
+                    return
                 self._settle_pending()
                 screen, windows = self.sampler.before(moment)
-                self.pending = Press(data, screen, getattr(window_at(windows, data), "title", ""), read=self.read_next)
+                self.pending = Press(data, screen, getattr(window_at(windows, data), "title", ""), read=self.read_next,
+                                     moment=moment)
                 self.read_next = False
                 if self.pending.read:
                     self._settle_pending()
@@ -220,6 +233,8 @@ class DesktopRecorder(Recorder):
                 self.read_next = True
                 self.say("  click the field to read")
             return
+        if self.pending is not None and modifiers == {"Control"} and name.lower() == "a":
+            return  # select all before typing: the typing that follows is a fill, which replaces the text
         typed = len(name) == 1 and not (modifiers & {"Control", "Alt"})
         if typed and self.pending is not None:
             self.pending.text += name
@@ -258,7 +273,11 @@ class DesktopRecorder(Recorder):
                                 password=secret and "password" in match.template, form=press.window)
         else:
             element = self._element(press, field=False, hint="control")
-            step = RecordedStep("click", element.name, form=press.window)
+            if press.clicks == 2:
+                step = RecordedStep("click", {"target": element.name, "double": True}, form=press.window)
+            else:
+                step = RecordedStep("click", element.name, "clicked three times: recorded as one click"
+                                    if press.clicks > 2 else "", form=press.window)
         self.recording.add(step)
         self.say(f"  {step.action} {element.name}")
 
