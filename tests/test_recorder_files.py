@@ -173,3 +173,16 @@ def test_pictures_of_controls_at_the_screen_edge_are_cut_at_the_edge_not_an_erro
     assert grown.x >= 0 and grown.y >= 0 and grown.x + grown.width <= 200 and grown.y + grown.height <= 100
     with pytest.raises(ValueError, match="off the screen"):
         crop(screen, Box(300, 10, 20, 10))
+
+
+def test_undo_takes_back_the_last_step_and_the_elements_only_it_used():
+    recording = Recording("shop", "web", "http://127.0.0.1:9/")
+    recording.add(RecordedStep("open", "{{ app.url }}/"))
+    assert recording.undo() is None                      # the first page is where recording starts: kept
+    save = RecordedElement("orders", "save", [{"role": "button", "name": "Save"}])
+    stray = RecordedElement("orders", "notes_label", [{"text": "Notes:"}])
+    recording.elements = {save.name: save, stray.name: stray}
+    recording.add(RecordedStep("click", save.name))
+    recording.add(RecordedStep("click", stray.name))
+    assert recording.undo().target == "orders.notes_label"
+    assert list(recording.elements) == ["orders.save"] and [s.action for s in recording.steps] == ["open", "click"]

@@ -123,6 +123,8 @@ def record_order(recorder: Recorder, playwright) -> None:
     main.locator(cell.format("Gift wrap:", "input")).check()
     main.locator(cell.format("Supervisor code:", "input")).fill(SUPERVISOR)
     main.locator("textarea").fill(row[8])
+    main.locator("//td[normalize-space()='Notes:']").click()   # a mis-click, taken back with Undo
+    toolbar(main, "Undo").click()
     main.get_by_role("button", name="Save").click()  # BILLSYS asks "Save this order?": accepted above
     main.wait_for_url("**/orders/new")
     main.locator("span.cnf").wait_for()
@@ -174,6 +176,8 @@ def test_recorded_order_entry_replays_with_other_orders(recording_project, tmp_p
     assert {"click": "menu.new_order"} in steps
     save = steps.index({"click": "order_entry.save"})
     assert steps[save - 1] == {"accept_dialog": {"expect": "Save this order?"}}
+    assert steps[save - 2]["fill"]["target"] == "order_entry.notes"   # the mis-click after it was undone
+    assert "undone (the toolbar's Undo button): click" in output
     assert actions[-1] == "screenshot" and actions[-2] == "read"
     # sign-on steps run only while the sign-on form shows (so the second item, signed on, skips them)
     assert all(s.get("when") == {"visible": "sign_on.password"} for s in steps[1:4]), steps[1:4]

@@ -38,6 +38,16 @@ class Recorder:
         self.recording.add(RecordedStep("screenshot", name, f"a checkpoint screenshot, {how}"))
         self.say(f"  screenshot {name}")
 
+    def undo(self, how: str) -> None:
+        """The last step taken back (a mis-click), with the elements only it used."""
+        step = self.recording.undo()
+        if step is None:
+            self.say("  nothing to undo")
+            return
+        self.session.save()
+        self.say(f"  undone ({how}): {step.action} {step.target or (step.args if isinstance(step.args, str) else '')}"
+                 .rstrip())
+
     def could_not_record(self, what: str, exc: BaseException) -> None:
         """Nothing is lost silently: the action becomes a TODO line in the recipe where it happened, the
         builder sees one line, the details go to the logs folder, and the recording carries on."""

@@ -316,9 +316,11 @@
       + 'b{color:#ff5c5c}</style><div><b>&#9679;</b><span id="status">Recording</span>'
       + '<button id="checkpoint" title="Add a checkpoint screenshot step">Checkpoint</button>'
       + '<button id="read" title="Then click the value to read into a variable">Read a value</button>'
+      + '<button id="undo" title="Take back the last step">Undo</button>'
       + '<button id="stop" title="Stop recording and write the recipe">Stop</button></div>';
     const status = root.getElementById('status');
     root.getElementById('checkpoint').addEventListener('click', () => send({kind: 'toolbar', command: 'checkpoint'}));
+    root.getElementById('undo').addEventListener('click', () => send({kind: 'toolbar', command: 'undo'}));
     root.getElementById('read').addEventListener('click', () => {
       setMode('read'); status.textContent = 'Click the value to read';
       send({kind: 'toolbar', command: 'read'});

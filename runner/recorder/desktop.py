@@ -8,7 +8,8 @@ becomes a fill step. Any other click is a control found by its own picture. Temp
 beside the selector map (selectors/<app>/<screen>/), elements the map already has are reused.
 
 Recorder keys (they never reach the recipe): Ctrl+Shift+F9 adds a checkpoint screenshot,
-Ctrl+Shift+F10 makes the next click read that field, Ctrl+Shift+F12 stops (as does Ctrl-C).
+Ctrl+Shift+F10 makes the next click read that field, Ctrl+Shift+F8 takes back the last step,
+Ctrl+Shift+F12 stops (as does Ctrl-C).
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ NAMED_KEYS = {"enter": "Enter", "tab": "Tab", "esc": "Escape", "page_up": "PageU
 MODIFIERS = {"ctrl": "Control", "ctrl_l": "Control", "ctrl_r": "Control", "alt": "Alt", "alt_l": "Alt",
              "alt_r": "Alt", "alt_gr": "Alt", "shift": "Shift", "shift_l": "Shift", "shift_r": "Shift"}
 EDITING_KEYS = {"home", "end", "left", "right", "delete", "insert"}   # moving in a field being typed into
-RECORDER_KEYS = {"F9": "checkpoint", "F10": "read", "F12": "stop"}  # with Ctrl+Shift
+RECORDER_KEYS = {"F8": "undo", "F9": "checkpoint", "F10": "read", "F12": "stop"}  # with Ctrl+Shift
 
 
 def candidate_dict(candidate) -> dict:
@@ -157,7 +158,7 @@ class DesktopRecorder(Recorder):
         key_listener.wait()
         self.session.save()
         self.say("Recording: use the application. Ctrl+Shift+F9 checkpoint, Ctrl+Shift+F10 then click a field "
-                 "to read it, Ctrl+Shift+F12 or Ctrl-C to stop.")
+                 "to read it, Ctrl+Shift+F8 undo the last step, Ctrl+Shift+F12 or Ctrl-C to stop.")
         try:
             while not self.stopped.is_set():
                 try:
@@ -229,6 +230,9 @@ class DesktopRecorder(Recorder):
             if command == "checkpoint":
                 self._settle_pending()
                 self.checkpoint("Ctrl+Shift+F9")
+            elif command == "undo":
+                self._settle_pending()
+                self.undo("Ctrl+Shift+F8")
             elif command == "read":
                 self.read_next = True
                 self.say("  click the field to read")

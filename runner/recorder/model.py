@@ -56,6 +56,16 @@ class Recording:
             return
         self.steps.append(step)
 
+    def undo(self) -> RecordedStep | None:
+        """Take back the last step (a mis-click), and the new elements no other step uses."""
+        if not self.steps or self.steps[-1].action == "open" and len(self.steps) == 1:
+            return None
+        step = self.steps.pop()
+        used = {s.target for s in self.steps} | {v for s in self.steps if s.when for v in s.when.values()}
+        for name in [n for n, e in self.elements.items() if e.new and n not in used]:
+            del self.elements[name]
+        return step
+
     def new_elements(self) -> list[RecordedElement]:
         return [e for e in self.elements.values() if e.new]
 

@@ -281,6 +281,8 @@ class WebRecorder(Recorder):
     def _toolbar(self, command: str | None, page: Page | None) -> None:
         if command == "checkpoint":
             self.checkpoint("marked from the toolbar")
+        elif command == "undo":
+            self.undo("the toolbar's Undo button")
         elif command == "read" and page is not None:
             for frame in page.frames:  # frames of another origin are out of the toolbar's reach
                 try:
