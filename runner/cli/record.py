@@ -47,7 +47,7 @@ def _prepare(project: Path, app: str, recipe: Path, force: bool, sample: Optiona
     if map_path.exists():
         selector_map = load_selector_map(map_path)
     item = read_sample(sample if sample.is_absolute() else Path.cwd() / sample, project, bot) if sample else {}
-    matcher = ValueMatcher(app, item=item, secrets=configured_secrets(),
+    matcher = ValueMatcher(app, item=item, secrets=configured_secrets(project),
                            app_user=settings.apps[app].user if app in settings.apps else "")
     return settings, recipe_path, map_path, selector_map, matcher
 

@@ -17,7 +17,7 @@ from .templating import MASK
 KEYRING_SERVICE = "backroom"
 
 
-def _from_keyring(name: str) -> str | None:
+def secret_from_keyring(name: str) -> str | None:
     try:
         import keyring
         from keyring.errors import KeyringError
@@ -35,7 +35,7 @@ def resolve_secrets(names: set[str]) -> dict[str, str]:
     for name in sorted(names):
         value = os.environ.get(f"BACKROOM_SECRET_{name.upper()}")
         if value is None:
-            value = _from_keyring(name)
+            value = secret_from_keyring(name)
         if not value:
             raise SecretMissingError(name)
         values[name] = value

@@ -210,7 +210,9 @@
     if (sent.has(el) ? sent.get(el) === el.value : el.value === el.defaultValue) return;
     sent.set(el, el.value);
     const info = describe(el);
-    send({kind: 'fill', element: info, value: info.password ? null : el.value, length: el.value.length});
+    // a password goes apart, only to be compared with the builder's secrets (it becomes one by name)
+    send({kind: 'fill', element: info, value: info.password ? null : el.value, secret: info.password ? el.value : undefined,
+          length: el.value.length});
   }
   const active = () => { let a = document.activeElement; while (a && a.shadowRoot && a.shadowRoot.activeElement) a = a.shadowRoot.activeElement; return a; };
   function setMode(mode) {  // every same-origin frame of this tab takes the toolbar's mode

@@ -114,10 +114,21 @@ class ValueMatcher:
                      "the file's name as chosen: give its path, or a field holding it")
 
 
-def configured_secrets() -> dict[str, str]:
-    """Secrets set in the environment, by the name a recipe uses."""
-    return {key[len(SECRET_ENV_PREFIX):].lower(): value for key, value in os.environ.items()
-            if key.startswith(SECRET_ENV_PREFIX) and value}
+def configured_secrets(project: Path | None = None) -> dict[str, str]:
+    """The secrets a typed value may be: those set in the environment, and those the project's recipes
+    already use that the system keyring holds, by the name a recipe uses."""
+    found = {key[len(SECRET_ENV_PREFIX):].lower(): value for key, value in os.environ.items()
+             if key.startswith(SECRET_ENV_PREFIX) and value}
+    if project is not None:
+        from ..project.secrets import secret_from_keyring
+
+        used = {m for path in sorted((Path(project) / "recipes").glob("*.yaml"))
+                for m in re.findall(r"secrets\.(\w+)", path.read_text(encoding="utf-8", errors="replace"))}
+        for name in sorted(used - set(found)):
+            value = secret_from_keyring(name)
+            if value:
+                found[name] = value
+    return found
 
 
 def read_sample(path: Path, project: Path, bot: str | None) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 from loguru import logger
 from playwright.sync_api import Error as PlaywrightError
-from playwright.sync_api import Frame, Page, sync_playwright
+from playwright.sync_api import Frame, Locator, Page, sync_playwright
 
 from ..errors import BrowserLaunchError, ConfigurationError
 from ..project.selector_map import SelectorMap
@@ -220,6 +220,9 @@ class WebRecorder(Recorder):
         info = event.get("element")
         element = self._element(info, frames, frame_at(page, frames), verify=kind in ("fill", "select", "check", "read")) \
             if info else None
+        if kind == "fill" and (info or {}).get("password"):
+            # a password is only compared with the known secrets, then dropped: never written or shown
+            event = {**event, "value": event.pop("secret", None)}
         step = self._step(kind, event, element, info or {})
         if step is None:
             return
@@ -328,24 +331,23 @@ def frame_at(page: Page | None, chain: tuple[str, ...]) -> Frame | None:
 def playwright_agrees(frame: Frame, candidate: dict) -> bool:
     """Playwright's own engine finds exactly one element for the candidate (the runner will use it)."""
     try:
-        if "role" in candidate:
-            locator = frame.get_by_role(candidate["role"], name=candidate.get("name"), exact=True) \
-                if candidate.get("name") is not None else frame.get_by_role(candidate["role"])
-        elif "label" in candidate:
-            locator = frame.get_by_label(candidate["label"], exact=True)
-        elif "title" in candidate:
-            locator = frame.get_by_title(candidate["title"], exact=True)
-        elif "placeholder" in candidate:
-            locator = frame.get_by_placeholder(candidate["placeholder"], exact=True)
-        elif "text" in candidate:
-            locator = frame.get_by_text(candidate["text"], exact=True)
-        elif "xpath" in candidate:
-            locator = frame.locator(f"xpath={candidate['xpath']}")
-        else:
-            locator = frame.locator(candidate["css"])
-        return locator.count() == 1
+        return locator_for(frame, candidate).count() == 1
     except PlaywrightError:
         return True  # the page moved on: capture.js's own test in the live document stands
+
+
+def locator_for(frame: Frame, candidate: dict) -> Locator:
+    """The candidate as Playwright's locator, as the runner will build it."""
+    if "role" in candidate:
+        return frame.get_by_role(candidate["role"], name=candidate.get("name"), exact=True) \
+            if candidate.get("name") is not None else frame.get_by_role(candidate["role"])
+    for strategy, find in (("label", frame.get_by_label), ("title", frame.get_by_title),
+                           ("placeholder", frame.get_by_placeholder), ("text", frame.get_by_text)):
+        if strategy in candidate:
+            return find(candidate[strategy], exact=True)
+    if "xpath" in candidate:
+        return frame.locator(f"xpath={candidate['xpath']}")
+    return frame.locator(candidate["css"])
 
 
 def check_app(selector_map: SelectorMap | None, app: str, kind: str) -> None:
