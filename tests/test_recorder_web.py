@@ -23,7 +23,7 @@ from runner.demo.sample_orders import write_orders_workbook
 from runner import load_selector_map, load_settings
 from runner.work_queue import ItemState, open_queue
 
-from .conftest import PASSWORD, SUPERVISOR, orders_in_db, start_billing
+from .conftest import PASSWORD, ROOT, SUPERVISOR, orders_in_db, start_billing
 
 SAMPLE = ["SO-REC-0001", "C004", "TONER-K1", 12, 45.5, date(2026, 12, 9), "Rush", True, "Call before delivery"]
 REPLAY = [
@@ -366,3 +366,22 @@ def test_a_lookup_popup_and_a_file_upload_are_recorded_and_replayed(project, tmp
     assert sorted((d["customer_code"], d["doc_type"], d["filename"], d["sha256"]) for d in attached) == [
         ("C011", "RM", files[0].name, hashlib.sha256(files[0].read_bytes()).hexdigest()),
         ("C019", "CT", files[1].name, hashlib.sha256(files[1].read_bytes()).hexdigest())]
+
+
+def test_the_recording_browser_offers_to_save_no_password(tmp_path):
+    """Chromium keeps the recording profile's settings: its password manager, whose "Save password?"
+    bubble would cover the page after every sign-on, is off, and so is translation."""
+    import json
+
+    from runner import load_settings
+    from runner.recorder.web import quiet_profile
+
+    quiet_profile(tmp_path / "profile")
+    options = load_settings(ROOT).browser.launch_options()
+    with sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(str(tmp_path / "profile"), **options)
+        context.new_page().goto("about:blank")
+        context.close()
+    kept = json.loads((tmp_path / "profile" / "Default" / "Preferences").read_text())
+    assert kept["credentials_enable_service"] is False and kept["profile"]["password_manager_enabled"] is False
+    assert kept["translate"]["enabled"] is False

@@ -86,6 +86,7 @@ class WebRecorder(Recorder):
                 options["args"] = args
                 profile = tempfile.TemporaryDirectory(prefix="backroom-record-")
                 stack.callback(profile.cleanup)
+                quiet_profile(Path(profile.name))   # (Playwright's own flags turn translation off)
                 try:
                     # a persistent context is an ordinary browser window (and the one a debugging client sees)
                     context = playwright.chromium.launch_persistent_context(profile.name, no_viewport=True, **options)
@@ -313,6 +314,17 @@ class WebRecorder(Recorder):
         label = str(info.get("name") or info.get("tag") or "element")
         return self.session.new_element(screen, snake(label), chosen, frames,
                                         description=f"{info.get('tag')}: {label}"[:60])
+
+
+# Chromium's own bubbles ("Save password?", "Translate this page?") would cover the application
+# while the builder records: the recording profile has them off from the start.
+QUIET_PREFERENCES = {"credentials_enable_service": False, "profile": {"password_manager_enabled": False},
+                     "translate": {"enabled": False}}
+
+
+def quiet_profile(folder: Path) -> None:
+    (folder / "Default").mkdir(parents=True, exist_ok=True)
+    (folder / "Default" / "Preferences").write_text(json.dumps(QUIET_PREFERENCES), encoding="utf-8")
 
 
 def frame_at(page: Page | None, chain: tuple[str, ...]) -> Frame | None:
