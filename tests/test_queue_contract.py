@@ -222,3 +222,18 @@ def test_an_unknown_backend_or_a_sqlite_url_without_a_file_is_refused_with_what_
     with pytest.raises(ConfigurationError, match="needs a file"):
         open_queue("sqlite://", tmp_path)
     assert not any(tmp_path.iterdir())
+
+
+def test_an_item_keyed_outside_a_run_is_done_and_never_keyed_again(queue):
+    queue.intake("bot", items("B"), "intake:o.xlsx")
+    assert queue.record_done("bot", items("A")[0], "record:enter.yaml", "keyed while recording recipes/enter.yaml")
+    assert queue.record_done("bot", items("B")[0], "record:enter.yaml", "keyed while recording")   # pending: done
+    assert queue.get("bot", "A").state == ItemState.DONE and queue.get("bot", "B").state == ItemState.DONE
+    assert queue.history("bot", "A")[-1].actor == "record:enter.yaml"
+    report = queue.intake("bot", items("A", "B"), "intake:o.xlsx")
+    assert report.already_done == ["A", "B"] and queue.claim("bot", "h:1:r", 60, "r") is None
+    queue.intake("bot", items("C"), "intake:o.xlsx")
+    claimed = queue.claim("bot", "h:1:r", 60, "r")
+    queue.business_exception(claimed.id, "h:1:r", "bad data")
+    assert not queue.record_done("bot", items("C")[0], "record:x", "keyed")   # in review: a person decides
+    assert queue.get("bot", "C").state == ItemState.BUSINESS_EXCEPTION

@@ -102,9 +102,10 @@ def test_a_sample_is_read_by_its_headers_or_through_a_bot(project, tmp_path):
     path = write_orders_workbook(tmp_path / "orders.xlsx", [["SO-9", "C004", "INK", 3, 2.5, date(2027, 1, 2),
                                                              "Rush", False, ""]])
     by_header = read_sample(path, project, None)
-    assert by_header["order_ref"] == "SO-9" and by_header["unit_price"] == 2.5
+    assert by_header.data["order_ref"] == "SO-9" and by_header.data["unit_price"] == 2.5 and by_header.item is None
     through_bot = read_sample(path, project, "rekey-orders")
-    assert through_bot["unit_price"] == Decimal("2.50") and through_bot["ship_date"] == date(2027, 1, 2)
+    assert through_bot.data["unit_price"] == Decimal("2.50") and through_bot.data["ship_date"] == date(2027, 1, 2)
+    assert through_bot.item.reference == "SO-9"
 
 
 def record(project, *args):

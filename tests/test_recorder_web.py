@@ -154,6 +154,15 @@ def test_recorded_order_entry_replays_with_other_orders(recording_project, tmp_p
     assert recorder.process.returncode == 0, output
     assert "Recording ended (the toolbar's Stop button)" in output, output
     assert len(orders_in_db(first.settings.db_path)) == 1  # the recording keyed the sample order for real
+    # ... so the sample's item is done in its bot's queue: the bot's first run does not key it again
+    assert f"{SAMPLE[0]} is in the queue of bot rekey-orders as done (keyed while recording)" in " ".join(output.split())
+    queue = open_queue(load_settings(project).queue_url, project)
+    try:
+        keyed = queue.get("rekey-orders", SAMPLE[0])
+        assert keyed.state == ItemState.DONE and keyed.last_error == "keyed while recording recipes/recorded-order.yaml"
+        assert queue.history("rekey-orders", SAMPLE[0])[-1].actor == "record:recipes/recorded-order.yaml"
+    finally:
+        queue.close()
 
     recipe_text = (project / "recipes" / "recorded-order.yaml").read_text()
     map_text = (project / "selectors" / "billing.yaml").read_text()

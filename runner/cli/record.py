@@ -46,10 +46,33 @@ def _prepare(project: Path, app: str, recipe: Path, force: bool, sample: Optiona
     selector_map = None
     if map_path.exists():
         selector_map = load_selector_map(map_path)
-    item = read_sample(sample if sample.is_absolute() else Path.cwd() / sample, project, bot) if sample else {}
-    matcher = ValueMatcher(app, item=item, secrets=configured_secrets(project),
+    read = read_sample(sample if sample.is_absolute() else Path.cwd() / sample, project, bot) if sample else None
+    matcher = ValueMatcher(app, item=read.data if read else {}, secrets=configured_secrets(project),
                            app_user=settings.apps[app].user if app in settings.apps else "")
-    return settings, recipe_path, map_path, selector_map, matcher
+    keyed = (bot, read.item) if bot and read and read.item else None
+    return settings, recipe_path, map_path, selector_map, matcher, keyed
+
+
+def _note_keyed_sample(session, project: Path, settings, keyed) -> None:
+    """The sample's item was keyed into the application while recording: it goes into the bot's queue as
+    done, so the bot's first run does not key it a second time."""
+    from ..work_queue import open_queue
+
+    if keyed is None or not any("{{ item." in str(step.args) for step in session.recording.steps):
+        return
+    bot, item = keyed
+    recipe = session.recipe_path.relative_to(project) if session.recipe_path.is_relative_to(project) \
+        else session.recipe_path
+    queue = open_queue(settings.queue_url, project)
+    try:
+        noted = queue.record_done(bot, item, f"record:{recipe}", f"keyed while recording {recipe}")
+    finally:
+        queue.close()
+    if noted:
+        _say(f"  {item.reference} is in the queue of bot {bot} as done (keyed while recording); if it was not "
+             f"saved in the application: backroom queue retry {item.reference} --bot {bot}")
+    else:
+        _say(f"  {item.reference} was in the queue of bot {bot} already: left as it was")
 
 
 def _finish(session, why: str, project: Path) -> None:
@@ -87,7 +110,7 @@ def record_web(url: str = typer.Option(..., "--url", help="Where to start: the a
     from ..recorder.web import WebRecorder, WebRecordOptions, candidate_dict, check_app
 
     project = project.resolve()
-    settings, recipe_path, map_path, selector_map, matcher = _prepare(project, app, recipe, force, sample, bot)
+    settings, recipe_path, map_path, selector_map, matcher, keyed = _prepare(project, app, recipe, force, sample, bot)
     check_app(selector_map, app, "web")
     recording = Recording(app, "web", url)
     session = RecordingSession.open(recording, recipe_path, map_path, recipe_path.stem,
@@ -96,6 +119,7 @@ def record_web(url: str = typer.Option(..., "--url", help="Where to start: the a
     recorder = WebRecorder(settings, session, matcher, WebRecordOptions(url, app_url, remote_debugging_port),
                            selector_map, say=_say)
     why = recorder.run()
+    _note_keyed_sample(session, project, settings, keyed)
     _finish(session, why, project)
 
 
@@ -120,7 +144,7 @@ def record_desktop(app: str = AppOption, recipe: Path = OutOption, sample: Optio
 
     project = project.resolve()
     check_display()
-    settings, recipe_path, map_path, selector_map, matcher = _prepare(project, app, recipe, force, sample, bot)
+    settings, recipe_path, map_path, selector_map, matcher, keyed = _prepare(project, app, recipe, force, sample, bot)
     check_app(selector_map, app, "desktop")
     config = settings.apps.get(app)
     window = (config.window if config else None) or (selector_map.window if selector_map else None)
@@ -146,4 +170,5 @@ def record_desktop(app: str = AppOption, recipe: Path = OutOption, sample: Optio
         why = recorder.run()
     finally:
         driver.stop()  # closes the app the recorder started
+    _note_keyed_sample(session, project, settings, keyed)
     _finish(session, why, project)

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputFileError
+from ..intake.work_item import WorkItem
 
 DATE_FORMATS = ("%m/%d/%Y", "%d/%m/%Y", "%Y-%m-%d", "%d.%m.%Y", "%m/%d/%y", "%d-%b-%Y")
 SECRET_ENV_PREFIX = "BACKROOM_SECRET_"
@@ -131,7 +132,13 @@ def configured_secrets(project: Path | None = None) -> dict[str, str]:
     return found
 
 
-def read_sample(path: Path, project: Path, bot: str | None) -> dict[str, Any]:
+@dataclass
+class Sample:
+    data: dict[str, Any]            # the first item's fields, by the names recipes use
+    item: WorkItem | None = None    # read through a bot: the work item it is in the bot's queue
+
+
+def read_sample(path: Path, project: Path, bot: str | None) -> Sample:
     """The first work item of a sample file: through the bot's input definition when one is named
     (typed fields with the bot's names), else the header row's names in snake case."""
     path = Path(path)
@@ -146,7 +153,7 @@ def read_sample(path: Path, project: Path, bot: str | None) -> dict[str, Any]:
         if not result.items:
             problems = "; ".join(p for r in result.rejected for p in r.problems)
             raise InputFileError(f"{path.name}: no usable row for bot {bot}: {problems}")
-        return dict(result.items[0].data)
+        return Sample(dict(result.items[0].data), result.items[0])
     if path.suffix.lower() == ".csv":
         with path.open(newline="", encoding="utf-8-sig") as handle:
             rows = list(csv.reader(handle))
@@ -160,4 +167,4 @@ def read_sample(path: Path, project: Path, bot: str | None) -> dict[str, Any]:
             workbook.close()
     if len(rows) < 2:
         raise InputFileError(f"{path.name}: needs a header row and at least one item row")
-    return {snake(str(h)): v for h, v in zip(rows[0], rows[1]) if h is not None and v is not None}
+    return Sample({snake(str(h)): v for h, v in zip(rows[0], rows[1]) if h is not None and v is not None})

@@ -222,6 +222,27 @@ class SQLiteWorkQueue:
                     report.changed_in_review.append(item.reference)
         return report
 
+    def record_done(self, bot: str, item: WorkItem, actor: str, message: str) -> bool:
+        now = self.clock()
+        data = dump_data(item.data)
+        result = dump_data({"vars": {}, "output": {}, "keyed_outside_a_run": message})
+        with self._tx() as conn:
+            row = conn.execute("SELECT * FROM items WHERE bot = ? AND reference = ?", (bot, item.reference)).fetchone()
+            if row is None:
+                cur = conn.execute(
+                    "INSERT INTO items(bot, reference, data, data_hash, source, state, last_error, result, created_at,"
+                    " updated_at) VALUES (?, ?, ?, ?, ?, 'done', ?, ?, ?, ?)",
+                    (bot, item.reference, data, hashlib.sha256(data.encode()).hexdigest(), item.source, message,
+                     result, now, now))
+                self._log(conn, _row_id(cur), None, "done", actor, message)
+                return True
+            if row["state"] != ItemState.PENDING:
+                return False
+            conn.execute("UPDATE items SET state = 'done', last_error = ?, result = ?, updated_at = ? WHERE id = ?",
+                         (message, result, now, row["id"]))
+            self._log(conn, row["id"], "pending", "done", actor, message)
+            return True
+
     def add_for_review(self, bot: str, items: list[tuple[WorkItem, str]], actor: str) -> ReviewReport:
         """Put items straight into review with a reason: rows refused at intake, lines a
         reconciliation could not match. An item already queued is left as it is (a person may
