@@ -237,3 +237,8 @@ def test_an_item_keyed_outside_a_run_is_done_and_never_keyed_again(queue):
     queue.business_exception(claimed.id, "h:1:r", "bad data")
     assert not queue.record_done("bot", items("C")[0], "record:x", "keyed")   # in review: a person decides
     assert queue.get("bot", "C").state == ItemState.BUSINESS_EXCEPTION
+    assert queue.retry("bot", "A", "user:alice").state == ItemState.PENDING   # it was not saved after all
+    claimed = queue.claim("bot", "h:1:r", 60, "r")
+    queue.complete(claimed.id, "h:1:r", {})
+    with pytest.raises(QueueError, match="only items in review or skipped"):
+        queue.retry("bot", "A", "user:alice")                                # done by a run: final

@@ -374,7 +374,9 @@ class SQLiteWorkQueue:
               checked_not_in_app: bool = False) -> QueuedItem:
         with self._tx() as conn:
             row = self._by_reference(conn, bot, reference)
-            if row["state"] not in [s.value for s in (*REVIEW_STATES, ItemState.SKIPPED)]:
+            # done outside a run (keyed while recording) is a person's word, which a person may take back
+            recorded_done = row["state"] == ItemState.DONE and self._last_actor(conn, row["id"]).startswith("record:")
+            if row["state"] not in [s.value for s in (*REVIEW_STATES, ItemState.SKIPPED)] and not recorded_done:
                 raise QueueError(f"'{reference}' is {row['state']}; only items in review or skipped can be retried")
             if row["state"] == ItemState.BUSINESS_EXCEPTION and self._last_actor(conn, row["id"]).startswith("intake:"):
                 raise QueueError(f"'{reference}' was refused when {row['source'] or 'its input'} was read: "
