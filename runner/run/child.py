@@ -54,10 +54,13 @@ def _child_main(request: RunRequest, messages: Any, stop_after_item: Any) -> Non
         signal.signal(signal.SIGBREAK, signal.default_int_handler)  # type: ignore[attr-defined]  # Windows only
     configure_console_log("ERROR")  # warnings are in the run log; the launcher shows progress
     try:
-        with bot_lock(request.project, request.bot):
-            messages.put(("holding", time.time()))   # the run is on from here: its lock is held
-            result = start_run(request, on_progress=lambda p: messages.put(("progress", p)),
-                               should_stop=stop_after_item.is_set)
+        try:
+            with bot_lock(request.project, request.bot):
+                messages.put(("holding", time.time()))   # the run is on from here: its lock is held
+                result = start_run(request, on_progress=lambda p: messages.put(("progress", p)),
+                                   should_stop=stop_after_item.is_set)
+        finally:
+            messages.put(("released", time.time()))   # the run is over for the lock: another may begin
         messages.put(("result", result))
     except BackroomError as exc:
         messages.put(("error", (exc.message, exc.hint, int(exc.exit_code), type(exc).__name__)))
@@ -81,6 +84,7 @@ class ChildRun:
         self.process.start()
         self.last_progress: Progress | None = None
         self.holding_since: float | None = None   # when the child took the bot's lock: the run's real start
+        self.released_at: float | None = None     # when it let the lock go: the run's real end
         self.ended: ChildEnded | None = None
 
     @property
@@ -96,8 +100,14 @@ class ChildRun:
             return
         if os.name == "nt":
             os.kill(self.process.pid, signal.CTRL_BREAK_EVENT)  # type: ignore[attr-defined]  # Windows only
-        else:
+            return
+        try:
             os.killpg(self.process.pid, signal.SIGINT)
+        except ProcessLookupError:   # so new it has no process group of its own yet: it alone is there
+            try:
+                os.kill(self.process.pid, signal.SIGINT)
+            except ProcessLookupError:
+                pass
 
     def kill(self) -> None:
         """The run and everything it started (browser, desktop apps), at once: for a run that did not stop
@@ -109,8 +119,11 @@ class ChildRun:
         else:
             try:
                 os.killpg(self.process.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+            except ProcessLookupError:   # no group of its own yet: it alone is there
+                try:
+                    os.kill(self.process.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
 
     def next_message(self, timeout: float = 0.2) -> Progress | ChildEnded | None:
         """The next progress report, the end, or None when nothing came within the timeout."""
@@ -125,8 +138,8 @@ class ChildRun:
         if kind == "progress":
             self.last_progress = payload
             return payload
-        if kind == "holding":
-            self.holding_since = payload
+        if kind in ("holding", "released"):
+            self._note_lock(kind, payload)
             return None
         self.process.join(timeout=30)
         self.ended = ChildEnded(result=payload) if kind == "result" else ChildEnded(error=ChildRunError(*payload))
@@ -140,8 +153,8 @@ class ChildRun:
                     self.ended = ChildEnded(result=payload) if kind == "result" else \
                         ChildEnded(error=ChildRunError(*payload))
                     return self.ended
-                if kind == "holding":
-                    self.holding_since = payload
+                if kind in ("holding", "released"):
+                    self._note_lock(kind, payload)
         except _queue.Empty:
             pass
         self.process.join(timeout=5)
@@ -151,6 +164,12 @@ class ChildRun:
             "Its audit report, if it got that far, is in the runs list; the item it held goes back to the "
             "queue at the next claim.", int(ExitCode.INTERNAL), "died"), exit_status=code)
         return self.ended
+
+    def _note_lock(self, kind: str, at: float) -> None:
+        if kind == "holding":
+            self.holding_since = at
+        else:
+            self.released_at = at
 
     def wait(self) -> ChildEnded:
         while True:

@@ -64,12 +64,14 @@ def run_job(job: Job, project: Path, should_stop: Callable[[], bool] = lambda: F
     child = ChildRun(RunRequest(bot=job.bot, input_path=input_path, project=project, run_id=run_id,
                                 started_by=f"scheduler:{job.name}", virtual_display=job.virtual_display))
     ended, how = _wait(child, job.max_run_time.total_seconds(), should_stop, poll_s)
-    if child.holding_since is not None:
-        started = child.holding_since   # a run starts when it holds its bot's lock: records never overlap
+    # a run starts when it holds its bot's lock, so two runs' records never overlap; one stopped before it
+    # held the lock never ran: its record is the moment it ended
+    started = child.holding_since if child.holding_since is not None else time.time()
+    finished = child.released_at if child.holding_since is not None and child.released_at else time.time()
     run_dir = logs_folder(project) / job.bot / run_id
     judged = _judge(ended, how, job)
-    result = outcome(*judged[:2], **{**judged[2], "run_dir": str(run_dir) if run_dir.is_dir() else None},
-                     input=str(input_path))
+    result = RunOutcome(job.name, job.bot, judged[0], judged[1], started, max(finished, started), input=str(input_path),
+                        **{**judged[2], "run_dir": str(run_dir) if run_dir.is_dir() else None})
     _log(project, job, result)
     return result
 

@@ -98,7 +98,12 @@ class Scheduler:
 
     def _run(self, job: Job, planned: datetime, reason: str) -> RunOutcome:
         logger.info(f"{job.name}: starting {job.bot} (planned {planned:%Y-%m-%d %H:%M:%S}, {reason})")
-        outcome = self.runner(job, self.project, should_stop=self.stop_requested.is_set)
+        try:
+            outcome = self.runner(job, self.project, should_stop=self.stop_requested.is_set)
+        except Exception as exc:  # noqa: BLE001 - one run's defect is reported; the schedule goes on
+            logger.exception(f"{job.name}: the run could not be started or followed")
+            now = self.clock()
+            outcome = RunOutcome(job.name, job.bot, "crashed", f"the scheduler could not run it: {exc!r}", now, now)
         self.state.record(RunRecord(job.name, job.bot, planned, reason, outcome.started, outcome.finished,
                                     outcome.outcome, outcome.exit_code, outcome.message, outcome.input,
                                     outcome.run_dir))
