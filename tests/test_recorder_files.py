@@ -96,6 +96,17 @@ def test_typed_values_become_item_fields_secrets_or_the_apps_user():
     assert snake("Ship date (MM/DD/YYYY):") == "ship_date_mm_dd_yyyy" and snake("Conf. #") == "conf_no"
     assert screen_name("BILLSYS 4.2 - Order entry", "/orders/new", ("main",)) == "order_entry"
     assert screen_name("BILLSYS 4.2", "/menu", ("menu",)) == "menu"
+    # a site whose name ends its titles: the part the titles share is the site's, and a record's page is
+    # named for its kind, never its data
+    seen = frozenset({"Roundup issue tracker", "New Issue - Roundup issue tracker"})
+    assert screen_name("New Issue - Roundup issue tracker", "/issue", (), seen) == "new_issue"
+    assert screen_name("Issue 12: Printer jams - Roundup issue tracker", "/issue12", (), seen) == "issue"
+    assert screen_name("", "/issue12", ()) == "issue" and screen_name("", "/", ()) == "home"
+    # the first page, before any other title: its heading says which part of the title is the page's
+    assert screen_name("List of issues - Roundup issue tracker", "/", (), heading="List of issues") == "list_of_issues"
+    joined = ValueMatcher("tracker", item={"ref": "HD-7", "summary": "Scanner offline"})
+    assert joined.typed("HD-7 Scanner offline", False, "title").template == "{{ item.ref }} {{ item.summary }}"
+    assert joined.typed("HD-7 - Scanner offline", False, "title").template == "{{ item.ref }} - {{ item.summary }}"
 
 
 def test_a_sample_is_read_by_its_headers_or_through_a_bot(project, tmp_path):

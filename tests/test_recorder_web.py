@@ -41,13 +41,14 @@ def free_port() -> int:
 class Recorder:
     """`backroom record web` in its own process, and a Playwright client on its browser."""
 
-    def __init__(self, project: Path, url: str, out: str, *extra: str, secrets: dict | None = None):
-        self.port = free_port()
+    def __init__(self, project: Path, url: str, out: str, *extra: str, secrets: dict | None = None,
+                 app: str = "billing", first_page: str = "**/login?**"):
+        self.port, self.first_page = free_port(), first_page
         env = {k: v for k, v in os.environ.items() if not k.startswith("BACKROOM_SECRET_")}
         env.update(secrets or {"BACKROOM_SECRET_BILLING_PASSWORD": PASSWORD,
                                "BACKROOM_SECRET_SUPERVISOR_CODE": SUPERVISOR})
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "runner.cli", "record", "web", "--app", "billing", "--url", url, "--out", out,
+            [sys.executable, "-m", "runner.cli", "record", "web", "--app", app, "--url", url, "--out", out,
              "--remote-debugging-port", str(self.port), *extra],
             cwd=project, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
@@ -62,7 +63,7 @@ class Recorder:
                     raise AssertionError(f"recorder did not start: {self.output()}") from None
                 time.sleep(0.3)
         page = browser.contexts[0].pages[0]
-        page.wait_for_url("**/login?**")
+        page.wait_for_url(self.first_page)
         watched(page.main_frame)
         page.on("dialog", lambda dialog: dialog.accept())  # the person says OK to BILLSYS's question
         return browser, page

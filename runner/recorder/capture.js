@@ -61,7 +61,8 @@
     if (cell) {  // the legacy layout: the label in the cell before the field's cell
       let before = cell.previousElementSibling;
       while (before && !clean(before.textContent)) before = before.previousElementSibling;
-      if (before && ownText(before)) return {text: ownText(before), how: 'cell', cell: clean(before.textContent)};
+      if (before && ownText(before)) return {text: ownText(before), how: 'cell', cell: clean(before.textContent),
+                                              cellTag: before.tagName.toLowerCase()};
     }
     if (el.getAttribute && el.getAttribute('title')) return {text: clean(el.getAttribute('title')), how: 'title'};
     if (el.getAttribute && el.getAttribute('placeholder')) return {text: clean(el.getAttribute('placeholder')), how: 'placeholder'};
@@ -91,6 +92,10 @@
     const label = labelFor(el);
     return label && label.how === 'label' ? label.text : null;
   }
+  // Class names people chose (ok-message, error, total): not layout utilities, not generated ones.
+  const LAYOUT = /^(col|row|span|pull|push|offset|float|clear|text|bg|btn|m[trblxy]?|p[trblxy]?|w|h|d|flex|grid)(-|$)/;
+  const semanticClasses = el => Array.from(el.classList || []).filter(c => /^[a-z][a-z-_]{2,}$/i.test(c)
+    && !unstable(c) && !LAYOUT.test(c));
   function readableName(el) {
     const role = roleOf(el);
     if ((role === 'button' || role === 'link') && accessibleName(el)) return accessibleName(el);
@@ -99,7 +104,8 @@
     const name = el.getAttribute('name');
     if (name && !unstable(name)) return name;
     const text = ownText(el);
-    return text && text.length <= 30 ? text : el.tagName.toLowerCase();
+    if (text && text.length <= 30 && !/\d/.test(text)) return text;
+    return semanticClasses(el)[0] || el.tagName.toLowerCase();   // never a record's own text or number
   }
 
   // -- finding elements the way the runner will ---------------------------------------------
@@ -165,12 +171,15 @@
     if (el.getAttribute('placeholder')) add({placeholder: el.getAttribute('placeholder')});
     if (label && label.how === 'cell' && role !== 'button' && role !== 'link') {
       const cell = el.closest('td, th');
-      const head = "//" + cell.tagName.toLowerCase() + "[normalize-space()=" + quote(label.cell) + "]/following-sibling::"
+      const head = "//" + label.cellTag + "[normalize-space()=" + quote(label.cell) + "]/following-sibling::"
         + cell.tagName.toLowerCase() + "[1]";
       const near = el === cell ? head : head + '//' + tag + typePredicate(el);
       if (uniqueFor(el, {xpath: near})) add({xpath: near});
       else if (el !== cell) add({xpath: '(' + near + ')[1]'});
     }
+    const href = el.tagName === 'A' && el.getAttribute('href');
+    if (href && !/\d/.test(href) && !/^(#|javascript:)/i.test(href)) add({css: 'a[href=' + cssString(href) + ']'});
+    for (const cls of semanticClasses(el)) add({css: tag + '.' + CSS.escape(cls)});
     if ((role === 'button' || role === 'link') && el.tagName === 'INPUT' && el.value) {
       add({css: 'input[type=' + cssString(el.getAttribute('type') || 'submit') + '][value=' + cssString(el.value) + ']'});
     }
@@ -200,6 +209,7 @@
       password: el.tagName === 'INPUT' && (el.getAttribute('type') || '').toLowerCase() === 'password',
       form: el.form ? Array.from(document.forms).indexOf(el.form) : -1,
       docTitle: document.title, path: location.pathname,
+      heading: clean((document.querySelector('h1') || document.querySelector('h2') || {}).textContent),
     };
   }
 

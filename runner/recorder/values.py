@@ -71,6 +71,18 @@ class ValueMatcher:
                     break
         return found
 
+    def joined_fields(self, text: str) -> str | None:
+        """A value typed as two of the sample's fields with a separator ('HD-7 Scanner offline')."""
+        for separator in (" ", " - ", ", ", "/"):
+            first, sep, rest = text.partition(separator)
+            while sep:
+                a, b = self.field_matches(first), self.field_matches(rest)
+                if a and b:
+                    return "{{ item.%s%s }}%s{{ item.%s%s }}" % (a[0] + (separator,) + b[0])
+                more, sep, rest = rest.partition(separator)
+                first = f"{first}{separator}{more}"
+        return None
+
     def secret_named(self, text: str) -> str | None:
         return next((name for name, value in self.secrets.items() if value and value == text), None)
 
@@ -89,6 +101,9 @@ class ValueMatcher:
             (name, suffix), *others = matches
             comment = f"also equals item.{', item.'.join(n for n, _ in others)}" if others else ""
             return Match("{{ item.%s%s }}" % (name, suffix), comment)
+        joined = self.joined_fields(text)
+        if joined:
+            return Match(joined, "two fields of the sample item, as typed together")
         if self.app_user and text == self.app_user:
             return Match("{{ app.user }}", "the app's user from backroom.yaml")
         return Match(text, "typed as recorded" if self.item else "")

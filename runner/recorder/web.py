@@ -12,6 +12,7 @@ everything recorded so far.
 from __future__ import annotations
 
 import json
+import re
 import signal
 import tempfile
 from contextlib import ExitStack
@@ -44,15 +45,37 @@ def candidate_dict(candidate) -> dict[str, Any]:
     return {candidate.strategy: candidate.value}
 
 
-def screen_name(doc_title: str, path: str, frames: tuple[str, ...]) -> str:
-    """'BILLSYS 4.2 - Order entry' -> order_entry; else the frame's name; else the url's last part."""
-    for separator in (" - ", " | ", " :: ", ": "):
+TITLE_SEPARATORS = (" - ", " | ", " :: ", " — ")
+
+
+def screen_name(doc_title: str, path: str, frames: tuple[str, ...], seen_titles: frozenset[str] = frozenset(),
+                heading: str = "") -> str:
+    """A screen's name from the page's own words, never from a record's data: the page's part of its title
+    ('BILLSYS 4.2 - Order entry' -> order_entry; 'New Issue - Roundup issue tracker' -> new_issue, once
+    another title showed which part is the site's, or the page's heading says it), else the frame's name,
+    else the url's last part.
+    What a title says of one record ('Issue 12: printer jams') is cut to its kind ('issue')."""
+    for separator in TITLE_SEPARATORS:
         if separator in doc_title:
-            return snake(doc_title.rsplit(separator, 1)[1])
+            first, _, last = doc_title.partition(separator)
+            for part in (first, last):   # the part the page's own heading repeats is the page's
+                if heading and part.strip() and heading.lower().startswith(part.strip().lower()):
+                    return _page_words(part)
+            others = [t for t in seen_titles if t != doc_title]
+            site_first = any(t.startswith(first) for t in others) and not any(t.endswith(last) for t in others)
+            return _page_words(last if site_first else first if any(t.endswith(last) for t in others) else last)
     if frames and not any(c in frames[-1] for c in "[#.= "):
         return snake(frames[-1])
     part = [p for p in path.split("/") if p]
-    return snake(part[-1].rsplit(".", 1)[0]) if part else (snake(doc_title) if doc_title else "page")
+    if part:
+        return snake(re.sub(r"\d+", "", part[-1].rsplit(".", 1)[0])) or "page"
+    return "home"
+
+
+def _page_words(title_part: str) -> str:
+    """The kind of page a title part names, without the record it shows: 'Issue 12: printer jams' -> issue."""
+    kind = re.sub(r"\d+", " ", title_part.split(":", 1)[0])
+    return snake(kind) or snake(title_part) or "page"
 
 
 @dataclass
@@ -71,6 +94,7 @@ class WebRecorder(Recorder):
         self.current_page = 0
         self.inbox: list[tuple[Page | None, dict]] = []
         self.navigated: list[Frame] = []     # frames with a new document since the last tick
+        self.titles_seen: set[str] = set()   # the pages' titles so far: the part they share is the site's name
 
     # -- the browser ---------------------------------------------------------------------------
     def run(self) -> str:
@@ -310,7 +334,10 @@ class WebRecorder(Recorder):
         preferred = [c for c in candidates if c not in structural]
         # the position in the page last: it survives a renamed label or button, which the others do not
         chosen = preferred[:MAX_CANDIDATES - len(structural[:1])] + structural[:1]
-        screen = screen_name(str(info.get("docTitle") or ""), str(info.get("path") or ""), frames)
+        title = str(info.get("docTitle") or "")
+        self.titles_seen.add(title)
+        screen = screen_name(title, str(info.get("path") or ""), frames, frozenset(self.titles_seen),
+                             str(info.get("heading") or ""))
         label = str(info.get("name") or info.get("tag") or "element")
         return self.session.new_element(screen, snake(label), chosen, frames,
                                         description=f"{info.get('tag')}: {label}"[:60])

@@ -1,0 +1,109 @@
+"""Recording on an application nobody here wrote: Roundup, the issue tracker from PyPI. A person files
+one ticket in the recording browser; the recipe and selector map the recorder writes are used as they
+are (no hand edit) to file five other tickets in a fresh tracker, checked in Roundup's own database."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+from playwright.sync_api import sync_playwright
+
+from runner.demo.sample_workbook import write_sample_workbook
+
+from .test_recorder_web import Recorder, toolbar, watched
+from .third_party.roundup_app import ADMIN_PASSWORD, start_tracker
+
+PROJECT = Path(__file__).parent / "third_party" / "tracker"
+SAMPLE = ["HD-7", "Scanner offline", "urgent", "Since Monday."]
+REPLAY = [["HD-21", "Projector bulb gone", "bug", "Room 4."], ["HD-22", "VPN drops at noon", "critical", "Daily."],
+          ["HD-23", "New starter laptop", "feature", "Starts on the 1st."],
+          ["HD-24", "Printer toner low", "wish", "Floor 2."], ["HD-25", "Door badge reader", "urgent", "East door."]]
+
+
+def tickets(path: Path, rows: list[list]) -> Path:
+    return write_sample_workbook(path, "Tickets", ["Ref", "Summary", "Priority", "Note"], rows, {})
+
+
+def test_a_ticket_recorded_on_roundup_files_five_more_without_a_hand_edit(tmp_path, screen):
+    project = tmp_path / "project"
+    shutil.copytree(PROJECT, project)
+    (project / "selectors" / "tracker.yaml").unlink()     # the recorder writes the map from scratch
+    for recipe in (project / "recipes").glob("*.yaml"):
+        recipe.unlink()
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    first = start_tracker(tmp_path / "a")
+    try:
+        recorder = Recorder(project, first.url, "recipes/file-ticket.yaml", "--sample",
+                            str(tickets(tmp_path / "sample.xlsx", [SAMPLE])), "--bot", "file-issues",
+                            secrets={"BACKROOM_SECRET_TRACKER_PASSWORD": ADMIN_PASSWORD}, app="tracker",
+                            first_page=first.url)
+        with sync_playwright() as playwright:
+            browser, page = recorder.connect(playwright)
+            page.locator("input[name=__login_name]").fill("admin")
+            page.locator("input[name=__login_password]").fill(ADMIN_PASSWORD)
+            page.get_by_role("button", name="Login").click()
+            page.wait_for_load_state()
+            # two links say "Create New" (issues, keywords): the issue's one
+            watched(page.main_frame).locator("a[href='issue?@template=item']").click()
+            page.wait_for_url("**/issue?@template=item")
+            watched(page.main_frame)
+            page.locator("input#title").fill(f"{SAMPLE[0]} {SAMPLE[1]}")
+            page.locator("select[name=priority]").select_option(label=SAMPLE[2])
+            page.locator("textarea[name='@note']").fill(SAMPLE[3])
+            page.get_by_role("button", name="Submit New Entry").click()
+            page.wait_for_url("**/issue1?**")
+            toolbar(watched(page.main_frame), "Read a value").click()
+            page.locator("p.ok-message span").click()
+            toolbar(page.main_frame, "Stop").click()
+            output = recorder.wait()
+            browser.close()
+        assert recorder.process.returncode == 0, output
+        assert [i["title"] for i in first.issues()] == [f"{SAMPLE[0]} {SAMPLE[1]}"]   # recording filed it
+    finally:
+        first.stop()
+
+    recipe_text = (project / "recipes" / "file-ticket.yaml").read_text()
+    map_text = (project / "selectors" / "tracker.yaml").read_text()
+    assert ADMIN_PASSWORD not in recipe_text + map_text + output
+    steps = yaml.safe_load(recipe_text)["steps"]
+    fills = {s["fill"]["target"]: s["fill"]["value"] for s in steps if "fill" in s}
+    assert fills["new_issue.title"] == "{{ item.ref }} {{ item.summary }}"           # two fields typed together
+    assert fills["new_issue.change_note"] == "{{ item.note }}"
+    assert {"select": {"target": "new_issue.priority", "option": "{{ item.priority }}"}} in steps
+    selector_map = yaml.safe_load(map_text)["elements"]
+    # named from the page's own words, never from the ticket: the site's name is not a screen
+    assert sorted(selector_map) == ["issue", "list_of_issues", "new_issue"]   # the pages' words, not the site's
+    assert all(not any(SAMPLE[0] in str(c) or SAMPLE[1] in str(c) for c in e["find"])
+               for screen in selector_map.values() for e in screen.values())   # no locator holds the sample
+    links = [e for screen in selector_map.values() for e in screen.values() if str(e["find"][0]).find("href") >= 0]
+    assert links and links[0]["find"][0] == {"css": 'a[href="issue?@template=item"]'}   # its own address first
+
+    bot = project / "bots" / "recorded-tickets"
+    bot.mkdir()
+    definition = yaml.safe_load((project / "bots" / "file-issues" / "bot.yaml").read_text())
+    definition.update(name="recorded-tickets", recipes=["file-ticket"], output={"columns": {}})
+    for key in ("verify", "verify_when"):
+        definition.pop(key, None)
+    (bot / "bot.yaml").write_text(yaml.safe_dump(definition, sort_keys=False))
+    second = start_tracker(tmp_path / "b")
+    try:
+        env = {**os.environ, "BACKROOM_SECRET_TRACKER_PASSWORD": ADMIN_PASSWORD}
+        run = subprocess.run([sys.executable, "-m", "runner.cli", "run", "recorded-tickets", "--input",
+                              str(tickets(tmp_path / "replay.xlsx", REPLAY)), "--app-url",
+                              f"tracker={second.url.rstrip('/')}"], cwd=project, env=env, capture_output=True,
+                             text=True, timeout=600)
+        assert run.returncode == 0, run.stdout + run.stderr
+        filed = second.issues()
+    finally:
+        second.stop()
+    assert sorted(i["title"] for i in filed) == sorted(f"{r[0]} {r[1]}" for r in REPLAY)   # each once
+    by_title = {i["title"]: i for i in filed}
+    for ref, summary, priority, note in REPLAY:
+        assert by_title[f"{ref} {summary}"]["priority"] == priority
+        assert by_title[f"{ref} {summary}"]["notes"] == [note]
