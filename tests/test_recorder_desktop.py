@@ -109,6 +109,8 @@ def test_recorded_payment_posting_replays_on_a_fresh_ledger(project, ledger, scr
     assert [s for s in steps if "press" in s] == [{"press": "F3"}]   # selecting before typing is no step
     clicks = [s["click"] for s in steps if "click" in s]
     assert len(clicks) == 3 and clicks[-1].startswith("posted."), clicks  # Sign on, Post, the dialog's OK
+    ok = steps.index({"click": clicks[-1]})
+    assert steps[ok - 1] == {"wait_for": clicks[-1]}   # the dialog is a screen of its own, waited for
     assert steps[-1] == {"screenshot": "checkpoint-1"}
     selector_map = load_selector_map(project / "selectors" / "ledger.yaml")
     assert selector_map.kind == "desktop" and selector_map.get("main.password").secret

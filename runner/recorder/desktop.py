@@ -139,6 +139,7 @@ class DesktopRecorder(Recorder):
         self.template_dir = session.map_path.parent / app
         self.counts: collections.Counter = collections.Counter()
         self.main_title: str | None = None
+        self.last_window: str | None = None   # the window of the last step: a step in another is a new screen
 
     # -- capture ---------------------------------------------------------------------------------
     def run(self) -> str:
@@ -282,6 +283,10 @@ class DesktopRecorder(Recorder):
             else:
                 step = RecordedStep("click", element.name, "clicked three times: recorded as one click"
                                     if press.clicks > 2 else "", form=press.window)
+        if press.window != self.last_window and element.screen != "main":
+            # a window that opened (a dialog): the replay waits for it, then acts in it
+            self.recording.add(RecordedStep("wait_for", element.name, f"the window {press.window!r} opened"))
+        self.last_window = press.window
         self.recording.add(step)
         self.say(f"  {step.action} {element.name}")
 
