@@ -13,7 +13,9 @@ from pathlib import Path
 import yaml
 from playwright.sync_api import sync_playwright
 
+from runner import load_settings
 from runner.demo.sample_workbook import write_sample_workbook
+from runner.work_queue import open_queue
 
 from .test_recorder_web import Recorder, toolbar, watched
 from .third_party.roundup_app import ADMIN_PASSWORD, start_tracker
@@ -60,6 +62,12 @@ def test_a_ticket_recorded_on_roundup_files_five_more_without_a_hand_edit(tmp_pa
             page.wait_for_url("**/issue1?**")
             toolbar(watched(page.main_frame), "Read a value").click()
             page.locator("p.ok-message span").click()
+            # then to the list of every issue, and read the number Roundup gave the ticket from its row
+            page.locator("nav a", has_text="Show All").first.click()
+            page.wait_for_load_state()
+            row = watched(page.main_frame).locator("table.list tr", has_text=f"{SAMPLE[0]} {SAMPLE[1]}")
+            toolbar(page.main_frame, "Read a value").click()
+            row.locator("td").first.click()
             toolbar(page.main_frame, "Stop").click()
             output = recorder.wait()
             browser.close()
@@ -83,6 +91,9 @@ def test_a_ticket_recorded_on_roundup_files_five_more_without_a_hand_edit(tmp_pa
                for screen in selector_map.values() for e in screen.values())   # no locator holds the sample
     links = [e for screen in selector_map.values() for e in screen.values() if str(e["find"][0]).find("href") >= 0]
     assert links and links[0]["find"][0] == {"css": 'a[href="issue?@template=item"]'}   # its own address first
+    number = [e for screen in selector_map.values() for name, e in screen.items() if name == "id"]
+    assert number and number[0]["find"][0] == {
+        "xpath": "//tr[td[normalize-space()='{{ item.ref }} {{ item.summary }}']]/*[1]"}   # found by the item's row
 
     bot = project / "bots" / "recorded-tickets"
     bot.mkdir()
@@ -103,6 +114,15 @@ def test_a_ticket_recorded_on_roundup_files_five_more_without_a_hand_edit(tmp_pa
     finally:
         second.stop()
     assert sorted(i["title"] for i in filed) == sorted(f"{r[0]} {r[1]}" for r in REPLAY)   # each once
+    # each ticket's run read its own row of the list: the number Roundup gave that ticket
+    queue = open_queue(load_settings(project).queue_url, project)
+    try:
+        read = {item.reference: item.result["vars"] for item in queue.items("recorded-tickets")}
+    finally:
+        queue.close()
+    for issue in filed:
+        ref = issue["title"].split(" ", 1)[0]
+        assert read[ref]["id"] == issue["id"], (ref, read[ref])
     by_title = {i["title"]: i for i in filed}
     for ref, summary, priority, note in REPLAY:
         assert by_title[f"{ref} {summary}"]["priority"] == priority

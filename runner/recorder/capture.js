@@ -61,12 +61,31 @@
     if (cell) {  // the legacy layout: the label in the cell before the field's cell
       let before = cell.previousElementSibling;
       while (before && !clean(before.textContent)) before = before.previousElementSibling;
-      if (before && ownText(before)) return {text: ownText(before), how: 'cell', cell: clean(before.textContent),
-                                              cellTag: before.tagName.toLowerCase()};
+      const header = columnHeader(cell);
+      // in a list under column headers, the cell to the left is another record's value, not a label
+      const labelLike = before && (before.tagName === 'TH' || /:\s*$/.test(ownText(before)));
+      if (before && ownText(before) && (labelLike || !header))
+        return {text: ownText(before), how: 'cell', cell: clean(before.textContent), cellTag: before.tagName.toLowerCase()};
+      if (header) return {text: header, how: 'column'};
     }
     if (el.getAttribute && el.getAttribute('title')) return {text: clean(el.getAttribute('title')), how: 'title'};
     if (el.getAttribute && el.getAttribute('placeholder')) return {text: clean(el.getAttribute('placeholder')), how: 'placeholder'};
     return null;
+  }
+  function columnHeader(cell) {
+    const row = cell.parentElement, table = cell.closest('table');
+    if (!row || !table) return null;
+    const headerRow = (table.tHead && table.tHead.rows[0])
+      || Array.from(table.rows).find(r => r.cells.length && Array.from(r.cells).every(c => c.tagName === 'TH'));
+    if (!headerRow || headerRow === row) return null;
+    const head = headerRow.cells[cell.cellIndex];
+    return head && head !== cell ? ownText(head) || null : null;
+  }
+  function rowOf(el) {  // the row a value stands in, for the recorder to find it by the item it shows
+    const cell = el.closest && el.closest('td');
+    if (!cell || !cell.parentElement) return null;
+    return {cells: Array.from(cell.parentElement.cells).map(c => c.tagName === 'TD' ? clean(c.textContent) : null),
+            index: cell.cellIndex};
   }
   function roleOf(el) {
     const explicit = el.getAttribute('role');
@@ -210,6 +229,7 @@
       form: el.form ? Array.from(document.forms).indexOf(el.form) : -1,
       docTitle: document.title, path: location.pathname,
       heading: clean((document.querySelector('h1') || document.querySelector('h2') || {}).textContent),
+      row: rowOf(el),
     };
   }
 

@@ -71,6 +71,13 @@ class ValueMatcher:
                     break
         return found
 
+    def item_template(self, text: str) -> str | None:
+        """The template for a value the sample item holds (one field, or two typed together), else None."""
+        matches = self.field_matches(text)
+        if matches:
+            return "{{ item.%s%s }}" % matches[0]
+        return self.joined_fields(text)
+
     def joined_fields(self, text: str) -> str | None:
         """A value typed as two of the sample's fields with a separator ('HD-7 Scanner offline')."""
         for separator in (" ", " - ", ", ", "/"):

@@ -319,6 +319,19 @@ class WebRecorder(Recorder):
                     continue
 
     # -- elements --------------------------------------------------------------------------------
+    def _row_of_the_item(self, info: dict) -> dict | None:
+        """A cell in the row that shows the sample item (a list of records): a locator templated with the
+        item's value, so each item's run reads its own row."""
+        row = info.get("row") or {}
+        cells, index = row.get("cells") or [], row.get("index")
+        if index is None or len(cells) < 2:
+            return None
+        for position, text in enumerate(cells):
+            template = self.matcher.item_template(text) if text and position != index else None
+            if template and "'" not in template:
+                return {"xpath": f"//tr[td[normalize-space()='{template}']]/*[{index + 1}]"}
+        return None
+
     def _element(self, info: dict, frames: tuple[str, ...], frame: Frame | None, verify: bool) -> RecordedElement:
         for name in info.get("known") or []:
             existing = self.session.element(name)
@@ -330,6 +343,9 @@ class WebRecorder(Recorder):
                 return self.session.reuse(existing)
         if verify and frame is not None:
             candidates = [c for c in candidates if playwright_agrees(frame, c)] or candidates
+        in_row = self._row_of_the_item(info)
+        if in_row is not None:   # a value in a list: found by the item's own row, not by where it was this time
+            candidates = [in_row] + candidates
         structural = [c for c in candidates if "css" in c and " > " in c["css"]]
         preferred = [c for c in candidates if c not in structural]
         # the position in the page last: it survives a renamed label or button, which the others do not
