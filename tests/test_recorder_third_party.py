@@ -63,9 +63,10 @@ def test_a_ticket_recorded_on_roundup_files_five_more_without_a_hand_edit(tmp_pa
             toolbar(watched(page.main_frame), "Read a value").click()
             page.locator("p.ok-message span").click()
             # then to the list of every issue, and read the number Roundup gave the ticket from its row
-            page.locator("nav a", has_text="Show All").first.click()
-            page.wait_for_load_state()
+            page.get_by_role("link", name="Show All").click()
+            page.wait_for_url("**@dispname=Show%20All**")
             row = watched(page.main_frame).locator("table.list tr", has_text=f"{SAMPLE[0]} {SAMPLE[1]}")
+            row.wait_for()
             toolbar(page.main_frame, "Read a value").click()
             row.locator("td").first.click()
             toolbar(page.main_frame, "Stop").click()

@@ -245,12 +245,19 @@
           length: el.value.length});
   }
   const active = () => { let a = document.activeElement; while (a && a.shadowRoot && a.shadowRoot.activeElement) a = a.shadowRoot.activeElement; return a; };
-  function setMode(mode) {  // every same-origin frame of this tab takes the toolbar's mode
+  // Every same-origin frame of this tab takes the toolbar's mode. A read request has an id: once a
+  // click has made the read, that id is done, and the recorder's late copy of the request (for frames
+  // of other origins) cannot put a frame back in read mode.
+  function setMode(mode, id) {
+    const set = w => {
+      if (mode === 'read') { w.__backroomMode = 'read'; w.__backroomReadId = id; }
+      else { w.__backroomMode = null; w.__backroomReadDone = w.__backroomReadId; }
+    };
     const visit = w => {
-      try { w.__backroomMode = mode; } catch (e) { return; }
+      try { set(w); } catch (e) { return; }
       for (let i = 0; i < w.frames.length; i++) visit(w.frames[i]);
     };
-    try { visit(window.top); } catch (e) { window.__backroomMode = mode; }
+    try { visit(window.top); } catch (e) { set(window); }
   }
 
   document.addEventListener('change', e => {
@@ -354,8 +361,9 @@
     root.getElementById('checkpoint').addEventListener('click', () => send({kind: 'toolbar', command: 'checkpoint'}));
     root.getElementById('undo').addEventListener('click', () => send({kind: 'toolbar', command: 'undo'}));
     root.getElementById('read').addEventListener('click', () => {
-      setMode('read'); status.textContent = 'Click the value to read';
-      send({kind: 'toolbar', command: 'read'});
+      const id = Date.now() + '-' + Math.random();
+      setMode('read', id); status.textContent = 'Click the value to read';
+      send({kind: 'toolbar', command: 'read', id});
     });
     root.getElementById('stop').addEventListener('click', () => { status.textContent = 'Stopped'; send({kind: 'toolbar', command: 'stop'}); });
     document.body.appendChild(host);

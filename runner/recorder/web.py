@@ -231,7 +231,7 @@ class WebRecorder(Recorder):
     def _handle(self, page: Page | None, event: dict) -> None:
         kind = event.get("kind")
         if kind == "toolbar":
-            self._toolbar(event.get("command"), page)
+            self._toolbar(event.get("command"), page, str(event.get("id") or ""))
             return
         index = self._page_index(page)
         if index != self.current_page:
@@ -249,6 +249,11 @@ class WebRecorder(Recorder):
             # a password is only compared with the known secrets, then dropped: never written or shown
             event = {**event, "value": event.pop("secret", None)}
         step = self._step(kind, event, element, info or {})
+        if kind == "read" and page is not None and not page.is_closed():
+            # the read is done: no frame stays in read mode (the toolbar's request may have reached some
+            # frames only after the builder's click), or the next click would be taken for a read
+            self._in_frames(page, "() => { window.__backroomMode = null; "
+                                  "window.__backroomReadDone = window.__backroomReadId; }")
         if step is None:
             return
         step.page, step.frames = index, frames
@@ -306,17 +311,25 @@ class WebRecorder(Recorder):
         steps.insert(at - 1 if at > 0 else len(steps), step)
         self.say(f"  {step.action} {args.get('expect', '')}")
 
-    def _toolbar(self, command: str | None, page: Page | None) -> None:
+    def _toolbar(self, command: str | None, page: Page | None, request: str = "") -> None:
         if command == "checkpoint":
             self.checkpoint("marked from the toolbar")
         elif command == "undo":
             self.undo("the toolbar's Undo button")
         elif command == "read" and page is not None:
-            for frame in page.frames:  # frames of another origin are out of the toolbar's reach
-                try:
-                    frame.evaluate("() => { window.__backroomMode = 'read'; }")
-                except PlaywrightError:
-                    continue
+            # only frames of another origin, which the toolbar's own script cannot reach, and only while the
+            # request is not made already (capture.js marks it done): a late copy never takes the next click
+            self._in_frames(page, "id => { let reachable = false; try { reachable = !!window.top.document; }"
+                                  " catch (e) {} if (!reachable && window.__backroomReadDone !== id) {"
+                                  " window.__backroomMode = 'read'; window.__backroomReadId = id; } }", request)
+
+    @staticmethod
+    def _in_frames(page: Page, script: str, arg=None) -> None:
+        for frame in page.frames:
+            try:
+                frame.evaluate(script, arg)
+            except PlaywrightError:
+                continue
 
     # -- elements --------------------------------------------------------------------------------
     def _row_of_the_item(self, info: dict) -> dict | None:
