@@ -186,7 +186,7 @@ class DesktopDriver:
         asked = sum(ask_to_close(self._x, w) for w in windows)
         if not asked and process.poll() is None:
             process.terminate()   # no window that takes a close request: the program's own signal to quit
-        timeout = self.apps[app].close_timeout_s if app in self.apps else 10.0
+        timeout = (self.apps.get(app) or AppSettings()).close_timeout_s
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if process.poll() is not None and not (title and self._window_shown(title)):
