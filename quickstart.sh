@@ -29,6 +29,8 @@ command -v xclip >/dev/null || missing+=(xclip)
 command -v gcc >/dev/null || missing+=(gcc)
 python3 -c "import sysconfig, os, sys; sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()['include'], 'Python.h')))" \
   || missing+=(python3-dev)
+# The desktop recorder names controls after the words on them, read by Tesseract.
+command -v tesseract >/dev/null || missing+=(tesseract-ocr tesseract-ocr-eng)
 # The tests also let LibreOffice recalculate the reconciliation workbook's formulas and render
 # an invoice to PDF, poppler turn that PDF into a picture and text, tmux give the runner
 # menu a real terminal, and xdotool click and type for the desktop recorder's test (none of
@@ -40,6 +42,9 @@ if [ "$what" = test ]; then
   command -v tmux >/dev/null || office+=(tmux)
   command -v xdotool >/dev/null || office+=(xdotool)
   command -v scrot >/dev/null || office+=(scrot)   # pyautogui's screenshots, which the desktop benchmark compares
+  # desktop programs nobody here wrote, recorded and replayed by the recorder's tests: a Qt editor and a GTK one
+  command -v featherpad >/dev/null || office+=(featherpad)
+  command -v mousepad >/dev/null || office+=(mousepad)
 fi
 if [ $(( ${#missing[@]} + ${#office[@]} )) -gt 0 ]; then
   echo "Installing system packages: ${missing[*]} ${office[*]}"

@@ -44,6 +44,15 @@ def test_top_level_help_lists_the_commands(project):
         assert f" {name} " in text
 
 
+@pytest.mark.parametrize("mistyped", [["run", "sample-orders", "--retry-failed"], ["nosuch"]], ids=["option", "command"])
+def test_a_mistyped_command_is_a_usage_error_not_a_defect(mistyped, project):
+    done = backroom(*mistyped, cwd=project)
+    assert done.returncode == 2, done.stderr
+    assert "Usage:" in done.stderr and ("No such option: --retry-failed" in done.stderr or
+                                        "No such command 'nosuch'" in done.stderr), done.stderr
+    assert "Internal error" not in done.stderr and "Traceback" not in done.stderr
+
+
 def test_a_run_from_the_command_line(project, billing, tmp_path):
     path, rows = make_orders(tmp_path / "orders.xlsx", 2)
     done = backroom("run", "rekey-orders", "--input", str(path), "--app-url", f"billing={billing.url}",

@@ -8,9 +8,11 @@ import shutil
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
+from typing import Iterator
 
 import yaml
 
@@ -57,6 +59,25 @@ def wait_for_text(path: Path, text: str, process: subprocess.Popen, seconds: flo
         time.sleep(0.1)
 
 
+@contextmanager
+def desktop_recording(project: Path, env: dict, log: Path, *args: str) -> Iterator[subprocess.Popen]:
+    """`backroom record desktop ARGS` while the block acts as a person; then Ctrl+Shift+F12 stops it, and
+    it must end well."""
+    with log.open("w") as out:
+        recorder = subprocess.Popen([sys.executable, "-m", "runner.cli", "record", "desktop", *args], cwd=project,
+                                    env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        wait_for_text(log, "Recording:", recorder)
+        yield recorder
+        xdo("key", "ctrl+shift+F12")
+        recorder.wait(timeout=30)
+    finally:
+        if recorder.poll() is None:
+            recorder.kill()
+    assert recorder.returncode == 0, log.read_text()
+    assert "Recording ended (Ctrl+Shift+F12)" in log.read_text(), log.read_text()
+
+
 def test_recorded_payment_posting_replays_on_a_fresh_ledger(project, ledger, screen, tmp_path):
     (project / "selectors" / "ledger.yaml").unlink()
     shutil.rmtree(project / "selectors" / "ledger")
@@ -64,13 +85,8 @@ def test_recorded_payment_posting_replays_on_a_fresh_ledger(project, ledger, scr
     sample = make_payments(tmp_path / "sample.xlsx", [SAMPLE])
     log = tmp_path / "recorder.log"
     env = {**os.environ, "BACKROOM_SECRET_LEDGER_PASSWORD": LEDGER_PASSWORD}
-    with log.open("w") as out:
-        recorder = subprocess.Popen([sys.executable, "-m", "runner.cli", "record", "desktop", "--app", "ledger",
-                                     "--out", "recipes/recorded-payment.yaml", "--sample", str(sample),
-                                     "--bot", "post-payments"], cwd=project, env=env, stdout=out,
-                                    stderr=subprocess.STDOUT)
-    try:
-        wait_for_text(log, "Recording:", recorder)
+    with desktop_recording(project, env, log, "--app", "ledger", "--out", "recipes/recorded-payment.yaml",
+                           "--sample", str(sample), "--bot", "post-payments"):
         time.sleep(0.5)
         type_into(USER, "clerk")
         type_into(PASSWORD_FIELD, LEDGER_PASSWORD)
@@ -84,14 +100,7 @@ def test_recorded_payment_posting_replays_on_a_fresh_ledger(project, ledger, scr
         time.sleep(0.5)
         xdo("mousemove", str(DIALOG_OK[0]), str(DIALOG_OK[1]), "click", "1")
         xdo("key", "ctrl+shift+F9")   # a checkpoint screenshot
-        xdo("key", "ctrl+shift+F12")  # stop
-        recorder.wait(timeout=30)
-    finally:
-        if recorder.poll() is None:
-            recorder.kill()
     output = log.read_text()
-    assert recorder.returncode == 0, output
-    assert "Recording ended (Ctrl+Shift+F12)" in output, output
     posted = ledger.payments()
     assert [p["payment_ref"] for p in posted] == [SAMPLE[0]]  # the recording posted the sample for real
 
@@ -102,19 +111,20 @@ def test_recorded_payment_posting_replays_on_a_fresh_ledger(project, ledger, scr
     steps = yaml.safe_load(recipe_text)["steps"]
     assert steps[0] == {"launch": "ledger"}
     fills = {s["fill"]["target"]: s["fill"]["value"] for s in steps if "fill" in s}
-    assert fills == {"main.user": "{{ app.user }}", "main.password": "{{ secrets.ledger_password }}",
-                     "main.account": "{{ item.account }}", "main.amount": "{{ item.amount }}",
+    # fields are named after their labels as Tesseract reads them ("User ID:", "Account no:", "Date:")
+    assert fills == {"main.user_id": "{{ app.user }}", "main.password": "{{ secrets.ledger_password }}",
+                     "main.account_no": "{{ item.account }}", "main.amount": "{{ item.amount }}",
                      "main.payment_ref": "{{ item.payment_ref }}",
-                     "main.paid_on": "{{ item.paid_on.strftime('%Y-%m-%d') }}"}, steps
+                     "main.date": "{{ item.paid_on.strftime('%Y-%m-%d') }}"}, (steps, output)
     assert [s for s in steps if "press" in s] == [{"press": "F3"}]   # selecting before typing is no step
     clicks = [s["click"] for s in steps if "click" in s]
-    assert len(clicks) == 3 and clicks[-1].startswith("posted."), clicks  # Sign on, Post, the dialog's OK
+    assert clicks == ["main.sign_on", "main.post", "posted.ok"], clicks  # named after the words on the buttons
     ok = steps.index({"click": clicks[-1]})
     assert steps[ok - 1] == {"wait_for": clicks[-1]}   # the dialog is a screen of its own, waited for
     assert steps[-1] == {"screenshot": "checkpoint-1"}
     selector_map = load_selector_map(project / "selectors" / "ledger.yaml")
     assert selector_map.kind == "desktop" and selector_map.get("main.password").secret
-    account = selector_map.get("main.account")
+    account = selector_map.get("main.account_no")
     assert account.candidates[0].strategy == "anchor" and account.candidates[0].image_path.is_file()
     for name in clicks:
         assert selector_map.get(name).candidates[0].strategy == "image"

@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 from typing import List, Optional
 
-import click
 import typer
 from loguru import logger
 from rich.console import Console
@@ -275,13 +274,17 @@ def main(argv: list[str] | None = None) -> int:
     try:
         returned = app(args=argv, standalone_mode=False)  # typer.Exit(code) comes back as the code
         return returned if isinstance(returned, int) else 0
-    except click.exceptions.Exit as exc:
+    except typer.Exit as exc:
         return exc.exit_code
-    except click.exceptions.Abort:
+    except typer.Abort:
         err.print("Stopped.")
         return int(ExitCode.INTERRUPTED)
-    except click.ClickException as exc:
-        exc.show()
+    except typer.TyperException as exc:   # a mistyped command or option: typer's own usage message
+        show = getattr(exc, "show", None)
+        if show is not None:
+            show()
+        else:
+            err.print(Text(f"Error: {exc.format_message()}"), highlight=False)
         return int(ExitCode.BAD_INPUT)
     except BackroomError as exc:
         err.print(Text("Error: ", style="bold red") + Text(exc.message), highlight=False, soft_wrap=True)

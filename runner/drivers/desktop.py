@@ -33,12 +33,13 @@ from ..project.settings import AppSettings, DesktopSettings, Settings
 from . import clipboard
 from .base import POLL_SECONDS, Resolution, ScreenshotRequest, wait_for_any
 from .screen_match import Box, ScreenImage, find_template, load_template
-from .x_windows import (ShownWindow, ask_to_close, focused_title, title_matches, titled_windows, window_at,
-                        window_pid, windows_on_screen)
+from .x_windows import (ShownWindow, ask_to_close, focused_window, pointer_held, shown_by_id, title_matches,
+                        titled_windows, window_at, window_pid, windows_on_screen)
 
 SLOW_KEY_S = 0.04           # between keys when a field is typed again after its read-back was wrong
 STILL_SECONDS = 0.03        # two captures this far apart that are equal: the screen has settled
 CLIPBOARD_WAIT_S = 2.0
+POPUP_PATIENCE_S = 1.0      # how long a pop-up that holds the mouse may take to close by itself
 SECRET_BOX = (260, 30)      # painted over around a field a secret was typed into
 TYPEABLE = set(string.ascii_letters + string.digits + string.punctuation + " \n\t")
 # Recipe key names (as on the web: "Enter", "Control+S", "F3") to pyautogui's.
@@ -88,9 +89,14 @@ class DesktopDriver:
         self._has_window_manager = True
         self._processes: dict[str, subprocess.Popen] = {}
         self._windows: dict[str, str | None] = {}   # each app this run started: its main window's title
+        # and the ids of the windows that title found at launch: the same windows whatever their titles
+        # become (an editor marks unsaved work with '*' and shows the saved file's name)
+        self._opened: dict[str, set[int]] = {}
         self._secret_fields: dict[str, Selector] = {}   # the fields a secret was typed into, this item
         self._in_field: str | None = None   # the field the keyboard cursor is in after typing into it
         self._waits: list[str] = []         # what the last step waited for before it clicked or typed
+        self._closed_popup = False          # Escape was pressed to close a pop-up holding the mouse, this step
+        self._held_since = 0.0              # when a pop-up was first seen holding the mouse, this step
 
     # -- lifecycle -------------------------------------------------------
     def start(self) -> None:
@@ -168,6 +174,8 @@ class DesktopDriver:
                     raise DesktopAppError(f"{app} started{launcher} but no window titled {window!r} appeared within "
                                           f"{config.start_timeout_s:g}s")
                 time.sleep(POLL_SECONDS)
+        if self._x is not None:
+            self._opened[app] = {w.id for w in titled_windows(self._x, window)}
         if process.poll() == 0:
             return f"started by its launcher (pid {process.pid}, exited); window {window!r} shown"
         return f"started (pid {process.pid})"
@@ -179,7 +187,10 @@ class DesktopDriver:
             return "not running"
         process = self._processes.pop(app)
         title = self._windows.pop(app, None)
+        opened = self._opened.pop(app, set())
         windows = titled_windows(self._x, title) if title and self._x is not None else []
+        if self._x is not None:
+            windows += [w for w in shown_by_id(self._x, opened) if w.id not in {v.id for v in windows}]
         if process.poll() is not None and not windows:
             return "not running"
         owners = {pid for w in windows if (pid := window_pid(self._x, w))}
@@ -189,12 +200,12 @@ class DesktopDriver:
         timeout = (self.apps.get(app) or AppSettings()).close_timeout_s
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if process.poll() is not None and not (title and self._window_shown(title)):
+            if process.poll() is not None and not (title and self._window_shown(title)) and not self._still_shown(opened):
                 return "quit (its window was closed)" if asked else "quit"
             time.sleep(POLL_SECONDS)
         self._kill(process, owners)
         gone_by = time.monotonic() + 5
-        while title and self._window_shown(title) and time.monotonic() < gone_by:
+        while (title and self._window_shown(title) or self._still_shown(opened)) and time.monotonic() < gone_by:
             time.sleep(POLL_SECONDS)
         return f"killed: it had not quit {timeout:g}s after it was asked to (a dialog may be asking to save)"
 
@@ -218,6 +229,17 @@ class DesktopDriver:
             process.wait(timeout=5)
         except subprocess.TimeoutExpired:
             pass
+
+    def _still_shown(self, ids: set[int]) -> bool:
+        return bool(ids) and self._x is not None and bool(shown_by_id(self._x, ids))
+
+    def _ours(self, title: str | None, window_id: int | None, windows: tuple[str, ...]) -> bool:
+        """Whether a window is one a screen shows in: by its title, or as a window that title found when
+        its app started (whose title has changed since)."""
+        if title_matches(title, windows):
+            return True
+        return window_id is not None and any(window_id in self._opened.get(app, ()) for app, shown in
+                                             self._windows.items() if shown in windows)
 
     def _window_shown(self, title: str) -> bool:
         if self._x is None:  # Windows and macOS: pyautogui knows the windows there
@@ -369,9 +391,12 @@ class DesktopDriver:
         """Find the element, and find it again until nothing else (a pop-up list, another window) covers it."""
         deadline = time.monotonic() + timeout_ms / 1000
         started = time.monotonic()
+        self._closed_popup, self._held_since = False, 0.0
         while True:
             point, resolution = self._resolve(selector, max(int((deadline - time.monotonic()) * 1000), 0))
             over = self._window_over(point, selector.windows)
+            if over is None and self._mouse_held_by_popup(point):
+                over = "a pop-up that holds the mouse (a list the typing opened)"
             if over is None:
                 if time.monotonic() - started > POLL_SECONDS:
                     self._waits.append(f"waited {time.monotonic() - started:.1f}s for {selector.name} to be uncovered")
@@ -382,12 +407,30 @@ class DesktopDriver:
                                       "screenshot.", selector=selector.name)
             time.sleep(POLL_SECONDS)
 
+    def _mouse_held_by_popup(self, point: tuple[int, int]) -> bool:
+        """Whether a pop-up holds the mouse, so a click would only close it (a completion list that typing
+        into a field opened, say). Most close by themselves in a moment; one still open after
+        POPUP_PATIENCE_S is closed with Escape, once, as a person would. A click into the pop-up itself
+        is what it waits for, so that is never held."""
+        if self._x is None or not pointer_held(self._x):
+            return False
+        top = window_at(windows_on_screen(self._x), point)
+        if top is not None and top.popup:
+            return False
+        now = time.monotonic()
+        self._held_since = self._held_since or now
+        if now - self._held_since >= POPUP_PATIENCE_S and not self._closed_popup:
+            self._closed_popup = True
+            self._keys("escape")
+            self._waits.append("closed a pop-up that held the mouse (Escape) before clicking")
+        return True
+
     def _window_over(self, point: tuple[int, int], windows: tuple[str, ...]) -> str | None:
         """What covers the point when it is not a window of the element's screen (None: the spot is clear)."""
         if self._x is None or not windows:
             return None
         top = window_at(windows_on_screen(self._x), point)
-        if top is None or (not top.popup and title_matches(top.title, windows)):
+        if top is None or (not top.popup and self._ours(top.title, top.id, windows)):
             return None
         if top.popup:
             return "a pop-up (a list or a menu)"
@@ -399,15 +442,34 @@ class DesktopDriver:
             return
         started = time.monotonic()
         deadline = started + timeout_ms / 1000
-        while not title_matches(front := focused_title(self._x), windows):
+        while True:
+            title, window_id = focused_window(self._x) or (None, None)
+            if self._ours(title, window_id, windows):
+                break
+            if not title and not self._has_window_manager:   # none, or a toolkit's untitled helper window
+                self._give_focus_back(windows)
             if time.monotonic() >= deadline:
-                shown = repr(front) if front else "none"
+                shown = repr(title) if title else "none"
                 raise SystemException(f"{what}: the window in front is {shown}, not {windows[0]!r}; nothing was typed",
                                       "A dialog may still be open or another program in front: see the screenshot.")
             time.sleep(POLL_SECONDS)
         if time.monotonic() - started > POLL_SECONDS:
             self._waits.append(f"waited {time.monotonic() - started:.1f}s for {windows[0]!r} to be in front "
                                f"before {what}")
+
+    def _give_focus_back(self, windows: tuple[str, ...]) -> None:
+        """With no window manager, a closed dialog leaves the keyboard with no window at all: give it to the
+        screen's window, as a window manager gives it back to the window the dialog belonged to."""
+        from Xlib import X, error as xerror
+
+        ids = set().union(*(self._opened.get(app, set()) for app, title in self._windows.items() if title in windows))
+        candidates = shown_by_id(self._x, ids) + [w for title in windows for w in titled_windows(self._x, title)]
+        if candidates:
+            try:
+                candidates[0].set_input_focus(X.RevertToPointerRoot, X.CurrentTime)
+                self._x.sync()
+            except xerror.XError:   # it closed meanwhile: the next look finds another or times out
+                pass
 
     def take_waits(self) -> list[str]:
         waits, self._waits = self._waits, []

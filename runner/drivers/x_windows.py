@@ -17,6 +17,7 @@ class ShownWindow:
     title: str          # '' for an untitled window
     box: Box
     popup: bool         # override-redirect: a menu, a pop-up list, a tooltip, never a screen of its own
+    id: int = 0         # the X window's id: the same window keeps it when its title changes
 
 
 def _title(window) -> str | None:
@@ -28,10 +29,17 @@ def _title(window) -> str | None:
 
 def _titled(window) -> str | None:
     """A top-level window's title: its own, or (under a window manager) its frame's child's."""
+    found = _titled_window(window)
+    return found[0] if found else None
+
+
+def _titled_window(window) -> tuple[str, int] | None:
+    """A top-level window's title and the id of the window that carries it (under a window manager,
+    the program's window inside the frame): the id that stays when the title changes."""
     name = _title(window)
-    if name is None:
-        name = next((n for c in window.query_tree().children if (n := _title(c))), None)
-    return name
+    if name is not None:
+        return name, window.id
+    return next(((n, c.id) for c in window.query_tree().children if (n := _title(c))), None)
 
 
 def windows_on_screen(x, titled_only: bool = False) -> list[ShownWindow]:
@@ -44,11 +52,11 @@ def windows_on_screen(x, titled_only: bool = False) -> list[ShownWindow]:
             attributes = child.get_attributes()
             if attributes.map_state != X.IsViewable:
                 continue
-            name = _titled(child) or ""
+            name, own = _titled_window(child) or ("", child.id)
             if titled_only and not name:
                 continue
             g = child.get_geometry()
-            found.append(ShownWindow(name, Box(g.x, g.y, g.width, g.height), bool(attributes.override_redirect)))
+            found.append(ShownWindow(name, Box(g.x, g.y, g.width, g.height), bool(attributes.override_redirect), own))
         except xerror.XError:  # a window closing while we look
             continue
     return found
@@ -63,8 +71,9 @@ def window_at(windows: list[ShownWindow], point: tuple[int, int]) -> ShownWindow
     return None
 
 
-def focused_title(x) -> str | None:
-    """The title of the top-level window that has the keyboard, or None when none does."""
+def focused_window(x) -> tuple[str, int] | None:
+    """The title ('' for none) and id of the top-level window that has the keyboard, or None when no
+    window does."""
     from Xlib import X, error as xerror
 
     root = x.screen().root
@@ -75,13 +84,28 @@ def focused_title(x) -> str | None:
         while True:
             name = _title(window)
             if name:
-                return name
+                return name, window.id
             parent = window.query_tree().parent
             if parent is None or parent == root or parent == X.NONE:
-                return _titled(window)
+                return _titled_window(window) or ("", window.id)   # an untitled window (a toolkit's helper)
             window = parent
     except xerror.XError:  # the focused window went away while we looked
         return None
+
+
+def shown_by_id(x, ids: set[int]) -> list:
+    """Those of the windows with these ids that are still shown."""
+    from Xlib import X, error as xerror
+
+    shown = []
+    for window_id in ids:
+        window = x.create_resource_object("window", window_id)
+        try:
+            if window.get_attributes().map_state == X.IsViewable:
+                shown.append(window)
+        except xerror.XError:   # gone
+            continue
+    return shown
 
 
 def title_matches(title: str | None, wanted: tuple[str, ...]) -> bool:
@@ -139,3 +163,17 @@ def ask_to_close(x, window) -> bool:
         return True
     except xerror.XError:
         return False
+
+
+def pointer_held(x) -> bool:
+    """Whether a program holds the mouse (an open pop-up list or menu grabs it): the next click then goes
+    to that program to close its pop-up, wherever it lands. Found by asking for the mouse ourselves."""
+    from Xlib import X
+
+    status = x.screen().root.grab_pointer(False, X.ButtonPressMask, X.GrabModeAsync, X.GrabModeAsync,
+                                          X.NONE, X.NONE, X.CurrentTime)
+    if status == X.GrabSuccess:
+        x.ungrab_pointer(X.CurrentTime)
+        x.sync()
+        return False
+    return status == X.AlreadyGrabbed

@@ -29,12 +29,13 @@ import cv2
 import numpy as np
 
 from ..drivers.screen_match import Box, ScreenImage, find_template, load_template
-from ..drivers.x_windows import window_at, windows_on_screen
+from ..drivers.x_windows import ShownWindow, window_at, windows_on_screen
 from ..project.selector_map import DEFAULT_CONFIDENCE, SelectorMap
 from ..project.settings import Settings
 from .base import Recorder
 from .model import RecordedElement, RecordedStep
-from .screen_crop import control_box, crop, label_box, search_region, unique_box
+from .screen_crop import control_box, crop, is_flat, label_box, landmark_near, search_region, unique_box
+from .screen_words import tesseract_missing, words_in
 from .session import RecordingSession
 from .values import ValueMatcher, snake
 
@@ -111,11 +112,15 @@ class Press:
 
     point: tuple[int, int]
     screen: np.ndarray
-    window: str
+    shown: ShownWindow | None   # the window clicked in, as it was
     text: str = ""
     read: bool = False
     moment: float = 0.0     # when the (last) click was
     clicks: int = 1         # 2: a double-click; 3: a triple-click (selects a field's text)
+
+    @property
+    def window(self) -> str:
+        return self.shown.title if self.shown is not None else ""
 
     def again(self, point: tuple[int, int], moment: float) -> bool:
         """Whether a click is this one clicked again (a double or triple click), not a new click."""
@@ -138,8 +143,11 @@ class DesktopRecorder(Recorder):
         self.modifiers: set[str] = set()
         self.template_dir = session.map_path.parent / app
         self.counts: collections.Counter = collections.Counter()
-        self.main_title: str | None = None
-        self.last_window: str | None = None   # the window of the last step: a step in another is a new screen
+        self.main: ShownWindow | None = None  # the app's main window: any other window is a screen of its own
+        self.last_window: int | None = None   # the window of the last step: a step in another is a new screen
+        self.cannot_read = tesseract_missing()
+        if self.cannot_read:
+            say(f"  {self.cannot_read}: controls are named control_1, control_2...; rename them in the map")
 
     # -- capture ---------------------------------------------------------------------------------
     def run(self) -> str:
@@ -179,7 +187,10 @@ class DesktopRecorder(Recorder):
 
     def _on_click(self, x, y, button, pressed) -> None:
         if pressed and button.name == "left":
-            self.events.put(("click", (int(x), int(y)), time.monotonic(), ""))
+            moment = time.monotonic()
+            # the screen as it was is taken now: the steps before this click may take longer to write
+            # (pictures, OCR) than the sampler keeps its pictures
+            self.events.put(("click", (int(x), int(y)), moment, self.sampler.before(moment)))
 
     def _key_name(self, key) -> str | None:
         name = getattr(key, "name", None)
@@ -192,7 +203,7 @@ class DesktopRecorder(Recorder):
         if name in MODIFIERS:
             self.modifiers.add(MODIFIERS[name])
             return
-        self.events.put(("key", (name, frozenset(self.modifiers)), time.monotonic(), ""))
+        self.events.put(("key", (name, frozenset(self.modifiers)), time.monotonic(), None))
         if name and name.upper() == "F12" and {"Control", "Shift"} <= self.modifiers:
             self.stop("Ctrl+Shift+F12")
 
@@ -202,7 +213,7 @@ class DesktopRecorder(Recorder):
             self.modifiers.discard(MODIFIERS[name])
 
     # -- steps -----------------------------------------------------------------------------------
-    def _handle(self, kind: str, data, moment: float, window: str) -> None:
+    def _handle(self, kind: str, data, moment: float, seen: tuple[np.ndarray, list] | None) -> None:
         try:
             if kind == "click":
                 if self.pending is not None and self.pending.again(data, moment):
@@ -210,9 +221,8 @@ class DesktopRecorder(Recorder):
                     self.pending.moment = moment
                     return
                 self._settle_pending()
-                screen, windows = self.sampler.before(moment)
-                self.pending = Press(data, screen, getattr(window_at(windows, data), "title", ""), read=self.read_next,
-                                     moment=moment)
+                screen, windows = seen or self.sampler.before(moment)
+                self.pending = Press(data, screen, window_at(windows, data), read=self.read_next, moment=moment)
                 self.read_next = False
                 if self.pending.read:
                     self._settle_pending()
@@ -283,47 +293,83 @@ class DesktopRecorder(Recorder):
             else:
                 step = RecordedStep("click", element.name, "clicked three times: recorded as one click"
                                     if press.clicks > 2 else "", form=press.window)
-        if press.window != self.last_window and element.screen != "main":
+        window = press.shown.id if press.shown is not None else None
+        if window != self.last_window and element.screen != "main":
             # a window that opened (a dialog): the replay waits for it, then acts in it
             self.recording.add(RecordedStep("wait_for", element.name, f"the window {press.window!r} opened"))
-        self.last_window = press.window
+        self.last_window = window
         self.recording.add(step)
         self.say(f"  {step.action} {element.name}")
 
     # -- elements --------------------------------------------------------------------------------
-    def _screen_name(self, window: str) -> str:
-        """The app's main window is "main"; another (a dialog) is named from its title."""
-        if self.main_title is None and window.startswith(self.main_window):
-            self.main_title = window
-        if not window or window == self.main_title or " - " not in window:
+    def _screen_name(self, shown: ShownWindow | None) -> str:
+        """The app's main window is "main" (whatever its title becomes); another window (a dialog) is named
+        from the words of its title that the main window's title does not have."""
+        if shown is None or not shown.title:
             return "main"
-        return snake(window.rsplit(" - ", 1)[-1])
+        if self.main is None and shown.title.startswith(self.main_window):
+            self.main = shown
+        if self.main is None or shown.id == self.main.id:
+            return "main"
+        own = [part for part in shown.title.split(" - ") if part not in self.main.title.split(" - ")]
+        name = snake(own[0] if own else shown.title)
+        if not shown.title.startswith(self.main_window):   # a run must know the window to wait for
+            self.session.screen_windows.setdefault(name, shown.title)
+        return name
 
     def _element(self, press: Press, field: bool, hint: str) -> RecordedElement:
         box = control_box(press.screen, press.point)
         reused = self._reused(press.screen, box)
         if reused is not None:
             return self.session.reuse(reused)
-        screen = self._screen_name(press.window)
+        screen = self._screen_name(press.shown)
         confidence = DEFAULT_CONFIDENCE
-        if field:
-            label = label_box(press.screen, box)
-            if label is not None:
-                label = unique_box(press.screen, label, confidence)
-                picture = self._save(press.screen, label, screen, f"{hint}_label")
-                centre, anchor = box.center, label.center
-                offset = [centre[0] - anchor[0], centre[1] - anchor[1]]
-                candidates = [{"anchor": picture, "offset": offset, "region": search_region(label, press.screen)},
-                              {"anchor": picture, "offset": offset}, {"point": list(centre)}]
-                return self.session.new_element(screen, hint, candidates, (), description="field, found by its label")
+        label = label_box(press.screen, box)
+        if field and label is not None:
+            words = self._words(press.screen, label)
+            name = snake(words) if words else hint
+            return self._found_by(press, screen, name, unique_box(press.screen, label, confidence), box.center,
+                                  "field, found by its label")
+        if is_flat(press.screen, box):
+            # an empty area (a text editor's page): found from the nearest thing that looks like nothing else
+            landmark = landmark_near(press.screen, press.point, press.shown.box if press.shown else None, confidence)
+            if landmark is not None:
+                name = hint if field else self._button_name(press.screen, None, label)
+                return self._found_by(press, screen, name, landmark, press.point,
+                                      "found from the picture beside it, by an offset")
         box = unique_box(press.screen, box, confidence)
-        name = hint if field else self._button_name()
+        name = hint if field else self._button_name(press.screen, box, label)
         picture = self._save(press.screen, box, screen, name)
         candidates = [{"image": picture, "region": search_region(box, press.screen)}, {"image": picture}]
-        description = f"see selectors/{self.app}/{picture}; rename to what it is" if not field else "field"
+        description = "field" if field else (f"see selectors/{self.app}/{picture}" +
+                                             ("; rename to what it is" if name.startswith("control_") else ""))
         return self.session.new_element(screen, name, candidates, (), description=description)
 
-    def _button_name(self) -> str:
+    def _found_by(self, press: Press, screen: str, name: str, anchor: Box, target: tuple[int, int],
+                  description: str) -> RecordedElement:
+        """An element found from another picture (its label, a landmark) and the offset from it."""
+        picture = self._save(press.screen, anchor, screen, f"{name}_label" if "label" in description else f"{name}_anchor")
+        offset = [target[0] - anchor.center[0], target[1] - anchor.center[1]]
+        candidates = [{"anchor": picture, "offset": offset, "region": search_region(anchor, press.screen)},
+                      {"anchor": picture, "offset": offset}, {"point": list(target)}]
+        return self.session.new_element(screen, name, candidates, (), description=description)
+
+    def _words(self, screen: np.ndarray, box: Box | None) -> str:
+        """The words on the box, read by Tesseract; '' when there are none or they cannot be read."""
+        if box is None or self.cannot_read:
+            return ""
+        try:
+            return words_in(screen, box)
+        except Exception as exc:  # OCR is for names only: a failure must not lose the step
+            self.cannot_read = f"reading words failed ({exc})"
+            self.say(f"  {self.cannot_read}: later controls are named control_1, control_2...")
+            return ""
+
+    def _button_name(self, screen: np.ndarray, face: Box | None, label: Box | None) -> str:
+        """A control's name: the words on its face, else its label's, else control_<n> to rename."""
+        words = self._words(screen, face) or self._words(screen, label)
+        if words:
+            return snake(words)
         self.counts["control"] += 1
         return f"control_{self.counts['control']}"
 

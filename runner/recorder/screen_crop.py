@@ -13,9 +13,11 @@ import numpy as np
 from ..drivers.screen_match import Box, ScreenImage, find_template
 
 MIN_SIZE = (12, 10)
-MAX_SIZE = (520, 160)
+MAX_SIZE = (1600, 160)    # a text field may span a wide dialog
 LABEL_REACH = 240          # how far left of a field its label may start
 WORD_GAP = 12              # columns without ink that end a label
+FLAT_SPREAD = 6.0          # grey levels: a picture that varies less than this shows nothing to find
+LANDMARKS_TRIED = 12       # the nearest things looked at when looking for one that is unique
 
 
 def gray(image: np.ndarray) -> np.ndarray:
@@ -95,6 +97,33 @@ def unique_box(screen: np.ndarray, box: Box, confidence: float, grow: int = 8, t
         left, top = max(0, box.x - grow), max(0, box.y - grow)
         box = Box(left, top, min(width, box.x + box.width + grow) - left, min(height, box.y + box.height + grow) - top)
     return box
+
+
+def is_flat(screen: np.ndarray, box: Box) -> bool:
+    """Whether the box shows no picture at all (an empty text area): it would match anywhere."""
+    picture = gray(crop(screen, box))
+    return picture.size == 0 or float(picture.std()) < FLAT_SPREAD
+
+
+def landmark_near(screen: np.ndarray, point: tuple[int, int], within: Box | None, confidence: float) -> Box | None:
+    """The nearest thing on the screen that looks like nothing else (an icon, a word, a frame's corner),
+    to find a featureless spot by: a click into an empty text area is found from it by an offset."""
+    area = on_screen(screen, within) if within is not None else None
+    area = area or Box(0, 0, screen.shape[1], screen.shape[0])
+    g = gray(screen)[area.y:area.y + area.height, area.x:area.x + area.width]
+    ink = cv2.dilate(cv2.Canny(g, 40, 120), np.ones((5, 5), np.uint8))
+    count, _, stats, _ = cv2.connectedComponentsWithStats(ink)
+    blobs = []
+    for left, top, width, height, _ in stats[1:count]:
+        if width < MIN_SIZE[0] or height < MIN_SIZE[1] or width > MAX_SIZE[0] or height > MAX_SIZE[1]:
+            continue
+        box = Box(area.x + int(left), area.y + int(top), int(width), int(height))
+        cx, cy = box.center
+        blobs.append(((cx - point[0]) ** 2 + (cy - point[1]) ** 2, box))
+    for _, box in sorted(blobs, key=lambda pair: pair[0])[:LANDMARKS_TRIED]:
+        if matches_on(screen, crop(screen, box), confidence) == 1:
+            return box
+    return None
 
 
 def search_region(box: Box, screen: np.ndarray, margin: int = 40) -> list[int]:

@@ -16,7 +16,7 @@ from ..errors import RecipeError
 from ..project.recipe import parse_recipe
 from ..project.selector_map import SelectorMap, load_selector_map
 from .model import RecordedElement, Recording
-from .writer import map_with_elements, new_map_text, recipe_text, write_atomically
+from .writer import map_with_elements, map_with_screens, new_map_text, recipe_text, write_atomically
 
 
 def element_from_map(selector, to_dict) -> RecordedElement:
@@ -34,6 +34,7 @@ class RecordingSession:
     description: str
     map_description: str = ""
     window: str | None = None                      # desktop maps: the main window's title
+    screen_windows: dict[str, str] = field(default_factory=dict)   # desktop: a dialog's screen and its title
     existing: dict[str, RecordedElement] = field(default_factory=dict)
     reused: set[str] = field(default_factory=set)
     _map_text: str | None = None
@@ -75,12 +76,14 @@ class RecordingSession:
         base = self._map_text
         if base is None:
             base = new_map_text(self.recording.app, self.recording.kind, self.map_description, self.window)
+        if self.screen_windows:
+            base = map_with_screens(base, self.screen_windows)
         return map_with_elements(base, self.recording.new_elements())
 
     def save(self) -> None:
         snapshot = copy.deepcopy(self.recording)
         snapshot.mark_sign_on()
-        added = [(e.name, e.secret) for e in snapshot.new_elements()]
+        added = [(e.name, e.secret) for e in snapshot.new_elements()] + sorted(self.screen_windows.items())
         if added != self._map_written:  # the map changes only when an element is added (or marked secret)
             write_atomically(self.map_path, self.map_text())
             self._map_written = added

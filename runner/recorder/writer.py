@@ -116,6 +116,22 @@ _TOP_KEY = re.compile(r"^[A-Za-z_][\w-]*\s*:")
 _SCREEN = re.compile(r"^  ([A-Za-z_][\w-]*)\s*:\s*(#.*)?$")
 
 
+def map_with_screens(text: str, windows: dict[str, str]) -> str:
+    """The desktop map's text with a `screens:` entry for each screen shown in a window of its own (a
+    dialog), so a run types into that screen only when its window is in front. Entries kept as they are."""
+    lines = text.rstrip("\n").split("\n")
+    start = next((i for i, line in enumerate(lines) if re.match(r"^screens\s*:\s*(#.*)?$", line)), None)
+    if start is None:
+        at = next((i for i, line in enumerate(lines) if re.match(r"^elements\s*:", line)), len(lines))
+        lines[at:at] = ["screens:   # screens shown in a window of their own: the start of its title"]
+        start = at
+    end = next((i for i in range(start + 1, len(lines)) if _TOP_KEY.match(lines[i])), len(lines))
+    known = {m.group(1) for i in range(start + 1, end) if (m := _SCREEN.match(lines[i]))}
+    block = [f"  {screen}: {{window: {scalar(title)}}}" for screen, title in windows.items() if screen not in known]
+    lines[end:end] = block
+    return "\n".join(lines) + "\n"
+
+
 def map_with_elements(text: str, elements: list[RecordedElement]) -> str:
     """The selector map's text with the new elements inserted under their screens."""
     lines = text.rstrip("\n").split("\n")
