@@ -1,4 +1,4 @@
-"""Recording on an application nobody here wrote: Roundup, the issue tracker from PyPI. A person files
+"""Recording on applications nobody here wrote: Roundup and Trac, issue trackers from PyPI. A person files
 one ticket in the recording browser; the recipe and selector map the recorder writes are used as they
 are (no hand edit) to file five other tickets in a fresh tracker, checked in Roundup's own database."""
 
@@ -19,6 +19,7 @@ from runner.work_queue import open_queue
 
 from .test_recorder_web import Recorder, toolbar, watched
 from .third_party.roundup_app import ADMIN_PASSWORD, start_tracker
+from .third_party.trac_app import start_trac
 
 PROJECT = Path(__file__).parent / "third_party" / "tracker"
 SAMPLE = ["HD-7", "Scanner offline", "urgent", "Since Monday."]
@@ -128,3 +129,99 @@ def test_a_ticket_recorded_on_roundup_files_five_more_without_a_hand_edit(tmp_pa
     for ref, summary, priority, note in REPLAY:
         assert by_title[f"{ref} {summary}"]["priority"] == priority
         assert by_title[f"{ref} {summary}"]["notes"] == [note]
+
+
+TRAC_SAMPLE = ["HD-7", "Scanner offline", "defect", "critical", "Since Monday."]
+TRAC_REPLAY = [["HD-21", "Projector bulb gone", "defect", "major", "Room 4."],
+               ["HD-22", "VPN drops at noon", "task", "blocker", "Daily."],
+               ["HD-23", "New starter laptop", "enhancement", "minor", "Starts on the 1st."],
+               ["HD-24", "Printer toner low", "task", "trivial", "Floor 2."],
+               ["HD-25", "Door badge reader", "defect", "critical", "East door."]]
+
+
+def trac_project(folder: Path) -> Path:
+    """A project with Trac as its web app and a bot that files tickets into it."""
+    for part in ("recipes", "selectors", "bots/file-tickets"):
+        (folder / part).mkdir(parents=True)
+    (folder / "backroom.yaml").write_text(yaml.safe_dump({"action_timeout_s": 10,
+                                                          "apps": {"trac": {"url": "http://127.0.0.1:8918"}}}))
+    choice = {"type": "choice"}
+    (folder / "bots" / "file-tickets" / "bot.yaml").write_text(yaml.safe_dump({
+        "name": "file-tickets", "description": "File the help desk's tickets into Trac.",
+        "input": {"type": "excel", "sheet": "Tickets", "reference": "ref", "fields": {
+            "ref": {"column": "Ref", "type": "text"}, "summary": {"column": "Summary", "type": "text"},
+            "kind": {"column": "Type", **choice, "choices": ["defect", "enhancement", "task"]},
+            "priority": {"column": "Priority", **choice, "choices": ["blocker", "critical", "major", "minor", "trivial"]},
+            "description": {"column": "Description", "type": "text"}}},
+        "recipes": ["file-ticket"]}, sort_keys=False))
+    return folder
+
+
+def trac_tickets(path: Path, rows: list[list]) -> Path:
+    return write_sample_workbook(path, "Tickets", ["Ref", "Summary", "Type", "Priority", "Description"], rows, {})
+
+
+def test_a_ticket_recorded_on_trac_files_five_more_without_a_hand_edit(tmp_path, screen):
+    project = trac_project(tmp_path / "project")
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    first = start_trac(tmp_path / "a")
+    try:
+        recorder = Recorder(project, f"{first.url}/newticket", "recipes/file-ticket.yaml", "--sample",
+                            str(trac_tickets(tmp_path / "sample.xlsx", [TRAC_SAMPLE])), "--bot", "file-tickets",
+                            secrets={}, app="trac", first_page="**/newticket")
+        with sync_playwright() as playwright:
+            browser, page = recorder.connect(playwright)
+            page.get_by_label("Summary:").fill(f"{TRAC_SAMPLE[0]} {TRAC_SAMPLE[1]}")
+            page.locator("#field-description").fill(TRAC_SAMPLE[4])
+            page.get_by_label("Type:").select_option(label=TRAC_SAMPLE[2])
+            page.get_by_label("Priority:").select_option(label=TRAC_SAMPLE[3])
+            page.get_by_role("button", name="Create ticket").click()
+            page.wait_for_url("**/ticket/1#ticket")
+            toolbar(watched(page.main_frame), "Read a value").click()
+            page.locator("a.trac-id").click()   # the number Trac gave the ticket, '#1'
+            toolbar(page.main_frame, "Stop").click()
+            output = recorder.wait()
+            browser.close()
+        assert recorder.process.returncode == 0, output
+        assert [t["summary"] for t in first.tickets()] == [f"{TRAC_SAMPLE[0]} {TRAC_SAMPLE[1]}"]  # filed while recording
+    finally:
+        first.stop()
+
+    steps = yaml.safe_load((project / "recipes" / "file-ticket.yaml").read_text())["steps"]
+    assert steps[0] == {"open": "{{ app.url }}/newticket"}
+    # a text area's value is told when it loses the focus, so its fill may come after the choices
+    assert sorted(map(str, steps[1:5])) == sorted(map(str, [
+        {"fill": {"target": "new_ticket.summary", "value": "{{ item.ref }} {{ item.summary }}"}},
+        {"fill": {"target": "new_ticket.description", "value": "{{ item.description }}"}},
+        {"select": {"target": "new_ticket.type", "option": "{{ item.kind }}"}},
+        {"select": {"target": "new_ticket.priority", "option": "{{ item.priority }}"}}])), steps
+    assert steps[5:] == [{"click": "new_ticket.create_ticket"},
+                         {"read": {"target": "ticket.trac_id", "into": "trac_id"}}], steps
+    elements = yaml.safe_load((project / "selectors" / "trac.yaml").read_text())["elements"]
+    # the screens are the pages' own words (the heading, the address), never the ticket's data
+    assert sorted(elements) == ["new_ticket", "ticket"]
+    # the field filled as the form was sent is located on its own page, not on the ticket page's comment box
+    assert elements["new_ticket"]["description"]["find"][0] == {"css": "#field-description"}
+    # the value read is found by where it stands, never by what it says ('#1')
+    assert elements["ticket"]["trac_id"]["find"][0] == {"css": "a.trac-id"}
+    assert all("#1" not in str(c) for c in elements["ticket"]["trac_id"]["find"])
+
+    second = start_trac(tmp_path / "b")
+    try:
+        run = subprocess.run([sys.executable, "-m", "runner.cli", "run", "file-tickets", "--input",
+                              str(trac_tickets(tmp_path / "replay.xlsx", TRAC_REPLAY)), "--app-url",
+                              f"trac={second.url}"], cwd=project, capture_output=True, text=True, timeout=600)
+        assert run.returncode == 0, run.stdout + run.stderr
+        filed = second.tickets()
+    finally:
+        second.stop()
+    assert [(t["summary"], t["type"], t["priority"], t["description"]) for t in filed] == \
+        [(f"{ref} {summary}", kind, priority, note) for ref, summary, kind, priority, note in TRAC_REPLAY]
+    queue = open_queue(load_settings(project).queue_url, project)
+    try:
+        read = {item.reference: item.result["vars"] for item in queue.items("file-tickets")}
+    finally:
+        queue.close()
+    for ticket in filed:   # each item read the number Trac gave its own ticket
+        assert read[ticket["summary"].split(" ", 1)[0]]["trac_id"] == f"#{ticket['id']}"

@@ -228,6 +228,7 @@
       password: el.tagName === 'INPUT' && (el.getAttribute('type') || '').toLowerCase() === 'password',
       form: el.form ? Array.from(document.forms).indexOf(el.form) : -1,
       docTitle: document.title, path: location.pathname,
+      text: clean(el.textContent).slice(0, 200), classes: semanticClasses(el),
       heading: clean((document.querySelector('h1') || document.querySelector('h2') || {}).textContent),
       row: rowOf(el),
     };

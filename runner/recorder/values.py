@@ -90,6 +90,14 @@ class ValueMatcher:
                 first = f"{first}{separator}{more}"
         return None
 
+    def without_record(self, text: str) -> str:
+        """The text with the sample item's values taken out: what is left is the page's own words."""
+        values = sorted({typed for value in self.item.values() for typed, _ in self._forms(value) if len(typed) >= 2},
+                        key=len, reverse=True)
+        for typed in values:
+            text = text.replace(typed, " ")
+        return text
+
     def secret_named(self, text: str) -> str | None:
         return next((name for name, value in self.secrets.items() if value and value == text), None)
 

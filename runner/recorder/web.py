@@ -45,7 +45,7 @@ def candidate_dict(candidate) -> dict[str, Any]:
     return {candidate.strategy: candidate.value}
 
 
-TITLE_SEPARATORS = (" - ", " | ", " :: ", " — ")
+TITLE_SEPARATORS = (" - ", " | ", " :: ", " — ", " – ")
 
 
 def screen_name(doc_title: str, path: str, frames: tuple[str, ...], seen_titles: frozenset[str] = frozenset(),
@@ -59,23 +59,28 @@ def screen_name(doc_title: str, path: str, frames: tuple[str, ...], seen_titles:
         if separator in doc_title:
             first, _, last = doc_title.partition(separator)
             for part in (first, last):   # the part the page's own heading repeats is the page's
-                if heading and part.strip() and heading.lower().startswith(part.strip().lower()):
+                if heading and part.strip() and part.strip().lower() in heading.lower():
                     return _page_words(part)
             others = [t for t in seen_titles if t != doc_title]
             site_first = any(t.startswith(first) for t in others) and not any(t.endswith(last) for t in others)
-            return _page_words(last if site_first else first if any(t.endswith(last) for t in others) else last)
+            words = _page_words(last if site_first else first if any(t.endswith(last) for t in others) else last)
+            if words:
+                return words
+            break   # the page's part of the title is all record ('#2 (HD-7 Scanner offline)'): its address says more
     if frames and not any(c in frames[-1] for c in "[#.= "):
         return snake(frames[-1])
-    part = [p for p in path.split("/") if p]
-    if part:
-        return snake(re.sub(r"\d+", "", part[-1].rsplit(".", 1)[0])) or "page"
-    return "home"
+    # the address's last part that is a word, not a record's number: /ticket/2 -> ticket
+    words = [w for p in path.split("/") if re.search(r"[A-Za-z]", w := re.sub(r"\d+", "", p.rsplit(".", 1)[0]))]
+    return snake(words[-1]) if words else "home"
 
 
 def _page_words(title_part: str) -> str:
-    """The kind of page a title part names, without the record it shows: 'Issue 12: printer jams' -> issue."""
+    """The kind of page a title part names, without the record it shows: 'Issue 12: printer jams' -> issue;
+    '' when no word is left ('#2 ()', once the record's values are taken out)."""
     kind = re.sub(r"\d+", " ", title_part.split(":", 1)[0])
-    return snake(kind) or snake(title_part) or "page"
+    if not re.search(r"[A-Za-z]{3}", kind):
+        kind = re.sub(r"\d+", " ", title_part)
+    return snake(kind) if re.search(r"[A-Za-z]{3}", kind) else ""
 
 
 @dataclass
@@ -243,8 +248,8 @@ class WebRecorder(Recorder):
             return
         frames = tuple(event.get("frames") or ())
         info = event.get("element")
-        element = self._element(info, frames, frame_at(page, frames), verify=kind in ("fill", "select", "check", "read")) \
-            if info else None
+        element = self._element(info, frames, frame_at(page, frames), verify=kind in ("fill", "select", "check", "read"),
+                                reading=kind == "read") if info else None
         if kind == "fill" and (info or {}).get("password"):
             # a password is only compared with the known secrets, then dropped: never written or shown
             event = {**event, "value": event.pop("secret", None)}
@@ -345,7 +350,18 @@ class WebRecorder(Recorder):
                 return {"xpath": f"//tr[td[normalize-space()='{template}']]/*[{index + 1}]"}
         return None
 
-    def _element(self, info: dict, frames: tuple[str, ...], frame: Frame | None, verify: bool) -> RecordedElement:
+    @staticmethod
+    def _read_name(info: dict, label: str) -> str:
+        """A value read is named after its label or column, else its class or tag: never after what it says."""
+        own = str(info.get("text") or "").strip()
+        if own and (own in label or label in own or re.search(r"\d", label)):
+            classes = [c for c in info.get("classes") or [] if not re.search(r"\d", c)]
+            return classes[0] if classes else str(info.get("tag") or "value")
+        return label
+
+    def _element(self, info: dict, frames: tuple[str, ...], frame: Frame | None, verify: bool,
+                 reading: bool = False) -> RecordedElement:
+        self.titles_seen.add(self.matcher.without_record(str(info.get("docTitle") or "")))
         for name in info.get("known") or []:
             existing = self.session.element(name)
             if existing is not None and existing.frames == frames:
@@ -354,8 +370,12 @@ class WebRecorder(Recorder):
         for existing in self.session.all_elements():  # the same first locator: the same element
             if existing.frames == frames and existing.candidates and existing.candidates[0] in candidates:
                 return self.session.reuse(existing)
-        if verify and frame is not None:
+        if verify and frame is not None and still_showing(frame, info):
             candidates = [c for c in candidates if playwright_agrees(frame, c)] or candidates
+        own = str(info.get("text") or "").strip()
+        if reading and own:
+            # a value read is found by where it stands, never by what it says this time ('#2')
+            candidates = [c for c in candidates if not any(isinstance(v, str) and own in v for v in c.values())]
         in_row = self._row_of_the_item(info)
         if in_row is not None:   # a value in a list: found by the item's own row, not by where it was this time
             candidates = [in_row] + candidates
@@ -363,11 +383,12 @@ class WebRecorder(Recorder):
         preferred = [c for c in candidates if c not in structural]
         # the position in the page last: it survives a renamed label or button, which the others do not
         chosen = preferred[:MAX_CANDIDATES - len(structural[:1])] + structural[:1]
-        title = str(info.get("docTitle") or "")
-        self.titles_seen.add(title)
+        title = self.matcher.without_record(str(info.get("docTitle") or ""))
         screen = screen_name(title, str(info.get("path") or ""), frames, frozenset(self.titles_seen),
-                             str(info.get("heading") or ""))
+                             self.matcher.without_record(str(info.get("heading") or "")))
         label = str(info.get("name") or info.get("tag") or "element")
+        if reading:
+            label = self._read_name(info, label)
         return self.session.new_element(screen, snake(label), chosen, frames,
                                         description=f"{info.get('tag')}: {label}"[:60])
 
@@ -394,6 +415,15 @@ def frame_at(page: Page | None, chain: tuple[str, ...]) -> Frame | None:
         if frame is None:
             return None
     return frame
+
+
+def still_showing(frame: Frame, info: dict) -> bool:
+    """Whether the frame still shows the page the element was on: a field's change can arrive after the
+    click that left the page (the form was sent), and the next page may have a look-alike (a comment box)."""
+    try:
+        return urlsplit(frame.url).path == info.get("path")
+    except PlaywrightError:
+        return False
 
 
 def playwright_agrees(frame: Frame, candidate: dict) -> bool:
