@@ -107,6 +107,7 @@ def test_an_operator_fixes_and_retries_one_item_and_skips_another(project, billi
 
     listed = backroom("queue", "list", "--state", "review", cwd=project)
     assert rows[0][0] in listed.stdout and "Customer account C013 is closed" in listed.stdout
+    assert "just now" in listed.stdout or " min " in listed.stdout   # an item of this run is minutes old, not days
     assert backroom("queue", "retry", rows[0][0], "--bot", "rekey-orders", "--set", "customer=C001",
                     "--by", "alice", cwd=project).returncode == 0
     assert backroom("queue", "skip", rows[1][0], "--bot", "rekey-orders", "--reason", "account closed for good",
@@ -151,3 +152,10 @@ def test_an_error_in_bot_code_names_its_line(project, billing, tmp_path):
     from runner.errors import BotDefinitionError
     with pytest.raises(BotDefinitionError, match=r"bots/rekey-orders/bot.py:3: ZeroDivisionError"):
         run(project, path, billing.url)
+
+
+def test_an_items_age_reads_as_a_person_says_it():
+    from runner.work_queue import age_text
+
+    assert [age_text(s) for s in (5, 59, 60, 3599, 3600, 86399, 86400, 3 * 86400 + 5)] == \
+        ["just now", "just now", "1 min", "59 min", "1 h", "23 h", "1 day", "3 days"]

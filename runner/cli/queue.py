@@ -18,7 +18,7 @@ from ..engine.commit_guard import person_must_check
 from ..errors import DataError
 from ..intake.workbook import FieldProblem, convert
 from ..project.settings import load_settings
-from ..work_queue import AGE_BUCKETS, ItemState, age_bucket, open_queue
+from ..work_queue import AGE_BUCKETS, ItemState, age_bucket, age_text, open_queue
 
 queue_app = typer.Typer(help="The work queue: backlog, items in review, retry and skip.", no_args_is_help=False,
                         invoke_without_command=True)
@@ -84,7 +84,7 @@ def list_items(
         table.add_column(column)
     for item in queue.items(bot, states or None):
         table.add_row(Text(item.bot), Text(item.reference), STATE_LABEL[item.state.value],
-                      age_bucket(now - item.created_at), str(item.attempts), Text((item.last_error or "")[:90]))
+                      age_text(now - item.created_at), str(item.attempts), Text((item.last_error or "")[:90]))
     out.print(table)
     queue.close()
 

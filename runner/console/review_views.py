@@ -15,7 +15,7 @@ from ..project.bot import load_bot
 from ..engine.commit_guard import person_must_check
 from ..errors import BackroomError
 from ..intake.workbook import FieldProblem, convert
-from ..work_queue import ItemState, age_bucket, open_queue
+from ..work_queue import ItemState, age_text, open_queue
 from ..work_queue.base import REVIEW_STATES
 from .context import allowed, console, record
 
@@ -61,7 +61,7 @@ def review_list():
     finally:
         queue.close()
     now = time.time()
-    return render_template("console/review.html", items=items, age=lambda i: age_bucket(now - i.created_at))
+    return render_template("console/review.html", items=items, age=lambda i: age_text(now - i.created_at))
 
 
 @review.route("/items")

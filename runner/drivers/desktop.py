@@ -39,7 +39,8 @@ from .x_windows import (ShownWindow, ask_to_close, focused_window, pointer_held,
 SLOW_KEY_S = 0.04           # between keys when a field is typed again after its read-back was wrong
 STILL_SECONDS = 0.03        # two captures this far apart that are equal: the screen has settled
 CLIPBOARD_WAIT_S = 2.0
-POPUP_PATIENCE_S = 1.0      # how long a pop-up that holds the mouse may take to close by itself
+POPUP_PATIENCE_S = 1.0      # how long a pop-up in the way of a click may take to close by itself
+POPUP_MIN_PX = 8            # smaller override-redirect windows are a toolkit's helpers, never seen
 SECRET_BOX = (260, 30)      # painted over around a field a secret was typed into
 TYPEABLE = set(string.ascii_letters + string.digits + string.punctuation + " \n\t")
 # Recipe key names (as on the web: "Enter", "Control+S", "F3") to pyautogui's.
@@ -395,8 +396,8 @@ class DesktopDriver:
         while True:
             point, resolution = self._resolve(selector, max(int((deadline - time.monotonic()) * 1000), 0))
             over = self._window_over(point, selector.windows)
-            if over is None and self._mouse_held_by_popup(point):
-                over = "a pop-up that holds the mouse (a list the typing opened)"
+            if over is None and self._popup_in_the_way(point):
+                over = "a pop-up that would take the click (a list the typing opened)"
             if over is None:
                 if time.monotonic() - started > POLL_SECONDS:
                     self._waits.append(f"waited {time.monotonic() - started:.1f}s for {selector.name} to be uncovered")
@@ -407,22 +408,27 @@ class DesktopDriver:
                                       "screenshot.", selector=selector.name)
             time.sleep(POLL_SECONDS)
 
-    def _mouse_held_by_popup(self, point: tuple[int, int]) -> bool:
-        """Whether a pop-up holds the mouse, so a click would only close it (a completion list that typing
-        into a field opened, say). Most close by themselves in a moment; one still open after
-        POPUP_PATIENCE_S is closed with Escape, once, as a person would. A click into the pop-up itself
-        is what it waits for, so that is never held."""
-        if self._x is None or not pointer_held(self._x):
+    def _popup_in_the_way(self, point: tuple[int, int]) -> bool:
+        """Whether a pop-up elsewhere would take the click for itself, to close (a completion list that typing
+        into a field opened, say): one that holds the mouse, or one shown away from the spot. Most close by
+        themselves in a moment; one still open after POPUP_PATIENCE_S is closed with Escape, once, as a
+        person would. A click into the pop-up itself is what it waits for, so that one is never in the way."""
+        if self._x is None:
             return False
-        top = window_at(windows_on_screen(self._x), point)
+        shown = windows_on_screen(self._x)
+        top = window_at(shown, point)
         if top is not None and top.popup:
+            return False
+        popups = [w for w in shown if w.popup and w.box.width >= POPUP_MIN_PX and w.box.height >= POPUP_MIN_PX
+                  and w.box.x + w.box.width > 0 and w.box.y + w.box.height > 0]
+        if not popups and not pointer_held(self._x):
             return False
         now = time.monotonic()
         self._held_since = self._held_since or now
         if now - self._held_since >= POPUP_PATIENCE_S and not self._closed_popup:
             self._closed_popup = True
             self._keys("escape")
-            self._waits.append("closed a pop-up that held the mouse (Escape) before clicking")
+            self._waits.append("closed a pop-up that was in the way (Escape) before clicking")
         return True
 
     def _window_over(self, point: tuple[int, int], windows: tuple[str, ...]) -> str | None:

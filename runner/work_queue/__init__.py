@@ -2,9 +2,9 @@
 
 from .backends import QueueBackend, describe_queue, open_queue, queue_exists, register_backend
 from .base import (AGE_BUCKETS, EvidenceHead, IntakeReport, ItemState, QueueError, QueuedItem, ReviewReport,
-                   StateChange, WorkQueue, age_bucket)
+                   StateChange, WorkQueue, age_bucket, age_text)
 from . import sqlite_queue as _sqlite  # noqa: F401 - registers sqlite://
 
 __all__ = ["AGE_BUCKETS", "EvidenceHead", "IntakeReport", "ItemState", "QueueBackend", "QueueError", "QueuedItem",
-           "ReviewReport", "StateChange", "WorkQueue", "age_bucket", "describe_queue", "open_queue", "queue_exists",
+           "ReviewReport", "StateChange", "WorkQueue", "age_bucket", "age_text", "describe_queue", "open_queue", "queue_exists",
            "register_backend"]

@@ -39,6 +39,18 @@ def age_bucket(age_seconds: float) -> str:
     return AGE_BUCKETS[2]
 
 
+def age_text(age_seconds: float) -> str:
+    """How long ago, as a person says it: 'just now', '12 min', '5 h', '3 days'."""
+    if age_seconds < 60:
+        return "just now"
+    if age_seconds < 3600:
+        return f"{int(age_seconds // 60)} min"
+    if age_seconds < 86400:
+        return f"{int(age_seconds // 3600)} h"
+    days = int(age_seconds // 86400)
+    return f"{days} day" if days == 1 else f"{days} days"
+
+
 @dataclass
 class QueuedItem:
     id: int
