@@ -1,22 +1,29 @@
-"""Benchmark: seconds per order for Backroom (default audit policy) against a plain Playwright script.
+"""Benchmark: seconds and CPU per order for Backroom (default audit policy) against a plain Playwright script.
 
-Both key the same orders into BILLSYS with the same clicks and locators, in the same
-process, against their own fresh app database. The plain script keeps one page for the
-whole run and records nothing; Backroom uses a fresh browser context per work item,
-resolves selector chains, writes events, screenshots and the report.
+All key the same orders into BILLSYS with the same clicks and locators, in the same process, each
+against its own fresh app database, in round-robin rounds (the order rotates each round; the median
+is printed). The plain script keeps one page for the whole run and records nothing. Backroom
+resolves selector chains, reads every value back, writes events, screenshots and the report; it runs
+twice: keeping the screen between clean items (the default, `clean_screen: after_failure`) and with a
+fresh browser context per item (`clean_screen: per_item`).
 
-    .venv/bin/python benchmarks/rekey_benchmark.py --orders 200 [--delay-ms 0]
+    .venv/bin/python benchmarks/rekey_benchmark.py --orders 50 [--rounds 3] [--delay-ms 0]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
+import shutil
 import sqlite3
+import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -72,12 +79,29 @@ def plain_playwright(url: str, rows: list) -> float:
 def backroom(url: str, workbook: Path, project: Path) -> tuple[float, Path]:
     started = time.perf_counter()
     result = start_run(RunRequest(bot="rekey-orders", input_path=workbook, project=project,
-                                  app_urls={"billing": url}, started_by="benchmark",
-                                  queue=workbook.parent / "queue.sqlite3"))
+                                  app_urls={"billing": url}, started_by="benchmark"))
     elapsed = time.perf_counter() - started
     if result.counts.get("done") != len(result.items):
         raise SystemExit(f"Backroom run did not key every order: {result.counts}")
     return elapsed, result.run_dir
+
+
+def project_copy(folder: Path, clean_screen: str) -> Path:
+    """The bundled project with the re-key bot's clean_screen set; its runs and queue stay in the copy."""
+    for part in ("bots", "recipes", "selectors"):
+        shutil.copytree(ROOT / part, folder / part)
+    shutil.copy(ROOT / "backroom.yaml", folder / "backroom.yaml")
+    bot = folder / "bots" / "rekey-orders" / "bot.yaml"
+    definition = yaml.safe_load(bot.read_text())
+    definition["clean_screen"] = clean_screen
+    bot.write_text(yaml.safe_dump(definition, sort_keys=False))
+    return folder
+
+
+def cpu_seconds() -> float:
+    """CPU of this process (and BILLSYS in it) and of the browsers it started and has waited for."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def count_orders(db: Path) -> int:
@@ -85,37 +109,54 @@ def count_orders(db: Path) -> int:
         return conn.execute("SELECT count(*) FROM orders").fetchone()[0]
 
 
+CONTESTANTS = ("plain Playwright", "Backroom", "Backroom per_item")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--orders", type=int, default=200)
+    parser.add_argument("--orders", type=int, default=50)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--delay-ms", type=int, default=0, help="BILLSYS page delay (legacy screens are slow)")
     args = parser.parse_args()
     logger.remove()  # as the CLI does: audit events go to the run folder, not the console
     os.environ["BACKROOM_SECRET_BILLING_PASSWORD"] = PASSWORD
     os.environ["BACKROOM_SECRET_SUPERVISOR_CODE"] = SUPERVISOR
+    wall: dict[str, list[float]] = {name: [] for name in CONTESTANTS}
+    cpu: dict[str, list[float]] = {name: [] for name in CONTESTANTS}
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         rows = sample_rows(args.orders, seed=3)
         workbook = write_orders_workbook(tmp / "orders.xlsx", rows)
-        timings = {}
-        for name in ("plain Playwright", "Backroom"):
-            db = tmp / f"{name.split()[0]}.db"
-            settings = BillingSettings(db_path=db, password=PASSWORD, supervisor_code=SUPERVISOR,
-                                       delay_ms=args.delay_ms)
-            with start_billing_app(settings) as app:
-                if name == "Backroom":
-                    timings[name], run_dir = backroom(app.url, workbook, ROOT)
-                else:
-                    timings[name] = plain_playwright(app.url, rows)
-            assert count_orders(db) == args.orders, f"{name} keyed {count_orders(db)} of {args.orders}"
-    base = timings["plain Playwright"]
-    print(f"\nRe-key {args.orders} orders, BILLSYS page delay {args.delay_ms} ms\n")
-    print(f"{'':<18}{'total s':>10}{'s/item':>10}{'ratio':>8}")
-    for name, seconds in timings.items():
-        print(f"{name:<18}{seconds:>10.2f}{seconds / args.orders:>10.3f}{seconds / base:>8.2f}")
-    shots = len(list((run_dir / "screenshots").iterdir()))
-    size = sum(f.stat().st_size for f in run_dir.rglob("*") if f.is_file())
-    print(f"\nBackroom evidence: {shots} screenshots, {size / 1e6:.1f} MB in {run_dir.relative_to(ROOT)}")
+        for round_no in range(args.rounds):
+            order = CONTESTANTS[round_no % 3:] + CONTESTANTS[:round_no % 3]   # round-robin
+            for name in order:
+                folder = tmp / f"r{round_no}-{name.replace(' ', '-')}"
+                folder.mkdir()
+                db = folder / "billsys.db"
+                settings = BillingSettings(db_path=db, password=PASSWORD, supervisor_code=SUPERVISOR,
+                                           delay_ms=args.delay_ms)
+                with start_billing_app(settings) as app:
+                    before = cpu_seconds()
+                    if name == "plain Playwright":
+                        seconds = plain_playwright(app.url, rows)
+                    else:
+                        project = project_copy(folder / "project", "per_item" if "per_item" in name else "after_failure")
+                        seconds, run_dir = backroom(app.url, workbook, project)
+                    cpu[name].append(cpu_seconds() - before)
+                    wall[name].append(seconds)
+                assert count_orders(db) == args.orders, f"{name} keyed {count_orders(db)} of {args.orders}"
+        base_wall = statistics.median(wall["plain Playwright"])
+        base_cpu = statistics.median(cpu["plain Playwright"])
+        print(f"\nRe-key {args.orders} orders, {args.rounds} round-robin rounds, BILLSYS page delay {args.delay_ms} ms"
+              " (medians)\n")
+        print(f"{'':<20}{'s/item':>9}{'ratio':>8}{'CPU s/item':>12}{'CPU ratio':>11}")
+        for name in CONTESTANTS:
+            seconds, used = statistics.median(wall[name]), statistics.median(cpu[name])
+            print(f"{name:<20}{seconds / args.orders:>9.3f}{seconds / base_wall:>8.2f}"
+                  f"{used / args.orders:>12.3f}{used / base_cpu:>11.2f}")
+        shots = len(list((run_dir / "screenshots").iterdir()))
+        size = sum(f.stat().st_size for f in run_dir.rglob("*") if f.is_file())
+        print(f"\nBackroom evidence per run: {shots} screenshots, {size / 1e6:.1f} MB")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""Web driver over Playwright's sync API: one browser per run, a fresh context per work item."""
+"""Web driver over Playwright's sync API: one browser per run; the page and session are kept between clean
+work items, and a fresh context follows a failed one."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import base64
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, Playwright, sync_playwright
 from playwright.sync_api import Error as PlaywrightError
@@ -16,6 +17,7 @@ from ..errors import AppUnreachableError, BrowserLaunchError, SelectorNotFound, 
 from ..project.selector_map import Candidate, Selector
 from ..project.settings import Settings
 from .base import POLL_SECONDS, DialogEvent, Resolution, ScreenshotRequest, wait_for_any
+from .web_locators import locate
 
 SECRET_MARK = "data-backroom-secret"
 # Injected into every frame of every page: password fields and the fields a recipe marked
@@ -124,8 +126,11 @@ def first_line(error: BaseException) -> str:
 class WebDriver:
     kind = "web"
 
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, keep_screen: bool = True):
         self.settings = settings
+        # after a clean item the next continues on the same page and session (no new context, no
+        # sign-on check); a failed item's screen could be anywhere, so the next starts afresh
+        self.keep_screen = keep_screen
         self._playwright: Playwright | None = None
         self._browser: Browser | None = None
         self._context: BrowserContext | None = None
@@ -150,7 +155,7 @@ class WebDriver:
             raise BrowserLaunchError(f"could not start the browser ({where}): {first_line(exc)}") from None
 
     def stop(self) -> list[str]:
-        self.end_item()
+        self._close_context()
         if self._browser:
             self._browser.close()
         if self._playwright:
@@ -159,7 +164,18 @@ class WebDriver:
         return []
 
     def begin_item(self) -> None:
-        """A fresh context per work item; the signed-on session carries over through storage state."""
+        """The screen the last clean item left, or a fresh context (the first item, after a failed one, or
+        with clean_screen: per_item); a fresh context carries the signed-on session over in its storage."""
+        self._armed = None
+        self._dialogs = []
+        self._typed_into = {}
+        if self._context is not None and self._page is not None and not self._page.is_closed():
+            for extra in self._pages[1:]:   # the last item's pop-ups: this item starts in the first window
+                if not extra.is_closed():
+                    extra.close()
+            self._pages = [self._page]
+            return
+        self._close_context()
         browser = self._browser
         assert browser is not None, "begin_item before start"
         b = self.settings.browser
@@ -174,22 +190,24 @@ class WebDriver:
         self._context.on("page", self._on_page)
         self._page = self._context.new_page()
         self._cdp = None
-        self._armed = None
-        self._dialogs = []
-        self._typed_into = {}
 
     def end_item(self, clean: bool = True) -> list[str]:
-        # each item has its own context: a failed one leaves nothing behind to reset
-        if self._context is None:
+        if self._context is None or clean and self.keep_screen:
             return []
+        self._close_context()
+        return ["browser context closed after the failed item: the next item starts on a fresh one"] \
+            if not clean and self.keep_screen else []
+
+    def _close_context(self) -> None:
+        if self._context is None:
+            return
         try:
             self._storage_state = self._context.storage_state()
-        except PlaywrightError:
+            self._context.close()
+        except PlaywrightError:   # the browser went away: nothing left to close
             self._storage_state = None
-        self._context.close()
         self._context = self._page = None
         self._pages = []
-        return []
 
     @property
     def page(self) -> Page:
@@ -258,25 +276,7 @@ class WebDriver:
         root: Page | Any = self.page   # a FrameLocator inside frames: the same get_by_* methods
         for frame in selector.frame:
             root = root.frame_locator(frame_css(frame))
-        value, exact = candidate.value, candidate.exact
-        match candidate.strategy:
-            case "role":
-                role = cast(Any, value)   # a role name, checked when the selector map is loaded
-                return root.get_by_role(role, name=candidate.name, exact=exact) if candidate.name is not None \
-                    else root.get_by_role(role)
-            case "label":
-                return root.get_by_label(value, exact=exact)
-            case "text":
-                return root.get_by_text(value, exact=exact)
-            case "placeholder":
-                return root.get_by_placeholder(value, exact=exact)
-            case "title":
-                return root.get_by_title(value, exact=exact)
-            case "css":
-                return root.locator(value)
-            case "xpath":
-                return root.locator(f"xpath={value}")
-        raise ValueError(f"unknown strategy {candidate.strategy}")
+        return locate(root, candidate.strategy, candidate.value, candidate.name, candidate.exact)
 
     def _try_chain(self, selector: Selector, visible: bool = False) -> tuple[Locator | None, Resolution | None, list[str]]:
         tried = []

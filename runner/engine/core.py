@@ -54,8 +54,8 @@ class Engine(Proofs):
     # -- public -----------------------------------------------------------
     def run_item(self, item: WorkItem, recipe_names: list[str], attempt: int, verify: str | None = None,
                  hooks: ItemHooks | None = None) -> AttemptResult:
-        """Run the recipes for one item on a clean screen (a fresh browser context; desktop apps
-        restarted after an item that failed).
+        """Run the recipes for one item: on the screen the last clean item left, or a clean one after an
+        item that failed (a fresh browser context; desktop apps restarted).
 
         With `verify`, that recipe runs first; if it finds the work already done in the
         legacy system (`complete_if`), the item is completed from the screen, not keyed again.

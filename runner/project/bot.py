@@ -96,6 +96,10 @@ class _BotSpec(_Strict):
     # newest first. Default: bots/<bot>/inbox/ when it exists.
     inbox: str | None = None
     lead_time: LeadTimeSpec | None = None
+    # after_failure: the next item continues on the screen a clean item left (the same browser page and
+    # session, the desktop apps still open) and starts afresh only after a failed item;
+    # per_item: every item starts on a fresh browser context
+    clean_screen: Literal["after_failure", "per_item"] = "after_failure"
 
     @model_validator(mode="after")
     def parts_for_kind(self):
@@ -127,6 +131,7 @@ class Bot:
     reconcile: ReconcileSpec | None = None
     inbox: Path | None = None
     lead_time: LeadTimeSpec | None = None
+    clean_screen: str = "after_failure"
 
     @property
     def input_suffixes(self) -> tuple[str, ...]:
@@ -165,7 +170,8 @@ def load_bot(project: Path, name: str) -> Bot:
                recipes=spec.recipes, verify=spec.verify, verify_when=spec.verify_when, output=spec.output,
                retry=spec.retry, screenshots=spec.screenshots, sample_input=samples[0] if samples else None,
                kind=spec.kind, documents=spec.documents, reconcile=spec.reconcile,
-               inbox=Path(project) / spec.inbox if spec.inbox else folder / "inbox", lead_time=spec.lead_time)
+               inbox=Path(project) / spec.inbox if spec.inbox else folder / "inbox", lead_time=spec.lead_time,
+               clean_screen=spec.clean_screen)
 
 
 def list_bots(project: Path) -> list[str]:

@@ -25,8 +25,9 @@ from loguru import logger
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Frame, Locator, Page, sync_playwright
 
+from ..drivers.web_locators import locate
 from ..errors import BrowserLaunchError, ConfigurationError
-from ..project.selector_map import SelectorMap
+from ..project.selector_map import WEB_STRATEGIES, SelectorMap
 from ..project.settings import Settings
 from .base import Recorder
 from .model import RecordedElement, RecordedStep
@@ -435,17 +436,9 @@ def playwright_agrees(frame: Frame, candidate: dict) -> bool:
 
 
 def locator_for(frame: Frame, candidate: dict) -> Locator:
-    """The candidate as Playwright's locator, as the runner will build it."""
-    if "role" in candidate:
-        return frame.get_by_role(candidate["role"], name=candidate.get("name"), exact=True) \
-            if candidate.get("name") is not None else frame.get_by_role(candidate["role"])
-    for strategy, find in (("label", frame.get_by_label), ("title", frame.get_by_title),
-                           ("placeholder", frame.get_by_placeholder), ("text", frame.get_by_text)):
-        if strategy in candidate:
-            return find(candidate[strategy], exact=True)
-    if "xpath" in candidate:
-        return frame.locator(f"xpath={candidate['xpath']}")
-    return frame.locator(candidate["css"])
+    """The candidate as Playwright's locator, built as the run builds it."""
+    strategy = next(s for s in WEB_STRATEGIES if s in candidate)
+    return locate(frame, strategy, candidate[strategy], candidate.get("name"))
 
 
 def check_app(selector_map: SelectorMap | None, app: str, kind: str) -> None:

@@ -94,7 +94,7 @@ class RunSession:
         kinds = {m.kind for m in self.prepared.maps.values()}
         drivers: dict[str, Any] = {}
         if "web" in kinds:
-            drivers["web"] = WebDriver(self.settings)
+            drivers["web"] = WebDriver(self.settings, keep_screen=self.bot.clean_screen == "after_failure")
         if "desktop" in kinds:
             from ..drivers.desktop import DesktopDriver  # OpenCV and pyautogui load only for desktop bots
 
