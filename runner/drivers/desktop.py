@@ -237,10 +237,11 @@ class DesktopDriver:
     def _ours(self, title: str | None, window_id: int | None, windows: tuple[str, ...]) -> bool:
         """Whether a window is one a screen shows in: by its title, or as a window that title found when
         its app started (whose title has changed since)."""
-        if title_matches(title, windows):
-            return True
-        return window_id is not None and any(window_id in self._opened.get(app, ()) for app, shown in
-                                             self._windows.items() if shown in windows)
+        return title_matches(title, windows) or window_id is not None and window_id in self._opened_ids(windows)
+
+    def _opened_ids(self, windows: tuple[str, ...]) -> set[int]:
+        """The ids of the windows launch saw open for the apps whose main window is one of `windows`."""
+        return set().union(*(self._opened.get(app, set()) for app, title in self._windows.items() if title in windows))
 
     def _window_shown(self, title: str) -> bool:
         if self._x is None:  # Windows and macOS: pyautogui knows the windows there
@@ -468,8 +469,8 @@ class DesktopDriver:
         screen's window, as a window manager gives it back to the window the dialog belonged to."""
         from Xlib import X, error as xerror
 
-        ids = set().union(*(self._opened.get(app, set()) for app, title in self._windows.items() if title in windows))
-        candidates = shown_by_id(self._x, ids) + [w for title in windows for w in titled_windows(self._x, title)]
+        candidates = shown_by_id(self._x, self._opened_ids(windows))
+        candidates += [w for title in windows for w in titled_windows(self._x, title)]
         if candidates:
             try:
                 candidates[0].set_input_focus(X.RevertToPointerRoot, X.CurrentTime)

@@ -329,14 +329,14 @@ class DesktopRecorder(Recorder):
             words = self._words(press.screen, label)
             name = snake(words) if words else hint
             return self._found_by(press, screen, name, unique_box(press.screen, label, confidence), box.center,
-                                  "field, found by its label")
+                                  "label", "field, found by its label")
         if is_flat(press.screen, box):
             # an empty area (a text editor's page): found from the nearest thing that looks like nothing else
             landmark = landmark_near(press.screen, press.point, press.shown.box if press.shown else None, confidence)
             if landmark is not None:
                 name = hint if field else self._button_name(press.screen, None, label)
                 return self._found_by(press, screen, name, landmark, press.point,
-                                      "found from the picture beside it, by an offset")
+                                      "anchor", "found from the picture beside it, by an offset")
         box = unique_box(press.screen, box, confidence)
         name = hint if field else self._button_name(press.screen, box, label)
         picture = self._save(press.screen, box, screen, name)
@@ -346,9 +346,9 @@ class DesktopRecorder(Recorder):
         return self.session.new_element(screen, name, candidates, (), description=description)
 
     def _found_by(self, press: Press, screen: str, name: str, anchor: Box, target: tuple[int, int],
-                  description: str) -> RecordedElement:
+                  anchor_kind: str, description: str) -> RecordedElement:
         """An element found from another picture (its label, a landmark) and the offset from it."""
-        picture = self._save(press.screen, anchor, screen, f"{name}_label" if "label" in description else f"{name}_anchor")
+        picture = self._save(press.screen, anchor, screen, f"{name}_{anchor_kind}")
         offset = [target[0] - anchor.center[0], target[1] - anchor.center[1]]
         candidates = [{"anchor": picture, "offset": offset, "region": search_region(anchor, press.screen)},
                       {"anchor": picture, "offset": offset}, {"point": list(target)}]
