@@ -50,7 +50,8 @@ FIELDS = [  # (xpath of the input in the main frame, value from the row)
 ]
 
 
-def plain_playwright(url: str, rows: list) -> float:
+def plain_playwright(url: str, rows: list, png_dir: Path | None = None) -> float:
+    """The baseline: one page, signed on once, nothing recorded (or, with png_dir, a PNG after each save)."""
     options = load_settings(ROOT).browser.launch_options()
     with sync_playwright() as p:
         browser = p.chromium.launch(**options)
@@ -71,6 +72,9 @@ def plain_playwright(url: str, rows: list) -> float:
             main.locator("xpath=//td[normalize-space()='Gift wrap:']/following-sibling::td[1]/input").set_checked(row[7])
             main.get_by_role("button", name="Save").click()
             main.locator("span.cnf").inner_text()
+            if png_dir is not None:
+                png_dir.mkdir(exist_ok=True)
+                page.screenshot(path=png_dir / f"{row[0]}.png")
         elapsed = time.perf_counter() - started
         browser.close()
     return elapsed

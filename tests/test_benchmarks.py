@@ -14,6 +14,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 BENCHMARKS = {   # the README's command, made small, and what its table must show
     "rekey": (["rekey_benchmark.py", "--orders", "2", "--rounds", "1"], "plain Playwright", pytest.mark.web),
+    "peer": (["peer_benchmark.py", "--orders", "3", "--rounds", "1", "--workers", "1,2"], "Backroom, 2 workers",
+             pytest.mark.web),
     "queue": (["queue_benchmark.py", "--rows", "200", "--claims", "100"], "bare SQLite insert (baseline)", None),
     "reconcile": (["reconcile_benchmark.py", "--lines", "300"], "Baseline: a dictionary join", None),
     "evidence": (["evidence_benchmark.py", "--events", "200", "--screenshots", "5"], "baselines:", None),

@@ -5,6 +5,7 @@ Each test checks LEDGER's own database: what was posted, how often, for how much
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -301,15 +302,18 @@ def test_a_picture_taken_while_the_app_shows_a_secret_paints_its_window_over(led
     try:
         driver.launch("ledger", app.window, 30_000)
         driver.wait_for_any([ledger_map.get("signon.title")], True, 5000)
-        plain, painted = tmp_path / "plain.png", tmp_path / "painted.png"
-        assert driver.screenshot(ScreenshotRequest(plain, "png")) == []
-        notes = driver.screenshot(ScreenshotRequest(painted, "png", secret_shown=True))
+        plain = driver.screenshot(ScreenshotRequest("png"))
+        again = driver.screenshot(ScreenshotRequest("png"))
+        painted = driver.screenshot(ScreenshotRequest("png", secret_shown=True))
     finally:
         driver.stop()
-    assert notes and "LEDGER/AR 3.1" in notes[0] and "painted over" in notes[0]
+    assert plain.painted == [] and painted.painted
+    assert "LEDGER/AR 3.1" in painted.painted[0] and "painted over" in painted.painted[0]
+    # the screen had not changed: the same picture, not encoded again (the engine then stores it once)
+    assert again.data() is plain.data()
 
-    def magenta_share(path):
-        shot = np.asarray(Image.open(path).convert("RGB")).astype(int)
+    def magenta_share(picture):
+        shot = np.asarray(Image.open(io.BytesIO(picture.data())).convert("RGB")).astype(int)
         magenta = (abs(shot[:, :, 0] - 255) < 40) & (shot[:, :, 1] < 60) & (abs(shot[:, :, 2] - 255) < 40)
         return magenta.mean()
 

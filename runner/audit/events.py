@@ -105,8 +105,9 @@ class AuditTrail:
         record["message"] = self.redactor.scrub(record["message"])
 
     def next_seq(self) -> int:
-        self.seq += 1
-        return self.seq
+        with self._chain_lock:   # several workers of one run number their events from one count
+            self.seq += 1
+            return self.seq
 
     def emit(self, event: AuditEvent) -> AuditEvent:
         # Free text only: a hash, a reference, a run id or a file name is never masked, or a clean run

@@ -78,6 +78,8 @@ def run(
     virtual_display: bool = typer.Option(False, "--virtual-display",
                                          help="Work on a virtual screen (Xvfb) started for this run: unattended runs."),
     screenshots: Optional[str] = typer.Option(None, "--screenshots", help="changed | every | key | failures"),
+    workers: Optional[int] = typer.Option(None, "--workers", help="Items worked at once, each on its own browser "
+                                          "(default: the bot's workers, 1)."),
     project: Path = ProjectOption,
 ) -> None:
     """Run a bot on an input workbook and write its audit report."""
@@ -89,7 +91,7 @@ def run(
         raise ConfigurationError(f"--screenshots {screenshots!r}: choose changed, every, key or failures")
     request = RunRequest(bot=bot, input_path=input, project=project, headed=headed,
                          app_urls=_parse_app_urls(app_url), app_commands=_parse_app_commands(app_command),
-                         screenshots=screenshots, virtual_display=virtual_display,
+                         screenshots=screenshots, virtual_display=virtual_display, workers=workers,
                          started_by="cli")
     result = _run_with_progress(lambda on_progress: start_run(request, on_progress=on_progress))
     _print_summary(result)

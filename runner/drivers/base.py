@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Protocol
 
@@ -46,7 +46,6 @@ class DialogEvent:
 
 @dataclass
 class ScreenshotRequest:
-    path: Path
     fmt: str = "jpeg"
     quality: int = 70
     # a regular expression (JavaScript syntax) for secret values standing as words of their own: text on
@@ -55,6 +54,22 @@ class ScreenshotRequest:
     # something the application showed had a secret in it: a driver that cannot locate text (the
     # desktop) paints over the window in front for this picture
     secret_shown: bool = False
+
+
+@dataclass
+class Picture:
+    """A screenshot as a driver hands it over: encoded, now or once the screen has given it. The browser
+    encodes while the engine goes on with steps that only look (reads, waits); `data()` waits for it."""
+
+    painted: list[str] = field(default_factory=list)   # what was painted over besides the secret fields
+    encoded: bytes | None = None
+    later: Callable[[], bytes] | None = None
+
+    def data(self) -> bytes:
+        if self.encoded is None:
+            assert self.later is not None, "a picture with neither its bytes nor a way to get them"
+            self.encoded, self.later = self.later(), None
+        return self.encoded
 
 
 def wait_for_any(selectors: list[Selector], visible: bool, timeout_ms: int, new_look: Callable[[], Look]) -> Resolution:
@@ -108,8 +123,9 @@ class Screen(Protocol):
     def read_back(self, selector: Selector, kind: str, timeout_ms: int) -> str | list[str] | bool | None: ...
     def find_now(self, selector: Selector) -> Resolution | None: ...
     def settle(self, timeout_ms: int) -> None: ...
-    # returns what it painted over besides the secret fields (text holding a secret, a whole window)
-    def screenshot(self, request: ScreenshotRequest) -> list[str]: ...
+    # the screen as it is now, secret fields painted over (and text holding a secret, or a whole window: the
+    # picture says so); the encoded bytes may follow while the next look-only step runs
+    def screenshot(self, request: ScreenshotRequest) -> Picture: ...
 
 
 class WebScreen(Screen, Protocol):

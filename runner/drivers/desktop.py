@@ -13,6 +13,7 @@ corner stops the run) on only where a person can see the screen.
 
 from __future__ import annotations
 
+import io
 import os
 import signal
 import string
@@ -31,7 +32,7 @@ from ..errors import DesktopAppError, SelectorNotFound, SystemException
 from ..project.selector_map import Candidate, Selector
 from ..project.settings import AppSettings, DesktopSettings, Settings
 from . import clipboard
-from .base import POLL_SECONDS, Resolution, ScreenshotRequest, wait_for_any
+from .base import POLL_SECONDS, Picture, Resolution, ScreenshotRequest, wait_for_any
 from .screen_match import Box, ScreenImage, find_template, load_template
 from .x_windows import (ShownWindow, ask_to_close, focused_window, pointer_held, shown_by_id, title_matches,
                         titled_windows, window_at, window_pid, windows_on_screen)
@@ -98,6 +99,8 @@ class DesktopDriver:
         self._waits: list[str] = []         # what the last step waited for before it clicked or typed
         self._closed_popup = False          # Escape was pressed to close a pop-up holding the mouse, this step
         self._held_since = 0.0              # when a pop-up was first seen holding the mouse, this step
+        # the last picture: what it was asked with, the screen it showed, its notes and its encoded bytes
+        self._last_picture: tuple[Any, np.ndarray, tuple[str, ...], bytes] | None = None
 
     # -- lifecycle -------------------------------------------------------
     def start(self) -> None:
@@ -594,14 +597,19 @@ class DesktopDriver:
                 return
             previous = current
 
-    def screenshot(self, request: ScreenshotRequest) -> list[str]:
+    def screenshot(self, request: ScreenshotRequest) -> Picture:
         """The whole screen, with the secret fields found on this picture painted over. A field is
         looked for on the picture itself, so its mask follows it and never covers what another screen
         shows in its old place. Text cannot be located here: when the application showed something
-        with a secret in it, the window in front is painted over for this picture."""
+        with a secret in it, the window in front is painted over for this picture. A screen that has
+        not changed since the last picture is not encoded again."""
         from PIL import Image, ImageDraw
 
         shot = self._grab()
+        asked = (request, tuple(self._secret_fields), shot.bgra.shape)
+        last = self._last_picture
+        if last is not None and last[0] == asked and np.array_equal(last[1], shot.bgra):
+            return Picture(list(last[2]), encoded=last[3])
         image = Image.fromarray(shot.bgra[:, :, 2::-1])  # BGRA -> RGB
         draw = ImageDraw.Draw(image)
         notes = []
@@ -618,8 +626,10 @@ class DesktopDriver:
                 draw.rectangle((box.x, box.y, box.x + box.width, box.y + box.height), fill="#ff00ff")
                 notes.append(f"window {window.title or '(untitled)'!r} painted over: it showed a secret")
         options = {"quality": request.quality} if request.fmt == "jpeg" else {}
-        image.save(request.path, format="JPEG" if request.fmt == "jpeg" else "PNG", **options)
-        return notes
+        encoded = io.BytesIO()
+        image.save(encoded, format="JPEG" if request.fmt == "jpeg" else "PNG", **options)
+        self._last_picture = (asked, shot.bgra, tuple(notes), encoded.getvalue())
+        return Picture(notes, encoded=encoded.getvalue())
 
     def _window_in_front(self) -> ShownWindow | None:
         titled = [w for w in windows_on_screen(self._x, titled_only=True) if not w.popup]

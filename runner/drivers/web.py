@@ -6,8 +6,9 @@ from __future__ import annotations
 import base64
 import time
 from contextlib import contextmanager
+from functools import reduce
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Literal
 
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, Playwright, sync_playwright
 from playwright.sync_api import Error as PlaywrightError
@@ -16,65 +17,10 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from ..errors import AppUnreachableError, BrowserLaunchError, SelectorNotFound, SystemException
 from ..project.selector_map import Candidate, Selector
 from ..project.settings import Settings
-from .base import POLL_SECONDS, DialogEvent, Resolution, ScreenshotRequest, wait_for_any
+from .base import POLL_SECONDS, DialogEvent, Picture, Resolution, ScreenshotRequest
+from .web_capture import MASK_SCRIPT, PAINT_SECRET_TEXT, SECRET_MARK, UNPAINT, send_later
 from .web_locators import locate
 
-SECRET_MARK = "data-backroom-secret"
-# Injected into every frame of every page: password fields and the fields a recipe marked
-# secret are painted over, so no screenshot can show what was typed into them. Doing it
-# in CSS costs nothing per screenshot (Playwright's own mask option resolves every mask
-# locator on every shot).
-_MASK_SCRIPT = """
-(() => {
-  const css = 'input[type=password], [%s] { color: transparent !important; background: #ff00ff !important;'
-    + ' text-shadow: none !important; caret-color: transparent !important; -webkit-text-fill-color: transparent !important; }';
-  const add = () => {
-    const style = document.createElement('style');
-    style.textContent = css;
-    (document.head || document.documentElement).appendChild(style);
-  };
-  if (document.documentElement) add(); else document.addEventListener('DOMContentLoaded', add);
-})();
-""" % SECRET_MARK
-# Text on a page that holds a secret (an error message repeating what was typed, a field not marked
-# secret): painted over for one picture with boxes laid over the page, taken away after the capture.
-_PAINT_SECRET_TEXT = """
-source => {
-  const body = document.body;
-  if (!body) return 0;
-  const re = new RegExp(source, 'gu');
-  let painted = 0;
-  const paint = r => {
-    if (r.width <= 0 || r.height <= 0) return;
-    const box = document.createElement('div');
-    box.setAttribute('data-backroom-paint', '');
-    box.style.cssText = `position:fixed;left:${r.left - 2}px;top:${r.top - 2}px;width:${r.width + 4}px;`
-      + `height:${r.height + 4}px;background:#ff00ff;z-index:2147483647;pointer-events:none`;
-    document.documentElement.appendChild(box);
-    painted += 1;
-  };
-  const walker = document.createTreeWalker(body, NodeFilter.SHOW_TEXT);
-  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
-    const text = node.nodeValue;
-    if (!text || !text.trim()) continue;
-    re.lastIndex = 0;
-    for (let m = re.exec(text); m; m = re.exec(text)) {
-      if (m[0].length === 0) { re.lastIndex += 1; continue; }
-      const range = document.createRange();
-      range.setStart(node, m.index);
-      range.setEnd(node, m.index + m[0].length);
-      for (const r of range.getClientRects()) paint(r);
-    }
-  }
-  for (const field of document.querySelectorAll('input, textarea')) {
-    if (field.type === 'password' || field.hasAttribute('%s')) continue;
-    re.lastIndex = 0;
-    if (field.value && re.test(field.value)) paint(field.getBoundingClientRect());
-  }
-  return painted;
-}
-""" % SECRET_MARK
-_UNPAINT = "() => document.querySelectorAll('[data-backroom-paint]').forEach(e => e.remove())"
 _UNREACHABLE = ("ERR_CONNECTION_REFUSED", "ERR_NAME_NOT_RESOLVED", "ERR_ADDRESS_UNREACHABLE",
                 "ERR_CONNECTION_RESET", "ERR_INTERNET_DISCONNECTED", "ERR_CONNECTION_TIMED_OUT", "ERR_UNSAFE_PORT")
 
@@ -94,6 +40,11 @@ text => {
 """
 
 
+# true once the text is (or is not) shown, or when a frame of another origin cannot be searched from the page
+_TEXT_SETTLED = ("([text, want]) => { const found = (" + _TEXT_IN_ALL_FRAMES
+                 + ")(text); return found === null || found === want; }")
+
+
 _TABLE_SCRIPT = """t => {
   const rows = Array.from(t.rows);
   const headIndex = rows.findIndex(r => r.querySelector('th'));
@@ -110,6 +61,7 @@ _VALUE_SCRIPT = "e => ['INPUT', 'TEXTAREA', 'SELECT'].includes(e.tagName) ? e.va
 _SELECTED_SCRIPT = """e => e.selectedIndex < 0 ? [] :
   [e.value, e.selectedOptions[0].label.trim(), e.selectedOptions[0].text.trim()]"""
 SLOW_KEY_MS = 40
+WaitState = Literal["attached", "visible", "hidden"]
 
 
 def frame_css(frame: str) -> str:
@@ -185,7 +137,7 @@ class WebDriver:
         )
         self._context.set_default_timeout(self.settings.action_timeout_s * 1000)
         self._context.set_default_navigation_timeout(self.settings.navigation_timeout_s * 1000)
-        self._context.add_init_script(_MASK_SCRIPT)
+        self._context.add_init_script(MASK_SCRIPT)
         self._pages = []
         self._context.on("page", self._on_page)
         self._page = self._context.new_page()
@@ -279,8 +231,12 @@ class WebDriver:
         return locate(root, candidate.strategy, candidate.value, candidate.name, candidate.exact)
 
     def _try_chain(self, selector: Selector, visible: bool = False) -> tuple[Locator | None, Resolution | None, list[str]]:
-        tried = []
+        tried: list[str] = []
         for index, candidate in enumerate(selector.candidates):
+            if index == 1 and len(selector.candidates) > 2 and self._none_attached(selector, after=1):
+                # the first missed and so do all the others (a sign-on form or an error line that is not
+                # there): one round trip for the rest of the chain, not one each
+                return None, None, tried + [f"{c.describe()}: 0 matches" for c in selector.candidates[1:]]
             locator = self._locator(selector, candidate)
             try:
                 count = locator.count()
@@ -295,22 +251,67 @@ class WebDriver:
             tried.append(f"{candidate.describe()}: {count} matches")
         return None, None, tried
 
+    def _any_candidate(self, selector: Selector, after: int = 0) -> Locator:
+        """One locator for the candidates of a selector's chain from `after` on (they share its frame)."""
+        locators = [self._locator(selector, candidate) for candidate in selector.candidates[after:]]
+        return reduce(Locator.or_, locators[1:], locators[0])
+
+    def _none_attached(self, selector: Selector, after: int) -> bool:
+        try:
+            return self._any_candidate(selector, after).count() == 0
+        except PlaywrightError:   # a frame navigating away: the candidates are tried one by one
+            return False
+
+    def _browser_wait(self, selectors: list[Selector], state: WaitState, timeout_ms: float) -> bool:
+        """Let the browser wait until one of the selectors' candidates reaches `state` (Playwright's auto-waiting,
+        one round trip) instead of asking again every few milliseconds. False when it cannot: selectors in
+        different frames share no locator, and 'hidden' of several means 'one of them gone', which no locator says."""
+        if len({s.frame for s in selectors}) != 1 or state == "hidden" and len(selectors) > 1:
+            return False
+        anything = reduce(Locator.or_, [self._any_candidate(s) for s in selectors])
+        try:
+            anything.first.wait_for(state=state, timeout=max(1.0, timeout_ms))
+        except PlaywrightError:   # timed out, or a frame went away mid-wait: the caller looks once more
+            pass
+        return True
+
+    def _wait_for_chain(self, selectors: list[Selector], visible: bool, timeout_ms: int,
+                        state: WaitState) -> tuple[Locator | None, Resolution]:
+        """Look at every selector's chain; until one is found (or, not visible, one is gone), let the browser wait
+        for the next change and look once more. Returns (locator, resolution) or raises with what was tried."""
+        deadline = time.monotonic() + timeout_ms / 1000
+        browser_waited = False
+        while True:
+            tried: list[str] = []
+            for selector in selectors:
+                locator, resolution, chain = self._try_chain(selector, visible=visible)
+                if state == "hidden" and resolution is None:
+                    return None, Resolution(selector.name, "gone", 0)
+                if state != "hidden" and resolution is not None:
+                    return locator, resolution
+                tried += chain
+            remaining_ms = (deadline - time.monotonic()) * 1000
+            if remaining_ms <= 0:
+                names = ", ".join(s.name for s in selectors)
+                what = f"'{names}' not found within {timeout_ms / 1000:g}s" if state == "attached" else \
+                    f"waited {timeout_ms / 1000:g}s for {names} to {'disappear' if state == 'hidden' else 'appear'}"
+                raise SelectorNotFound(f"{what}: " + "; ".join(tried), selector=names)
+            # the browser's wait ends at once when the state already holds but the chain is not satisfied (two
+            # matches, say): then the page is given a moment before the next look
+            if browser_waited or not self._browser_wait(selectors, state, remaining_ms):
+                self.page.wait_for_timeout(min(POLL_SECONDS * 1000, remaining_ms))
+                browser_waited = False
+            else:
+                browser_waited = True
+
     def _resolve(self, selector: Selector, timeout_ms: int, visible: bool = False) -> tuple[Locator, Resolution]:
         if len(selector.candidates) == 1 and not visible:
             # Nothing to fall back to: let Playwright's own strict, auto-waiting action find it (one round trip less).
             candidate = selector.candidates[0]
             return self._locator(selector, candidate), Resolution(selector.name, candidate.describe(), 0)
-        deadline = time.monotonic() + timeout_ms / 1000
-        while True:
-            locator, resolution, tried = self._try_chain(selector, visible)
-            if locator is not None and resolution is not None:
-                return locator, resolution
-            if time.monotonic() >= deadline:
-                raise SelectorNotFound(
-                    f"'{selector.name}' not found within {timeout_ms / 1000:g}s: " + "; ".join(tried),
-                    selector=selector.name,
-                )
-            time.sleep(POLL_SECONDS)
+        locator, resolution = self._wait_for_chain([selector], visible, timeout_ms, "visible" if visible else "attached")
+        assert locator is not None   # found, not gone
+        return locator, resolution
 
     def find_now(self, selector: Selector) -> Resolution | None:
         return self._try_chain(selector, visible=True)[1]
@@ -416,11 +417,7 @@ class WebDriver:
         return resolution
 
     def wait_for_any(self, selectors: list[Selector], visible: bool, timeout_ms: int) -> Resolution:
-        def look(selector: Selector):
-            _, resolution, tried = self._try_chain(selector, visible=visible)
-            return resolution, tried
-
-        return wait_for_any(selectors, visible, timeout_ms, lambda: look)
+        return self._wait_for_chain(selectors, visible, timeout_ms, "visible" if visible else "hidden")[1]
 
     def text_on_screen(self, text: str) -> bool:
         try:  # one round trip for the page and all its same-origin frames
@@ -439,11 +436,23 @@ class WebDriver:
 
     def wait_for_text(self, text: str, visible: bool, timeout_ms: int) -> None:
         deadline = time.monotonic() + timeout_ms / 1000
+        page_said_so = False
         while self.text_on_screen(text) != visible:
-            if time.monotonic() >= deadline:
+            remaining_ms = (deadline - time.monotonic()) * 1000
+            if remaining_ms <= 0:
                 raise SelectorNotFound(f"text {text!r} did not {'appear' if visible else 'disappear'} "
                                        f"within {timeout_ms / 1000:g}s")
-            time.sleep(POLL_SECONDS)
+            if page_said_so:   # the page could not search a frame of another origin: those are looked at again
+                self.page.wait_for_timeout(min(POLL_SECONDS * 1000, remaining_ms))
+                page_said_so = False
+                continue
+            try:  # the page watches for the text itself, frame by frame, until it is (or is not) there
+                self.page.wait_for_function(_TEXT_SETTLED, arg=[text, visible], timeout=max(1.0, remaining_ms))
+                page_said_so = True
+            except PlaywrightTimeout:
+                continue
+            except PlaywrightError:   # the page navigated mid-wait: look again after a moment
+                self.page.wait_for_timeout(min(POLL_SECONDS * 1000, remaining_ms))
 
     def read(self, selector: Selector, attribute: str | None, timeout_ms: int) -> tuple[str, Resolution]:
         locator, resolution = self._resolve(selector, timeout_ms)
@@ -470,33 +479,36 @@ class WebDriver:
                 continue
 
     # -- evidence --------------------------------------------------------
-    def screenshot(self, request: ScreenshotRequest) -> list[str]:
-        """The viewport as the clerk would see it: secret fields are already painted over by _MASK_SCRIPT;
-        text holding a secret is painted over for this picture."""
+    def screenshot(self, request: ScreenshotRequest) -> Picture:
+        """The viewport as the clerk would see it: secret fields are already painted over (MASK_SCRIPT). The
+        browser encodes the picture while the engine goes on, unless text holding a secret had to be painted
+        over for it: then the paint stays only until the picture is taken."""
         painted = self._paint_secret_text(request.secret_pattern) if request.secret_pattern else {}
+        total = sum(painted.values())
+        notes = [f"{total} place(s) on the page showing a secret painted over"] if total else []
+        if not painted:
+            return Picture(notes, later=self._capture(request))
         try:
-            self._capture(request)
+            return Picture(notes, encoded=self._capture(request)())
         finally:
             for frame in painted:
                 try:
-                    frame.evaluate(_UNPAINT)
+                    frame.evaluate(UNPAINT)
                 except PlaywrightError:
                     pass
-        total = sum(painted.values())
-        return [f"{total} place(s) on the page showing a secret painted over"] if total else []
 
     def _paint_secret_text(self, pattern: str) -> dict:
         painted = {}
         for frame in self.page.frames:
             try:
-                count = frame.evaluate(_PAINT_SECRET_TEXT, pattern)
+                count = frame.evaluate(PAINT_SECRET_TEXT, pattern)
             except PlaywrightError:  # a frame navigating away: nothing of it is in the picture
                 continue
             if count:
                 painted[frame] = count
         return painted
 
-    def _capture(self, request: ScreenshotRequest) -> None:
+    def _capture(self, request: ScreenshotRequest) -> Callable[[], bytes]:
         params: dict[str, Any] = {"format": request.fmt, "optimizeForSpeed": True}
         if request.fmt == "jpeg":
             params["quality"] = request.quality
@@ -504,11 +516,11 @@ class WebDriver:
             if self._cdp is None:
                 assert self._context is not None
                 self._cdp = self._context.new_cdp_session(self.page)
-            data = self._cdp.send("Page.captureScreenshot", params)["data"]
-        except PlaywrightError:  # not a Chromium-family browser: Playwright's slower portable path
-            options: dict[str, Any] = {"path": str(request.path), "type": request.fmt, "animations": "allow", "caret": "initial"}
+        except PlaywrightError:  # not a Chromium-family browser: Playwright's slower portable path, at once
+            options: dict[str, Any] = {"type": request.fmt, "animations": "allow", "caret": "initial"}
             if request.fmt == "jpeg":
                 options["quality"] = request.quality
-            self.page.screenshot(**options)
-            return
-        request.path.write_bytes(base64.b64decode(data))
+            data = self.page.screenshot(**options)
+            return lambda: data
+        answer = send_later(self._cdp, "Page.captureScreenshot", params)
+        return lambda: base64.b64decode(answer()["data"])

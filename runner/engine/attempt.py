@@ -24,6 +24,8 @@ class AttemptState:
     screen_changed: bool = True               # an action ran since that capture
     typed: list[TypedValue] = field(default_factory=list)  # values put in since the last commit, read again before it
     secret_shown: bool = False                # the app showed a secret on this screen (in a message, a field read)
+    in_flight: Any = None                     # the picture the screen is still giving (engine/evidence.py)
+    outbox: list[AuditEvent] = field(default_factory=list)  # events written once that picture is stored
 
 
 class AlreadyDone(Exception):

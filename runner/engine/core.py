@@ -14,9 +14,9 @@ from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any, Iterator, cast
 
-from ..audit.events import AuditEvent, AuditTrail, sha256_file
+from ..audit.events import AuditEvent, AuditTrail
 from ..audit.screenshots import SCREEN_ACTIONS, Shot, ends_input_run, plan_screenshot
-from ..drivers.base import Resolution, Screen, ScreenshotRequest, WebScreen, offers
+from ..drivers.base import Resolution, Screen, WebScreen, offers
 from ..errors import AppUnreachableError, BackroomError, BusinessException, StepFailure, SystemException
 from ..intake.work_item import WorkItem
 from ..project.recipe import Recipe, RecipeBook, Step
@@ -25,11 +25,12 @@ from ..project.selector_map import Selector, SelectorMap
 from ..project.settings import Settings
 from ..project.templating import TemplateProblem, as_bool, as_text, is_template, render
 from .attempt import AlreadyDone, AttemptResult, AttemptState, ItemHooks
+from .evidence import Evidence
 from .proofs import Proofs
 from .steps import HANDLERS, StepRun
 
 
-class Engine(Proofs):
+class Engine(Proofs, Evidence):
     def __init__(self, drivers: dict[str, Screen] | Screen, book: RecipeBook, maps: dict[str, SelectorMap],
                  settings: Settings, trail: AuditTrail, secrets: dict[str, str], apps: dict[str, dict], policy: str):
         # one driver per kind of screen (web, desktop); each recipe uses its app's kind
@@ -79,9 +80,10 @@ class Engine(Proofs):
             self.flush_pending(state)
             clean = True
         finally:
+            self.settle_pictures(state)   # before a failed item's screen is closed
             for driver in self.drivers.values():
                 for note in driver.end_item(clean):
-                    self._emit(state, AuditEvent(run=self.trail.run_id, seq=self.trail.next_seq(), kind="app",
+                    self.emit(state, AuditEvent(run=self.trail.run_id, seq=self.trail.next_seq(), kind="app",
                                                  outcome="reset", item=item.reference, attempt=attempt, message=note))
         return AttemptResult(state.variables)
 
@@ -112,6 +114,7 @@ class Engine(Proofs):
             self._run_steps(recipe, state)
             if self.driver is not previous:
                 self.flush_pending(state)  # this screen's pending picture, before the other screen is current
+                self.settle_pictures(state)
         finally:
             self.driver = previous
 
@@ -120,7 +123,7 @@ class Engine(Proofs):
             if ends_input_run(step):
                 self.flush_pending(state)
             if step.when is not None and not self._condition_holds(step, recipe, state):
-                self._emit(state, AuditEvent(run=self.trail.run_id, seq=self.trail.next_seq(), kind="step",
+                self.emit(state, AuditEvent(run=self.trail.run_id, seq=self.trail.next_seq(), kind="step",
                                              outcome="skip", item=state.item.reference, attempt=state.attempt,
                                              recipe=recipe.name, step=step.where, action=step.action,
                                              target=step.target, message="condition not met", duration_ms=0))
@@ -144,23 +147,26 @@ class Engine(Proofs):
                            item=state.item.reference, attempt=state.attempt, recipe=recipe.name,
                            step=step.where, action=step.action, target=step.target)
         started = time.perf_counter()
-        if step.action in SCREEN_ACTIONS:
-            state.screen_changed = True
-            state.secret_shown = False
+        acts = step.action in SCREEN_ACTIONS
         self.hooks.heartbeat()
         try:
             if step.commits:
                 self._recheck_before_commit(step, state, event)
                 self.hooks.before_commit(step, recipe.app)
+            if acts:   # the picture of the screen before this step is in hand before the step changes it
+                self.settle_pictures(state)
+                state.screen_changed = True
+                state.secret_shown = False
             yield event
             self._check_dialogs(step, event)
             self._note_waits(event)
         except AlreadyDone as done:
             event.duration_ms = round((time.perf_counter() - started) * 1000, 1)
             event.message = done.message
-            self._capture(state, event)
+            self.capture(state, [event])
             self.flush_pending(state, reuse=event)
-            self._emit(state, event)
+            self.emit(state, event)
+            self.settle_pictures(state)
             raise
         except BaseException as exc:
             event.duration_ms = round((time.perf_counter() - started) * 1000, 1)
@@ -172,9 +178,10 @@ class Engine(Proofs):
                 "interrupted" if isinstance(failure, KeyboardInterrupt) else str(failure)
             self._note_waits(event)
             event.data = {**(event.data or {}), "exception": getattr(failure, "kind", type(failure).__name__)}
-            self._capture(state, event, fresh=True)
+            self.capture(state, [event], fresh=True)
             self.flush_pending(state, reuse=event)
-            self._emit(state, event)
+            self.emit(state, event)
+            self.settle_pictures(state)   # the failure's picture is named on the item it fails
             if event.screenshot and event.screenshot_sha256 and isinstance(failure, StepFailure):
                 failure.screenshot = (event.screenshot, event.screenshot_sha256)  # for the item's review
             if failure is exc:
@@ -187,8 +194,8 @@ class Engine(Proofs):
             return
         if shot is Shot.NOW:
             # navigating steps have settled in _after_navigation; a screenshot step always takes a new picture
-            self._capture(state, event, fresh=step.action == "screenshot")
-        self._emit(state, event)
+            self.capture(state, [event], fresh=step.action == "screenshot")
+        self.emit(state, event)
 
     def _as_failure(self, exc: BaseException, step: Step, recipe: Recipe) -> BaseException:
         if isinstance(exc, KeyboardInterrupt) or isinstance(exc, AppUnreachableError):
@@ -249,43 +256,6 @@ class Engine(Proofs):
                 raise SystemException(f"the application asked {dialog.message!r}{expected}; it was dismissed",
                                       "Check the screen in the screenshot; nothing was confirmed.")
 
-    # -- evidence ----------------------------------------------------------
-    def _capture(self, state: AttemptState, event: AuditEvent, fresh: bool = False) -> None:
-        if not fresh and not state.screen_changed and state.last_shot:
-            # Nothing was done on the screen since the last picture (a wait, a read): it is this one too.
-            event.screenshot, event.screenshot_sha256 = state.last_shot
-            return
-        ext = "jpg" if self.settings.screenshot_format == "jpeg" else "png"
-        relative = f"screenshots/{_safe(state.item.reference)}-a{state.attempt}-{event.seq:06d}.{ext}"
-        path = self.trail.run_dir / relative
-        try:
-            painted = self.driver.screenshot(ScreenshotRequest(
-                path, self.settings.screenshot_format, self.settings.screenshot_quality,
-                secret_pattern=self._secret_pattern, secret_shown=state.secret_shown))
-        except Exception as exc:  # noqa: BLE001 - evidence failing must not hide the step's own outcome
-            event.data = {**(event.data or {}), "screenshot_error": str(exc).splitlines()[0] if str(exc) else repr(exc)}
-            return
-        if painted:
-            event.data = {**(event.data or {}), "painted_over": painted}
-        digest = sha256_file(path)
-        event.screenshot, event.screenshot_sha256 = relative, digest
-        state.last_shot, state.screen_changed = (relative, digest), False
-
-    def flush_pending(self, state: AttemptState, reuse: AuditEvent | None = None) -> None:
-        if not state.pending:
-            return
-        pending, state.pending = state.pending, []
-        source = reuse if reuse is not None and reuse.screenshot else pending[-1]
-        if source is pending[-1]:
-            self._capture(state, source)
-        shot, digest = source.screenshot, source.screenshot_sha256
-        for event in pending:
-            event.screenshot, event.screenshot_sha256 = shot, digest
-            self._emit(state, event)
-
-    def _emit(self, state: AttemptState, event: AuditEvent) -> None:
-        self.trail.emit(event)
-
     # -- actions -----------------------------------------------------------
     def selector_for(self, recipe: Recipe, name: str) -> Selector:
         selector = self.maps[recipe.app].get(name)
@@ -324,6 +294,3 @@ class Engine(Proofs):
     def _perform(self, step: Step, recipe: Recipe, state: AttemptState, event: AuditEvent) -> None:
         HANDLERS[step.action].run(StepRun(self, step, recipe, state, event, self.driver))
 
-
-def _safe(reference: str) -> str:
-    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in reference)[:60] or "item"

@@ -13,6 +13,8 @@ from .reconcile_settings import ReconcileSpec
 from .settings import ScreenshotPolicy
 from .yaml_source import display_path, load_yaml, validate
 
+MAX_WORKERS = 16   # browsers at once on one machine; more belong on another machine (a shared queue)
+
 FieldType = Literal["text", "integer", "decimal", "date", "boolean", "choice"]
 
 
@@ -100,6 +102,8 @@ class _BotSpec(_Strict):
     # session, the desktop apps still open) and starts afresh only after a failed item;
     # per_item: every item starts on a fresh browser context
     clean_screen: Literal["after_failure", "per_item"] = "after_failure"
+    # how many items a run works at once, each on its own browser (web bots); `--workers` overrides it
+    workers: int = Field(1, ge=1, le=MAX_WORKERS)
 
     @model_validator(mode="after")
     def parts_for_kind(self):
@@ -132,6 +136,7 @@ class Bot:
     inbox: Path | None = None
     lead_time: LeadTimeSpec | None = None
     clean_screen: str = "after_failure"
+    workers: int = 1
 
     @property
     def input_suffixes(self) -> tuple[str, ...]:
@@ -171,7 +176,7 @@ def load_bot(project: Path, name: str) -> Bot:
                retry=spec.retry, screenshots=spec.screenshots, sample_input=samples[0] if samples else None,
                kind=spec.kind, documents=spec.documents, reconcile=spec.reconcile,
                inbox=Path(project) / spec.inbox if spec.inbox else folder / "inbox", lead_time=spec.lead_time,
-               clean_screen=spec.clean_screen)
+               clean_screen=spec.clean_screen, workers=spec.workers)
 
 
 def list_bots(project: Path) -> list[str]:

@@ -20,6 +20,7 @@ from ..intake.work_item import WorkItem
 from ..work_queue import ItemState, QueuedItem, WorkQueue
 from .outcomes import input_outcomes, keying_exit_code, output_values, write_documents, write_results_workbook
 from .plan import WorkPlan, close_corrected, plan_work
+from .lanes import RunTally, work_in_lanes
 from .records import ItemResult, PreparedRun, Progress, RunRequest, RunResult, count_outcomes
 from .retry import RetryPolicy
 from .session import RunSession, open_run_queue
@@ -41,43 +42,24 @@ def _key_items(session: RunSession, queue: WorkQueue, plan: WorkPlan, input_name
     request, prepared, bot = session.request, session.prepared, session.bot
     actor = f"intake:{input_name}"
     assert prepared.intake is not None
-    worked: dict[str, ItemResult] = {}
     rejected = [ItemResult(r.reference, "rejected", "; ".join(r.problems), 0, r.row) for r in prepared.intake.rejected]
     _queue_input(session, queue, plan, actor, input_name, len(rejected))
     total = len(queue.items(bot.name, [ItemState.PENDING, ItemState.IN_PROGRESS])) + len(rejected)
-
-    def progress(current: str | None = None) -> None:
-        if on_progress:
-            finished = [r for r in worked.values() if r.outcome != "pending"] + rejected
-            retrying = sum(1 for r in worked.values() if r.outcome == "pending")
-            on_progress(Progress(total, len(finished), count_outcomes(finished), current, retrying))
-
-    progress()
-    owner = queue.new_owner(session.run_id)
+    tally = RunTally(total, rejected, on_progress)
+    tally.report()
     retry = RetryPolicy.of(bot)
+
+    def work(engine: Engine, lane_queue: WorkQueue, owner: str, start_drivers: Callable[[], None]) -> None:
+        _work_lane(session, engine, lane_queue, owner, start_drivers, retry, tally, should_stop)
+
     try:
-        while True:
-            if should_stop and should_stop():
-                session.message = "stopped by the operator after the current item"
-                break
-            claimed = queue.claim(bot.name, owner, session.settings.lease_s, session.run_id)
-            if claimed is None:
-                wait = queue.seconds_until_due(bot.name)
-                if wait is None:
-                    break  # nothing pending: the queue is drained for this bot
-                time.sleep(min(max(wait, 0.05), 5.0))  # a retry is waiting for its back-off
-                continue
-            try:
-                session.start_drivers()
-            except BaseException as exc:
-                # claimed before anything could start: given back, not left in progress
-                queue.release(claimed.id, owner, f"run stopped while starting: {session.why_stopped(exc)}")
-                raise
-            progress(claimed.reference)
-            worked[claimed.reference] = _work_claimed(session, queue, claimed, owner, retry)
-            progress()
+        if session.workers == 1:
+            work(session.engine, queue, queue.new_owner(session.run_id), session.start_drivers)
+        else:
+            work_in_lanes(session, queue, session.workers, work, tally)
     except (KeyboardInterrupt, Exception) as exc:
         session.stopped_by(exc)
+    worked = tally.worked
     session.stop_drivers()
     results = rejected + input_outcomes(queue, bot, prepared.intake.items, plan.owners, worked, session.run_id)
     for work_item in dict.fromkeys(r.work_item for r in results if r.outcome == "not_started"):
@@ -88,6 +70,32 @@ def _key_items(session: RunSession, queue: WorkQueue, plan: WorkPlan, input_name
     results_path = write_results_workbook(prepared, Path(request.input_path), session.run_dir, results)
     return RunResult(session.run_id, session.run_dir, session.run_dir / REPORT_FILE, results_path, results,
                      exit_code, session.message, dict(session.engine.tally))
+
+
+def _work_lane(session: RunSession, engine: Engine, queue: WorkQueue, owner: str, start_drivers: Callable[[], None],
+               retry: RetryPolicy, tally: RunTally, should_stop: Callable[[], bool] | None) -> None:
+    """Claim and work items until none is left (or the run is asked to stop); one lane of the run."""
+    bot = session.bot
+    while not tally.stopping.is_set():
+        if should_stop and should_stop():
+            session.message = "stopped by the operator after the current item"
+            tally.stopping.set()
+            break
+        claimed = queue.claim(bot.name, owner, session.settings.lease_s, session.run_id)
+        if claimed is None:
+            wait = queue.seconds_until_due(bot.name)
+            if wait is None:
+                break  # nothing pending: the queue is drained for this bot
+            tally.stopping.wait(min(max(wait, 0.05), 5.0))  # a retry is waiting for its back-off
+            continue
+        try:
+            start_drivers()
+        except BaseException as exc:
+            # claimed before anything could start: given back, not left in progress
+            queue.release(claimed.id, owner, f"run stopped while starting: {session.why_stopped(exc)}")
+            raise
+        tally.started(owner, claimed.reference)
+        tally.finished(owner, _work_claimed(session, engine, queue, claimed, owner, retry))
 
 
 def _queue_input(session: RunSession, queue: WorkQueue, plan: WorkPlan, actor: str, input_name: str,
@@ -150,16 +158,17 @@ class _QueueHooks(ItemHooks):
             self.committed = (app, step.where)
 
 
-def _work_claimed(session: RunSession, queue: WorkQueue, claimed: QueuedItem, owner: str,
+def _work_claimed(session: RunSession, engine: Engine, queue: WorkQueue, claimed: QueuedItem, owner: str,
                   retry: RetryPolicy) -> ItemResult:
     """One attempt at one claimed item; the queue decides what happens next."""
-    bot, engine, emit = session.bot, session.engine, session.emit
+    bot, emit = session.bot, session.emit
     item = claimed.as_work_item()
     attempt = claimed.attempts
     started = time.perf_counter()
     verify = bot.verify if claimed.commit_started or bot.verify_when == "always" else None
     emit("item", "started", item=item.reference, attempt=attempt,
-         data={"source": item.source, "recovered": claimed.recovered, "verify_first": verify is not None})
+         data={"source": item.source, "recovered": claimed.recovered, "verify_first": verify is not None,
+               "lease": owner})
     if claimed.recovered:
         session.log.bind(item=item.reference).warning("recovered from a runner that stopped without finishing")
     elapsed = lambda: round((time.perf_counter() - started) * 1000, 1)  # noqa: E731

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..project.bot import load_bot
+from ..project.bot import MAX_WORKERS, load_bot
 from ..intake.bot_logic import load_bot_logic
 from .documents import check_template
 from ..errors import BotDefinitionError, ConfigurationError
@@ -25,6 +25,8 @@ def prepare_run(request: RunRequest) -> PreparedRun:
     prepared = prepare_bot(Path(request.project), request.bot, request.app_urls, request.app_commands,
                            headed=request.headed)
     bot = prepared.bot
+    if request.workers is not None:
+        check_workers(bot, prepared.maps, request.workers, "--workers")
     if bot.kind == "reconcile":
         assert bot.reconcile is not None   # a reconcile bot's definition requires its section
         prepared.statement = read_statement(Path(request.input_path), bot.reconcile)
@@ -76,5 +78,23 @@ def prepare_bot(project: Path, bot_name: str, app_urls: dict[str, str] | None = 
         for app in named:
             if app not in maps:
                 raise ConfigurationError(f"{option} names app '{app}', which no recipe of bot '{bot.name}' uses")
+    check_workers(bot, maps, bot.workers, f"bots/{bot.name}/bot.yaml: workers")
     secret_values = resolve_secrets(book.secrets)
     return PreparedRun(bot, settings, book, maps, None, secret_values, apps, logic)
+
+
+def check_workers(bot, maps: dict[str, SelectorMap], workers: int, where: str) -> None:
+    """Several items at once need a screen each: a browser context per worker. Desktop programs share the one
+    screen (and keyboard) of the run, and a reconciliation is one piece of work: those work one at a time."""
+    if not 1 <= workers <= MAX_WORKERS:
+        raise ConfigurationError(f"{where} {workers}: choose 1 to {MAX_WORKERS}",
+                                 "More items at once belong on another machine sharing the queue.")
+    if workers == 1:
+        return
+    if bot.kind == "reconcile":
+        raise ConfigurationError(f"{where} {workers}: a reconciliation is one piece of work; it runs with one worker")
+    desktop = sorted(app for app, m in maps.items() if m.kind == "desktop")
+    if desktop:
+        raise ConfigurationError(f"{where} {workers}: bot '{bot.name}' drives desktop program(s) {', '.join(desktop)}, "
+                                 "which share this machine's one screen and keyboard",
+                                 "Run it with one worker here; more items at once need another machine sharing the queue.")

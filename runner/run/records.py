@@ -29,6 +29,7 @@ class RunRequest:
     virtual_display: bool = False    # start an Xvfb screen for this run (unattended desktop runs)
     app_commands: dict[str, str | list[str]] = field(default_factory=dict)  # desktop apps: how to start them
     run_id: str | None = None        # chosen by a launcher that must know the run folder before it exists
+    workers: int | None = None       # items worked at once; default: the bot's `workers` (1)
 
 
 @dataclass

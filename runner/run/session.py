@@ -68,6 +68,7 @@ class RunSession:
         if not RUN_ID.fullmatch(self.run_id):
             raise ConfigurationError(f"run id {self.run_id!r}: letters, digits and '-' only")
         self.policy = request.screenshots or self.bot.screenshots or self.settings.screenshots
+        self.workers = request.workers or self.bot.workers   # items worked at once (run/lanes.py)
         self.abort: BaseException | None = None   # what stopped the run early, if anything
         self.message = ""                         # the run's last word: why it stopped, or its headline
         self.exit_code: ExitCode | None = None
@@ -104,6 +105,12 @@ class RunSession:
             drivers["desktop"] = DesktopDriver(self.settings, desktop_apps, self.project,
                                                attended=not self.request.virtual_display)
         return drivers
+
+    def new_lane(self) -> tuple[dict[str, Any], Engine]:
+        """Another worker's own screens and engine, writing to this run's one trail."""
+        drivers = self._make_drivers()
+        return drivers, Engine(drivers, self.prepared.book, self.prepared.maps, self.settings, self.trail,
+                               self.prepared.secrets, self.prepared.apps, self.policy)
 
     def open_queue(self) -> WorkQueue:
         return open_queue(self.queue_url, self.project)

@@ -1,0 +1,109 @@
+"""Several items at once: `--workers N` (or `workers:` in bot.yaml) works a run's queue in N lanes.
+
+The first lane works in the run's own thread, with the run's browser and engine; each other lane in a
+thread of its own, with its own browser, engine, queue connection and lease, as a second runner would.
+All of them write to the run's one trail, so the run keeps one report, one seal and one results workbook.
+A lane that fails stops the others after the item each is on; nothing is left claimed.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Callable
+
+from ..engine.core import Engine
+from ..work_queue import WorkQueue
+from .records import ItemResult, Progress, count_outcomes
+
+# one lane's work: its engine, its queue connection, its lease owner, and how to start its screens
+LaneWork = Callable[[Engine, WorkQueue, str, Callable[[], None]], None]
+
+
+class RunTally:
+    """What the run's lanes have worked so far, kept for all of them: the results and the progress bar."""
+
+    def __init__(self, total: int, rejected: list[ItemResult], on_progress: Callable[[Progress], None] | None):
+        self.total, self.rejected, self.on_progress = total, rejected, on_progress
+        self.worked: dict[str, ItemResult] = {}
+        self.stopping = threading.Event()   # every lane stops after its current item
+        self._working: dict[str, str] = {}  # lane owner -> the reference it is on
+        self._lock = threading.Lock()
+
+    def started(self, lane: str, reference: str) -> None:
+        with self._lock:
+            self._working[lane] = reference
+            self._report()
+
+    def finished(self, lane: str, result: ItemResult) -> None:
+        with self._lock:
+            self._working.pop(lane, None)
+            self.worked[result.reference] = result
+            self._report()
+
+    def report(self) -> None:
+        with self._lock:
+            self._report()
+
+    def _report(self) -> None:
+        if self.on_progress is None:
+            return
+        finished = [r for r in self.worked.values() if r.outcome != "pending"] + self.rejected
+        retrying = sum(1 for r in self.worked.values() if r.outcome == "pending")
+        current = ", ".join(sorted(self._working.values())) or None
+        self.on_progress(Progress(self.total, len(finished), count_outcomes(finished), current, retrying))
+
+
+def work_in_lanes(session: Any, queue: WorkQueue, lanes: int, work: LaneWork, tally: RunTally) -> None:
+    """Work the queue in `lanes` lanes; the first failure of any lane is raised here once all have stopped."""
+    failures: list[BaseException] = []
+    engines: list[Engine] = []
+    threads = [threading.Thread(target=_other_lane, args=(session, number, work, tally, failures, engines),
+                                name=f"{session.run_id}-worker-{number}", daemon=True)
+               for number in range(2, lanes + 1)]
+    for thread in threads:
+        thread.start()
+    try:
+        work(session.engine, queue, queue.new_owner(session.run_id), session.start_drivers)
+    except BaseException as exc:  # noqa: BLE001 - an interrupt too: the other lanes stop, then it is raised
+        failures.insert(0, exc)
+        tally.stopping.set()
+    for thread in threads:
+        while thread.is_alive():
+            try:
+                thread.join()
+            except KeyboardInterrupt as exc:   # Ctrl-C while the other lanes finish their items
+                tally.stopping.set()
+                failures.insert(0, exc)
+    for engine in engines:   # how the values typed by every lane held up, in the run's last event
+        for what, count in engine.tally.items():
+            session.engine.tally[what] = session.engine.tally.get(what, 0) + count
+    if failures:
+        raise failures[0]
+
+
+def _other_lane(session: Any, number: int, work: LaneWork, tally: RunTally, failures: list[BaseException],
+                engines: list[Engine]) -> None:
+    queue = session.open_queue()
+    drivers, engine = session.new_lane()
+    engines.append(engine)
+    started: list[bool] = []
+
+    def start_drivers() -> None:
+        if not started:
+            started.append(True)
+            for driver in drivers.values():
+                driver.start()
+
+    try:
+        work(engine, queue, queue.new_owner(f"{session.run_id}#{number}"), start_drivers)
+    except BaseException as exc:  # noqa: BLE001 - said by the run, in its first lane's thread
+        failures.append(exc)
+        tally.stopping.set()
+    finally:
+        for driver in drivers.values():
+            try:
+                for note in driver.stop():
+                    session.emit("app", "closed", message=f"worker {number}: {note}")
+            except Exception:  # noqa: BLE001 - the browser may already be gone
+                continue
+        queue.close()
