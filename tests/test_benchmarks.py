@@ -16,12 +16,14 @@ BENCHMARKS = {   # the README's command, made small, and what its table must sho
     "rekey": (["rekey_benchmark.py", "--orders", "2", "--rounds", "1"], "plain Playwright", pytest.mark.web),
     "peer": (["peer_benchmark.py", "--orders", "3", "--rounds", "1", "--workers", "1,2"], "Backroom, 2 workers",
              pytest.mark.web),
+    "report": (["report_benchmark.py", "--steps", "400", "--rounds", "1"], "bare HTML table (baseline)",
+               pytest.mark.web),
     "queue": (["queue_benchmark.py", "--rows", "200", "--claims", "100"], "bare SQLite insert (baseline)", None),
     "reconcile": (["reconcile_benchmark.py", "--lines", "300"], "Baseline: a dictionary join", None),
     "evidence": (["evidence_benchmark.py", "--events", "200", "--screenshots", "5"], "baselines:", None),
     "readback": (["readback_benchmark.py", "--orders", "2", "--payments", "1", "--rounds", "1"], "read-back off",
                  pytest.mark.desktop),
-    "desktop": (["desktop_benchmark.py", "--lookups", "3", "--payments", "1"], "plain pyautogui script",
+    "desktop": (["desktop_benchmark.py", "--lookups", "3", "--payments", "1", "--rounds", "1"], "plain pyautogui script",
                 pytest.mark.desktop),
 }
 

@@ -3,6 +3,7 @@ and the bot's chain of runs. Each finding says exactly what is wrong and where."
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from dataclasses import dataclass, field
@@ -109,12 +110,56 @@ def killed_run(run_dir: Path) -> KilledRun:
     return KilledRun(count, last, at, torn, count == len(lines) or torn)
 
 
-def _not_json(line: str) -> bool:
+def _not_json(line: str | bytes) -> bool:
     try:
         json.loads(line)
         return False
     except ValueError:
         return True
+
+
+PREV_KEY = b'"prev": "'
+
+
+@dataclass
+class EventsFile:
+    """events.jsonl read once for both checks of a run: its lines, and its whole hash for the artifacts."""
+
+    lines: list[bytes]
+    sha256: str
+
+    @classmethod
+    def read(cls, run_dir: Path) -> "EventsFile | None":
+        path = run_dir / EVENTS_FILE
+        if not path.is_file():
+            return None
+        data = path.read_bytes()
+        return cls(data.split(b"\n"), hashlib.sha256(data).hexdigest())
+
+
+class _LazyRecords:
+    """The events of a file, parsed only when asked for; `prev` reads the chain link from the end of the line,
+    where every event writes it (events.py), without parsing the rest."""
+
+    def __init__(self, lines: list[bytes]):
+        self.lines = lines
+        self._parsed: dict[int, dict | None] = {}
+
+    def __getitem__(self, i: int) -> dict | None:
+        if i not in self._parsed:
+            try:
+                record = json.loads(self.lines[i])
+                self._parsed[i] = record if isinstance(record, dict) else None
+            except ValueError:   # UnicodeDecodeError included
+                self._parsed[i] = None
+        return self._parsed[i]
+
+    def prev(self, i: int) -> str | None:
+        line = self.lines[i]
+        if line.endswith(b'"}') and line[-75:-66] == PREV_KEY:
+            return line[-66:-2].decode("ascii", "replace")
+        record = self[i]
+        return record.get("prev") if record else None
 
 
 def chained_runs(bot_dir: Path) -> set[str]:
@@ -134,7 +179,7 @@ def verify_run(run_dir: Path, verifier: Verifier, running: bool = False,
         return result
     if manifest is None and run_dir.name in (chained if chained is not None else chained_runs(run_dir.parent)):
         result.add("missing", MANIFEST_FILE, "the bot's chain lists this run as sealed: its manifest was deleted")
-        _check_events(run_dir, None, result)
+        _check_events(run_dir, None, result, EventsFile.read(run_dir))
         return result
     if manifest is None and (run_dir / EVENTS_FILE).exists():
         state = killed_run(run_dir)
@@ -163,12 +208,16 @@ def verify_run(run_dir: Path, verifier: Verifier, running: bool = False,
             result.add("closed", run_dir.name, f"killed at {closure.get('killed_at')}, sealed up to event "
                        f"{closure.get('events')}; closed by {closure.get('by')} at {closure.get('closed_at')}: "
                        f"{closure.get('reason')}")
-        _check_artifacts(run_dir, manifest, verifier, result)
-    _check_events(run_dir, manifest, result)
+    events = EventsFile.read(run_dir)
+    if manifest:
+        _check_artifacts(run_dir, manifest, verifier, result, events)
+    _check_events(run_dir, manifest, result, events)
     return result
 
 
-def _check_artifacts(run_dir: Path, manifest: dict, verifier: Verifier, result: RunVerification) -> None:
+def _check_artifacts(run_dir: Path, manifest: dict, verifier: Verifier, result: RunVerification,
+                     events: EventsFile | None) -> None:
+    """Every listed file there with its sealed hash, and nothing else."""
     listed = {a["path"]: a for a in manifest.get("artifacts", [])}
     result.artifacts = len(listed)
     pruned = _pruned(run_dir, verifier, result)
@@ -180,7 +229,7 @@ def _check_artifacts(run_dir: Path, manifest: dict, verifier: Verifier, result: 
                 result.add("pruned", path, f"pruned by policy ({record.get('policy')}) on {record.get('pruned_at')}")
             else:
                 result.add("missing", path, "listed in the manifest, not in the run folder")
-        elif (found := sha256_file(file)) != entry["sha256"]:
+        elif (found := events.sha256 if path == EVENTS_FILE and events else sha256_file(file)) != entry["sha256"]:
             result.add("altered", path, f"SHA-256 {found[:12]}..., sealed as {entry['sha256'][:12]}...")
     for file in run_entries(run_dir):
         relative = file.relative_to(run_dir).as_posix()
@@ -191,35 +240,42 @@ def _check_artifacts(run_dir: Path, manifest: dict, verifier: Verifier, result: 
             result.add("inserted", relative, f"not in the manifest{hidden}: added after the run was sealed")
 
 
-def _check_events(run_dir: Path, manifest: dict | None, result: RunVerification) -> None:
-    path = run_dir / EVENTS_FILE
-    if not path.exists():
+def _check_events(run_dir: Path, manifest: dict | None, result: RunVerification, events: EventsFile | None) -> None:
+    if events is None:
         if manifest is None:  # nothing sealed and nothing to check: the missing file was already said
             result.add("missing", EVENTS_FILE, "the run has no events")
         return  # a sealed run's missing events.jsonl is reported with the artifacts
-    lines = [line for line in path.read_text(encoding="utf-8").split("\n") if line != ""]
+    # bytes, as the events were hashed when written: a line is parsed only when the chain needs a closer look
+    lines = [line for line in events.lines if line]
     closure = (manifest or {}).get("closure") or {}
     if closure.get("torn") and len(lines) == (manifest.get("events") or {}).get("count", -2) + 1 and _not_json(lines[-1]):
         lines = lines[:-1]  # the line being written when the run was killed, sealed as found by its closure
     result.events = len(lines)
-    hashes = [sha256_text(line) for line in lines]
-    records: list[dict | None] = []
-    for line in lines:
-        try:
-            records.append(json.loads(line))
-        except ValueError:
-            records.append(None)
-    if records and not any(r and "prev" in r for r in records):
+    records = _LazyRecords(lines)
+    anchor = run_anchor(run_dir.name)
+    # one pass: each line's hash, and whether the line links to the one before (read from its end, unparsed)
+    hashes: list[str] = []
+    broken: list[int] = []
+    expected = anchor.encode("ascii")
+    for i, line in enumerate(lines):
+        if not (line[-66:-2] == expected and line[-75:-66] == PREV_KEY and line.endswith(b'"}')) \
+                and records.prev(i) != expected.decode("ascii"):
+            broken.append(i)
+        hashes.append(digest := hashlib.sha256(line).hexdigest())
+        expected = digest.encode("ascii")
+    if lines and records.prev(0) is None and not any(records[i] and "prev" in records[i] for i in range(len(lines))):
         result.add("unsealed", EVENTS_FILE, "written before runs were sealed: its events carry no chain")
         return
+    if lines and records[len(lines) - 1] is None and len(lines) - 1 not in broken:
+        broken.append(len(lines) - 1)   # the last line has no next one to vouch for it: it is always parsed
     where = {h: i for i, h in enumerate(hashes)}
-    anchor = run_anchor(run_dir.name)
 
     def name(i: int) -> str:
         record = records[i]
         return f"event seq {record.get('seq')} (line {i + 1})" if record else f"line {i + 1}"
 
-    for i, record in enumerate(records):
+    for i in broken:
+        record = records[i]
         if record is None:
             result.add("altered", f"{EVENTS_FILE} line {i + 1}", "not a valid event any more")
             continue
@@ -234,10 +290,10 @@ def _check_events(run_dir: Path, manifest: dict | None, result: RunVerification)
             result.add("inserted", inserted, f"not in the chain: {name(i)} follows line {where[prev] + 1}")
         elif i == 0 and prev is not None and prev != anchor:
             result.add("inserted", name(0), "the run's chain does not start here")
-        elif i and records[i - 1] and record.get("seq") == (records[i - 1].get("seq") or 0) + 1:
+        elif i and (earlier := records[i - 1]) and record.get("seq") == (earlier.get("seq") or 0) + 1:
             result.add("altered", name(i - 1), "its content changed: the next event holds another hash")
         else:
-            before = records[i - 1].get("seq") if i and records[i - 1] else 0
+            before = (records[i - 1] or {}).get("seq") if i else 0
             result.add("deleted", f"events after seq {before}", f"missing before {name(i)}")
     if manifest is None:
         return

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import zipfile
 from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -125,10 +126,15 @@ def convert(name: str, spec: FieldSpec, value: Any) -> Any:
 
 
 def _check_range(name: str, spec: FieldSpec, value) -> None:
-    if spec.min is not None and value < Decimal(str(spec.min)):
+    if spec.min is not None and value < _limit(spec.min):
         raise FieldProblem(f"{name} must be at least {spec.min:g}, got {value}")
-    if spec.max is not None and value > Decimal(str(spec.max)):
+    if spec.max is not None and value > _limit(spec.max):
         raise FieldProblem(f"{name} must be at most {spec.max:g}, got {value}")
+
+
+@lru_cache(maxsize=256)
+def _limit(bound: float) -> Decimal:
+    return Decimal(str(bound))
 
 
 def open_sheet(path: Path, sheet_name: str | None, what: str = "an Excel workbook (.xlsx)"):
@@ -159,18 +165,18 @@ def read_workbook(path: Path, spec: InputSpec) -> IntakeResult:
         result = IntakeResult(path, sheet=sheet.title, columns=columns)
         seen: dict[str, int] = {}
         ref_spec = spec.fields[spec.reference]
+        fields = [(field_name, field_spec, columns.get(field_name)) for field_name, field_spec in spec.fields.items()]
         for offset, values in enumerate(rows, start=1):
             row_no = spec.header_row + offset
             if all(v is None or (isinstance(v, str) and not v.strip()) for v in values):
                 continue
             data, problems = {}, []
-            for field_name, field_spec in spec.fields.items():
-                index = columns.get(field_name)
-                cell = cell_ref(name, sheet.title, index + 1, row_no) if index is not None else name
+            for field_name, field_spec, index in fields:
                 raw = values[index] if index is not None and index < len(values) else None
                 try:
                     data[field_name] = convert(field_name, field_spec, raw)
-                except FieldProblem as exc:
+                except FieldProblem as exc:   # the cell is named only when something is wrong with it
+                    cell = cell_ref(name, sheet.title, index + 1, row_no) if index is not None else name
                     problems.append(f"{cell}: {exc}")
             reference = str(data.get(spec.reference) or f"row {row_no}")
             if spec.reference in data and data[spec.reference] is not None:
