@@ -42,13 +42,25 @@ def signed(record: dict, signer: Signer) -> dict:
                                     "value": signer.sign(canonical(record))}}
 
 
+def run_listing(run_dir: Path) -> dict[str, bool]:
+    """Everything in a run folder but its folders, hidden files too, in one walk that does not follow links:
+    each path relative to the folder, and whether it is a symbolic link (to a file or a folder)."""
+    found: dict[str, bool] = {}
+    folders = [(str(run_dir), "")] if os.path.isdir(run_dir) else []
+    while folders:
+        folder, prefix = folders.pop()
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    folders.append((entry.path, f"{prefix}{entry.name}/"))
+                else:
+                    found[prefix + entry.name] = entry.is_symlink()
+    return found
+
+
 def run_entries(run_dir: Path) -> list[Path]:
     """Everything in a run folder but its folders: files, hidden ones too, and symbolic links (not followed)."""
-    found = []
-    for folder, subfolders, names in os.walk(run_dir):  # does not descend into linked folders
-        found += [Path(folder) / n for n in names]
-        found += [Path(folder) / d for d in subfolders if (Path(folder) / d).is_symlink()]
-    return sorted(found)
+    return sorted(Path(run_dir) / relative for relative in run_listing(run_dir))
 
 
 def sealed_files(run_dir: Path) -> list[Path]:

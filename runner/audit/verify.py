@@ -12,7 +12,7 @@ from typing import Callable
 
 from .events import EVENTS_FILE, run_anchor, sha256_file, sha256_text
 from .manifest import (CHAIN_FILE, CHAIN_START, MANIFEST_FILE, NOT_SEALED, PRUNED_FILE, canonical, chain_entries, read_manifest,
-                       run_entries)
+                       run_listing)
 from .signing import Verifier
 
 PROBLEMS = ("missing", "altered", "inserted", "out_of_order", "deleted", "unsealed", "bad_signature", "removed_run",
@@ -221,9 +221,10 @@ def _check_artifacts(run_dir: Path, manifest: dict, verifier: Verifier, result: 
     listed = {a["path"]: a for a in manifest.get("artifacts", [])}
     result.artifacts = len(listed)
     pruned = _pruned(run_dir, verifier, result)
+    present = run_listing(run_dir)
     for path, entry in listed.items():
         file = run_dir / path
-        if not file.exists():
+        if path not in present or present[path] and not file.exists():
             record = pruned.get(path)
             if record and record.get("sha256") == entry["sha256"]:
                 result.add("pruned", path, f"pruned by policy ({record.get('policy')}) on {record.get('pruned_at')}")
@@ -231,10 +232,10 @@ def _check_artifacts(run_dir: Path, manifest: dict, verifier: Verifier, result: 
                 result.add("missing", path, "listed in the manifest, not in the run folder")
         elif (found := events.sha256 if path == EVENTS_FILE and events else sha256_file(file)) != entry["sha256"]:
             result.add("altered", path, f"SHA-256 {found[:12]}..., sealed as {entry['sha256'][:12]}...")
-    for file in run_entries(run_dir):
-        relative = file.relative_to(run_dir).as_posix()
-        if file.is_symlink():
-            result.add("inserted", relative, f"a symbolic link (to {os.readlink(file)}): never part of a sealed run")
+    for relative, is_link in sorted(present.items()):
+        if is_link:
+            result.add("inserted", relative, f"a symbolic link (to {os.readlink(run_dir / relative)}): never part "
+                                             "of a sealed run")
         elif relative not in listed and relative not in NOT_SEALED:
             hidden = " (a hidden file)" if any(part.startswith(".") for part in Path(relative).parts) else ""
             result.add("inserted", relative, f"not in the manifest{hidden}: added after the run was sealed")
@@ -252,23 +253,21 @@ def _check_events(run_dir: Path, manifest: dict | None, result: RunVerification,
         lines = lines[:-1]  # the line being written when the run was killed, sealed as found by its closure
     result.events = len(lines)
     records = _LazyRecords(lines)
-    anchor = run_anchor(run_dir.name)
-    # one pass: each line's hash, and whether the line links to the one before (read from its end, unparsed)
-    hashes: list[str] = []
-    broken: list[int] = []
-    expected = anchor.encode("ascii")
-    for i, line in enumerate(lines):
-        if not (line[-66:-2] == expected and line[-75:-66] == PREV_KEY and line.endswith(b'"}')) \
-                and records.prev(i) != expected.decode("ascii"):
-            broken.append(i)
-        hashes.append(digest := hashlib.sha256(line).hexdigest())
-        expected = digest.encode("ascii")
     if lines and records.prev(0) is None and not any(records[i] and "prev" in records[i] for i in range(len(lines))):
         result.add("unsealed", EVENTS_FILE, "written before runs were sealed: its events carry no chain")
         return
+    anchor = run_anchor(run_dir.name)
+    # each line's hash, and the link each line ends with (events.py writes "prev" last), read without parsing;
+    # a line that does not end with its link is parsed to find it
+    hashes = [hashlib.sha256(line).hexdigest() for line in lines]
+    links = [line[-66:-2].decode("ascii", "replace") for line in lines]
+    broken = [i for i, (link, expected) in enumerate(zip(links, [anchor, *hashes[:-1]]))
+              if link != expected and records.prev(i) != expected]
     if lines and records[len(lines) - 1] is None and len(lines) - 1 not in broken:
         broken.append(len(lines) - 1)   # the last line has no next one to vouch for it: it is always parsed
-    where = {h: i for i, h in enumerate(hashes)}
+    sealed = (manifest or {}).get("events", {})
+    # which line has a hash: only needed to tell a broken chain's story
+    where = {h: i for i, h in enumerate(hashes)} if broken or sealed.get("last_sha256") not in (None, *hashes[-1:]) else {}
 
     def name(i: int) -> str:
         record = records[i]
@@ -297,7 +296,6 @@ def _check_events(run_dir: Path, manifest: dict | None, result: RunVerification,
             result.add("deleted", f"events after seq {before}", f"missing before {name(i)}")
     if manifest is None:
         return
-    sealed = manifest.get("events", {})
     count, last = sealed.get("count"), sealed.get("last_sha256")
     if hashes and last != hashes[-1] and count is not None:
         if len(lines) > count and last in where:
