@@ -82,10 +82,15 @@ def test_workers_in_bot_yaml_are_used_and_the_command_line_wins(project, secrets
                                       app_urls={"billing": app.url}))
         assert result.exit_code == ExitCode.OK, result.items
         assert len({lease for *_, lease in worked_spans(read_events(result.run_dir)).values()}) == 2
-        result = start_run(RunRequest(bot="rekey-orders", input_path=make_orders(tmp_path / "more.xlsx", 3, seed=44)[0],
-                                      project=project, app_urls={"billing": app.url}, workers=1))
-        assert result.exit_code == ExitCode.OK, result.items
-        assert len({lease for *_, lease in worked_spans(read_events(result.run_dir)).values()}) == 1
+        # as the README shows it, on the command line, which wins over bot.yaml
+        more = make_orders(tmp_path / "more.xlsx", 3, seed=44)[0]
+        done = subprocess.run([sys.executable, "-m", "runner.cli", "run", "rekey-orders", "--input", str(more),
+                               "--workers", "1", "--app-url", f"billing={app.url}"], cwd=project, capture_output=True,
+                              text=True, timeout=300)
+        assert done.returncode == 0, done.stdout + done.stderr
+        latest, = [d for d in (project / "logs" / "rekey-orders").iterdir()
+                   if (d / "events.jsonl").exists() and d != result.run_dir]
+        assert len({lease for *_, lease in worked_spans(read_events(latest)).values()}) == 1
         assert len(orders_in_db(app.settings.db_path)) == 7
 
 
