@@ -275,7 +275,7 @@ class WebDriver:
             pass
         return True
 
-    def _wait_for_chain(self, selectors: list[Selector], visible: bool, timeout_ms: int,
+    def _wait_for_chain(self, selectors: list[Selector], timeout_ms: int,
                         state: WaitState) -> tuple[Locator | None, Resolution]:
         """Look at every selector's chain; until one is found (or, not visible, one is gone), let the browser wait
         for the next change and look once more. Returns (locator, resolution) or raises with what was tried."""
@@ -284,7 +284,7 @@ class WebDriver:
         while True:
             tried: list[str] = []
             for selector in selectors:
-                locator, resolution, chain = self._try_chain(selector, visible=visible)
+                locator, resolution, chain = self._try_chain(selector, visible=state == "visible")
                 if state == "hidden" and resolution is None:
                     return None, Resolution(selector.name, "gone", 0)
                 if state != "hidden" and resolution is not None:
@@ -309,7 +309,7 @@ class WebDriver:
             # Nothing to fall back to: let Playwright's own strict, auto-waiting action find it (one round trip less).
             candidate = selector.candidates[0]
             return self._locator(selector, candidate), Resolution(selector.name, candidate.describe(), 0)
-        locator, resolution = self._wait_for_chain([selector], visible, timeout_ms, "visible" if visible else "attached")
+        locator, resolution = self._wait_for_chain([selector], timeout_ms, "visible" if visible else "attached")
         assert locator is not None   # found, not gone
         return locator, resolution
 
@@ -417,7 +417,7 @@ class WebDriver:
         return resolution
 
     def wait_for_any(self, selectors: list[Selector], visible: bool, timeout_ms: int) -> Resolution:
-        return self._wait_for_chain(selectors, visible, timeout_ms, "visible" if visible else "hidden")[1]
+        return self._wait_for_chain(selectors, timeout_ms, "visible" if visible else "hidden")[1]
 
     def text_on_screen(self, text: str) -> bool:
         try:  # one round trip for the page and all its same-origin frames

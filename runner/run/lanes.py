@@ -86,24 +86,11 @@ def _other_lane(session: Any, number: int, work: LaneWork, tally: RunTally, fail
     queue = session.open_queue()
     drivers, engine = session.new_lane()
     engines.append(engine)
-    started: list[bool] = []
-
-    def start_drivers() -> None:
-        if not started:
-            started.append(True)
-            for driver in drivers.values():
-                driver.start()
-
     try:
-        work(engine, queue, queue.new_owner(f"{session.run_id}#{number}"), start_drivers)
+        work(engine, queue, queue.new_owner(f"{session.run_id}#{number}"), lambda: session.start_drivers(drivers))
     except BaseException as exc:  # noqa: BLE001 - said by the run, in its first lane's thread
         failures.append(exc)
         tally.stopping.set()
     finally:
-        for driver in drivers.values():
-            try:
-                for note in driver.stop():
-                    session.emit("app", "closed", message=f"worker {number}: {note}")
-            except Exception:  # noqa: BLE001 - the browser may already be gone
-                continue
+        session.stop_drivers(drivers, who=f"worker {number}: ")
         queue.close()

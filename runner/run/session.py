@@ -74,7 +74,7 @@ class RunSession:
         self.exit_code: ExitCode | None = None
         self.report_path: Path | None = None
         self.drivers: dict[str, Any] = {}
-        self._drivers_started = False
+        self._drivers_started: set[int] = set()   # the driver sets started (the run's, each worker's)
 
     # -- opening -------------------------------------------------------------------------------
     def __enter__(self) -> "RunSession":
@@ -123,26 +123,28 @@ class RunSession:
     def log(self):
         return self.trail.log
 
-    def start_drivers(self) -> None:
-        """Browsers and apps start with Ctrl-C held back (interrupts.py); once per run."""
-        if self._drivers_started:
+    def start_drivers(self, drivers: dict[str, Any] | None = None) -> None:
+        """Browsers and apps start with Ctrl-C held back (interrupts.py); once per run (or per worker, for a
+        worker's own `drivers`)."""
+        drivers = self.drivers if drivers is None else drivers
+        if id(drivers) in self._drivers_started:
             return
-        self._drivers_started = True
+        self._drivers_started.add(id(drivers))
         with interrupts_deferred():
-            for driver in self.drivers.values():
+            for driver in drivers.values():
                 driver.start()
 
-    def stop_drivers(self) -> None:
-        """Close the browser and the programs the run started; what that took (a program that had to be
-        killed) is an event while the trail is open."""
-        for driver in self.drivers.values():
+    def stop_drivers(self, drivers: dict[str, Any] | None = None, who: str = "") -> None:
+        """Close the browser and the programs the run (or one worker, `who`) started; what that took (a program
+        that had to be killed) is an event while the trail is open."""
+        for driver in (self.drivers if drivers is None else drivers).values():
             try:
                 notes = driver.stop()
             except Exception:  # noqa: BLE001 - the browser or the app may already be gone
                 continue
             for note in notes if not self.ended else []:
-                self.emit("app", "closed", message=note)
-                self.log.info(note)
+                self.emit("app", "closed", message=f"{who}{note}")
+                self.log.info(f"{who}{note}")
 
     def masked(self, text: str) -> str:
         return self.trail.redactor.scrub(text)
