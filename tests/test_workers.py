@@ -19,7 +19,7 @@ from runner.audit.verify import verify_run
 from runner.demo.billing_web.faults import BillingFaults
 from runner.errors import ConfigurationError
 
-from .conftest import faults_logged, make_orders, orders_in_db, start_billing
+from .conftest import faults_logged, make_orders, make_payments, orders_in_db, start_billing
 from .test_read_back_web import assert_orders_match
 
 pytestmark = pytest.mark.web
@@ -94,16 +94,32 @@ def test_workers_in_bot_yaml_are_used_and_the_command_line_wins(project, secrets
         assert len(orders_in_db(app.settings.db_path)) == 7
 
 
-def test_a_desktop_bot_and_a_bad_count_are_refused_by_run_and_check_alike(project, secrets_env, tmp_path):
+def test_a_reconciliation_and_a_bad_count_are_refused_by_run_and_check_alike(project, secrets_env, tmp_path):
     workbook = tmp_path / "orders.xlsx"
     make_orders(workbook, 1)
     with pytest.raises(ConfigurationError, match="--workers 0: choose 1 to 16"):
         start_run(RunRequest(bot="rekey-orders", input_path=workbook, project=project, workers=0))
-    bot = project / "bots" / "post-payments" / "bot.yaml"
+    bot = project / "bots" / "reconcile-accounts" / "bot.yaml"
     bot.write_text(bot.read_text() + "\nworkers: 2\n")
-    for command in (["run", "post-payments", "-i", str(workbook)], ["check", "post-payments"]):
+    for command in (["run", "reconcile-accounts", "-i", str(workbook)], ["check", "reconcile-accounts"]):
         done = subprocess.run([sys.executable, "-m", "runner.cli", *command], cwd=project, capture_output=True,
                               text=True, timeout=120)
         said = done.stdout + done.stderr
         assert done.returncode == 2, said
-        assert "bots/post-payments/bot.yaml: workers 2" in said and "one screen and keyboard" in said, said
+        assert "bots/reconcile-accounts/bot.yaml: workers 2" in said and "one piece of work" in said, said
+
+
+def test_desktop_workers_in_bot_yaml_need_virtual_screens(project, ledger, tmp_path):
+    workbook = tmp_path / "payments.xlsx"
+    make_payments(workbook, [["ONE-1", "C1001", 5.00, datetime(2026, 11, 2)]])
+    bot = project / "bots" / "post-payments" / "bot.yaml"
+    bot.write_text(bot.read_text() + "\nworkers: 2\n")
+    done = subprocess.run([sys.executable, "-m", "runner.cli", "run", "post-payments", "-i", str(workbook)],
+                          cwd=project, capture_output=True, text=True, timeout=120)
+    said = done.stdout + done.stderr
+    assert done.returncode == 2, said
+    assert "bots/post-payments/bot.yaml: workers 2" in said and "--virtual-display" in said, said
+    # the bot itself is sound: with --virtual-display it runs (tests/test_desktop_workers.py)
+    done = subprocess.run([sys.executable, "-m", "runner.cli", "check", "post-payments"], cwd=project,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr

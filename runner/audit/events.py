@@ -13,6 +13,7 @@ import threading
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any, Protocol
 
 from loguru import logger
 
@@ -76,6 +77,17 @@ class AuditEvent:
     def to_json(self) -> str:
         record = {k: v for k, v in asdict(self).items() if v is not None and v is not False}
         return json.dumps(record, ensure_ascii=False, default=str)
+
+
+class Trail(Protocol):
+    """What the engine writes through: the run's AuditTrail, or a worker process's line to it."""
+    run_id: str
+    run_dir: Path
+    redactor: Redactor
+    log: Any
+
+    def next_seq(self) -> int: ...
+    def emit(self, event: AuditEvent) -> AuditEvent: ...
 
 
 class AuditTrail:

@@ -78,7 +78,9 @@ def _wait_until_accepting(name: str, timeout_s: float) -> None:
         try:
             Display(name).close()
             return
-        except (xerror.DisplayError, xerror.ConnectionClosedError, OSError) as exc:
+        except (xerror.DisplayError, xerror.ConnectionClosedError, OSError, OverflowError) as exc:
+            # OverflowError: with no socket yet, python-xlib tries TCP port 6000 + n, out of range for the
+            # high display numbers xvfbwrapper picks
             if time.monotonic() >= deadline:
                 raise DisplayError(f"display {name} did not accept connections within {timeout_s:g}s: {exc}") from None
             time.sleep(0.05)
@@ -104,9 +106,11 @@ def virtual_display(width: int, height: int, depth: int = 24) -> Iterator[str]:
     try:
         xvfb.start()
         _wait_until_accepting(os.environ["DISPLAY"], READY_TIMEOUT_S)
-    except (RuntimeError, OSError, DisplayError) as exc:
-        xvfb.stop()
-        raise DisplayError(f"could not start a virtual display: {exc}") from None
+    except BaseException as exc:
+        xvfb.stop()   # never left running behind a run that could not use it
+        if isinstance(exc, (RuntimeError, OSError, DisplayError)):
+            raise DisplayError(f"could not start a virtual display: {exc}") from None
+        raise
     try:
         yield os.environ["DISPLAY"]
     finally:

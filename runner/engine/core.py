@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any, Iterator, cast
 
-from ..audit.events import AuditEvent, AuditTrail
+from ..audit.events import AuditEvent, Trail
 from ..audit.screenshots import SCREEN_ACTIONS, Shot, ends_input_run, plan_screenshot
 from ..drivers.base import Resolution, Screen, WebScreen, offers
 from ..errors import AppUnreachableError, BackroomError, BusinessException, StepFailure, SystemException
@@ -32,7 +32,7 @@ from .steps import HANDLERS, StepRun
 
 class Engine(Proofs, Evidence):
     def __init__(self, drivers: dict[str, Screen] | Screen, book: RecipeBook, maps: dict[str, SelectorMap],
-                 settings: Settings, trail: AuditTrail, secrets: dict[str, str], apps: dict[str, dict], policy: str):
+                 settings: Settings, trail: Trail, secrets: dict[str, str], apps: dict[str, dict], policy: str):
         # one driver per kind of screen (web, desktop); each recipe uses its app's kind
         self.drivers = drivers if isinstance(drivers, dict) else {drivers.kind: drivers}
         self.driver: Screen = next(iter(self.drivers.values()))

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from ..audit.events import AuditEvent, AuditTrail
+from ..audit.events import AuditEvent, Trail
 from ..drivers.base import Picture, Screen, ScreenshotRequest
 from ..project.settings import Settings
 
@@ -32,7 +32,7 @@ class Evidence:
 
     driver: Screen
     settings: Settings
-    trail: AuditTrail
+    trail: Trail
     _secret_pattern: str | None
 
     def capture(self, state, events: list[AuditEvent], fresh: bool = False) -> None:

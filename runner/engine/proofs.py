@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ..audit.events import AuditEvent, AuditTrail
+from ..audit.events import AuditEvent, Trail
 from ..drivers.base import Screen
 from ..errors import BusinessException, SystemException
 from ..project.recipe import Recipe, Step
@@ -36,7 +36,7 @@ class Proofs:
     apps: dict[str, dict]
     tally: dict[str, int]
     timeout_ms: int
-    trail: AuditTrail
+    trail: Trail
     driver: Screen
     hooks: ItemHooks
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 from ..audit.events import sha256_file
 from ..audit.report import REPORT_FILE
@@ -21,6 +21,7 @@ from ..work_queue import ItemState, QueuedItem, WorkQueue
 from .outcomes import input_outcomes, keying_exit_code, output_values, write_documents, write_results_workbook
 from .plan import WorkPlan, close_corrected, plan_work
 from .lanes import RunTally, work_in_lanes
+from .worker_process import shared_stop_flag
 from .records import ItemResult, PreparedRun, Progress, RunRequest, RunResult, count_outcomes
 from .retry import RetryPolicy
 from .session import RunSession, open_run_queue
@@ -45,7 +46,8 @@ def _key_items(session: RunSession, queue: WorkQueue, plan: WorkPlan, input_name
     rejected = [ItemResult(r.reference, "rejected", "; ".join(r.problems), 0, r.row) for r in prepared.intake.rejected]
     _queue_input(session, queue, plan, actor, input_name, len(rejected))
     total = len(queue.items(bot.name, [ItemState.PENDING, ItemState.IN_PROGRESS])) + len(rejected)
-    tally = RunTally(total, rejected, on_progress)
+    in_processes = session.workers > 1 and "desktop" in session.drivers   # a screen per desktop worker
+    tally = RunTally(total, rejected, on_progress, shared_stop_flag() if in_processes else None)
     tally.report()
     retry = RetryPolicy.of(bot)
 
@@ -56,7 +58,7 @@ def _key_items(session: RunSession, queue: WorkQueue, plan: WorkPlan, input_name
         if session.workers == 1:
             work(session.engine, queue, queue.new_owner(session.run_id), session.start_drivers)
         else:
-            work_in_lanes(session, queue, session.workers, work, tally)
+            work_in_lanes(session, queue, session.workers, work, tally, work_lane if in_processes else None)
     except (KeyboardInterrupt, Exception) as exc:
         session.stopped_by(exc)
     worked = tally.worked
@@ -70,6 +72,12 @@ def _key_items(session: RunSession, queue: WorkQueue, plan: WorkPlan, input_name
     results_path = write_results_workbook(prepared, Path(request.input_path), session.run_dir, results)
     return RunResult(session.run_id, session.run_dir, session.run_dir / REPORT_FILE, results_path, results,
                      exit_code, session.message, dict(session.engine.tally))
+
+
+def work_lane(session: Any, engine: Engine, queue: WorkQueue, owner: str, start_drivers: Callable[[], None],
+              tally: Any) -> None:
+    """A worker process's lane (worker_process.py hands it the process's own session and tally)."""
+    _work_lane(session, engine, queue, owner, start_drivers, RetryPolicy.of(session.bot), tally, None)
 
 
 def _work_lane(session: RunSession, engine: Engine, queue: WorkQueue, owner: str, start_drivers: Callable[[], None],

@@ -2,6 +2,8 @@
 
 The first lane works in the run's own thread, with the run's browser and engine; each other lane in a
 thread of its own, with its own browser, engine, queue connection and lease, as a second runner would.
+A bot that drives desktop programs has its other lanes in processes of their own, each on a screen of
+its own (worker_process.py): the mouse and keyboard are one per display.
 All of them write to the run's one trail, so the run keeps one report, one seal and one results workbook.
 A lane that fails stops the others after the item each is on; nothing is left claimed.
 """
@@ -14,6 +16,7 @@ from typing import Any, Callable
 from ..engine.core import Engine
 from ..work_queue import WorkQueue
 from .records import ItemResult, Progress, count_outcomes
+from .worker_process import ProcessWork, WorkerProcess
 
 # one lane's work: its engine, its queue connection, its lease owner, and how to start its screens
 LaneWork = Callable[[Engine, WorkQueue, str, Callable[[], None]], None]
@@ -22,10 +25,12 @@ LaneWork = Callable[[Engine, WorkQueue, str, Callable[[], None]], None]
 class RunTally:
     """What the run's lanes have worked so far, kept for all of them: the results and the progress bar."""
 
-    def __init__(self, total: int, rejected: list[ItemResult], on_progress: Callable[[Progress], None] | None):
+    def __init__(self, total: int, rejected: list[ItemResult], on_progress: Callable[[Progress], None] | None,
+                 stopping: Any = None):
         self.total, self.rejected, self.on_progress = total, rejected, on_progress
         self.worked: dict[str, ItemResult] = {}
-        self.stopping = threading.Event()   # every lane stops after its current item
+        # every lane stops after its current item (an event worker processes share, where there are any)
+        self.stopping = stopping if stopping is not None else threading.Event()
         self._working: dict[str, str] = {}  # lane owner -> the reference it is on
         self._lock = threading.Lock()
 
@@ -53,15 +58,21 @@ class RunTally:
         self.on_progress(Progress(self.total, len(finished), count_outcomes(finished), current, retrying))
 
 
-def work_in_lanes(session: Any, queue: WorkQueue, lanes: int, work: LaneWork, tally: RunTally) -> None:
-    """Work the queue in `lanes` lanes; the first failure of any lane is raised here once all have stopped."""
+def work_in_lanes(session: Any, queue: WorkQueue, lanes: int, work: LaneWork, tally: RunTally,
+                  process_work: ProcessWork | None = None) -> None:
+    """Work the queue in `lanes` lanes; the first failure of any lane is raised here once all have stopped.
+    With `process_work` (a module-level function), the other lanes are worker processes doing it."""
     failures: list[BaseException] = []
-    engines: list[Engine] = []
-    threads = [threading.Thread(target=_other_lane, args=(session, number, work, tally, failures, engines),
-                                name=f"{session.run_id}-worker-{number}", daemon=True)
-               for number in range(2, lanes + 1)]
-    for thread in threads:
+    tallies: list[dict[str, int]] = []
+    threads: list[Any] = []
+    for number in range(2, lanes + 1):
+        if process_work is not None:
+            threads.append(WorkerProcess(session, number, process_work, tally))
+            continue
+        thread = threading.Thread(target=_other_lane, args=(session, number, work, tally, failures, tallies),
+                                  name=f"{session.run_id}-worker-{number}", daemon=True)
         thread.start()
+        threads.append(thread)
     try:
         work(session.engine, queue, queue.new_owner(session.run_id), session.start_drivers)
     except BaseException as exc:  # noqa: BLE001 - an interrupt too: the other lanes stop, then it is raised
@@ -74,18 +85,23 @@ def work_in_lanes(session: Any, queue: WorkQueue, lanes: int, work: LaneWork, ta
             except KeyboardInterrupt as exc:   # Ctrl-C while the other lanes finish their items
                 tally.stopping.set()
                 failures.insert(0, exc)
-    for engine in engines:   # how the values typed by every lane held up, in the run's last event
-        for what, count in engine.tally.items():
+    for worker in threads:
+        if isinstance(worker, WorkerProcess):
+            tallies.append(worker.engine_tally)
+            if worker.failure is not None:
+                failures.append(worker.failure)
+    for lane_tally in tallies:   # how the values typed by every lane held up, in the run's last event
+        for what, count in lane_tally.items():
             session.engine.tally[what] = session.engine.tally.get(what, 0) + count
     if failures:
         raise failures[0]
 
 
 def _other_lane(session: Any, number: int, work: LaneWork, tally: RunTally, failures: list[BaseException],
-                engines: list[Engine]) -> None:
+                tallies: list[dict[str, int]]) -> None:
     queue = session.open_queue()
     drivers, engine = session.new_lane()
-    engines.append(engine)
+    tallies.append(engine.tally)
     try:
         work(engine, queue, queue.new_owner(f"{session.run_id}#{number}"), lambda: session.start_drivers(drivers))
     except BaseException as exc:  # noqa: BLE001 - said by the run, in its first lane's thread

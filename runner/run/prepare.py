@@ -4,6 +4,7 @@ the extras a desktop bot needs."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from ..project.bot import MAX_WORKERS, load_bot
@@ -27,6 +28,7 @@ def prepare_run(request: RunRequest) -> PreparedRun:
     bot = prepared.bot
     if request.workers is not None:
         check_workers(bot, prepared.maps, request.workers, "--workers")
+    check_screens(bot, prepared.maps, request)
     if bot.kind == "reconcile":
         assert bot.reconcile is not None   # a reconcile bot's definition requires its section
         prepared.statement = read_statement(Path(request.input_path), bot.reconcile)
@@ -84,17 +86,27 @@ def prepare_bot(project: Path, bot_name: str, app_urls: dict[str, str] | None = 
 
 
 def check_workers(bot, maps: dict[str, SelectorMap], workers: int, where: str) -> None:
-    """Several items at once need a screen each: a browser context per worker. Desktop programs share the one
-    screen (and keyboard) of the run, and a reconciliation is one piece of work: those work one at a time."""
+    """Between 1 and MAX_WORKERS; a reconciliation is one piece of work and runs with one."""
     if not 1 <= workers <= MAX_WORKERS:
         raise ConfigurationError(f"{where} {workers}: choose 1 to {MAX_WORKERS}",
                                  "More items at once belong on another machine sharing the queue.")
-    if workers == 1:
-        return
-    if bot.kind == "reconcile":
+    if workers > 1 and bot.kind == "reconcile":
         raise ConfigurationError(f"{where} {workers}: a reconciliation is one piece of work; it runs with one worker")
+
+
+def check_screens(bot, maps: dict[str, SelectorMap], request: RunRequest) -> None:
+    """Desktop workers need a screen each (pyautogui drives one display per process): virtual ones, which the
+    run starts, one per worker."""
+    workers = request.workers or bot.workers
     desktop = sorted(app for app, m in maps.items() if m.kind == "desktop")
-    if desktop:
+    if workers == 1 or not desktop:
+        return
+    where = "--workers" if request.workers else f"bots/{bot.name}/bot.yaml: workers"
+    if sys.platform != "linux":
         raise ConfigurationError(f"{where} {workers}: bot '{bot.name}' drives desktop program(s) {', '.join(desktop)}, "
-                                 "which share this machine's one screen and keyboard",
+                                 "and this machine has one screen and keyboard",
                                  "Run it with one worker here; more items at once need another machine sharing the queue.")
+    if not request.virtual_display:
+        raise ConfigurationError(f"{where} {workers}: bot '{bot.name}' drives desktop program(s) {', '.join(desktop)}, "
+                                 "so each worker needs a screen of its own",
+                                 "Add --virtual-display: the run starts a virtual screen for each worker.")

@@ -86,29 +86,14 @@ class RunSession:
         redactor.add(*self.prepared.secrets.values())
         redactor.add(*getattr(self.signer, "secret_values", ()))
         self.trail = AuditTrail(self.run_id, self.run_dir, redactor)
-        self.drivers = self._make_drivers()
+        self.drivers = make_drivers(self.prepared, self.project, attended=not self.request.virtual_display)
         self.engine = Engine(self.drivers, self.prepared.book, self.prepared.maps, self.settings, self.trail,
                              self.prepared.secrets, self.prepared.apps, self.policy)
         return self
 
-    def _make_drivers(self) -> dict[str, Any]:
-        kinds = {m.kind for m in self.prepared.maps.values()}
-        drivers: dict[str, Any] = {}
-        if "web" in kinds:
-            drivers["web"] = WebDriver(self.settings, keep_screen=self.bot.clean_screen == "after_failure")
-        if "desktop" in kinds:
-            from ..drivers.desktop import DesktopDriver  # OpenCV and pyautogui load only for desktop bots
-
-            # the settings prepare_run resolved (file, environment, command line), not resolved again
-            desktop_apps = {app: AppSettings.model_validate(self.prepared.apps[app])
-                            for app, m in self.prepared.maps.items() if m.kind == "desktop"}
-            drivers["desktop"] = DesktopDriver(self.settings, desktop_apps, self.project,
-                                               attended=not self.request.virtual_display)
-        return drivers
-
     def new_lane(self) -> tuple[dict[str, Any], Engine]:
         """Another worker's own screens and engine, writing to this run's one trail."""
-        drivers = self._make_drivers()
+        drivers = make_drivers(self.prepared, self.project, attended=not self.request.virtual_display)
         return drivers, Engine(drivers, self.prepared.book, self.prepared.maps, self.settings, self.trail,
                                self.prepared.secrets, self.prepared.apps, self.policy)
 
@@ -137,12 +122,8 @@ class RunSession:
     def stop_drivers(self, drivers: dict[str, Any] | None = None, who: str = "") -> None:
         """Close the browser and the programs the run (or one worker, `who`) started; what that took (a program
         that had to be killed) is an event while the trail is open."""
-        for driver in (self.drivers if drivers is None else drivers).values():
-            try:
-                notes = driver.stop()
-            except Exception:  # noqa: BLE001 - the browser or the app may already be gone
-                continue
-            for note in notes if not self.ended else []:
+        for note in stop_all(self.drivers if drivers is None else drivers):
+            if not self.ended:
                 self.emit("app", "closed", message=f"{who}{note}")
                 self.log.info(f"{who}{note}")
 
@@ -150,10 +131,7 @@ class RunSession:
         return self.trail.redactor.scrub(text)
 
     def why_stopped(self, exc: BaseException) -> str:
-        """An exception that stops the run, in one line for the queue's history (masked like any message)."""
-        if isinstance(exc, KeyboardInterrupt):
-            return "interrupted"
-        return self.masked(str(exc).splitlines()[0]) if str(exc) else type(exc).__name__
+        return why_stopped(exc, self.trail.redactor)
 
     def stopped_by(self, exc: BaseException) -> str:
         """The run stops early: why, in its log and (by `end`) its last event. A defect is logged with its
@@ -204,6 +182,40 @@ class RunSession:
         seal = seal_run(self.run_dir, self.run_id, self.bot.name, self.trail.written, self.trail.last_hash,
                         self.signer)
         record_chain_head(self.queue_url, self.project, seal)
+
+
+def make_drivers(prepared: PreparedRun, project: Path, attended: bool) -> dict[str, Any]:
+    """The screens a bot's recipes work on: a browser for web apps, the desktop for desktop programs."""
+    kinds = {m.kind for m in prepared.maps.values()}
+    drivers: dict[str, Any] = {}
+    if "web" in kinds:
+        drivers["web"] = WebDriver(prepared.settings, keep_screen=prepared.bot.clean_screen == "after_failure")
+    if "desktop" in kinds:
+        from ..drivers.desktop import DesktopDriver  # OpenCV and pyautogui load only for desktop bots
+
+        # the settings prepare_run resolved (file, environment, command line), not resolved again
+        desktop_apps = {app: AppSettings.model_validate(prepared.apps[app])
+                        for app, m in prepared.maps.items() if m.kind == "desktop"}
+        drivers["desktop"] = DesktopDriver(prepared.settings, desktop_apps, project, attended=attended)
+    return drivers
+
+
+def stop_all(drivers: dict[str, Any]) -> list[str]:
+    """Stop every driver; what that took (a program that had to be killed), in notes."""
+    notes: list[str] = []
+    for driver in drivers.values():
+        try:
+            notes += driver.stop()
+        except Exception:  # noqa: BLE001 - the browser or the app may already be gone
+            continue
+    return notes
+
+
+def why_stopped(exc: BaseException, redactor: Redactor) -> str:
+    """An exception that stops the run, in one line for the queue's history (masked like any message)."""
+    if isinstance(exc, KeyboardInterrupt):
+        return "interrupted"
+    return redactor.scrub(str(exc).splitlines()[0]) if str(exc) else type(exc).__name__
 
 
 def record_chain_head(queue_url: str | Path, project: Path, seal) -> None:

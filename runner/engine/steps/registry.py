@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Protocol
 
-from ...audit.events import AuditEvent, AuditTrail
+from ...audit.events import AuditEvent, Trail
 from ...drivers.base import SCREEN_PROTOCOLS, Resolution, Screen, offers
 from ...project.recipe import ACTIONS, STEP_SCREENS, Recipe, RecipeBook, Step
 from ...project.selector_map import Selector, SelectorMap
@@ -25,7 +25,7 @@ class StepEngine(Protocol):
     book: RecipeBook
     maps: dict[str, SelectorMap]
     apps: dict[str, dict]
-    trail: AuditTrail
+    trail: Trail
     hooks: ItemHooks
     timeout_ms: int
     nav_timeout_ms: int
