@@ -6,11 +6,12 @@ without a search region, finding the same template on the same screen in the sam
 
 Postings: the post-payments bot (verify-before-act lookup, selector chains, events,
 a screenshot after each screen-changing step, report) against a plain pyautogui script
-that clicks fixed coordinates with fixed sleeps and checks and records nothing, each
+that clicks fixed coordinates with fixed sleeps and checks and records nothing (and the bot
+with several workers, each on a virtual screen of its own: payments per hour), each
 against its own fresh LEDGER database on the same virtual display, in round-robin rounds
 after a warm-up, every run checked in LEDGER's database.
 
-    .venv/bin/python benchmarks/desktop_benchmark.py [--lookups 50] [--payments 20] [--rounds 3]
+    .venv/bin/python benchmarks/desktop_benchmark.py [--lookups 50] [--payments 20] [--rounds 3] [--workers 2]
 """
 
 from __future__ import annotations
@@ -147,6 +148,8 @@ def main() -> None:
     parser.add_argument("--lookups", type=int, default=50)
     parser.add_argument("--payments", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--workers", default="2", help="the bot again with these many workers, each on a virtual "
+                        "screen of its own (comma-separated; 0 for none)")
     args = parser.parse_args()
     logger.remove()
     os.environ["BACKROOM_SECRET_LEDGER_PASSWORD"] = PASSWORD
@@ -167,7 +170,10 @@ def main() -> None:
     for part in ("bots", "recipes", "selectors", "backroom.yaml"):
         (project / part).symlink_to(ROOT / part)
     (project / "logs").mkdir()
-    contestants = ("plain pyautogui script (fixed coords)", "Backroom post-payments bot")
+    many = [int(n) for n in args.workers.split(",") if int(n) > 1]
+    contestants = ("plain pyautogui script (fixed coords)", "Backroom post-payments bot",
+                   *(f"Backroom, {n} workers (a screen each)" for n in many))
+    workers_of = {name: int(name.split()[1]) if "workers" in name else 1 for name in contestants}
     wall: dict[str, list[float]] = {name: [] for name in contestants}
     cpu: dict[str, list[float]] = {name: [] for name in contestants}
 
@@ -178,9 +184,11 @@ def main() -> None:
             seconds = plain_pyautogui(some, db)
         else:
             started = time.perf_counter()
+            tag = f"{run_no}-{contestants.index(name)}"
             result = start_run(RunRequest(bot="post-payments", input_path=write_payments_workbook(
-                                              folder / f"{run_no}.xlsx", some), project=project,
-                                          queue=folder / f"queue-{run_no}.sqlite3",
+                                              folder / f"{tag}.xlsx", some), project=project,
+                                          queue=folder / f"queue-{tag}.sqlite3", workers=workers_of[name],
+                                          virtual_display=workers_of[name] > 1,
                                           app_commands={"ledger": f"{{python}} -m runner.demo.ledger_desktop --db {db}"}))
             seconds = time.perf_counter() - started
             if result.counts.get("done") != len(some):
@@ -194,7 +202,8 @@ def main() -> None:
         for name in contestants:   # warm-up: the first start of the program, caches
             post(name, -1 - contestants.index(name), rows[:1])
         for round_no in range(args.rounds):
-            for name in contestants[round_no % 2:] + contestants[:round_no % 2]:   # round-robin
+            turn = round_no % len(contestants)
+            for name in contestants[turn:] + contestants[:turn]:   # round-robin
                 seconds, used = post(name, round_no, rows)
                 wall[name].append(seconds)
                 cpu[name].append(used)
@@ -202,10 +211,12 @@ def main() -> None:
     base_wall, base_cpu = statistics.median(wall[contestants[0]]), statistics.median(cpu[contestants[0]])
     print(f"\nPosting {n} payments into LEDGER/AR (1024x768 virtual display), {args.rounds} round-robin rounds after "
           "a warm-up (medians; CPU includes LEDGER/AR's, which both start)")
-    print(f"{'method':<42}{'s per payment':>15}{'vs plain':>10}{'CPU s/payment':>15}{'CPU vs plain':>14}")
+    print(f"{'method':<42}{'s per payment':>15}{'vs plain':>10}{'CPU s/payment':>15}{'CPU vs plain':>14}"
+          f"{'payments/hour':>15}")
     for name in contestants:
         seconds, used = statistics.median(wall[name]), statistics.median(cpu[name])
-        print(f"{name:<42}{seconds / n:>15.2f}{seconds / base_wall:>9.2f}x{used / n:>15.2f}{used / base_cpu:>13.2f}x")
+        print(f"{name:<42}{seconds / n:>15.2f}{seconds / base_wall:>9.2f}x{used / n:>15.2f}{used / base_cpu:>13.2f}x"
+              f"{3600 * n / seconds:>15.0f}")
 
 
 def cpu_seconds() -> float:

@@ -23,7 +23,8 @@ BENCHMARKS = {   # the README's command, made small, and what its table must sho
     "evidence": (["evidence_benchmark.py", "--events", "200", "--screenshots", "5"], "baselines:", None),
     "readback": (["readback_benchmark.py", "--orders", "2", "--payments", "1", "--rounds", "1"], "read-back off",
                  pytest.mark.desktop),
-    "desktop": (["desktop_benchmark.py", "--lookups", "3", "--payments", "1", "--rounds", "1"], "plain pyautogui script",
+    "desktop": (["desktop_benchmark.py", "--lookups", "3", "--payments", "2", "--rounds", "1", "--workers", "2"],
+                "plain pyautogui script",
                 pytest.mark.desktop),
 }
 

@@ -58,6 +58,25 @@ def test_two_copies_are_reported_as_ambiguous():
     assert sorted(m.box.x for m in matches) == [100, 500]
 
 
+def test_a_whole_screen_searched_in_bands_scores_as_one_search():
+    from runner.drivers import screen_match
+
+    template = load_template(POST_BUTTON, True)
+    th = template.shape[0]
+    rows = 1080 - th + 1
+    # one copy across the first band's edge, one wholly in the last band
+    screen = desktop_with((POST_BUTTON, 700, rows // 2 - th // 2), (POST_BUTTON, 1500, 1000), size=(1920, 1080))
+    noise = np.random.default_rng(3).integers(0, 40, screen.bgra.shape, dtype=np.uint8)
+    screen = ScreenImage(np.maximum(screen.bgra, noise))
+    gray = screen.pixels(grayscale=True)
+    assert screen_match.BANDS == 1 or gray.size >= screen_match.BANDED_FROM_PIXELS
+    whole = cv2.matchTemplate(gray, template, cv2.TM_CCOEFF_NORMED)
+    banded = screen_match._scores(gray, template)
+    assert banded.shape == whole.shape and np.allclose(banded, whole, atol=1e-3)  # float rounding only
+    matches, _ = find_template(screen, template, 0.9)
+    assert sorted((m.box.x, m.box.y) for m in matches) == [(700, rows // 2 - th // 2), (1500, 1000)]
+
+
 def test_a_search_region_sees_only_its_part_of_the_screen():
     screen = desktop_with((POST_BUTTON, 600, 500))
     template = load_template(POST_BUTTON, True)

@@ -9,6 +9,8 @@ which is what makes a lookup cheap; without one the whole screen is searched.
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -17,6 +19,12 @@ import cv2
 import numpy as np
 
 MAX_MATCHES = 2  # enough to tell "exactly one" from "ambiguous"
+# A search this large (a whole screen) is split into horizontal bands matched side by side: OpenCV's
+# matchTemplate uses one core and lets go of the GIL, and each window's score depends on its own pixels
+# only, so the bands' scores, stacked, are the whole search's.
+BANDED_FROM_PIXELS = 600_000
+BANDS = max(1, min(os.cpu_count() or 1, 4))
+_band_pool: ThreadPoolExecutor | None = None
 
 
 @dataclass(frozen=True)
@@ -100,7 +108,7 @@ def find_template(screen: ScreenImage, template: np.ndarray, confidence: float,
     th, tw = template.shape[:2]
     if haystack.shape[0] < th or haystack.shape[1] < tw:
         return [], 0.0
-    scores = cv2.matchTemplate(haystack, template, cv2.TM_CCOEFF_NORMED)
+    scores = _scores(haystack, template)
     scores[~np.isfinite(scores)] = -1.0  # flat areas have no correlation, not a perfect one
     ox, oy = screen.origin
     matches: list[Match] = []
@@ -115,3 +123,20 @@ def find_template(screen: ScreenImage, template: np.ndarray, confidence: float,
         scores[max(y - th // 2, 0):y + th // 2 + 1, max(x - tw // 2, 0):x + tw // 2 + 1] = -1.0
     return matches, top or 0.0
 
+
+
+def _scores(haystack: np.ndarray, template: np.ndarray) -> np.ndarray:
+    """TM_CCOEFF_NORMED scores of every place the template fits, a large haystack in bands at once."""
+    global _band_pool
+    th = template.shape[0]
+    rows = haystack.shape[0] - th + 1   # rows of scores
+    if BANDS == 1 or haystack.shape[0] * haystack.shape[1] < BANDED_FROM_PIXELS or rows < 2 * BANDS:
+        return cv2.matchTemplate(haystack, template, cv2.TM_CCOEFF_NORMED)
+    if _band_pool is None:
+        _band_pool = ThreadPoolExecutor(BANDS, thread_name_prefix="screen-match")
+    edges = [rows * n // BANDS for n in range(BANDS + 1)]
+
+    def band(n: int) -> np.ndarray:   # the score rows edges[n]..edges[n+1], from the pixel rows they cover
+        return cv2.matchTemplate(haystack[edges[n]:edges[n + 1] + th - 1], template, cv2.TM_CCOEFF_NORMED)
+
+    return np.vstack(list(_band_pool.map(band, range(BANDS))))
