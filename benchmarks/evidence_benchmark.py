@@ -70,7 +70,8 @@ def main() -> None:
             hashlib.sha256(path.read_bytes()).hexdigest()
         baseline_hash = time.perf_counter() - started
         started = time.perf_counter()
-        seal_run(run_dir, run_dir.name, "bench-bot", trail.written, trail.last_hash, Ed25519Signer(key))
+        seal_run(run_dir, run_dir.name, "bench-bot", trail.written, trail.last_hash, Ed25519Signer(key),
+                 written_sha256=trail.written_sha256)
         seal = time.perf_counter() - started
         started = time.perf_counter()
         result = verify_run(run_dir, Ed25519Verifier(key.public_key()))

@@ -67,6 +67,7 @@ def test_untouched_runs_verify_clean_and_chain_together(copy):
     project, (first, second) = copy
     manifest = json.loads((second / "manifest.json").read_text())
     assert manifest["previous_run"]["run"] == first.name  # runs of a bot are chained
+    assert manifest["events"]["as_written"] is True   # sealed byte for byte as the run's trail wrote it
     paths = {a["path"] for a in manifest["artifacts"]}
     assert "events.jsonl" in paths and "run.log" in paths and any(p.startswith("screenshots/") for p in paths)
     assert any(p.endswith("-results.xlsx") for p in paths)
@@ -363,3 +364,34 @@ def test_the_private_key_can_be_encrypted_with_a_passphrase_secret(tmp_path, mon
     monkeypatch.delenv("BACKROOM_SECRET_AUDIT_KEY_PASSPHRASE")
     with pytest.raises(Exception, match="audit_key_passphrase"):
         load_signer(settings, project)
+
+
+def test_events_changed_before_the_seal_are_walked_and_named_not_waved_through(project):
+    """A file sealed exactly as the trail wrote it is marked so (verify need not walk its chain again); a line
+    changed while the run was still going is not, and verify walks the chain and names it."""
+    from runner.audit.events import AuditEvent, AuditTrail
+    from runner.audit.manifest import seal_run
+    from runner.project.secrets import Redactor
+
+    settings = load_settings(project)
+    signer, verifier = load_signer(settings, project), load_verifier(settings, project)
+    sealed = {}
+    for name, meddle in (("20261126-010000-aaaa", False), ("20261126-020000-bbbb", True)):
+        run_dir = project / "logs" / "rekey-orders" / name
+        trail = AuditTrail(name, run_dir, Redactor())
+        for n in range(5):
+            trail.emit(AuditEvent(run=name, seq=trail.next_seq(), kind="step", outcome="pass", value=f"qty {n}"))
+        trail.close()
+        events = run_dir / "events.jsonl"
+        if meddle:   # someone edits a typed value in the open file before the run is sealed
+            events.write_text(events.read_text(encoding="utf-8").replace('"qty 2"', '"qty 9"'), encoding="utf-8")
+        seal_run(run_dir, name, "rekey-orders", trail.written, trail.last_hash, signer,
+                 written_sha256=trail.written_sha256)
+        sealed[name] = json.loads((run_dir / "manifest.json").read_text())["events"]
+        verified = verify_run(run_dir, verifier)
+        if meddle:
+            assert "as_written" not in sealed[name]
+            assert [(f.kind, f.subject) for f in verified.findings] == [("altered", "event seq 3 (line 3)")]
+        else:
+            assert sealed[name]["as_written"] is True
+            assert verified.ok and not verified.findings and verified.events == 5

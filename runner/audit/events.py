@@ -101,6 +101,7 @@ class AuditTrail:
         self.seq = 0
         self.written = 0
         self.last_hash = run_anchor(run_id)   # each event carries the hash of the line before it
+        self._written_digest = hashlib.sha256()   # of every byte written: sealing compares the file with it
         self._chain_lock = threading.Lock()
         self.counts: dict[str, int] = {}
         self.events_path = self.run_dir / EVENTS_FILE
@@ -138,9 +139,16 @@ class AuditTrail:
             line = event.to_json()  # hashed exactly as written
             self.last_hash = sha256_text(line)
             self._events.write(line + "\n")
+            self._written_digest.update((line + "\n").encode("utf-8"))
             self._events.flush()   # a killed run leaves every event it emitted (the last one whole or torn)
             self.written += 1
         return event
+
+    @property
+    def written_sha256(self) -> str:
+        """SHA-256 of everything this trail wrote to events.jsonl, in order."""
+        with self._chain_lock:
+            return self._written_digest.hexdigest()
 
     def close(self) -> None:
         for sink in self._sinks:

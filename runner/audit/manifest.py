@@ -95,15 +95,19 @@ class Seal:
 
 
 def seal_run(run_dir: Path, run_id: str, bot: str, events_written: int, last_event_sha256: str,
-             signer: Signer, closure: dict | None = None) -> Seal:
+             signer: Signer, closure: dict | None = None, written_sha256: str | None = None) -> Seal:
     """Write the run's signed manifest and append the run to its bot's chain (one sealer at a time).
     The manifest appears whole or not at all (written beside, then renamed), so a runner killed while
     sealing leaves either no manifest, or a manifest whose chain line is missing: verify tells both
-    apart from tampering. `closure`: a person's closing of a killed run (audit close)."""
+    apart from tampering. `closure`: a person's closing of a killed run (audit close). `written_sha256`: the
+    hash of every byte the run's trail wrote; when events.jsonl still hashes to it, the manifest says the file
+    is as written (each line chained to the one before by the trail itself), which spares verify a second
+    walk along the chain of a file that still hashes as sealed."""
     run_dir = Path(run_dir)
     bot_dir = run_dir.parent
     artifacts = [{"path": p.relative_to(run_dir).as_posix(), "sha256": sha256_file(p), "bytes": p.stat().st_size}
                  for p in sealed_files(run_dir)]
+    events_sha256 = next((a["sha256"] for a in artifacts if a["path"] == EVENTS_FILE), None)
     with FileLock(str(bot_dir / ".chain.lock")):
         entries = chain_entries(bot_dir)
         last_line, last = entries[-1] if entries else (None, None)
@@ -111,7 +115,8 @@ def seal_run(run_dir: Path, run_id: str, bot: str, events_written: int, last_eve
         manifest = signed({
             "format": FORMAT, "run": run_id, "bot": bot,
             "sealed_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "events": {"file": EVENTS_FILE, "count": events_written, "last_sha256": last_event_sha256},
+            "events": {"file": EVENTS_FILE, "count": events_written, "last_sha256": last_event_sha256,
+                       **({"as_written": True} if written_sha256 and written_sha256 == events_sha256 else {})},
             "artifacts": artifacts, "previous_run": previous, **({"closure": closure} if closure else {})}, signer)
         text = json.dumps(manifest, indent=2, ensure_ascii=False) + "\n"
         path = run_dir / MANIFEST_FILE

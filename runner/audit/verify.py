@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Callable
 
@@ -123,9 +124,10 @@ PREV_KEY = b'"prev": "'
 
 @dataclass
 class EventsFile:
-    """events.jsonl read once for both checks of a run: its lines, and its whole hash for the artifacts."""
+    """events.jsonl read once for both checks of a run: its whole hash for the artifacts, its lines (split
+    only when the chain is walked)."""
 
-    lines: list[bytes]
+    data: bytes
     sha256: str
 
     @classmethod
@@ -134,7 +136,23 @@ class EventsFile:
         if not path.is_file():
             return None
         data = path.read_bytes()
-        return cls(data.split(b"\n"), hashlib.sha256(data).hexdigest())
+        return cls(data, hashlib.sha256(data).hexdigest())
+
+    @cached_property
+    def lines(self) -> list[bytes]:
+        return [line for line in self.data.split(b"\n") if line]
+
+
+def _as_written(manifest: dict | None, events: EventsFile) -> bool:
+    """The signed manifest says events.jsonl was sealed exactly as the run's trail wrote it, chaining each line
+    to the one before (manifest.seal_run), and the file still hashes as sealed: its chain holds as written."""
+    sealed = (manifest or {}).get("events") or {}
+    if sealed.get("as_written") is not True or (manifest or {}).get("closure") \
+            or sealed.get("count") != events.data.count(b"\n"):   # the trail writes one line per event
+        return False
+    entry = next((a for a in (manifest or {}).get("artifacts", []) if isinstance(a, dict)
+                  and a.get("path") == EVENTS_FILE), None)
+    return entry is not None and entry.get("sha256") == events.sha256
 
 
 class _LazyRecords:
@@ -190,6 +208,7 @@ def verify_run(run_dir: Path, verifier: Verifier, running: bool = False,
                        "--reason TEXT --by NAME")
             result.events = state.events
             return result
+    signed = False
     if manifest is None:
         result.add("unsealed", MANIFEST_FILE, "no manifest: the run did not finish (it was killed) or the "
                                               "manifest was deleted")
@@ -198,6 +217,7 @@ def verify_run(run_dir: Path, verifier: Verifier, running: bool = False,
         manifest = None
     else:
         ok, why = _signature_ok(manifest, verifier)
+        signed = ok
         result.signed_by = f"{verifier.algorithm} key {verifier.key_id}" if ok else ""
         if not ok:
             result.add("bad_signature", MANIFEST_FILE, why)
@@ -211,7 +231,7 @@ def verify_run(run_dir: Path, verifier: Verifier, running: bool = False,
     events = EventsFile.read(run_dir)
     if manifest:
         _check_artifacts(run_dir, manifest, verifier, result, events)
-    _check_events(run_dir, manifest, result, events)
+    _check_events(run_dir, manifest, result, events, signed)
     return result
 
 
@@ -241,13 +261,17 @@ def _check_artifacts(run_dir: Path, manifest: dict, verifier: Verifier, result: 
             result.add("inserted", relative, f"not in the manifest{hidden}: added after the run was sealed")
 
 
-def _check_events(run_dir: Path, manifest: dict | None, result: RunVerification, events: EventsFile | None) -> None:
+def _check_events(run_dir: Path, manifest: dict | None, result: RunVerification, events: EventsFile | None,
+                  signed: bool = False) -> None:
     if events is None:
         if manifest is None:  # nothing sealed and nothing to check: the missing file was already said
             result.add("missing", EVENTS_FILE, "the run has no events")
         return  # a sealed run's missing events.jsonl is reported with the artifacts
+    if signed and _as_written(manifest, events):
+        result.events = events.data.count(b"\n")   # byte for byte the chain the trail wrote, signed
+        return
     # bytes, as the events were hashed when written: a line is parsed only when the chain needs a closer look
-    lines = [line for line in events.lines if line]
+    lines = events.lines
     closure = (manifest or {}).get("closure") or {}
     if closure.get("torn") and len(lines) == (manifest.get("events") or {}).get("count", -2) + 1 and _not_json(lines[-1]):
         lines = lines[:-1]  # the line being written when the run was killed, sealed as found by its closure

@@ -180,7 +180,7 @@ class RunSession:
         if self.signer is None:
             return
         seal = seal_run(self.run_dir, self.run_id, self.bot.name, self.trail.written, self.trail.last_hash,
-                        self.signer)
+                        self.signer, written_sha256=self.trail.written_sha256)
         record_chain_head(self.queue_url, self.project, seal)
 
 
