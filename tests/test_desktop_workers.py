@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
+import threading
 import sys
 from datetime import date
 from decimal import Decimal
@@ -18,7 +20,7 @@ from runner import ExitCode, RunRequest, load_settings, start_run
 from runner.audit.signing import load_verifier
 from runner.audit.verify import verify_run
 
-from .conftest import make_payments
+from .conftest import make_payments, wait_until
 
 ACCOUNTS = ["C1001", "C1002", "C1003", "C1004", "C1005", "C1006", "C1007", "C1008"]
 
@@ -83,6 +85,69 @@ def test_desktop_workers_need_a_screen_each_which_virtual_display_gives(project,
                           env=env)
     assert done.returncode == ExitCode.OK, done.stdout + done.stderr
     assert sorted(p["payment_ref"] for p in ledger.payments()) == ["ONE-1", "ONE-2"]
+
+
+def test_a_worker_process_killed_mid_item_loses_nothing_and_keys_nothing_twice(project, ledger, screen, tmp_path):
+    rows = [[f"KIL-{n:02d}", account, 20 + n, date(2026, 11, 3)] for n, account in enumerate(ACCOUNTS[:6], 1)]
+    workbook = make_payments(tmp_path / "payments.xlsx", rows)
+    request = RunRequest(bot="post-payments", input_path=workbook, project=project, workers=2, virtual_display=True,
+                         app_commands={"ledger": ledger.command()})
+    outcome: dict = {}
+    runner = threading.Thread(target=lambda: outcome.setdefault("result", start_run(request)), daemon=True)
+    runner.start()
+    logs = project / "logs" / "post-payments"
+
+    def worker_typing() -> dict | None:   # worker 2 is filling in LEDGER's posting screen for an item it holds
+        for path in logs.glob("*/events.jsonl") if logs.exists() else []:
+            events = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.endswith("}")]
+            held = {e["item"]: e["data"]["lease"] for e in events if e["kind"] == "item" and e["outcome"] == "started"
+                    and e["data"]["lease"].endswith("#2")}
+            if any(e["kind"] == "step" and e.get("action") == "fill" and (e.get("target") or "").startswith("post.")
+                   and e.get("item") in held for e in events):
+                return held
+        return None
+
+    wait_until(lambda: worker_typing() is not None or not runner.is_alive(), 240, "worker 2 typing an item")
+    held = worker_typing()
+    assert held, "worker 2 never got an item"
+    pid = int(next(iter(held.values())).split(":")[1])
+    os.kill(pid, signal.SIGKILL)
+    runner.join(300)
+    first = outcome["result"]
+    assert first.exit_code != ExitCode.OK
+    assert "worker 2 stopped unexpectedly" in first.message
+    # the dead worker's screen and its LEDGER/AR went with it: no program is left running on the database
+    wait_until(lambda: not programs_on(ledger.db), 30, "the dead worker's programs to quit")
+    posted_once = [p["payment_ref"] for p in ledger.payments()]
+    assert len(posted_once) == len(set(posted_once))   # nothing twice, even in the run that lost a worker
+
+    # the next run takes back what the dead worker held (its lease's process is gone) and finishes the rest
+    again = start_run(RunRequest(bot="post-payments", input_path=workbook, project=project,
+                                 app_commands={"ledger": ledger.command()}))
+    assert again.exit_code == ExitCode.OK, [(i.reference, i.outcome, i.message) for i in again.items]
+    posted = ledger.payments()
+    assert sorted(p["payment_ref"] for p in posted) == [r[0] for r in rows]   # each exactly once
+    done_first = {e["item"] for e in events_of(first.run_dir) if e["kind"] == "item" and e["outcome"] == "done"}
+    cut_short = sorted(item for item in held if item not in done_first)   # the item worker 2 died on
+    assert len(cut_short) == 1, (held, done_first)
+    recovered = [e["item"] for e in events_of(again.run_dir) if e["kind"] == "item" and e["outcome"] == "started"
+                 and e["data"]["recovered"]]
+    assert recovered == cut_short
+    # the first run's evidence is whole: sealed, and it says why it stopped
+    verified = verify_run(first.run_dir, load_verifier(load_settings(project), project))
+    assert verified.ok and not verified.findings, verified.findings
+
+
+def programs_on(db: Path) -> list[int]:
+    """Processes of LEDGER/AR started on `db`, from /proc."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and str(db).encode() in (entry / "cmdline").read_bytes():
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found
 
 
 def test_a_virtual_display_not_yet_listening_is_waited_for_not_a_crash(screen):

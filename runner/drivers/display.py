@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import struct
 import sys
 import tempfile
@@ -115,3 +116,21 @@ def virtual_display(width: int, height: int, depth: int = 24) -> Iterator[str]:
         yield os.environ["DISPLAY"]
     finally:
         xvfb.stop()
+
+
+def stop_abandoned_display(name: str) -> bool:
+    """Stop the Xvfb serving `name` whose owner died without stopping it (a worker process killed): the programs
+    on it lose their screen and quit with it. Only an Xvfb of this user, found by the X server's lock file."""
+    if sys.platform != "linux" or not name.startswith(":"):
+        return False
+    number = name[1:].split(".")[0]
+    try:
+        pid = int(Path(f"/tmp/.X{number}-lock").read_text().strip())
+        command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        if not command or not command[0].endswith(b"Xvfb") or name.encode() not in command \
+                or Path(f"/proc/{pid}").stat().st_uid != os.getuid():
+            return False
+        os.kill(pid, signal.SIGTERM)
+        return True
+    except (OSError, ValueError):
+        return False

@@ -22,7 +22,7 @@ from typing import Any, Callable
 from loguru import logger
 
 from ..audit.events import AuditEvent
-from ..drivers.display import virtual_display
+from ..drivers.display import stop_abandoned_display, virtual_display
 from ..engine.core import Engine
 from ..errors import SystemException
 from ..project.secrets import Redactor
@@ -62,6 +62,7 @@ class WorkerProcess:
         self.session, self.number, self.tally = session, number, tally
         self.failure: BaseException | None = None
         self.engine_tally: dict[str, int] = {}
+        self.display = ""   # the worker's virtual screen, stopped here if the worker dies without stopping it
         self._conn, child_end = SPAWN.Pipe()
         order = WorkerOrder(session.request, session.run_id, session.run_dir, session.queue_url, session.policy,
                             number)
@@ -99,12 +100,16 @@ class WorkerProcess:
                 self.tally.started(message[1], message[2])
             elif kind == "finished":
                 self.tally.finished(message[1], message[2])
+            elif kind == "display":
+                self.display = message[1]
             elif kind == "ended":
                 self._ended = True
                 self.engine_tally, self.failure = message[1], message[2]
         self.process.join()
         self._conn.close()
         if not self._ended:
+            if self.display:
+                stop_abandoned_display(self.display)   # its programs quit with their screen
             self.failure = SystemException(
                 f"worker {self.number} stopped unexpectedly (exit code {self.process.exitcode}); an item it held "
                 "is given back by the next run (its lease)")
@@ -197,7 +202,8 @@ def work_in_process(order: WorkerOrder, work: ProcessWork, conn: Any, stopping: 
         redactor.add(*prepared.secrets.values())
         trail = ForwardedTrail(order.run_id, order.run_dir, redactor, channel)
         session = WorkerSession(order, prepared, trail)
-        with virtual_display(*prepared.settings.desktop.display_size):
+        with virtual_display(*prepared.settings.desktop.display_size) as display:
+            channel.send("display", display)
             drivers = make_drivers(prepared, project, attended=False)
             engine = Engine(drivers, prepared.book, prepared.maps, prepared.settings, trail, prepared.secrets,
                             prepared.apps, order.policy)
