@@ -12,6 +12,7 @@ Ctrl-C is the run's: a worker process ignores it and, like every worker, stops a
 from __future__ import annotations
 
 import multiprocessing
+import os
 import pickle
 import signal
 import threading
@@ -153,11 +154,28 @@ class ForwardedTrail:
         return event
 
 
+class _RunStopping:
+    """The run's stop flag, seen from a worker process: also set when the run itself is gone (killed), so an
+    orphaned worker claims nothing more."""
+
+    def __init__(self, flag: Any):
+        self.flag, self.run_pid = flag, os.getppid()
+
+    def is_set(self) -> bool:
+        return self.flag.is_set() or os.getppid() != self.run_pid
+
+    def wait(self, timeout: float) -> bool:
+        return self.flag.wait(timeout) or self.is_set()
+
+    def set(self) -> None:
+        self.flag.set()
+
+
 class ForwardedTally:
     """The run's tally, seen from a worker process."""
 
     def __init__(self, channel: _Channel, stopping: Any):
-        self.channel, self.stopping = channel, stopping
+        self.channel, self.stopping = channel, _RunStopping(stopping)
 
     def started(self, lane: str, reference: str) -> None:
         self.channel.send("started", lane, reference)
@@ -231,5 +249,8 @@ def work_in_process(order: WorkerOrder, work: ProcessWork, conn: Any, stopping: 
         pickle.dumps(failure)
     except Exception:  # noqa: BLE001 - an exception that cannot travel is said in words
         failure = SystemException(f"worker {order.number}: {type(failure).__name__}: {failure}")
-    channel.send("ended", engine_tally, failure)
+    try:
+        channel.send("ended", engine_tally, failure)
+    except OSError:
+        pass   # the run is gone: nobody is left to tell
     conn.close()
