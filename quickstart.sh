@@ -45,6 +45,8 @@ if [ "$what" = test ]; then
   # desktop programs nobody here wrote, recorded and replayed by the recorder's tests: a Qt editor and a GTK one
   command -v featherpad >/dev/null || office+=(featherpad)
   command -v mousepad >/dev/null || office+=(mousepad)
+  # the work queue's tests start a PostgreSQL server of their own (initdb, pg_ctl) in a temporary folder
+  ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || office+=(postgresql)
 fi
 if [ $(( ${#missing[@]} + ${#office[@]} )) -gt 0 ]; then
   echo "Installing system packages: ${missing[*]} ${office[*]}"
@@ -56,7 +58,7 @@ if [ $(( ${#missing[@]} + ${#office[@]} )) -gt 0 ]; then
 fi
 
 # Every extra, at the versions constraints.txt pins.
-extras='.[desktop,recorder,test]'
+extras='.[desktop,recorder,postgres,test]'
 
 if [ "$what" = lock ]; then
   # A throw-away environment with the newest versions pyproject.toml allows, written down.

@@ -196,6 +196,15 @@ def signals_left_as_they_were():
         pytest.fail(f"the test left signal handling changed (restored now): {changed}")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def postgres_stopped_at_the_end():
+    """The PostgreSQL server a test started (tests/postgres_server.py) is stopped when the suite ends."""
+    from .postgres_server import stop_postgres
+
+    yield
+    stop_postgres()
+
+
 def pytest_configure(config):
     """A suite started from a background job (CI, `... &` in a script) inherits SIGINT ignored; the tests
     of Ctrl-C handling need what a terminal gives: Python's own handler."""

@@ -17,10 +17,15 @@ from runner.errors import ConfigurationError
 from runner.project.settings import load_settings
 from runner.work_queue import AGE_BUCKETS, ItemState, QueueError, age_bucket, describe_queue, open_queue, queue_exists
 
-# backend name -> the URL of a fresh, empty queue under a test's folder
+from .postgres_server import postgres_database
+
+# backend name -> the URL of a fresh, empty queue under a test's folder (PostgreSQL: a fresh database on the
+# server the suite starts, tests/postgres_server.py)
 BACKENDS = {
     "sqlite": lambda folder: f"sqlite:///{folder}/queue.sqlite3",
+    "postgresql": lambda folder: postgres_database(),
 }
+MARKS = {"postgresql": [pytest.mark.postgres]}
 
 
 class Clock:
@@ -41,7 +46,7 @@ def clock():
     return Clock()
 
 
-@pytest.fixture(params=sorted(BACKENDS))
+@pytest.fixture(params=[pytest.param(name, marks=MARKS.get(name, [])) for name in sorted(BACKENDS)])
 def queue_url(request, tmp_path):
     return BACKENDS[request.param](tmp_path)
 
@@ -216,9 +221,15 @@ def test_unset_the_queue_follows_logs_dir_and_queue_path_still_means_a_sqlite_fi
 
 
 def test_an_unknown_backend_or_a_sqlite_url_without_a_file_is_refused_with_what_to_write(tmp_path):
-    with pytest.raises(ConfigurationError, match=r"no queue backend for 'postgresql://' \(known: sqlite://\)") as e:
-        open_queue("postgresql://backroom@db/queue", tmp_path)
+    with pytest.raises(ConfigurationError,
+                       match=r"no queue backend for 'mssql://' \(known: postgresql://, sqlite://\)") as e:
+        open_queue("mssql://backroom@db/queue", tmp_path)
     assert "sqlite:///logs/queue.sqlite3" in e.value.hint
+    # a server that cannot be reached is said plainly, its password never
+    with pytest.raises(ConfigurationError, match=r"queue postgresql://backroom:\*\*\*@nowhere.invalid/queue: cannot "
+                                                 r"connect") as e:
+        open_queue("postgresql://backroom:S3cret@nowhere.invalid/queue", tmp_path)
+    assert "S3cret" not in str(e.value) and "PGPASSWORD" in e.value.hint
     with pytest.raises(ConfigurationError, match="needs a file"):
         open_queue("sqlite://", tmp_path)
     assert not any(tmp_path.iterdir())

@@ -13,6 +13,7 @@ EXTRAS = {
     "desktop": {"pyautogui", "cv2", "numpy", "mss", "Xlib", "xvfbwrapper", "pyperclip", "PIL", "pyscreeze",
                 "pymsgbox", "pytweening", "mouseinfo"},
     "recorder": {"pynput", "evdev"},
+    "postgres": {"psycopg", "psycopg_binary", "psycopg_pool"},
 }
 
 

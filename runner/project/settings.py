@@ -125,7 +125,8 @@ class Settings(_Strict):
 
     @property
     def queue_url(self) -> str:
-        return self.queue or f"sqlite:///{self.logs_dir}/queue.sqlite3"
+        """BACKROOM_QUEUE_URL (one machine's or one command's choice) wins over `queue:` in backroom.yaml."""
+        return os.environ.get("BACKROOM_QUEUE_URL") or self.queue or f"sqlite:///{self.logs_dir}/queue.sqlite3"
 
     def app(self, name: str, kind: str = "web") -> AppSettings:
         """Where a web app lives, or how a desktop app starts; a clear error when it is not configured."""

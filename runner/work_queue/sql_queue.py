@@ -1,0 +1,441 @@
+"""The work queue's rules in SQL, for every SQL backend: what intake does with a row it has seen, who may
+finish an item, what a person's retry or skip may change. A backend (sqlite_queue.py, postgres_queue.py)
+supplies its connection, transactions, clock and the few statements its database spells differently.
+
+Every state change is one transaction that also writes a row to `state_changes`, so the history of an
+item can never disagree with its state. A lease names its owner (host:pid:run); a claim takes back items
+whose lease expired, or whose owner on this host is no longer alive, so a killed runner's item goes back
+to work on the next run at once.
+
+Statements are written with `?` placeholders; a backend whose driver wants another style converts them
+(`_run`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import socket
+from contextlib import AbstractContextManager
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from ..intake.work_item import WorkItem
+from .base import (REVIEW_STATES, EvidenceHead, IntakeReport, ItemState, QueueError, QueuedItem, ReviewReport,
+                   StateChange)
+
+
+# -- item data survives the round trip with its types (money stays Decimal, dates stay dates)
+def _encode(value: Any) -> Any:
+    """json.dumps calls this for what JSON has no type for, at any depth (an invoice's lines)."""
+    if isinstance(value, Decimal):
+        return {"$decimal": str(value)}
+    if isinstance(value, datetime):
+        return {"$datetime": value.isoformat()}
+    if isinstance(value, date):
+        return {"$date": value.isoformat()}
+    raise TypeError(f"work item data cannot hold {type(value).__name__} values")
+
+
+def _decode(obj: dict) -> Any:
+    if "$decimal" in obj:
+        return Decimal(obj["$decimal"])
+    if "$datetime" in obj:
+        return datetime.fromisoformat(obj["$datetime"])
+    if "$date" in obj:
+        return date.fromisoformat(obj["$date"])
+    return obj
+
+
+def dump_data(data: dict) -> str:
+    return json.dumps(data, default=_encode, sort_keys=True, ensure_ascii=False)
+
+
+def load_data(text: str | None) -> dict | None:
+    return json.loads(text, object_hook=_decode) if text else None
+
+
+def data_hash(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def make_owner(run_id: str) -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{run_id}"
+
+
+def owner_dead(owner: str | None) -> bool:
+    """True when the lease owner ran on this host and its process is gone (another host's process is never
+    looked for: its lease runs out instead)."""
+    if not owner:
+        return True
+    host, _, rest = owner.partition(":")
+    pid_text = rest.partition(":")[0]
+    return host == socket.gethostname() and pid_text.isdigit() and not _pid_alive(int(pid_text))
+
+
+class SQLWorkQueue:
+    """The WorkQueue Protocol over SQL. Subclasses provide `conn`, `_tx`, `_now`, `_insert` and the
+    statements their database spells its own way."""
+
+    conn: Any
+    FOR_UPDATE = ""                                   # how a transaction locks the rows it reads to change
+    SKIP_LOCKED = ""                                  # ... and passes over rows another claim is taking
+    GREATEST = "max"                                  # the larger of two values
+    RESULT_VARIABLE = "json_extract(result, '$.vars.' || ?)"   # a variable recorded in an item's result
+
+    # -- what a backend provides -------------------------------------------------------------
+    def _tx(self) -> AbstractContextManager[Any]:
+        raise NotImplementedError
+
+    def _now(self, conn: Any) -> float:
+        raise NotImplementedError
+
+    def _insert(self, conn: Any, statement: str, args: tuple) -> int:
+        """Run an INSERT into items and return the new row's id."""
+        raise NotImplementedError
+
+    def _run(self, conn: Any, statement: str, args: tuple | list = ()) -> Any:
+        return conn.execute(statement, args)
+
+    def _lock_bot(self, conn: Any, bot: str) -> None:
+        """Adding items of one bot is done one transaction at a time (two runners reading one workbook)."""
+
+    def new_owner(self, run_id: str) -> str:
+        """Who holds a lease: this host and process, so a claim on this host can tell a dead holder at once."""
+        return make_owner(run_id)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    # -- shared pieces -----------------------------------------------------------------------
+    def _log(self, conn, item_id: int, from_state: str | None, to_state: str, actor: str, message: str = "",
+             run_id: str | None = None, now: float | None = None) -> None:
+        self._run(conn, "INSERT INTO state_changes(item_id, at, from_state, to_state, actor, message, run_id)"
+                        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                  (item_id, self._now(conn) if now is None else now, from_state, to_state, actor, message, run_id))
+
+    @staticmethod
+    def _item(row: Any, recovered: bool = False) -> QueuedItem:
+        return QueuedItem(
+            id=row["id"], bot=row["bot"], reference=row["reference"], data=load_data(row["data"]) or {},
+            state=ItemState(row["state"]), attempts=row["attempts"], source=row["source"],
+            created_at=row["created_at"], updated_at=row["updated_at"], run_id=row["run_id"],
+            last_error=row["last_error"], result=load_data(row["result"]), commit_started=bool(row["commit_started"]),
+            recovered=recovered,
+        )
+
+    def _row(self, conn, bot: str, reference: str) -> Any:
+        return self._run(conn, f"SELECT * FROM items WHERE bot = ? AND reference = ?{self.FOR_UPDATE}",
+                         (bot, reference)).fetchone()
+
+    def _by_id(self, conn, item_id: int) -> Any:
+        return self._run(conn, "SELECT * FROM items WHERE id = ?", (item_id,)).fetchone()
+
+    def _last_actor(self, conn, item_id: int) -> str:
+        row = self._run(conn, "SELECT actor FROM state_changes WHERE item_id = ? ORDER BY id DESC LIMIT 1",
+                        (item_id,)).fetchone()
+        return row["actor"] if row else ""
+
+    # -- intake ------------------------------------------------------------------
+    def intake(self, bot: str, items: list[WorkItem], actor: str) -> IntakeReport:
+        report = IntakeReport()
+        with self._tx() as conn:
+            self._lock_bot(conn, bot)
+            now = self._now(conn)
+            for item in items:
+                data = dump_data(item.data)
+                digest = data_hash(data)
+                row = self._row(conn, bot, item.reference)
+                if row is None:
+                    item_id = self._insert(
+                        conn, "INSERT INTO items(bot, reference, data, data_hash, source, state, created_at, updated_at)"
+                              " VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)",
+                        (bot, item.reference, data, digest, item.source, now, now))
+                    self._log(conn, item_id, None, "pending", actor, f"from {item.source}", now=now)
+                    report.added.append(item.reference)
+                    continue
+                same = row["data_hash"] == digest
+                state = row["state"]
+                if state == ItemState.DONE:
+                    (report.already_done if same else report.changed_after_done).append(item.reference)
+                    if not same:
+                        self._log(conn, row["id"], state, state, actor,
+                                  f"{item.source} has different data for this done item; not keyed again", now=now)
+                elif state == ItemState.BUSINESS_EXCEPTION and self._last_actor(conn, row["id"]).startswith("intake:"):
+                    if same:
+                        report.already_queued.append(item.reference)
+                        continue
+                    # It was refused when read; the corrected file replaces it and it goes to work.
+                    self._run(conn, "UPDATE items SET data = ?, data_hash = ?, source = ?, state = 'pending',"
+                                    " attempts = 0, last_error = NULL, not_before = 0, updated_at = ? WHERE id = ?",
+                              (data, digest, item.source, now, row["id"]))
+                    self._log(conn, row["id"], state, "pending", actor, f"corrected in {item.source}", now=now)
+                    report.corrected.append(item.reference)
+                elif same:
+                    report.already_queued.append(item.reference)
+                elif state == ItemState.PENDING and self._last_actor(conn, row["id"]).startswith("user:"):
+                    # A person corrected this item; an older file must not undo the correction.
+                    report.changed_in_review.append(item.reference)
+                elif state == ItemState.PENDING:
+                    self._run(conn, "UPDATE items SET data = ?, data_hash = ?, source = ?, updated_at = ? WHERE id = ?",
+                              (data, digest, item.source, now, row["id"]))
+                    self._log(conn, row["id"], state, state, actor, f"data updated from {item.source}", now=now)
+                    report.updated_pending.append(item.reference)
+                else:
+                    report.changed_in_review.append(item.reference)
+        return report
+
+    def record_done(self, bot: str, item: WorkItem, actor: str, message: str) -> bool:
+        data = dump_data(item.data)
+        result = dump_data({"vars": {}, "output": {}, "keyed_outside_a_run": message})
+        with self._tx() as conn:
+            self._lock_bot(conn, bot)
+            now = self._now(conn)
+            row = self._row(conn, bot, item.reference)
+            if row is None:
+                item_id = self._insert(
+                    conn, "INSERT INTO items(bot, reference, data, data_hash, source, state, last_error, result,"
+                          " created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'done', ?, ?, ?, ?)",
+                    (bot, item.reference, data, data_hash(data), item.source, message, result, now, now))
+                self._log(conn, item_id, None, "done", actor, message, now=now)
+                return True
+            if row["state"] != ItemState.PENDING:
+                return False
+            self._run(conn, "UPDATE items SET state = 'done', last_error = ?, result = ?, updated_at = ? WHERE id = ?",
+                      (message, result, now, row["id"]))
+            self._log(conn, row["id"], "pending", "done", actor, message, now=now)
+            return True
+
+    def add_for_review(self, bot: str, items: list[tuple[WorkItem, str]], actor: str) -> ReviewReport:
+        """Put items straight into review with a reason: rows refused at intake, lines a
+        reconciliation could not match. An item already queued is left as it is (a person may
+        have decided about it already); the report says which."""
+        report = ReviewReport()
+        with self._tx() as conn:
+            self._lock_bot(conn, bot)
+            now = self._now(conn)
+            for item, reason in items:
+                row = self._row(conn, bot, item.reference)
+                if row is not None:
+                    report.existing[item.reference] = self._item(row)
+                    continue
+                data = dump_data(item.data)
+                item_id = self._insert(
+                    conn, "INSERT INTO items(bot, reference, data, data_hash, source, state, last_error, created_at,"
+                          " updated_at) VALUES (?, ?, ?, ?, ?, 'business_exception', ?, ?, ?)",
+                    (bot, item.reference, data, data_hash(data), item.source, reason, now, now))
+                self._log(conn, item_id, None, "business_exception", actor, reason, now=now)
+                report.added.append(item.reference)
+        return report
+
+    def refused_at_intake(self, bot: str) -> set[str]:
+        """References in review because their input was refused when read (not because a run failed)."""
+        rows = self._run(self.conn,
+                         "SELECT i.reference AS reference FROM items i WHERE i.bot = ? AND i.state = 'business_exception'"
+                         " AND (SELECT s.actor FROM state_changes s WHERE s.item_id = i.id ORDER BY s.id DESC LIMIT 1)"
+                         " LIKE 'intake:%'", (bot,)).fetchall()
+        return {r["reference"] for r in rows}
+
+    # -- the runner's side ---------------------------------------------------------
+    def _claimable(self, conn, bot: str, now: float) -> tuple[Any, bool]:
+        """The row to lease next and whether it is taken back from a runner that stopped: pending and due
+        first, else in progress under a lease that ran out or whose holder on this host is gone."""
+        row = self._run(conn, "SELECT * FROM items WHERE bot = ? AND state = 'pending' AND not_before <= ?"
+                              f" ORDER BY not_before, id LIMIT 1{self.SKIP_LOCKED}", (bot, now)).fetchone()
+        if row is not None:
+            return row, False
+        for candidate in self._run(conn, f"SELECT * FROM items WHERE bot = ? AND state = 'in_progress' ORDER BY id"
+                                         f"{self.SKIP_LOCKED}", (bot,)).fetchall():
+            if candidate["lease_expires"] < now or owner_dead(candidate["lease_owner"]):
+                return candidate, True
+        return None, False
+
+    def claim(self, bot: str, owner: str, lease_s: float, run_id: str) -> QueuedItem | None:
+        """Lease the next item: pending and due, or in progress under a lease that is no longer held."""
+        with self._tx() as conn:
+            now = self._now(conn)
+            row, recovered = self._claimable(conn, bot, now)
+            if row is None:
+                return None
+            self._run(conn, "UPDATE items SET state = 'in_progress', attempts = attempts + 1, lease_owner = ?,"
+                            " lease_expires = ?, run_id = ?, updated_at = ? WHERE id = ?",
+                      (owner, now + lease_s, run_id, now, row["id"]))
+            message = f"attempt {row['attempts'] + 1}"
+            if recovered:
+                message += f"; recovered from {row['lease_owner']}, which stopped without finishing"
+            self._log(conn, row["id"], row["state"], "in_progress", f"run:{run_id}", message, run_id, now=now)
+            fresh = self._by_id(conn, row["id"])
+        return self._item(fresh, recovered)
+
+    def seconds_until_due(self, bot: str) -> float | None:
+        row = self._run(self.conn, "SELECT min(not_before) AS due FROM items WHERE bot = ? AND state = 'pending'",
+                        (bot,)).fetchone()
+        return None if row["due"] is None else max(row["due"] - self._now(self.conn), 0.0)
+
+    def _owned(self, conn, item_id: int, owner: str) -> Any:
+        row = self._run(conn, f"SELECT * FROM items WHERE id = ?{self.FOR_UPDATE}", (item_id,)).fetchone()
+        if row is None or row["state"] != ItemState.IN_PROGRESS or row["lease_owner"] != owner:
+            raise QueueError(f"item {row['reference'] if row else item_id} is no longer leased by this runner "
+                             f"(state {row['state'] if row else 'missing'})")
+        return row
+
+    def heartbeat(self, item_id: int, owner: str, lease_s: float) -> None:
+        with self._tx() as conn:
+            self._owned(conn, item_id, owner)
+            self._run(conn, "UPDATE items SET lease_expires = ? WHERE id = ?", (self._now(conn) + lease_s, item_id))
+
+    def mark_committing(self, item_id: int, owner: str) -> None:
+        """Recorded before the step that changes the legacy system, so a retry checks first."""
+        with self._tx() as conn:
+            row = self._owned(conn, item_id, owner)
+            if not row["commit_started"]:
+                self._run(conn, "UPDATE items SET commit_started = 1 WHERE id = ?", (item_id,))
+
+    def _finish(self, item_id: int, owner: str, state: ItemState, message: str, *, result: dict | None = None,
+                retry_in_s: float | None = None) -> None:
+        with self._tx() as conn:
+            row = self._owned(conn, item_id, owner)
+            now = self._now(conn)
+            self._run(conn, "UPDATE items SET state = ?, lease_owner = NULL, lease_expires = NULL, last_error = ?,"
+                            " result = ?, not_before = ?, updated_at = ? WHERE id = ?",
+                      (state.value, None if state == ItemState.DONE else message,
+                       dump_data(result) if result is not None else row["result"],
+                       now + retry_in_s if retry_in_s is not None else 0.0, now, item_id))
+            self._log(conn, item_id, row["state"], state.value, f"run:{row['run_id']}", message, row["run_id"], now=now)
+
+    def complete(self, item_id: int, owner: str, result: dict, message: str = "") -> None:
+        self._finish(item_id, owner, ItemState.DONE, message, result=result)
+
+    def business_exception(self, item_id: int, owner: str, message: str) -> None:
+        self._finish(item_id, owner, ItemState.BUSINESS_EXCEPTION, message)
+
+    def system_exception(self, item_id: int, owner: str, message: str, retry_in_s: float | None) -> None:
+        """With retry_in_s the item waits and is worked again; without, it goes to a person."""
+        if retry_in_s is None:
+            self._finish(item_id, owner, ItemState.SYSTEM_EXCEPTION, message)
+        else:
+            self._finish(item_id, owner, ItemState.PENDING, f"will retry: {message}", retry_in_s=retry_in_s)
+
+    def release(self, item_id: int, owner: str, message: str) -> None:
+        """Give an item back untouched (the run stopped before working it)."""
+        with self._tx() as conn:
+            row = self._owned(conn, item_id, owner)
+            self._run(conn, f"UPDATE items SET state = 'pending', attempts = {self.GREATEST}(attempts - 1, 0),"
+                            " lease_owner = NULL, lease_expires = NULL, updated_at = ? WHERE id = ?",
+                      (self._now(conn), item_id))
+            self._log(conn, item_id, row["state"], "pending", f"run:{row['run_id']}", message, row["run_id"])
+
+    # -- a person's side -----------------------------------------------------------
+    def _by_reference(self, conn, bot: str, reference: str) -> Any:
+        row = self._row(conn, bot, reference)
+        if row is None:
+            raise QueueError(f"no work item '{reference}' for bot '{bot}'")
+        return row
+
+    def retry(self, bot: str, reference: str, actor: str, changes: dict[str, Any] | None = None,
+              checked_not_in_app: bool = False) -> QueuedItem:
+        with self._tx() as conn:
+            row = self._by_reference(conn, bot, reference)
+            # done outside a run (keyed while recording) is a person's word, which a person may take back
+            recorded_done = row["state"] == ItemState.DONE and self._last_actor(conn, row["id"]).startswith("record:")
+            if row["state"] not in [s.value for s in (*REVIEW_STATES, ItemState.SKIPPED)] and not recorded_done:
+                raise QueueError(f"'{reference}' is {row['state']}; only items in review or skipped can be retried")
+            if row["state"] == ItemState.BUSINESS_EXCEPTION and self._last_actor(conn, row["id"]).startswith("intake:"):
+                raise QueueError(f"'{reference}' was refused when {row['source'] or 'its input'} was read: "
+                                 f"{row['last_error']}",
+                                 "Correct the input file and run the bot again (the corrected row replaces it), "
+                                 "or skip it with a reason.")
+            data = load_data(row["data"]) or {}
+            unknown = sorted(set(changes or {}) - set(data))
+            if unknown:
+                raise QueueError(f"'{reference}' has no field {', '.join(unknown)} (fields: {', '.join(sorted(data))})")
+            data.update(changes or {})
+            text = dump_data(data)
+            # commit_started stays unless a person checked the application: an earlier attempt may have submitted.
+            keep_commit = row["commit_started"] and not checked_not_in_app
+            self._run(conn, "UPDATE items SET state = 'pending', data = ?, data_hash = ?, attempts = 0, not_before = 0,"
+                            " commit_started = ?, updated_at = ? WHERE id = ?",
+                      (text, data_hash(text), int(bool(keep_commit)), self._now(conn), row["id"]))
+            what = f"retry with {', '.join(f'{k}={v}' for k, v in changes.items())}" if changes else "retry"
+            if row["commit_started"] and checked_not_in_app:
+                what += " (checked by a person: not in the application)"
+            self._log(conn, row["id"], row["state"], "pending", actor, what)
+            return self._item(self._by_id(conn, row["id"]))
+
+    def skip(self, bot: str, reference: str, actor: str, reason: str) -> QueuedItem:
+        if not reason.strip():
+            raise QueueError("a skip needs a reason", "Say why, e.g. --reason 'duplicate of SO-1042'")
+        with self._tx() as conn:
+            row = self._by_reference(conn, bot, reference)
+            if row["state"] in (ItemState.DONE, ItemState.IN_PROGRESS):
+                raise QueueError(f"'{reference}' is {row['state']} and cannot be skipped")
+            self._run(conn, "UPDATE items SET state = 'skipped', last_error = ?, updated_at = ? WHERE id = ?",
+                      (reason, self._now(conn), row["id"]))
+            self._log(conn, row["id"], row["state"], "skipped", actor, reason)
+            return self._item(self._by_id(conn, row["id"]))
+
+    # -- reading -------------------------------------------------------------------
+    def holder_of(self, bot: str, variable: str, value: str, other_than: str) -> str | None:
+        if not variable.isidentifier():
+            raise ValueError(f"not a variable name: {variable!r}")
+        row = self._run(self.conn, f"SELECT reference FROM items WHERE bot = ? AND reference != ? AND result IS NOT NULL"
+                                   f" AND {self.RESULT_VARIABLE} = ? ORDER BY id LIMIT 1",
+                        (bot, other_than, variable, value)).fetchone()
+        return row["reference"] if row else None
+
+    def record_evidence_head(self, head: EvidenceHead) -> None:
+        with self._tx() as conn:  # never moves back: a late writer with an older head changes nothing
+            self._run(conn, "INSERT INTO evidence_heads(bot, run_id, chain_length, line_sha256, recorded_at)"
+                            " VALUES (?, ?, ?, ?, ?) ON CONFLICT(bot) DO UPDATE SET run_id = excluded.run_id,"
+                            " chain_length = excluded.chain_length, line_sha256 = excluded.line_sha256,"
+                            " recorded_at = excluded.recorded_at"
+                            " WHERE excluded.chain_length > evidence_heads.chain_length",
+                      (head.bot, head.run, head.chain_length, head.line_sha256, self._now(conn)))
+
+    def evidence_heads(self) -> dict[str, EvidenceHead]:
+        return {r["bot"]: EvidenceHead(r["bot"], r["run_id"], r["chain_length"], r["line_sha256"])
+                for r in self._run(self.conn, "SELECT * FROM evidence_heads").fetchall()}
+
+    def get(self, bot: str, reference: str) -> QueuedItem | None:
+        row = self._run(self.conn, "SELECT * FROM items WHERE bot = ? AND reference = ?", (bot, reference)).fetchone()
+        return self._item(row) if row else None
+
+    def items(self, bot: str | None = None, states: list[ItemState] | None = None) -> list[QueuedItem]:
+        sql, args = "SELECT * FROM items WHERE 1 = 1", []
+        if bot:
+            sql += " AND bot = ?"
+            args.append(bot)
+        if states:
+            sql += f" AND state IN ({', '.join('?' * len(states))})"
+            args += [ItemState(s).value for s in states]
+        return [self._item(r) for r in self._run(self.conn, sql + " ORDER BY created_at, id", args).fetchall()]
+
+    def history(self, bot: str, reference: str) -> list[StateChange]:
+        row = self.get(bot, reference)
+        if row is None:
+            raise QueueError(f"no work item '{reference}' for bot '{bot}'")
+        return [StateChange(r["at"], reference, r["from_state"], r["to_state"], r["actor"], r["message"], r["run_id"])
+                for r in self._run(self.conn, "SELECT * FROM state_changes WHERE item_id = ? ORDER BY id",
+                                   (row.id,)).fetchall()]
+
+    def changes_since(self, since: float) -> list[tuple[str, StateChange]]:
+        """Every change of state since a moment, oldest first, with its bot: the console's figures."""
+        rows = self._run(self.conn,
+                         "SELECT i.bot AS bot, i.reference AS reference, c.at AS at, c.from_state AS from_state,"
+                         " c.to_state AS to_state, c.actor AS actor, c.message AS message, c.run_id AS run_id"
+                         " FROM state_changes c JOIN items i ON i.id = c.item_id WHERE c.at >= ? ORDER BY c.id",
+                         (since,)).fetchall()
+        return [(r["bot"], StateChange(r["at"], r["reference"], r["from_state"], r["to_state"], r["actor"],
+                                       r["message"], r["run_id"])) for r in rows]

@@ -1,0 +1,107 @@
+"""The work queue on a real PostgreSQL server (the one the suite starts): a run keys through it as the
+README shows, and what only a server database has: a lapsed lease taken back by the database's clock,
+claims under contention, and a password never shown."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from runner.intake.work_item import WorkItem
+from runner.work_queue import ItemState, describe_queue, open_queue, queue_exists
+
+from .conftest import make_orders, start_billing
+from .postgres_server import postgres_database
+from .test_read_back_web import assert_orders_match
+
+pytestmark = pytest.mark.postgres
+
+
+def test_a_run_keys_its_orders_through_a_queue_on_postgresql(project, secrets_env, tmp_path):
+    url = postgres_database()
+    assert not queue_exists(url)   # looked at, not created
+    workbook, rows = make_orders(tmp_path / "orders.xlsx", 3, seed=61)
+    env = {**os.environ, "BACKROOM_QUEUE_URL": url, "COLUMNS": "200"}
+    with start_billing(tmp_path) as app:
+        # as the README shows it: the queue named in the environment (or by queue: in backroom.yaml)
+        done = subprocess.run([sys.executable, "-m", "runner.cli", "run", "rekey-orders", "--input", str(workbook),
+                               "--app-url", f"billing={app.url}"], cwd=project, env=env, capture_output=True,
+                              text=True, timeout=300)
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert_orders_match(app.settings.db_path, rows)
+    assert not (project / "logs" / "queue.sqlite3").exists()   # nothing went to a local file
+    queue = open_queue(url)
+    try:
+        items = queue.items("rekey-orders")
+        assert sorted(i.reference for i in items) == sorted(r[0] for r in rows)
+        assert all(i.state == ItemState.DONE and i.result["vars"]["confirmation"].startswith("CNF-") for i in items)
+        head = queue.evidence_heads()["rekey-orders"]   # the bot's chain head, beside its items
+        assert head.chain_length == 1
+    finally:
+        queue.close()
+    # the queue's commands read the same server
+    shown = subprocess.run([sys.executable, "-m", "runner.cli", "queue"], cwd=project, env=env, capture_output=True,
+                           text=True, timeout=120)
+    assert shown.returncode == 0 and "rekey-orders" in shown.stdout, shown.stdout + shown.stderr
+    again = subprocess.run([sys.executable, "-m", "runner.cli", "run", "rekey-orders", "--input", str(workbook),
+                            "--app-url", "billing=http://127.0.0.1:9"], cwd=project, env=env, capture_output=True,
+                           text=True, timeout=300)
+    assert again.returncode == 0, again.stdout + again.stderr   # all done already: nothing to key, no browser
+
+
+def test_a_lapsed_lease_is_taken_back_by_the_database_clock(tmp_path):
+    url = postgres_database()
+    queue = open_queue(url)   # the database's clock: no clock passed
+    try:
+        queue.intake("bot", [WorkItem("A", {"qty": 1}, "o.xlsx row 2")], "intake:o.xlsx")
+        # a runner on another machine (its process cannot be looked for) holds it for a very short lease
+        first = queue.claim("bot", "other-host:4242:r1", 0.2, "r1")
+        assert first is not None and queue.claim("bot", "this-host:1:r2", 60, "r2") is None
+
+        def lease_ran_out() -> bool:
+            row = queue.conn.execute("SELECT extract(epoch FROM clock_timestamp())::float8 - lease_expires AS late "
+                                     "FROM items WHERE reference = 'A'").fetchone()
+            return row["late"] > 0
+
+        from .conftest import wait_until
+
+        wait_until(lease_ran_out, 10, "the lease to run out on the server's clock")
+        taken = queue.claim("bot", "this-host:1:r2", 60, "r2")
+        assert taken is not None and taken.recovered and taken.attempts == 2
+        assert "recovered from other-host:4242:r1" in queue.history("bot", "A")[-1].message
+    finally:
+        queue.close()
+
+
+def test_sixteen_claimers_at_once_never_share_an_item(tmp_path):
+    url = postgres_database()
+    queue = open_queue(url)
+    refs = [f"R{n:04d}" for n in range(400)]
+    queue.intake("bot", [WorkItem(r, {"n": i}, f"o.xlsx row {i + 2}") for i, r in enumerate(refs)], "intake:o.xlsx")
+    queue.close()
+
+    def claim_all(number: int) -> list[str]:
+        mine = open_queue(url)
+        owner, got = f"host-{number}:1:r{number}", []
+        try:
+            while (item := mine.claim("bot", owner, 600, f"r{number}")) is not None:
+                got.append(item.reference)
+                mine.complete(item.id, owner, {})
+        finally:
+            mine.close()
+        return got
+
+    with ThreadPoolExecutor(16) as pool:
+        claimed = list(pool.map(claim_all, range(16)))
+    everything = [ref for got in claimed for ref in got]
+    assert sorted(everything) == refs   # each once, none lost
+    assert sum(1 for got in claimed if got) > 1   # they really worked side by side
+
+
+def test_a_password_in_the_url_is_never_shown():
+    url = postgres_database().replace("postgresql://postgres@", "postgresql://postgres:S3cret-pw@")
+    assert "S3cret-pw" not in describe_queue(url) and "***" in describe_queue(url)
