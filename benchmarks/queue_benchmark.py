@@ -1,11 +1,14 @@
-"""Benchmark: work-queue throughput on SQLite.
+"""Benchmark: work-queue throughput on SQLite and on PostgreSQL, side by side.
 
 Intake of 100,000 rows from a workbook (reading and type-checking the workbook, then queueing),
-and claim + complete per second, each beside a baseline measured in the same run: the bare
-SQLite statements the queue cannot do without (one INSERT per row in one transaction; one
-UPDATE per claim and per completion).
+claim + complete per second with one runner, and under contention (1, 4 and 16 runners claiming
+from one queue at once, each with its own connection: every item claimed once is checked), each
+beside a baseline measured in the same run: the bare statements the queue cannot do without (the
+rows inserted in one transaction; one UPDATE per claim and per completion). PostgreSQL is a
+throwaway server started for the run (initdb, pg_ctl; as the postgres user under root), or the
+one named by --postgres-url (an empty database: the benchmark fills it).
 
-    .venv/bin/python benchmarks/queue_benchmark.py [--rows 100000] [--claims 20000]
+    .venv/bin/python benchmarks/queue_benchmark.py [--rows 100000] [--claims 20000] [--postgres-url URL]
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import argparse
 import sqlite3
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -25,7 +29,10 @@ from openpyxl import Workbook, load_workbook  # noqa: E402
 from runner.demo.sample_orders import HEADERS, sample_rows  # noqa: E402
 from runner.project.bot import load_bot  # noqa: E402
 from runner.intake.workbook import read_workbook  # noqa: E402
+from runner.intake.work_item import WorkItem  # noqa: E402
 from runner.work_queue import open_queue  # noqa: E402
+
+CLAIMERS = (1, 4, 16)
 
 
 def write_big_workbook(path: Path, rows: int) -> None:
@@ -70,10 +77,90 @@ def bare_sqlite(path: Path, items, claims: int) -> tuple[float, float]:
     return insert, time.perf_counter() - started
 
 
+def bare_postgres(url: str, items, claims: int) -> tuple[float, float]:
+    """The baseline on PostgreSQL: the rows inserted by one statement; two UPDATEs per claimed item."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE bare_items (id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+                     " reference TEXT UNIQUE, data TEXT, state TEXT)")
+        started = time.perf_counter()
+        conn.execute("INSERT INTO bare_items(reference, data, state) SELECT r, d, 'pending'"
+                     " FROM unnest(%s::text[], %s::text[]) AS t(r, d)",
+                     ([i.reference for i in items], [repr(i.data) for i in items]))
+        insert = time.perf_counter() - started
+        started = time.perf_counter()
+        for n in range(1, claims + 1):
+            conn.execute("UPDATE bare_items SET state = 'in_progress' WHERE id = %s", (n,))
+            conn.execute("UPDATE bare_items SET state = 'done' WHERE id = %s", (n,))
+        return insert, time.perf_counter() - started
+
+
+def measure(url: str, items: list, claims: int) -> dict[str, float]:
+    """Intake, intake again, claim + complete with one runner, then with 1, 4 and 16 at once on fresh
+    items of another bot: seconds each, and how many items were claimed twice (must be 0)."""
+    queue = open_queue(url)
+    try:
+        figures = {"intake": timed(lambda: queue.intake("bench", items, "intake:orders.xlsx"))[0],
+                   "again": timed(lambda: queue.intake("bench", items, "intake:orders.xlsx"))[0]}
+
+        def claim_complete():
+            for _ in range(claims):
+                item = queue.claim("bench", "bench:1:run", 300, "run")
+                queue.complete(item.id, "bench:1:run", {"vars": {"confirmation": "CNF"}})
+        figures["claim"] = timed(claim_complete)[0]
+    finally:
+        queue.close()
+    for runners in CLAIMERS:
+        bot = f"contended-{runners}"
+        setup = open_queue(url)
+        setup.intake(bot, [WorkItem(f"C{n:06d}", {"n": n}, f"row {n}") for n in range(claims)], "intake:bench")
+        setup.close()
+        got: list[list[str]] = [[] for _ in range(runners)]
+
+        def work(number: int, bot: str = bot, got: list[list[str]] = got) -> None:
+            mine, owner = open_queue(url), f"bench-{number}:1:run"
+            try:
+                while (item := mine.claim(bot, owner, 300, "run")) is not None:
+                    got[number].append(item.reference)
+                    mine.complete(item.id, owner, {})
+            finally:
+                mine.close()
+        threads = [threading.Thread(target=work, args=(n,)) for n in range(runners)]
+        started = time.perf_counter()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        figures[f"contended {runners}"] = time.perf_counter() - started
+        everything = [ref for mine in got for ref in mine]
+        figures[f"twice {runners}"] = len(everything) - len(set(everything))
+        if len(set(everything)) != claims:
+            raise SystemExit(f"{runners} runners on {url.split('://')[0]}: {claims - len(set(everything))} items "
+                             "never claimed")
+    return figures
+
+
+def postgres_for_the_run(url: str | None):
+    """The URL to measure on, and how to stop the server started for it (None: given, or none here)."""
+    if url:
+        return url, None
+    sys.path.insert(0, str(ROOT / "tests"))
+    try:
+        from postgres_server import PostgresServer
+        server = PostgresServer()
+    except (ImportError, RuntimeError, KeyError) as exc:
+        print(f"PostgreSQL: not measured ({exc})")
+        return None, None
+    return server.new_database(), server.stop
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--claims", type=int, default=20_000)
+    parser.add_argument("--postgres-url", help="an empty PostgreSQL database to measure on (default: a server "
+                        "started for the run)")
     args = parser.parse_args()
     spec = load_bot(ROOT, "rekey-orders").input
     with tempfile.TemporaryDirectory() as tmp:
@@ -84,30 +171,39 @@ def main() -> None:
         assert len(intake.items) == args.rows, len(intake.rejected)
         bare_read_s, counted = timed(lambda: bare_read(workbook))
         assert counted == args.rows
-        queue = open_queue(tmp / "queue.sqlite3")
-        queue_s, report = timed(lambda: queue.intake("bench", intake.items, "intake:orders.xlsx"))
-        assert len(report.added) == args.rows
-        again_s, again = timed(lambda: queue.intake("bench", intake.items, "intake:orders.xlsx"))
-        assert not again.added
+        results = {"SQLite": measure(f"sqlite:///{tmp}/queue.sqlite3", intake.items, args.claims)}
+        bare = {"SQLite": bare_sqlite(tmp / "bare.sqlite3", intake.items, args.claims)}
+        url, stop = postgres_for_the_run(args.postgres_url)
+        try:
+            if url:
+                results["PostgreSQL"] = measure(url, intake.items, args.claims)
+                bare["PostgreSQL"] = bare_postgres(url, intake.items, args.claims)
+        finally:
+            if stop:
+                stop()
 
-        def claim_complete():
-            for _ in range(args.claims):
-                item = queue.claim("bench", "bench:1:run", 300, "run")
-                queue.complete(item.id, "bench:1:run", {"vars": {"confirmation": "CNF"}})
-        claim_s, _ = timed(claim_complete)
-        queue.close()
-        bare_insert_s, bare_claim_s = bare_sqlite(tmp / "bare.sqlite3", intake.items, args.claims)
+    rows, claims = args.rows, args.claims
+    print(f"\nWork queue: {rows:,} rows, {claims:,} claim+complete\n")
+    print(f"{'read + check workbook':<44}{read_s:>9.2f} s{rows / read_s:>12,.0f}/s")
+    print(f"{'  bare openpyxl read-only (baseline)':<44}{bare_read_s:>9.2f} s{rows / bare_read_s:>12,.0f}/s"
+          f"   read+check {read_s / bare_read_s:.1f}x")
+    backends = list(results)
+    print(f"\n{'':<44}" + "".join(f"{name:>26}" for name in backends))
 
-    print(f"\nWork queue on SQLite: {args.rows:,} rows, {args.claims:,} claim+complete\n")
-    print(f"{'':<38}{'seconds':>10}{'per second':>14}{'vs bare SQLite':>16}")
-    print(f"{'read + check workbook':<38}{read_s:>10.2f}{args.rows / read_s:>14,.0f}{'':>16}")
-    print(f"{'  bare openpyxl read-only (baseline)':<38}{bare_read_s:>10.2f}{args.rows / bare_read_s:>14,.0f}"
-          f"{f'read+check {read_s / bare_read_s:.1f}x':>16}")
-    print(f"{'queue intake (new rows)':<38}{queue_s:>10.2f}{args.rows / queue_s:>14,.0f}{queue_s / bare_insert_s:>15.1f}x")
-    print(f"{'queue intake (same file again)':<38}{again_s:>10.2f}{args.rows / again_s:>14,.0f}{again_s / bare_insert_s:>15.1f}x")
-    print(f"{'claim + complete':<38}{claim_s:>10.2f}{args.claims / claim_s:>14,.0f}{claim_s / bare_claim_s:>15.1f}x")
-    print(f"{'bare SQLite insert (baseline)':<38}{bare_insert_s:>10.2f}{args.rows / bare_insert_s:>14,.0f}{'1.0x':>16}")
-    print(f"{'bare SQLite 2 updates (baseline)':<38}{bare_claim_s:>10.2f}{args.claims / bare_claim_s:>14,.0f}{'1.0x':>16}")
+    def line(label: str, cell) -> None:
+        print(f"{label:<44}" + "".join(f"{cell(name):>26}" for name in backends))
+
+    line("queue intake (new rows): s, rows/s, vs bare",
+         lambda b: f"{results[b]['intake']:.2f} {rows / results[b]['intake']:,.0f} {results[b]['intake'] / bare[b][0]:.1f}x")
+    line("queue intake (same file again): s, rows/s",
+         lambda b: f"{results[b]['again']:.2f} {rows / results[b]['again']:,.0f}")
+    line("claim + complete: items/s, vs bare",
+         lambda b: f"{claims / results[b]['claim']:,.0f} {results[b]['claim'] / bare[b][1]:.1f}x")
+    for runners in CLAIMERS:
+        line(f"  {runners} runner(s) at once: items/s, twice",
+             lambda b, n=runners: f"{claims / results[b][f'contended {n}']:,.0f} {results[b][f'twice {n}']:.0f}")
+    line("bare insert (baseline): rows/s", lambda b: f"{rows / bare[b][0]:,.0f}")
+    line("bare 2 updates (baseline): items/s", lambda b: f"{claims / bare[b][1]:,.0f}")
 
 
 if __name__ == "__main__":

@@ -68,6 +68,16 @@ def test_intake_is_idempotent_and_keeps_types(queue):
     assert len(queue.items("bot")) == 2
 
 
+def test_an_input_mixing_new_known_and_repeated_rows_is_sorted_row_by_row(queue):
+    queue.intake("bot", items("A", "B"), "intake:o.xlsx")
+    mixed = items("A", "C", "D") + [WorkItem("C", {"qty": 9}, "o2.xlsx row 9"), WorkItem("E", {"qty": 1}, "o2.xlsx row 10")]
+    report = queue.intake("bot", mixed, "intake:o2.xlsx")
+    assert report.added == ["C", "D", "E"] and report.already_queued == ["A"]
+    assert report.updated_pending == ["C"]   # the second row of C, read after the first
+    assert queue.get("bot", "C").data == {"qty": 9} and len(queue.items("bot")) == 5
+    assert [h.message for h in queue.history("bot", "C")] == ["from o.xlsx row 3", "data updated from o2.xlsx row 9"]
+
+
 def test_a_changed_row_for_a_done_item_is_reported_not_requeued(queue):
     queue.intake("bot", items("A"), "intake:o.xlsx")
     claimed = queue.claim("bot", "h:1:r1", 60, "r1")

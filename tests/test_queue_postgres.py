@@ -105,3 +105,58 @@ def test_sixteen_claimers_at_once_never_share_an_item(tmp_path):
 def test_a_password_in_the_url_is_never_shown():
     url = postgres_database().replace("postgresql://postgres@", "postgresql://postgres:S3cret-pw@")
     assert "S3cret-pw" not in describe_queue(url) and "***" in describe_queue(url)
+
+
+def test_a_sqlite_queue_moves_to_postgresql_once_with_every_history(project, tmp_path):
+    from datetime import date
+    from decimal import Decimal
+
+    from runner.errors import ConfigurationError
+    from runner.work_queue import EvidenceHead
+
+    local = open_queue("sqlite:///logs/queue.sqlite3", project)
+    data = {"qty": 3, "price": Decimal("12.50"), "ship": date(2026, 12, 24)}
+    local.intake("rekey-orders", [WorkItem(r, data, f"orders.xlsx row {n}") for n, r in enumerate("ABC", 2)],
+                 "intake:orders.xlsx")
+    first = local.claim("rekey-orders", "h:1:r1", 60, "r1")
+    local.complete(first.id, "h:1:r1", {"vars": {"confirmation": "CNF-1"}})
+    held = local.claim("rekey-orders", "h:1:r1", 60, "r1")
+    local.record_evidence_head(EvidenceHead("rekey-orders", "r1", 4, "ab" * 32))
+    url = postgres_database()
+    command = [sys.executable, "-m", "runner.cli", "queue", "migrate", "--from", "sqlite:///logs/queue.sqlite3",
+               "--to", url]
+    refused = subprocess.run(command, cwd=project, capture_output=True, text=True, timeout=120)
+    assert refused.returncode == 2 and "being worked (B)" in refused.stdout + refused.stderr   # a runner holds B
+    assert not queue_exists(url) or open_queue(url).items() == []
+    local.release(held.id, "h:1:r1", "run stopped")
+    before = {i.reference: (i.state, i.data, i.result, [(h.from_state, h.to_state, h.actor, h.message, h.at)
+                                                        for h in local.history("rekey-orders", i.reference)])
+              for i in local.items()}
+    local.close()
+
+    # as the README shows it
+    moved = subprocess.run(command, cwd=project, capture_output=True, text=True, timeout=120)
+    assert moved.returncode == 0, moved.stdout + moved.stderr
+    assert "Moved 3 item(s)" in moved.stdout
+    shared = open_queue(url)
+    try:
+        after = {i.reference: (i.state, i.data, i.result, [(h.from_state, h.to_state, h.actor, h.message, h.at)
+                                                           for h in shared.history("rekey-orders", i.reference)])
+                 for i in shared.items()}
+        assert after == before   # states, typed data, results and whole histories, times included
+        assert shared.evidence_heads()["rekey-orders"].chain_length == 4
+        assert shared.claim("rekey-orders", "h:2:r2", 60, "r2").reference in {"B", "C"}   # work goes on there
+    finally:
+        shared.close()
+    # once: the old queue refuses to be worked, and to be moved again
+    with pytest.raises(ConfigurationError, match="was moved to postgresql://"):
+        open_queue("sqlite:///logs/queue.sqlite3", project)
+    again = subprocess.run(command, cwd=project, capture_output=True, text=True, timeout=120)
+    assert again.returncode == 2 and "was moved to" in again.stdout + again.stderr
+    # and a target that holds anything is refused
+    other = open_queue("sqlite:///other.sqlite3", project)
+    other.intake("rekey-orders", [WorkItem("Z", data, "x row 2")], "intake:x")
+    other.close()
+    into_full = subprocess.run([*command[:5], "--from", "sqlite:///other.sqlite3", "--to", url], cwd=project,
+                               capture_output=True, text=True, timeout=120)
+    assert into_full.returncode == 2 and "already holds" in into_full.stdout + into_full.stderr

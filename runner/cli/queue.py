@@ -19,6 +19,7 @@ from ..errors import DataError
 from ..intake.workbook import FieldProblem, convert
 from ..project.settings import load_settings
 from ..work_queue import AGE_BUCKETS, ItemState, age_bucket, age_text, open_queue
+from ..work_queue.migrate import migrate_queue
 
 queue_app = typer.Typer(help="The work queue: backlog, items in review, retry and skip.", no_args_is_help=False,
                         invoke_without_command=True)
@@ -171,3 +172,17 @@ def skip(
     queue.skip(bot, reference, f"user:{by}", reason)
     out.print(Text(f"{reference}: skipped ({reason})."), highlight=False)
     queue.close()
+
+
+@queue_app.command()
+def migrate(
+    from_: str = typer.Option(..., "--from", help="The queue now, e.g. sqlite:///logs/queue.sqlite3."),
+    to: str = typer.Option(..., "--to", help="The empty queue to move it to, e.g. postgresql://backroom@db/backroom."),
+    project: Path = ProjectOption,
+) -> None:
+    """Move the queue to another backend: every item with its whole history. Once, with the runners stopped."""
+    moved = migrate_queue(from_, to, project)
+    out.print(f"Moved {moved.items} item(s) with {moved.changes} change(s) of state and {moved.heads} bot chain "
+              f"head(s) from {moved.source} to {moved.target}.")
+    out.print("Set queue: in backroom.yaml (or BACKROOM_QUEUE_URL) to the new queue on every machine; the old one "
+              "now refuses to be worked.")

@@ -21,7 +21,9 @@ from urllib.parse import urlsplit, urlunsplit
 from ..errors import ConfigurationError
 from ..project.extras import needs_extra
 from .backends import QueueBackend, register_backend
-from .sql_queue import SQLWorkQueue
+from ..intake.work_item import WorkItem
+from .base import IntakeReport, ItemState, QueuedItem
+from .sql_queue import SQLWorkQueue, data_hash, dump_data
 
 SCHEMA_VERSION = 1
 SCHEMA = """
@@ -46,7 +48,8 @@ CREATE TABLE IF NOT EXISTS items (
     updated_at DOUBLE PRECISION NOT NULL,
     CONSTRAINT items_one_reference_per_bot UNIQUE (bot, reference)
 );
-CREATE INDEX IF NOT EXISTS items_claim ON items(bot, state, not_before);
+-- in the order claims take them: the next due item is the index's first entry, not a sort
+CREATE INDEX IF NOT EXISTS items_claim ON items(bot, state, not_before, id);
 CREATE TABLE IF NOT EXISTS state_changes (
     id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     item_id BIGINT NOT NULL REFERENCES items(id),
@@ -66,6 +69,8 @@ CREATE TABLE IF NOT EXISTS evidence_heads (
     line_sha256 TEXT NOT NULL,
     recorded_at DOUBLE PRECISION NOT NULL
 );
+-- set by backroom queue migrate: this queue's items now live at `url`, and it is never worked again
+CREATE TABLE IF NOT EXISTS queue_moved (url TEXT NOT NULL, at DOUBLE PRECISION NOT NULL);
 """
 SCHEMA_LOCK = 0x6261636b726f6f6d   # "backroom": one creator of the tables at a time
 
@@ -98,6 +103,7 @@ class PostgresWorkQueue(SQLWorkQueue):
                 raise ConfigurationError(f"queue {describe_url(url)}: its tables are version {row['version']}, "
                                          f"newer than this Backroom knows ({SCHEMA_VERSION})",
                                          "Upgrade Backroom on this machine to the version the other runners use.")
+        self._refuse_if_moved(describe_url(url))
 
     @contextmanager
     def _tx(self) -> Iterator[Any]:
@@ -119,6 +125,92 @@ class PostgresWorkQueue(SQLWorkQueue):
 
     def _lock_bot(self, conn: Any, bot: str) -> None:
         conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"intake:{bot}",))
+
+    # -- the busy paths in one statement each: a round trip to the server is most of their cost ----------
+    def intake(self, bot: str, items: list[WorkItem], actor: str) -> IntakeReport:
+        """New rows go in with one INSERT (and their histories with another); rows the queue has seen are
+        decided one by one, as on every backend."""
+        report = IntakeReport()
+        with self._tx() as conn:
+            self._lock_bot(conn, bot)
+            now = self._now(conn)
+            known = {r["reference"]: r for r in conn.execute(
+                "SELECT reference, data_hash, state FROM items WHERE bot = %s AND reference = ANY(%s)",
+                (bot, [i.reference for i in items]))}
+            new: dict[str, WorkItem] = {}
+            for item in items:
+                if item.reference not in known and item.reference not in new:
+                    new[item.reference] = item
+            if new:
+                datas = [dump_data(i.data) for i in new.values()]
+                added = conn.execute(
+                    "INSERT INTO items(bot, reference, data, data_hash, source, state, created_at, updated_at)"
+                    " SELECT %s, r, d, h, s, 'pending', %s, %s FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[])"
+                    " AS t(r, d, h, s) RETURNING id, reference",
+                    (bot, now, now, list(new), datas, [data_hash(d) for d in datas],
+                     [i.source for i in new.values()])).fetchall()
+                ids = {r["reference"]: r["id"] for r in added}
+                conn.execute("INSERT INTO state_changes(item_id, at, to_state, actor, message)"
+                             " SELECT i, %s, 'pending', %s, m FROM unnest(%s::bigint[], %s::text[]) AS t(i, m)",
+                             (now, actor, [ids[r] for r in new], [f"from {i.source}" for i in new.values()]))
+                report.added.extend(new)
+            for item in items:   # seen before, or a second row of one reference in this input
+                if item.reference in new and new[item.reference] is item:
+                    continue
+                seen = known.get(item.reference)
+                if seen is not None and seen["data_hash"] == data_hash(dump_data(item.data)):
+                    # the same data again: nothing changes, whatever its state (as _intake_one decides)
+                    (report.already_done if seen["state"] == ItemState.DONE else report.already_queued).append(
+                        item.reference)
+                else:
+                    self._intake_one(conn, bot, item, actor, now, report)
+        return report
+
+    def claim(self, bot: str, owner: str, lease_s: float, run_id: str) -> QueuedItem | None:
+        """The next due pending item in one statement; only when there is none, the slower look for an item
+        whose runner stopped (sql_queue.py)."""
+        row = self.conn.execute(
+            f"WITH now AS ({self._now_sql}),"
+            " next AS (SELECT i.id FROM items i, now WHERE i.bot = %(bot)s AND i.state = 'pending'"
+            "   AND i.not_before <= now.t ORDER BY i.not_before, i.id LIMIT 1 FOR UPDATE OF i SKIP LOCKED),"
+            " claimed AS (UPDATE items SET state = 'in_progress', attempts = items.attempts + 1,"
+            "   lease_owner = %(owner)s, lease_expires = now.t + %(lease)s, run_id = %(run)s, updated_at = now.t"
+            "   FROM next, now WHERE items.id = next.id RETURNING items.*),"
+            " logged AS (INSERT INTO state_changes(item_id, at, from_state, to_state, actor, message, run_id)"
+            "   SELECT c.id, now.t, 'pending', 'in_progress', %(actor)s, 'attempt ' || c.attempts, %(run)s"
+            "   FROM claimed c, now)"
+            " SELECT * FROM claimed",
+            {"bot": bot, "owner": owner, "lease": lease_s, "run": run_id, "actor": f"run:{run_id}",
+             "now": self._clock_value()}).fetchone()
+        if row is not None:
+            return self._item(row)
+        return super().claim(bot, owner, lease_s, run_id)
+
+    def _finish(self, item_id: int, owner: str, state: ItemState, message: str, *, result: dict | None = None,
+                retry_in_s: float | None = None) -> None:
+        done = self.conn.execute(
+            f"WITH now AS ({self._now_sql}),"
+            " held AS (SELECT id, state, run_id FROM items WHERE id = %(id)s AND state = 'in_progress'"
+            "   AND lease_owner = %(owner)s FOR UPDATE),"
+            " finished AS (UPDATE items SET state = %(state)s, lease_owner = NULL, lease_expires = NULL,"
+            "   last_error = %(error)s, result = COALESCE(%(result)s, items.result),"
+            "   not_before = CASE WHEN %(retry)s::float8 IS NULL THEN 0 ELSE now.t + %(retry)s::float8 END,"
+            "   updated_at = now.t FROM held, now WHERE items.id = held.id RETURNING items.id, held.state AS was,"
+            "   items.run_id),"
+            " logged AS (INSERT INTO state_changes(item_id, at, from_state, to_state, actor, message, run_id)"
+            "   SELECT f.id, now.t, f.was, %(state)s, 'run:' || f.run_id, %(message)s, f.run_id FROM finished f, now)"
+            " SELECT count(*) AS n FROM finished",
+            {"id": item_id, "owner": owner, "state": state.value, "message": message, "retry": retry_in_s,
+             "error": None if state == ItemState.DONE else message,
+             "result": dump_data(result) if result is not None else None, "now": self._clock_value()}).fetchone()
+        if not done["n"]:
+            with self._tx() as conn:
+                self._owned(conn, item_id, owner)   # says why: not leased by this runner any more
+
+    _now_sql = "SELECT COALESCE(%(now)s::float8, extract(epoch FROM clock_timestamp())::float8) AS t"
+
+    def _clock_value(self) -> float | None:
+        return self.clock() if self.clock is not None else None
 
 
 def describe_url(url: str) -> str:

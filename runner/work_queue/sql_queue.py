@@ -22,6 +22,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from ..errors import ConfigurationError
 from ..intake.work_item import WorkItem
 from .base import (REVIEW_STATES, EvidenceHead, IntakeReport, ItemState, QueueError, QueuedItem, ReviewReport,
                    StateChange)
@@ -85,6 +86,15 @@ def owner_dead(owner: str | None) -> bool:
     return host == socket.gethostname() and pid_text.isdigit() and not _pid_alive(int(pid_text))
 
 
+ITEM_COLUMNS = ("bot", "reference", "data", "data_hash", "source", "state", "attempts", "not_before", "lease_owner",
+                "lease_expires", "commit_started", "run_id", "last_error", "result", "created_at", "updated_at")
+CHANGE_COLUMNS = ("at", "from_state", "to_state", "actor", "message", "run_id")
+
+
+class QueueMoved(ConfigurationError):
+    """The queue was moved to another backend (backroom queue migrate)."""
+
+
 class SQLWorkQueue:
     """The WorkQueue Protocol over SQL. Subclasses provide `conn`, `_tx`, `_now`, `_insert` and the
     statements their database spells its own way."""
@@ -118,6 +128,49 @@ class SQLWorkQueue:
 
     def close(self) -> None:
         self.conn.close()
+
+    # -- moving a queue to another backend (migrate.py) --------------------------------------------
+    def _refuse_if_moved(self, where: str) -> None:
+        """A queue moved elsewhere is never worked again: its items live on where they went."""
+        row = self._run(self.conn, "SELECT url, at FROM queue_moved ORDER BY at DESC LIMIT 1").fetchone()
+        if row is not None:
+            moved = datetime.fromtimestamp(row["at"]).strftime("%Y-%m-%d %H:%M")
+            raise QueueMoved(f"queue {where} was moved to {row['url']} on {moved}",
+                             f"Set queue: in backroom.yaml (or BACKROOM_QUEUE_URL) to {row['url']}.")
+
+    def dump(self) -> tuple[list[dict], list[dict], list[dict]]:
+        """Every item, every change of state (with its item's id) and every evidence head, oldest first."""
+        items = [dict(r) for r in self._run(self.conn, "SELECT * FROM items ORDER BY id").fetchall()]
+        changes = [dict(r) for r in self._run(self.conn, "SELECT * FROM state_changes ORDER BY id").fetchall()]
+        heads = [dict(r) for r in self._run(self.conn, "SELECT * FROM evidence_heads ORDER BY bot").fetchall()]
+        return items, changes, heads
+
+    def load(self, items: list[dict], changes: list[dict], heads: list[dict]) -> None:
+        """Take in what another queue's dump holds, in one transaction; only into a queue that holds nothing."""
+        with self._tx() as conn:
+            held = self._run(conn, "SELECT count(*) AS n FROM items").fetchone()["n"] \
+                + self._run(conn, "SELECT count(*) AS n FROM evidence_heads").fetchone()["n"]
+            if held:
+                raise QueueError(f"the target queue already holds {held} item(s) or sealed run(s): a queue is moved "
+                                 "once, into an empty one", "Name an empty database as the target.")
+            new_ids: dict[int, int] = {}
+            for row in items:
+                values = tuple(row[c] for c in ITEM_COLUMNS)
+                new_ids[row["id"]] = self._insert(
+                    conn, f"INSERT INTO items({', '.join(ITEM_COLUMNS)}) VALUES ({', '.join('?' * len(ITEM_COLUMNS))})",
+                    values)
+            for change in changes:
+                self._run(conn, f"INSERT INTO state_changes(item_id, {', '.join(CHANGE_COLUMNS)})"
+                                f" VALUES (?, {', '.join('?' * len(CHANGE_COLUMNS))})",
+                          (new_ids[change["item_id"]], *(change[c] for c in CHANGE_COLUMNS)))
+            for head in heads:
+                self._run(conn, "INSERT INTO evidence_heads(bot, run_id, chain_length, line_sha256, recorded_at)"
+                                " VALUES (?, ?, ?, ?, ?)",
+                          (head["bot"], head["run_id"], head["chain_length"], head["line_sha256"], head["recorded_at"]))
+
+    def mark_moved(self, url: str) -> None:
+        with self._tx() as conn:
+            self._run(conn, "INSERT INTO queue_moved(url, at) VALUES (?, ?)", (url, self._now(conn)))
 
     # -- shared pieces -----------------------------------------------------------------------
     def _log(self, conn, item_id: int, from_state: str | None, to_state: str, actor: str, message: str = "",
@@ -155,47 +208,51 @@ class SQLWorkQueue:
             self._lock_bot(conn, bot)
             now = self._now(conn)
             for item in items:
-                data = dump_data(item.data)
-                digest = data_hash(data)
-                row = self._row(conn, bot, item.reference)
-                if row is None:
-                    item_id = self._insert(
-                        conn, "INSERT INTO items(bot, reference, data, data_hash, source, state, created_at, updated_at)"
-                              " VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)",
-                        (bot, item.reference, data, digest, item.source, now, now))
-                    self._log(conn, item_id, None, "pending", actor, f"from {item.source}", now=now)
-                    report.added.append(item.reference)
-                    continue
-                same = row["data_hash"] == digest
-                state = row["state"]
-                if state == ItemState.DONE:
-                    (report.already_done if same else report.changed_after_done).append(item.reference)
-                    if not same:
-                        self._log(conn, row["id"], state, state, actor,
-                                  f"{item.source} has different data for this done item; not keyed again", now=now)
-                elif state == ItemState.BUSINESS_EXCEPTION and self._last_actor(conn, row["id"]).startswith("intake:"):
-                    if same:
-                        report.already_queued.append(item.reference)
-                        continue
-                    # It was refused when read; the corrected file replaces it and it goes to work.
-                    self._run(conn, "UPDATE items SET data = ?, data_hash = ?, source = ?, state = 'pending',"
-                                    " attempts = 0, last_error = NULL, not_before = 0, updated_at = ? WHERE id = ?",
-                              (data, digest, item.source, now, row["id"]))
-                    self._log(conn, row["id"], state, "pending", actor, f"corrected in {item.source}", now=now)
-                    report.corrected.append(item.reference)
-                elif same:
-                    report.already_queued.append(item.reference)
-                elif state == ItemState.PENDING and self._last_actor(conn, row["id"]).startswith("user:"):
-                    # A person corrected this item; an older file must not undo the correction.
-                    report.changed_in_review.append(item.reference)
-                elif state == ItemState.PENDING:
-                    self._run(conn, "UPDATE items SET data = ?, data_hash = ?, source = ?, updated_at = ? WHERE id = ?",
-                              (data, digest, item.source, now, row["id"]))
-                    self._log(conn, row["id"], state, state, actor, f"data updated from {item.source}", now=now)
-                    report.updated_pending.append(item.reference)
-                else:
-                    report.changed_in_review.append(item.reference)
+                self._intake_one(conn, bot, item, actor, now, report)
         return report
+
+    def _intake_one(self, conn, bot: str, item: WorkItem, actor: str, now: float, report: IntakeReport) -> None:
+        """One row of an input: added, or what its earlier item's state makes of it."""
+        data = dump_data(item.data)
+        digest = data_hash(data)
+        row = self._row(conn, bot, item.reference)
+        if row is None:
+            item_id = self._insert(
+                conn, "INSERT INTO items(bot, reference, data, data_hash, source, state, created_at, updated_at)"
+                      " VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)",
+                (bot, item.reference, data, digest, item.source, now, now))
+            self._log(conn, item_id, None, "pending", actor, f"from {item.source}", now=now)
+            report.added.append(item.reference)
+            return
+        same = row["data_hash"] == digest
+        state = row["state"]
+        if state == ItemState.DONE:
+            (report.already_done if same else report.changed_after_done).append(item.reference)
+            if not same:
+                self._log(conn, row["id"], state, state, actor,
+                          f"{item.source} has different data for this done item; not keyed again", now=now)
+        elif state == ItemState.BUSINESS_EXCEPTION and self._last_actor(conn, row["id"]).startswith("intake:"):
+            if same:
+                report.already_queued.append(item.reference)
+                return
+            # It was refused when read; the corrected file replaces it and it goes to work.
+            self._run(conn, "UPDATE items SET data = ?, data_hash = ?, source = ?, state = 'pending',"
+                            " attempts = 0, last_error = NULL, not_before = 0, updated_at = ? WHERE id = ?",
+                      (data, digest, item.source, now, row["id"]))
+            self._log(conn, row["id"], state, "pending", actor, f"corrected in {item.source}", now=now)
+            report.corrected.append(item.reference)
+        elif same:
+            report.already_queued.append(item.reference)
+        elif state == ItemState.PENDING and self._last_actor(conn, row["id"]).startswith("user:"):
+            # A person corrected this item; an older file must not undo the correction.
+            report.changed_in_review.append(item.reference)
+        elif state == ItemState.PENDING:
+            self._run(conn, "UPDATE items SET data = ?, data_hash = ?, source = ?, updated_at = ? WHERE id = ?",
+                      (data, digest, item.source, now, row["id"]))
+            self._log(conn, row["id"], state, state, actor, f"data updated from {item.source}", now=now)
+            report.updated_pending.append(item.reference)
+        else:
+            report.changed_in_review.append(item.reference)
 
     def record_done(self, bot: str, item: WorkItem, actor: str, message: str) -> bool:
         data = dump_data(item.data)

@@ -57,6 +57,8 @@ CREATE TABLE IF NOT EXISTS evidence_heads (
     line_sha256 TEXT NOT NULL,
     recorded_at REAL NOT NULL
 );
+-- set by backroom queue migrate: this queue's items now live at `url`, and it is never worked again
+CREATE TABLE IF NOT EXISTS queue_moved (url TEXT NOT NULL, at REAL NOT NULL);
 """
 
 
@@ -71,6 +73,7 @@ class SQLiteWorkQueue(SQLWorkQueue):
         self.conn.execute("PRAGMA synchronous=NORMAL")  # durable across a killed process
         self.conn.execute("PRAGMA busy_timeout=30000")
         self.conn.executescript(SCHEMA)
+        self._refuse_if_moved(str(self.path))
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
