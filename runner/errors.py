@@ -76,6 +76,13 @@ class EnvironmentProblem(BackroomError):
     exit_code = ExitCode.ENVIRONMENT
 
 
+class QueueUnreachable(EnvironmentProblem):
+    """The work queue's database server could not be reached (after retrying)."""
+
+    hint = "Check that the database server is running and reachable from this machine; the run can be started again."
+    nothing_done = False   # the server ended the session before doing anything of the call: safe to try again
+
+
 class AppUnreachableError(EnvironmentProblem):
     hint = "Check that the application is running and that its url (backroom.yaml apps:, or --app-url) is right."
 

@@ -160,3 +160,30 @@ def test_a_sqlite_queue_moves_to_postgresql_once_with_every_history(project, tmp
     into_full = subprocess.run([*command[:5], "--from", "sqlite:///other.sqlite3", "--to", url], cwd=project,
                                capture_output=True, text=True, timeout=120)
     assert into_full.returncode == 2 and "already holds" in into_full.stdout + into_full.stderr
+
+
+def test_a_dropped_connection_is_made_again_and_a_server_gone_for_good_is_said_plainly(tmp_path):
+    import psycopg
+
+    from runner.errors import QueueUnreachable
+    from runner.work_queue.postgres_queue import PostgresWorkQueue
+
+    url = postgres_database()
+    queue = open_queue(url)
+    try:
+        queue.intake("bot", [WorkItem("A", {"qty": 1}, "o.xlsx row 2"), WorkItem("B", {"qty": 2}, "o.xlsx row 3")],
+                     "intake:o.xlsx")
+        with psycopg.connect(url, autocommit=True) as admin:   # the server drops the runner's connection
+            admin.execute("SELECT pg_terminate_backend(%s)", (queue.conn.info.backend_pid,))
+        claimed = queue.claim("bot", "h:1:r1", 60, "r1")   # made again, and the claim goes through
+        assert claimed is not None and claimed.reference == "A"
+        queue.complete(claimed.id, "h:1:r1", {})
+        assert queue.get("bot", "A").state == ItemState.DONE
+    finally:
+        queue.close()
+    # a server that does not come back: tried with back-off for reconnect_s, then said in one line
+    lost = PostgresWorkQueue(url, reconnect_s=1.0)
+    lost.url = url.rsplit(":", 1)[0] + ":9/" + url.rsplit("/", 1)[1]   # where nothing listens any more
+    lost.conn.close()
+    with pytest.raises(QueueUnreachable, match=r"the server cannot be reached .*tried for 1 s"):
+        lost.claim("bot", "h:1:r2", 60, "r2")

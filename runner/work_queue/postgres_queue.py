@@ -12,13 +12,16 @@ file), never from backroom.yaml.
 
 from __future__ import annotations
 
+import functools
 import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Iterator
 from urllib.parse import urlsplit, urlunsplit
 
-from ..errors import ConfigurationError
+from loguru import logger
+
+from ..errors import ConfigurationError, QueueUnreachable
 from ..project.extras import needs_extra
 from .backends import QueueBackend, register_backend
 from ..intake.work_item import WorkItem
@@ -73,6 +76,8 @@ CREATE TABLE IF NOT EXISTS evidence_heads (
 CREATE TABLE IF NOT EXISTS queue_moved (url TEXT NOT NULL, at DOUBLE PRECISION NOT NULL);
 """
 SCHEMA_LOCK = 0x6261636b726f6f6d   # "backroom": one creator of the tables at a time
+SESSION_ENDED = {"57P01", "57P02", "57P03"}   # the server ended the session: shut down, crashed, starting up
+RECONNECT_S = 120.0   # how long a runner keeps trying to reach a server that went away before it gives up
 
 
 class PostgresWorkQueue(SQLWorkQueue):
@@ -81,14 +86,15 @@ class PostgresWorkQueue(SQLWorkQueue):
     GREATEST = "greatest"
     RESULT_VARIABLE = "(result::jsonb -> 'vars' ->> ?)"
 
-    def __init__(self, url: str, clock: Callable[[], float] | None = None):
+    def __init__(self, url: str, clock: Callable[[], float] | None = None, reconnect_s: float = RECONNECT_S):
         with needs_extra("postgres", "a queue on PostgreSQL"):
             import psycopg
-            from psycopg.rows import dict_row
+        self._psycopg = psycopg
         self.url = url
         self.clock = clock   # None: the database's clock (a test passes its own)
+        self.reconnect_s = reconnect_s
         try:
-            self.conn = psycopg.connect(url, autocommit=True, row_factory=dict_row, connect_timeout=10)
+            self.conn = self._connect()
         except psycopg.OperationalError as exc:
             raise ConfigurationError(f"queue {describe_url(url)}: cannot connect: {str(exc).strip()}",
                                      "Check the server's address and that it is running; the password comes from "
@@ -105,10 +111,48 @@ class PostgresWorkQueue(SQLWorkQueue):
                                          "Upgrade Backroom on this machine to the version the other runners use.")
         self._refuse_if_moved(describe_url(url))
 
+    def _connect(self) -> Any:
+        from psycopg.rows import dict_row
+
+        return self._psycopg.connect(self.url, autocommit=True, row_factory=dict_row, connect_timeout=10)
+
+    def _connected(self) -> Any:
+        """The connection, made again with back-off when the server dropped it (restarted, a network blip):
+        said in the log each time, and a QueueUnreachable once `reconnect_s` has passed."""
+        if not self.conn.broken and not self.conn.closed:
+            return self.conn
+        deadline, wait = time.monotonic() + self.reconnect_s, 0.5
+        while True:
+            try:
+                self.conn = self._connect()
+                logger.warning(f"queue {describe_url(self.url)}: connected again")
+                return self.conn
+            except self._psycopg.OperationalError as exc:
+                if time.monotonic() + wait > deadline:
+                    raise QueueUnreachable(f"queue {describe_url(self.url)}: the server cannot be reached "
+                                           f"({str(exc).strip().splitlines()[0]}); tried for {self.reconnect_s:g} s") from None
+                logger.warning(f"queue {describe_url(self.url)}: the server cannot be reached, trying again in "
+                               f"{wait:g} s: {str(exc).strip().splitlines()[0]}")
+                time.sleep(wait)   # back-off between attempts to reach a server that is down
+                wait = min(wait * 2, 10.0)
+
     @contextmanager
     def _tx(self) -> Iterator[Any]:
-        with self.conn.transaction():
-            yield self.conn
+        conn = self._connected()
+        try:
+            with conn.transaction():
+                yield conn
+        except self._psycopg.OperationalError as exc:
+            raise self._lost(exc) from None
+
+    def _lost(self, exc: Exception) -> QueueUnreachable:
+        """The connection broke during a call (the next call connects again). The server ending the session
+        (restarted, or an administrator) means nothing of the call was done, and it is tried once more;
+        otherwise a change in flight may or may not have been committed, and the run is told."""
+        error = QueueUnreachable(f"queue {describe_url(self.url)}: the connection to the server was lost "
+                                 f"({str(exc).strip().splitlines()[0]})")
+        error.nothing_done = getattr(exc, "sqlstate", None) in SESSION_ENDED
+        return error
 
     def _now(self, conn: Any) -> float:
         if self.clock is not None:
@@ -116,9 +160,14 @@ class PostgresWorkQueue(SQLWorkQueue):
         return conn.execute("SELECT extract(epoch FROM clock_timestamp())::float8 AS now").fetchone()["now"]
 
     def _run(self, conn: Any, statement: str, args: tuple | list = ()) -> Any:
-        if not args:
-            return conn.execute(statement)
-        return conn.execute(statement.replace("%", "%%").replace("?", "%s"), args)
+        if conn is self.conn and conn.broken:   # a read outside a transaction: connect again first
+            conn = self._connected()
+        try:
+            if not args:
+                return conn.execute(statement)
+            return conn.execute(statement.replace("%", "%%").replace("?", "%s"), args)
+        except self._psycopg.OperationalError as exc:
+            raise self._lost(exc) from None
 
     def _insert(self, conn: Any, statement: str, args: tuple) -> int:
         return self._run(conn, statement + " RETURNING id", args).fetchone()["id"]
@@ -169,7 +218,7 @@ class PostgresWorkQueue(SQLWorkQueue):
     def claim(self, bot: str, owner: str, lease_s: float, run_id: str) -> QueuedItem | None:
         """The next due pending item in one statement; only when there is none, the slower look for an item
         whose runner stopped (sql_queue.py)."""
-        row = self.conn.execute(
+        row = self._one(
             f"WITH now AS ({self._now_sql}),"
             " next AS (SELECT i.id FROM items i, now WHERE i.bot = %(bot)s AND i.state = 'pending'"
             "   AND i.not_before <= now.t ORDER BY i.not_before, i.id LIMIT 1 FOR UPDATE OF i SKIP LOCKED),"
@@ -181,14 +230,14 @@ class PostgresWorkQueue(SQLWorkQueue):
             "   FROM claimed c, now)"
             " SELECT * FROM claimed",
             {"bot": bot, "owner": owner, "lease": lease_s, "run": run_id, "actor": f"run:{run_id}",
-             "now": self._clock_value()}).fetchone()
+             "now": self._clock_value()})
         if row is not None:
             return self._item(row)
         return super().claim(bot, owner, lease_s, run_id)
 
     def _finish(self, item_id: int, owner: str, state: ItemState, message: str, *, result: dict | None = None,
                 retry_in_s: float | None = None) -> None:
-        done = self.conn.execute(
+        done = self._one(
             f"WITH now AS ({self._now_sql}),"
             " held AS (SELECT id, state, run_id FROM items WHERE id = %(id)s AND state = 'in_progress'"
             "   AND lease_owner = %(owner)s FOR UPDATE),"
@@ -202,15 +251,44 @@ class PostgresWorkQueue(SQLWorkQueue):
             " SELECT count(*) AS n FROM finished",
             {"id": item_id, "owner": owner, "state": state.value, "message": message, "retry": retry_in_s,
              "error": None if state == ItemState.DONE else message,
-             "result": dump_data(result) if result is not None else None, "now": self._clock_value()}).fetchone()
+             "result": dump_data(result) if result is not None else None, "now": self._clock_value()})
         if not done["n"]:
             with self._tx() as conn:
                 self._owned(conn, item_id, owner)   # says why: not leased by this runner any more
+
+    def _one(self, statement: str, args: dict) -> Any:
+        """One statement that changes the queue, on its own (autocommit): connected again first if need be."""
+        try:
+            return self._connected().execute(statement, args).fetchone()
+        except self._psycopg.OperationalError as exc:
+            raise self._lost(exc) from None
 
     _now_sql = "SELECT COALESCE(%(now)s::float8, extract(epoch FROM clock_timestamp())::float8) AS t"
 
     def _clock_value(self) -> float | None:
         return self.clock() if self.clock is not None else None
+
+
+def _once_more_if_nothing_was_done(method: Callable) -> Callable:
+    @functools.wraps(method)
+    def call(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except QueueUnreachable as exc:
+            if not getattr(exc, "nothing_done", False):
+                raise
+            logger.warning(f"{exc}; connecting again")
+            return method(self, *args, **kwargs)
+    return call
+
+
+# every call a runner, a person or the console makes (the Protocol's), tried once more when the server had
+# ended the session before doing anything of it
+for _name in ("intake", "record_done", "add_for_review", "refused_at_intake", "claim", "seconds_until_due",
+              "heartbeat", "mark_committing", "complete", "business_exception", "system_exception", "release", "retry",
+              "skip", "holder_of", "record_evidence_head", "evidence_heads", "get", "items", "history",
+              "changes_since", "dump", "load", "mark_moved"):
+    setattr(PostgresWorkQueue, _name, _once_more_if_nothing_was_done(getattr(PostgresWorkQueue, _name)))
 
 
 def describe_url(url: str) -> str:
