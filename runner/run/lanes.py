@@ -64,28 +64,28 @@ def work_in_lanes(session: Any, queue: WorkQueue, lanes: int, work: LaneWork, ta
     With `process_work` (a module-level function), the other lanes are worker processes doing it."""
     failures: list[BaseException] = []
     tallies: list[dict[str, int]] = []
-    threads: list[Any] = []
+    others: list[Any] = []   # the other lanes: threads, or worker processes
     for number in range(2, lanes + 1):
         if process_work is not None:
-            threads.append(WorkerProcess(session, number, process_work, tally))
+            others.append(WorkerProcess(session, number, process_work, tally))
             continue
         thread = threading.Thread(target=_other_lane, args=(session, number, work, tally, failures, tallies),
                                   name=f"{session.run_id}-worker-{number}", daemon=True)
         thread.start()
-        threads.append(thread)
+        others.append(thread)
     try:
         work(session.engine, queue, queue.new_owner(session.run_id), session.start_drivers)
     except BaseException as exc:  # noqa: BLE001 - an interrupt too: the other lanes stop, then it is raised
         failures.insert(0, exc)
         tally.stopping.set()
-    for thread in threads:
+    for thread in others:
         while thread.is_alive():
             try:
                 thread.join()
             except KeyboardInterrupt as exc:   # Ctrl-C while the other lanes finish their items
                 tally.stopping.set()
                 failures.insert(0, exc)
-    for worker in threads:
+    for worker in others:
         if isinstance(worker, WorkerProcess):
             tallies.append(worker.engine_tally)
             if worker.failure is not None:
