@@ -203,6 +203,8 @@ class PostgresWorkQueue(SQLWorkQueue):
                              " SELECT i, %s, 'pending', %s, m FROM unnest(%s::bigint[], %s::text[]) AS t(i, m)",
                              (now, actor, [ids[r] for r in new], [f"from {i.source}" for i in new.values()]))
                 report.added.extend(new)
+                if len(new) >= self.ANALYZE_FROM_ROWS:
+                    conn.execute("ANALYZE items")
             for item in items:   # seen before, or a second row of one reference in this input
                 if item.reference in new and new[item.reference] is item:
                     continue
@@ -220,8 +222,10 @@ class PostgresWorkQueue(SQLWorkQueue):
         whose runner stopped (sql_queue.py)."""
         row = self._one(
             f"WITH now AS ({self._now_sql}),"
-            " next AS (SELECT i.id FROM items i, now WHERE i.bot = %(bot)s AND i.state = 'pending'"
-            "   AND i.not_before <= now.t ORDER BY i.not_before, i.id LIMIT 1 FOR UPDATE OF i SKIP LOCKED),"
+            # the clock as an expression, not a join: the server then walks the claim index in order and stops at
+            # the first due row (with the time as an index bound it may fetch every pending row and sort them)
+            " next AS (SELECT i.id FROM items i WHERE i.bot = %(bot)s AND i.state = 'pending'"
+            f"   AND i.not_before <= ({self._now_sql}) ORDER BY i.not_before, i.id LIMIT 1 FOR UPDATE SKIP LOCKED),"
             " claimed AS (UPDATE items SET state = 'in_progress', attempts = items.attempts + 1,"
             "   lease_owner = %(owner)s, lease_expires = now.t + %(lease)s, run_id = %(run)s, updated_at = now.t"
             "   FROM next, now WHERE items.id = next.id RETURNING items.*),"
@@ -264,6 +268,7 @@ class PostgresWorkQueue(SQLWorkQueue):
             raise self._lost(exc) from None
 
     _now_sql = "SELECT COALESCE(%(now)s::float8, extract(epoch FROM clock_timestamp())::float8) AS t"
+    ANALYZE_FROM_ROWS = 5000   # an intake this large refreshes the planner's figures for the claims after it
 
     def _clock_value(self) -> float | None:
         return self.clock() if self.clock is not None else None
