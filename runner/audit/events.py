@@ -108,7 +108,7 @@ class AuditTrail:
         self.screenshots_dir = self.run_dir / "screenshots"
         self.screenshots_dir.mkdir(parents=True, exist_ok=True)
         configure_console_log()
-        self._events = open(self.events_path, "a", encoding="utf-8")
+        self._events = open(self.events_path, "ab")   # bytes: what is hashed is what is on disk, on any OS
         self.log = logger.patch(self._scrub).bind(run=run_id, item="-")
         self._sinks = [
             logger.add(self.run_dir / RUN_LOG_FILE, level="INFO", encoding="utf-8",
@@ -138,8 +138,9 @@ class AuditTrail:
             event.prev = self.last_hash
             line = event.to_json()  # hashed exactly as written
             self.last_hash = sha256_text(line)
-            self._events.write(line + "\n")
-            self._written_digest.update((line + "\n").encode("utf-8"))
+            data = (line + "\n").encode("utf-8")
+            self._events.write(data)
+            self._written_digest.update(data)
             self._events.flush()   # a killed run leaves every event it emitted (the last one whole or torn)
             self.written += 1
         return event

@@ -115,9 +115,7 @@ class RunSession:
         if id(drivers) in self._drivers_started:
             return
         self._drivers_started.add(id(drivers))
-        with interrupts_deferred():
-            for driver in drivers.values():
-                driver.start()
+        start_all(drivers)
 
     def stop_drivers(self, drivers: dict[str, Any] | None = None, who: str = "") -> None:
         """Close the browser and the programs the run (or one worker, `who`) started; what that took (a program
@@ -198,6 +196,13 @@ def make_drivers(prepared: PreparedRun, project: Path, attended: bool) -> dict[s
                         for app, m in prepared.maps.items() if m.kind == "desktop"}
         drivers["desktop"] = DesktopDriver(prepared.settings, desktop_apps, project, attended=attended)
     return drivers
+
+
+def start_all(drivers: dict[str, Any]) -> None:
+    """Start every driver, with Ctrl-C held back (interrupts.py) so nothing is left half made."""
+    with interrupts_deferred():
+        for driver in drivers.values():
+            driver.start()
 
 
 def stop_all(drivers: dict[str, Any]) -> list[str]:

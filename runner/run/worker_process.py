@@ -28,10 +28,9 @@ from ..engine.core import Engine
 from ..errors import SystemException
 from ..project.secrets import Redactor
 from ..work_queue import WorkQueue, open_queue
-from .interrupts import interrupts_deferred
 from .prepare import prepare_bot
 from .records import ItemResult, PreparedRun, RunRequest
-from .session import make_drivers, stop_all, why_stopped
+from .session import make_drivers, start_all, stop_all, why_stopped
 
 # a worker's work, as a module-level function (a process is handed it by name): the lane's session,
 # engine, queue connection, lease owner, how to start its screens, and the run's tally
@@ -228,12 +227,10 @@ def work_in_process(order: WorkerOrder, work: ProcessWork, conn: Any, stopping: 
             queue = open_queue(order.queue_url, project)
             started: list[bool] = []
 
-            def start_drivers() -> None:
+            def start_drivers() -> None:   # with the worker's first item (each item asks)
                 if not started:
                     started.append(True)
-                    with interrupts_deferred():
-                        for driver in drivers.values():
-                            driver.start()
+                    start_all(drivers)
 
             try:
                 work(session, engine, queue, queue.new_owner(f"{order.run_id}#{order.number}"), start_drivers,

@@ -44,7 +44,7 @@ def migrate_queue(source: str, target: str, project: Path = Path(".")) -> Migrat
                                  f"{', ...' if len(working) > 5 else ''}): nothing was moved",
                                  "Stop the runners (and the scheduler) first; a stopped run gives its item back.")
             new.load(items, changes, heads)
-            old.mark_moved(target if "@" not in target else where_to)
+            old.mark_moved(where_to)   # a path or a URL, as queue: takes it; a password shown as ***
         finally:
             new.close()
     finally:

@@ -26,55 +26,12 @@ from ..project.extras import needs_extra
 from .backends import QueueBackend, register_backend
 from ..intake.work_item import WorkItem
 from .base import IntakeReport, ItemState, QueuedItem
-from .sql_queue import SQLWorkQueue, data_hash, dump_data
+from .sql_queue import SQLWorkQueue, data_hash, dump_data, queue_schema
 
 SCHEMA_VERSION = 1
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS backroom_schema (version INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS items (
-    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    bot TEXT NOT NULL,
-    reference TEXT NOT NULL,
-    data TEXT NOT NULL,
-    data_hash TEXT NOT NULL,
-    source TEXT NOT NULL DEFAULT '',
-    state TEXT NOT NULL,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    not_before DOUBLE PRECISION NOT NULL DEFAULT 0,
-    lease_owner TEXT,
-    lease_expires DOUBLE PRECISION,
-    commit_started INTEGER NOT NULL DEFAULT 0,
-    run_id TEXT,
-    last_error TEXT,
-    result TEXT,
-    created_at DOUBLE PRECISION NOT NULL,
-    updated_at DOUBLE PRECISION NOT NULL,
-    CONSTRAINT items_one_reference_per_bot UNIQUE (bot, reference)
-);
--- in the order claims take them: the next due item is the index's first entry, not a sort
-CREATE INDEX IF NOT EXISTS items_claim ON items(bot, state, not_before, id);
-CREATE TABLE IF NOT EXISTS state_changes (
-    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    item_id BIGINT NOT NULL REFERENCES items(id),
-    at DOUBLE PRECISION NOT NULL,
-    from_state TEXT,
-    to_state TEXT NOT NULL,
-    actor TEXT NOT NULL,
-    message TEXT NOT NULL DEFAULT '',
-    run_id TEXT
-);
-CREATE INDEX IF NOT EXISTS state_changes_item ON state_changes(item_id, id);
-CREATE INDEX IF NOT EXISTS state_changes_at ON state_changes(at);
-CREATE TABLE IF NOT EXISTS evidence_heads (
-    bot TEXT PRIMARY KEY,
-    run_id TEXT NOT NULL,
-    chain_length INTEGER NOT NULL,
-    line_sha256 TEXT NOT NULL,
-    recorded_at DOUBLE PRECISION NOT NULL
-);
--- set by backroom queue migrate: this queue's items now live at `url`, and it is never worked again
-CREATE TABLE IF NOT EXISTS queue_moved (url TEXT NOT NULL, at DOUBLE PRECISION NOT NULL);
-"""
+# the version table first: a runner older than the tables refuses them (below)
+SCHEMA = "CREATE TABLE IF NOT EXISTS backroom_schema (version INTEGER NOT NULL);\n" + queue_schema(
+    key="BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY", real="DOUBLE PRECISION")
 SCHEMA_LOCK = 0x6261636b726f6f6d   # "backroom": one creator of the tables at a time
 SESSION_ENDED = {"57P01", "57P02", "57P03"}   # the server ended the session: shut down, crashed, starting up
 RECONNECT_S = 120.0   # how long a runner keeps trying to reach a server that went away before it gives up

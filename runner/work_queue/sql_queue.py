@@ -58,6 +58,55 @@ def load_data(text: str | None) -> dict | None:
     return json.loads(text, object_hook=_decode) if text else None
 
 
+def queue_schema(key: str, real: str) -> str:
+    """The queue's tables, the same on every SQL backend but for how each spells a generated key and a float."""
+    return f"""
+CREATE TABLE IF NOT EXISTS items (
+    id {key},
+    bot TEXT NOT NULL,
+    reference TEXT NOT NULL,
+    data TEXT NOT NULL,
+    data_hash TEXT NOT NULL,
+    source TEXT NOT NULL DEFAULT '',
+    state TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    not_before {real} NOT NULL DEFAULT 0,
+    lease_owner TEXT,
+    lease_expires {real},
+    commit_started INTEGER NOT NULL DEFAULT 0,
+    run_id TEXT,
+    last_error TEXT,
+    result TEXT,
+    created_at {real} NOT NULL,
+    updated_at {real} NOT NULL,
+    CONSTRAINT items_one_reference_per_bot UNIQUE (bot, reference)
+);
+-- in the order claims take them: the next due item is the index's first entry, not a sort
+CREATE INDEX IF NOT EXISTS items_claim ON items(bot, state, not_before, id);
+CREATE TABLE IF NOT EXISTS state_changes (
+    id {key},
+    item_id BIGINT NOT NULL REFERENCES items(id),
+    at {real} NOT NULL,
+    from_state TEXT,
+    to_state TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    message TEXT NOT NULL DEFAULT '',
+    run_id TEXT
+);
+CREATE INDEX IF NOT EXISTS state_changes_item ON state_changes(item_id, id);
+CREATE INDEX IF NOT EXISTS state_changes_at ON state_changes(at);
+CREATE TABLE IF NOT EXISTS evidence_heads (
+    bot TEXT PRIMARY KEY,
+    run_id TEXT NOT NULL,
+    chain_length INTEGER NOT NULL,
+    line_sha256 TEXT NOT NULL,
+    recorded_at {real} NOT NULL
+);
+-- set by backroom queue migrate: this queue's items now live at `url`, and it is never worked again
+CREATE TABLE IF NOT EXISTS queue_moved (url TEXT NOT NULL, at {real} NOT NULL);
+"""
+
+
 def data_hash(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 

@@ -15,51 +15,9 @@ from typing import Any, Callable, Iterator
 
 from ..errors import ConfigurationError
 from .backends import QueueBackend, register_backend
-from .sql_queue import SQLWorkQueue
+from .sql_queue import SQLWorkQueue, queue_schema
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS items (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    bot TEXT NOT NULL,
-    reference TEXT NOT NULL,
-    data TEXT NOT NULL,
-    data_hash TEXT NOT NULL,
-    source TEXT NOT NULL DEFAULT '',
-    state TEXT NOT NULL,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    not_before REAL NOT NULL DEFAULT 0,
-    lease_owner TEXT,
-    lease_expires REAL,
-    commit_started INTEGER NOT NULL DEFAULT 0,
-    run_id TEXT,
-    last_error TEXT,
-    result TEXT,
-    created_at REAL NOT NULL,
-    updated_at REAL NOT NULL,
-    UNIQUE (bot, reference)
-);
-CREATE INDEX IF NOT EXISTS items_claim ON items(bot, state, not_before);
-CREATE TABLE IF NOT EXISTS state_changes (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    item_id INTEGER NOT NULL REFERENCES items(id),
-    at REAL NOT NULL,
-    from_state TEXT,
-    to_state TEXT NOT NULL,
-    actor TEXT NOT NULL,
-    message TEXT NOT NULL DEFAULT '',
-    run_id TEXT
-);
-CREATE INDEX IF NOT EXISTS state_changes_item ON state_changes(item_id, id);
-CREATE TABLE IF NOT EXISTS evidence_heads (
-    bot TEXT PRIMARY KEY,
-    run_id TEXT NOT NULL,
-    chain_length INTEGER NOT NULL,
-    line_sha256 TEXT NOT NULL,
-    recorded_at REAL NOT NULL
-);
--- set by backroom queue migrate: this queue's items now live at `url`, and it is never worked again
-CREATE TABLE IF NOT EXISTS queue_moved (url TEXT NOT NULL, at REAL NOT NULL);
-"""
+SCHEMA = queue_schema(key="INTEGER PRIMARY KEY AUTOINCREMENT", real="REAL")
 
 
 class SQLiteWorkQueue(SQLWorkQueue):
