@@ -96,7 +96,7 @@ def test_the_folders_follow_the_data_path():
     runner = ROOT / "runner"
     folders = {p.name for p in runner.iterdir() if p.is_dir() and (p / "__init__.py").exists()}
     assert folders == {"project", "intake", "work_queue", "engine", "drivers", "audit", "reconcile", "run",
-                       "recorder", "scheduler", "console", "cli", "demo"}
+                       "recorder", "scheduler", "worker", "console", "cli", "demo"}
     assert {p.name for p in runner.glob("*.py")} == {"__init__.py", "errors.py", "console_log.py"}
 
 

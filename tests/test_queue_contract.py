@@ -263,3 +263,39 @@ def test_an_item_keyed_outside_a_run_is_done_and_never_keyed_again(queue):
     queue.complete(claimed.id, "h:1:r", {})
     with pytest.raises(QueueError, match="only items in review or skipped"):
         queue.retry("bot", "A", "user:alice")                                # done by a run: final
+
+
+def test_a_runner_registers_beats_and_is_lost_when_it_stops_beating(queue, clock):
+    from runner.work_queue import RunnerRecord
+
+    me = queue.register_runner(RunnerRecord("night-1", "host-a", 4242, ["rekey-orders"], "1.0", heartbeat_s=10))
+    assert (me.status, me.bots, me.seen_ago) == ("alive", ["rekey-orders"], 0)
+    with pytest.raises(ConfigurationError, match="night-1.*in use.*host-a"):   # a second one of the same name
+        queue.register_runner(RunnerRecord("night-1", "host-b", 99, ["rekey-orders"], "1.0", heartbeat_s=10))
+    clock.now += 25
+    assert queue.runner_seen("night-1", "host-a", 4242, "rekey-orders", "SO-1", "run-1")
+    [seen] = queue.runners()
+    assert (seen.status, seen.reference, seen.run_id, seen.seen_ago) == ("alive", "SO-1", "run-1", 0)
+    clock.now += 31   # three heartbeats missed: lost, its item shown as it was
+    [lost] = queue.runners()
+    assert (lost.status, lost.reference) == ("lost", "SO-1")
+    # a lost runner's name may be taken; the old process's heartbeats then no longer count
+    queue.register_runner(RunnerRecord("night-1", "host-b", 99, ["rekey-orders"], "1.0", heartbeat_s=10))
+    assert not queue.runner_seen("night-1", "host-a", 4242)
+    queue.runner_stopped("night-1", "host-b", 99, "stopped by SIGTERM")
+    [stopped] = queue.runners()
+    assert (stopped.status, stopped.host, stopped.message, stopped.reference) == ("stopped", "host-b",
+                                                                                 "stopped by SIGTERM", None)
+
+
+def test_the_run_registry_records_each_run_once_with_its_outcome(queue, clock):
+    from runner.work_queue import RunRecord
+
+    queue.record_run(RunRecord("rekey-orders", "run-1", "night-1", "host-a", "/srv/logs"))
+    clock.now += 60
+    queue.record_run(RunRecord("rekey-orders", "run-2", "cli", "host-b", "/home/ops/logs"))
+    queue.record_run(RunRecord("rekey-orders", "run-1", "night-1", "host-a", "/srv/logs", outcome="success"))
+    first, second = queue.runs("rekey-orders")
+    assert (first.run_id, first.outcome, first.ended_at - first.started_at) == ("run-1", "success", 60)
+    assert (second.run_id, second.outcome, second.ended_at, second.logs_dir) == ("run-2", None, None, "/home/ops/logs")
+    assert queue.runs("other-bot") == []

@@ -17,7 +17,7 @@ from .manifest import (CHAIN_FILE, CHAIN_START, MANIFEST_FILE, NOT_SEALED, PRUNE
 from .signing import Verifier
 
 PROBLEMS = ("missing", "altered", "inserted", "out_of_order", "deleted", "unsealed", "bad_signature", "removed_run",
-            "removed_bot", "killed")
+            "removed_bot", "killed", "not_in_logs")
 # not problems: pruned (by the retention policy), closed (a killed run a person closed), running (not sealed yet)
 
 
@@ -406,6 +406,22 @@ def verify_heads(logs: Path, heads: dict) -> list[Finding]:
             for bot, head in sorted(heads.items()) if bot not in present]
 
 
+def verify_registered(logs: Path, registered: list, bot: str | None = None) -> list[Finding]:
+    """Runs the run registry (in the queue) knows whose folder is not under `logs`: written by a runner whose
+    logs_dir is not this (shared) folder, or removed from it. RunRecords: bot, run_id, runner, host, logs_dir."""
+    found = []
+    for run in registered:
+        if (bot is not None and run.bot != bot) or (Path(logs) / run.bot / run.run_id).is_dir():
+            continue
+        where = f"it was written to {run.logs_dir} on {run.host}"
+        elsewhere = Path(run.logs_dir) != Path(logs).resolve()
+        found.append(Finding("not_in_logs", f"{run.bot}/{run.run_id}",
+                             f"the run registry lists it (runner {run.runner}, {run.outcome or 'not ended'}) but "
+                             f"{Path(logs).name}/{run.bot}/{run.run_id}/ is not here; {where}"
+                             + ("; give every runner the shared folder as logs_dir" if elsewhere else "")))
+    return found
+
+
 SYSTEM_FOLDERS = {"audit", "console", "uploads", "demo", "locks"}   # under logs/, beside the bots' folders
 
 
@@ -440,11 +456,13 @@ class EvidenceVerification:
 
 
 def verify_evidence(logs: Path, verifier: Verifier, heads: dict | None, bot: str | None = None,
-                    running: Callable[[str], bool] = lambda bot: False) -> EvidenceVerification:
+                    running: Callable[[str], bool] = lambda bot: False,
+                    registered: list | None = None) -> EvidenceVerification:
     """What `audit verify --all` checks: each bot's runs and chain, with the chain heads the queue recorded
     (`heads`, None when the queue is not at hand). `running(bot)`: whether the bot is running now."""
     result = EvidenceVerification()
     result.removed = [f for f in verify_heads(logs, heads or {}) if bot is None or f.subject == bot]
+    result.removed += verify_registered(logs, registered or [], bot)
     folders = [d for d in bot_folders(logs) if bot is None or d.name == bot]
     for bot_dir in folders:
         runs = run_dirs(bot_dir)

@@ -40,15 +40,16 @@ def _bot_dirs(logs: Path, bot: Optional[str]) -> list[Path]:
     return bot_folders(logs)
 
 
-def _evidence_heads(project: Path, settings) -> dict | None:
-    """Each bot's chain head as the queue recorded it; None when the queue database is not here."""
+def _evidence_heads(project: Path, settings) -> tuple[dict | None, list]:
+    """Each bot's chain head as the queue recorded it, and the runs its run registry lists; (None, []) when the
+    queue database is not here."""
     from ..work_queue import open_queue, queue_exists
 
     if not queue_exists(settings.queue_url, Path(project)):
-        return None
+        return None, []
     queue = open_queue(settings.queue_url, Path(project))
     try:
-        return queue.evidence_heads()
+        return queue.evidence_heads(), queue.runs()
     finally:
         queue.close()
 
@@ -85,7 +86,7 @@ def verify(run: Optional[str] = typer.Argument(None, help="A run id or run folde
     logs, settings = _logs(project)
     if (run is None) == (not all_runs):
         raise ConfigurationError("give a run, or --all")
-    heads = _evidence_heads(project, settings)
+    heads, registered = _evidence_heads(project, settings)
     if bot and not (logs / bot).is_dir() and bot not in (heads or {}):
         raise ConfigurationError(f"no runs of bot '{bot}' under {logs.name}/")
     verifier = load_verifier(settings, project, public_key, fingerprint)
@@ -104,7 +105,8 @@ def verify(run: Optional[str] = typer.Argument(None, help="A run id or run folde
             _say(f"Note: no queue database ({describe_queue(settings.queue_url, Path(project))}): runs deleted "
                  "from the end of a chain cannot be "
                  "noticed without it.", "yellow")
-        found = verify_evidence(logs, verifier, heads, bot, running=lambda name: is_running(project, name))
+        found = verify_evidence(logs, verifier, heads, bot, running=lambda name: is_running(project, name),
+                                registered=registered)
     for finding in found.removed:
         _say(f"FAIL {finding.subject}: {finding}", "bold red")
     for result in found.runs:

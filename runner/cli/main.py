@@ -13,7 +13,9 @@ from rich.console import Console
 from rich.text import Text
 
 from ..console_log import configure_console_log
+from .options import ProjectOption, parse_app_commands, parse_app_urls
 from .terminal import RunBar, print_summary
+from .worker import worker
 from .console import console_app
 from .queue import queue_app
 from .record import record_app
@@ -33,29 +35,20 @@ app.add_typer(audit_app, name="audit")
 err = Console(stderr=True)
 out = Console()
 
-ProjectOption = typer.Option(Path("."), "--project", "-p", help="Folder with bots/, recipes/ and selectors/.",
-                             envvar="BACKROOM_PROJECT")
-def _app_pairs(values: list[str], option: str, example: str, valid) -> dict[str, str]:
-    """APP=VALUE options (repeatable) as a dict; a malformed one is refused with an example."""
-    pairs = {}
-    for value in values:
-        name, sep, text = value.partition("=")
-        if not sep or not name or not valid(text):
-            raise ConfigurationError(f"{option} {value!r}: expected {example}")
-        pairs[name] = text
-    return pairs
 
 
-def _parse_app_urls(values: list[str]) -> dict[str, str]:
-    return _app_pairs(values, "--app-url", "APP=URL, e.g. billing=http://127.0.0.1:8700",
-                      lambda url: url.startswith(("http://", "https://")))
+@app.callback()
+def every_command(queue_url: Optional[str] = typer.Option(
+        None, "--queue-url", help="The work queue for this command, e.g. postgresql://backroom@db/backroom "
+        "(default: BACKROOM_QUEUE_URL, else queue: in backroom.yaml).")) -> None:
+    """Backroom: robotic process automation for legacy back-office systems."""
+    if queue_url:
+        import os
+
+        os.environ["BACKROOM_QUEUE_URL"] = queue_url   # read through Settings.queue_url, here and in child runs
 
 
-def _parse_app_commands(values: list[str]) -> dict[str, str]:
-    return _app_pairs(values, "--app-command",
-                      "APP=COMMAND, e.g. ledger='{python} -m runner.demo.ledger_desktop --db ledger.db'",
-                      lambda command: bool(command.strip()))
-
+app.command()(worker)
 
 def _print_summary(result) -> None:
     print_summary(out, result)
@@ -90,7 +83,7 @@ def run(
     if screenshots not in (None, "changed", "every", "key", "failures"):
         raise ConfigurationError(f"--screenshots {screenshots!r}: choose changed, every, key or failures")
     request = RunRequest(bot=bot, input_path=input, project=project, headed=headed,
-                         app_urls=_parse_app_urls(app_url), app_commands=_parse_app_commands(app_command),
+                         app_urls=parse_app_urls(app_url), app_commands=parse_app_commands(app_command),
                          screenshots=screenshots, virtual_display=virtual_display, workers=workers,
                          started_by="cli")
     result = _run_with_progress(lambda on_progress: start_run(request, on_progress=on_progress))

@@ -18,7 +18,7 @@ from ..engine.commit_guard import person_must_check
 from ..errors import DataError
 from ..intake.workbook import FieldProblem, convert
 from ..project.settings import load_settings
-from ..work_queue import AGE_BUCKETS, ItemState, age_bucket, age_text, open_queue
+from ..work_queue import AGE_BUCKETS, ItemState, age_bucket, age_text, describe_queue, open_queue
 from ..work_queue.migrate import migrate_queue
 
 queue_app = typer.Typer(help="The work queue: backlog, items in review, retry and skip.", no_args_is_help=False,
@@ -172,6 +172,41 @@ def skip(
     queue.skip(bot, reference, f"user:{by}", reason)
     out.print(Text(f"{reference}: skipped ({reason})."), highlight=False)
     queue.close()
+
+
+@queue_app.command()
+def add(
+    bot: str = typer.Argument(..., help="The bot whose queue takes the input."),
+    input: Path = typer.Option(..., "--input", "-i", help="The input workbook (.xlsx)."),
+    project: Path = ProjectOption,
+) -> None:
+    """Put an input's rows in the queue without working them: the runners (backroom worker) take them."""
+    from ..run import RunRequest
+    from ..run.intake_only import add_input
+
+    added = add_input(RunRequest(bot=bot, input_path=input, project=project, started_by="cli"))
+    intake, review = added.queued.intake, added.queued.review
+    parts = [f"{len(intake.added)} new item(s)", f"{len(intake.already_queued)} already queued",
+             f"{len(intake.already_done)} already done"]
+    if review.added:
+        parts.append(f"{len(review.added)} to review")
+    if intake.changed_after_done:
+        parts.append(f"{len(intake.changed_after_done)} changed after done (not keyed again; check by hand)")
+    out.print(Text(f"{added.input_name}: {added.rows} row(s) for {bot}: {', '.join(parts)}."), highlight=False)
+
+
+@queue_app.command()
+def upgrade(project: Path = ProjectOption) -> None:
+    """Bring the queue's tables up to this Backroom's version. Once, after every runner was upgraded."""
+    settings = load_settings(project)
+    queue = open_queue(settings.queue_url, Path(project), upgrade=True)
+    found, now = queue.upgraded   # type: ignore[attr-defined] - every SQL queue says what it found
+    queue.close()
+    where = describe_queue(settings.queue_url, Path(project))
+    if found == now:
+        out.print(Text(f"queue {where}: its tables are at version {now} already; nothing to do."), highlight=False)
+    else:
+        out.print(Text(f"queue {where}: tables upgraded from version {found or 'none'} to {now}."), highlight=False)
 
 
 @queue_app.command()

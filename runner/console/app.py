@@ -25,6 +25,7 @@ from .context import ALLOWED, Console, can, record
 from .launcher import Launch, Launcher
 from .review_views import review
 from .run_views import runs
+from .runner_views import runners
 from .users import UserStore
 
 __all__ = ["ALLOWED", "create_app"]
@@ -109,7 +110,7 @@ def create_app(project: Path, settings: Settings | None = None) -> Flask:
         g.console = app.extensions["backroom"]
 
 
-    for blueprint in (auth, runs, review, admin):
+    for blueprint in (auth, runs, review, runners, admin):
         app.register_blueprint(blueprint)
     return app
 

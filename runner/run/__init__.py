@@ -7,8 +7,8 @@ from .prepare import prepare_run
 from .records import ItemResult, PreparedRun, Progress, RunRequest, RunResult
 from .retry import RetryPolicy
 from .session import RunSession, new_run_id, record_chain_head
-from .start import start_run
+from .start import start_queued_run, start_run
 
 __all__ = ["BotBusyError", "ChildEnded", "ChildRun", "ChildRunError", "ItemResult", "PreparedRun", "Progress",
            "RetryPolicy", "RunRequest", "RunResult", "RunSession", "bot_lock", "is_running", "lock_path",
-           "new_run_id", "prepare_run", "record_chain_head", "start_run"]
+           "new_run_id", "prepare_run", "record_chain_head", "start_queued_run", "start_run"]

@@ -6,6 +6,8 @@ that may have saved is never repeated blindly (commit_guard)."""
 from __future__ import annotations
 
 import time
+from contextlib import ExitStack
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -19,18 +21,25 @@ from ..errors import StepFailure, SystemException
 from ..intake.work_item import WorkItem
 from ..work_queue import ItemState, QueuedItem, WorkQueue
 from .outcomes import input_outcomes, keying_exit_code, output_values, write_documents, write_results_workbook
-from .plan import WorkPlan, close_corrected, plan_work
+from .plan import WorkPlan, plan_work, queue_plan
 from .lanes import RunTally, work_in_lanes
 from .worker_process import shared_stop_flag
 from .records import ItemResult, PreparedRun, Progress, RunRequest, RunResult, count_outcomes
 from .retry import RetryPolicy
-from .session import RunSession, open_run_queue
+from .session import RunSession, new_run_id, open_run_queue
+
+# an item claimed before its run was opened, with the lease owner that holds it
+FirstClaim = tuple[QueuedItem, str]
 
 
 def run_keying(request: RunRequest, prepared: PreparedRun, on_progress: Callable[[Progress], None] | None,
-               should_stop: Callable[[], bool] | None) -> RunResult:
+               should_stop: Callable[[], bool] | None) -> RunResult | None:
+    """A run of an input file; without one (`input_path` None), a run of the bot's items already queued,
+    which is None when there is nothing to claim."""
     queue = open_run_queue(request, prepared.settings)
     try:
+        if request.input_path is None:
+            return _run_queued(request, prepared, queue, on_progress, should_stop)
         plan = plan_work(prepared, Path(request.input_path), queue)   # refused here: no run folder is made
         with RunSession(request, prepared) as session:
             return _key_items(session, queue, plan, Path(request.input_path).name, on_progress, should_stop)
@@ -38,13 +47,36 @@ def run_keying(request: RunRequest, prepared: PreparedRun, on_progress: Callable
         queue.close()
 
 
-def _key_items(session: RunSession, queue: WorkQueue, plan: WorkPlan, input_name: str,
-               on_progress: Callable[[Progress], None] | None, should_stop: Callable[[], bool] | None) -> RunResult:
+def _run_queued(request: RunRequest, prepared: PreparedRun, queue: WorkQueue,
+                on_progress: Callable[[Progress], None] | None, should_stop: Callable[[], bool] | None) -> RunResult | None:
+    """The bot's queued items (put there by another run, `backroom queue add`, the console): the run is opened
+    only once it holds an item, so a runner looking for work leaves no empty runs behind."""
+    run_id = request.run_id or new_run_id()
+    owner = queue.new_owner(run_id)
+    claimed = queue.claim(prepared.bot.name, owner, prepared.settings.lease_s, run_id)
+    if claimed is None:
+        return None
+    with ExitStack() as stack:
+        try:
+            session = stack.enter_context(RunSession(replace(request, run_id=run_id), prepared))
+        except BaseException as exc:
+            queue.release(claimed.id, owner, f"run could not start: {str(exc).splitlines()[0] if str(exc) else exc!r}")
+            raise
+        return _key_items(session, queue, None, "", on_progress, should_stop, first=(claimed, owner))
+    raise AssertionError("unreachable")   # the block returns or raises
+
+
+def _key_items(session: RunSession, queue: WorkQueue, plan: WorkPlan | None, input_name: str,
+               on_progress: Callable[[Progress], None] | None, should_stop: Callable[[], bool] | None,
+               first: FirstClaim | None = None) -> RunResult:
     request, prepared, bot = session.request, session.prepared, session.bot
-    actor = f"intake:{input_name}"
-    assert prepared.intake is not None
-    rejected = [ItemResult(r.reference, "rejected", "; ".join(r.problems), 0, r.row) for r in prepared.intake.rejected]
-    _queue_input(session, queue, plan, actor, input_name, len(rejected))
+    rejected: list[ItemResult] = []
+    if plan is None:
+        _announce_queued_run(session, queue)
+    else:
+        assert prepared.intake is not None
+        rejected = [ItemResult(r.reference, "rejected", "; ".join(r.problems), 0, r.row) for r in prepared.intake.rejected]
+        _queue_input(session, queue, plan, input_name, len(rejected))
     total = len(queue.items(bot.name, [ItemState.PENDING, ItemState.IN_PROGRESS])) + len(rejected)
     in_processes = session.workers > 1 and "desktop" in session.drivers   # a screen per desktop worker
     tally = RunTally(total, rejected, on_progress, shared_stop_flag() if in_processes else None)
@@ -52,7 +84,8 @@ def _key_items(session: RunSession, queue: WorkQueue, plan: WorkPlan, input_name
     retry = RetryPolicy.of(bot)
 
     def work(engine: Engine, lane_queue: WorkQueue, owner: str, start_drivers: Callable[[], None]) -> None:
-        _work_lane(session, engine, lane_queue, owner, start_drivers, retry, tally, should_stop)
+        held = first if first is not None and first[1] == owner else None   # the first lane works the first claim
+        _work_lane(session, engine, lane_queue, owner, start_drivers, retry, tally, should_stop, held)
 
     try:
         if session.workers == 1:
@@ -63,13 +96,19 @@ def _key_items(session: RunSession, queue: WorkQueue, plan: WorkPlan, input_name
         session.stopped_by(exc)
     worked = tally.worked
     session.stop_drivers()
-    results = rejected + input_outcomes(queue, bot, prepared.intake.items, plan.owners, worked, session.run_id)
+    if plan is None:   # the items this run worked, where each stands now
+        rows = [queued.as_work_item() for ref in worked if (queued := queue.get(bot.name, ref)) is not None]
+        results = input_outcomes(queue, bot, rows, {}, worked, session.run_id)
+    else:
+        assert prepared.intake is not None
+        results = rejected + input_outcomes(queue, bot, prepared.intake.items, plan.owners, worked, session.run_id)
     for work_item in dict.fromkeys(r.work_item for r in results if r.outcome == "not_started"):
         if work_item not in worked:
             session.emit("item", "not_started", item=work_item, message=session.message or "not worked in this run")
     exit_code = keying_exit_code(results, session.abort)
     session.end(exit_code, data={"counts": count_outcomes(results), "read_back": dict(session.engine.tally)})
-    results_path = write_results_workbook(prepared, Path(request.input_path), session.run_dir, results)
+    results_path = None if request.input_path is None else \
+        write_results_workbook(prepared, Path(request.input_path), session.run_dir, results)
     return RunResult(session.run_id, session.run_dir, session.run_dir / REPORT_FILE, results_path, results,
                      exit_code, session.message, dict(session.engine.tally))
 
@@ -81,39 +120,43 @@ def work_lane(session: Any, engine: Engine, queue: WorkQueue, owner: str, start_
 
 
 def _work_lane(session: RunSession, engine: Engine, queue: WorkQueue, owner: str, start_drivers: Callable[[], None],
-               retry: RetryPolicy, tally: RunTally, should_stop: Callable[[], bool] | None) -> None:
-    """Claim and work items until none is left (or the run is asked to stop); one lane of the run."""
+               retry: RetryPolicy, tally: RunTally, should_stop: Callable[[], bool] | None,
+               first: FirstClaim | None = None) -> None:
+    """Claim and work items until none is left (or the run is asked to stop); one lane of the run. `first`:
+    an item claimed for this lane before the run opened, worked before anything else."""
     bot = session.bot
     while not tally.stopping.is_set():
-        if should_stop and should_stop():
-            session.message = "stopped by the operator after the current item"
+        if first is None and should_stop and should_stop():
+            session.message = f"stopped by {session.request.stopped_by} after the current item"
             tally.stopping.set()
             break
-        claimed = queue.claim(bot.name, owner, session.settings.lease_s, session.run_id)
+        claimed: QueuedItem | None
+        if first is not None:
+            claimed, first = first[0], None
+        else:
+            claimed = queue.claim(bot.name, owner, session.settings.lease_s, session.run_id)
         if claimed is None:
             wait = queue.seconds_until_due(bot.name)
             if wait is None:
                 break  # nothing pending: the queue is drained for this bot
             tally.stopping.wait(min(max(wait, 0.05), 5.0))  # a retry is waiting for its back-off
             continue
+        tally.started(owner, claimed.reference)   # what this lane works on, from the claim (a browser may start)
         try:
             start_drivers()
         except BaseException as exc:
             # claimed before anything could start: given back, not left in progress
             queue.release(claimed.id, owner, f"run stopped while starting: {session.why_stopped(exc)}")
             raise
-        tally.started(owner, claimed.reference)
         tally.finished(owner, _work_claimed(session, engine, queue, claimed, owner, retry))
 
 
-def _queue_input(session: RunSession, queue: WorkQueue, plan: WorkPlan, actor: str, input_name: str,
-                 rejected: int) -> None:
+def _queue_input(session: RunSession, queue: WorkQueue, plan: WorkPlan, input_name: str, rejected: int) -> None:
     """The plan goes into the queue; what that did is the run's first events."""
     request, prepared, bot = session.request, session.prepared, session.bot
     assert prepared.intake is not None
-    intake = queue.intake(bot.name, plan.items, actor=actor)
-    review = queue.add_for_review(bot.name, plan.refused, actor=actor)
-    superseded = close_corrected(queue, bot, plan, actor, input_name)
+    queued = queue_plan(queue, bot, plan, input_name)
+    intake, review, superseded = queued.intake, queued.review, queued.superseded
     waiting = len(queue.items(bot.name, [ItemState.PENDING, ItemState.IN_PROGRESS]))
     session.emit("run", "started", data={
         "bot": bot.name, "input": str(request.input_path), "items": len(plan.items),
@@ -141,6 +184,18 @@ def _queue_input(session: RunSession, queue: WorkQueue, plan: WorkPlan, actor: s
             f"already {review.existing[item.reference].state.value}" if item.reference in review.existing else ""
         session.emit("intake", "to_review" if item.reference in review.added else "refused", item=item.reference,
                      message=reason, data={"source": item.source, "queue": where})
+
+
+def _announce_queued_run(session: RunSession, queue: WorkQueue) -> None:
+    """The first event of a run with no input: it works what the queue holds for the bot."""
+    request, bot = session.request, session.bot
+    waiting = len(queue.items(bot.name, [ItemState.PENDING, ItemState.IN_PROGRESS]))
+    session.emit("run", "started", data={
+        "bot": bot.name, "input": "", "from_queue": True, "items": 0, "rows": 0, "rejected": 0,
+        "policy": session.policy, "started_by": request.started_by, "apps": session.prepared.apps,
+        "queue_waiting": waiting})
+    session.log.info(f"run {session.run_id} of {bot.name} started by {request.started_by}: {waiting} item(s) "
+                     "waiting in the queue")
 
 
 class _QueueHooks(ItemHooks):

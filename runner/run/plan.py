@@ -10,7 +10,7 @@ from pathlib import Path
 from ..project.bot import Bot
 from ..intake.bot_logic import GroupingContext, Refused, run_make_items
 from ..intake.work_item import WorkItem
-from ..work_queue import WorkQueue
+from ..work_queue import IntakeReport, ReviewReport, WorkQueue
 from .records import PreparedRun
 
 
@@ -55,6 +55,23 @@ def plan_work(prepared: PreparedRun, input_path: Path, queue: WorkQueue) -> Work
         for covered in covers:
             owners[str(covered)] = made.reference
     return WorkPlan(items, refused, owners)
+
+
+@dataclass
+class QueuedInput:
+    """What putting one input's plan into the queue did."""
+
+    intake: IntakeReport
+    review: ReviewReport
+    superseded: list[str]
+
+
+def queue_plan(queue: WorkQueue, bot: Bot, plan: WorkPlan, input_name: str) -> QueuedInput:
+    """The plan's items into the queue, input refused to a person, items a corrected file replaces closed."""
+    actor = f"intake:{input_name}"
+    intake = queue.intake(bot.name, plan.items, actor=actor)
+    review = queue.add_for_review(bot.name, plan.refused, actor=actor)
+    return QueuedInput(intake, review, close_corrected(queue, bot, plan, actor, input_name))
 
 
 def close_corrected(queue: WorkQueue, bot: Bot, plan: WorkPlan, actor: str, input_name: str) -> list[str]:

@@ -29,7 +29,11 @@ def prepare_run(request: RunRequest) -> PreparedRun:
     if request.workers is not None:
         check_workers(bot, prepared.maps, request.workers, "--workers")
     check_screens(bot, prepared.maps, request)
-    if bot.kind == "reconcile":
+    if request.input_path is None:
+        if bot.kind == "reconcile":
+            raise ConfigurationError(f"bot '{bot.name}' reconciles a statement: it needs its input",
+                                     "Give the statement with --input; a runner service works keying bots.")
+    elif bot.kind == "reconcile":
         assert bot.reconcile is not None   # a reconcile bot's definition requires its section
         prepared.statement = read_statement(Path(request.input_path), bot.reconcile)
     else:

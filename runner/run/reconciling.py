@@ -32,7 +32,7 @@ def run_reconciliation(request: RunRequest, prepared: PreparedRun, on_progress: 
     bot = prepared.bot
     spec = bot.reconcile
     statement = prepared.statement
-    assert spec is not None and statement is not None
+    assert spec is not None and statement is not None and request.input_path is not None
     input_name = Path(request.input_path).name
 
     def progress(finished: int, counts: dict, current: str | None = None) -> None:

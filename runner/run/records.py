@@ -19,7 +19,7 @@ from ..project.settings import Settings
 @dataclass
 class RunRequest:
     bot: str
-    input_path: Path
+    input_path: Path | None          # None: work the bot's items already in the queue (a runner service)
     project: Path = Path(".")
     headed: bool = False
     app_urls: dict[str, str] = field(default_factory=dict)
@@ -30,6 +30,8 @@ class RunRequest:
     app_commands: dict[str, str | list[str]] = field(default_factory=dict)  # desktop apps: how to start them
     run_id: str | None = None        # chosen by a launcher that must know the run folder before it exists
     workers: int | None = None       # items worked at once; default: the bot's `workers` (1)
+    runner: str | None = None        # the runner service working it (backroom worker); None: this host's name
+    stopped_by: str = "the operator"  # who a stop asked for through should_stop comes from, for the run's message
 
 
 @dataclass

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 import secrets as _random
+import socket
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -33,7 +34,7 @@ from ..engine.core import Engine
 from ..errors import BackroomError, ConfigurationError, ExitCode, exit_code_for
 from ..project.secrets import Redactor
 from ..project.settings import AppSettings, Settings
-from ..work_queue import EvidenceHead, WorkQueue, open_queue
+from ..work_queue import EvidenceHead, RunRecord, WorkQueue, open_queue
 from .interrupts import interrupts_deferred
 from .records import PreparedRun, RunRequest
 
@@ -82,6 +83,7 @@ class RunSession:
         self.signer = load_signer(self.settings, self.project)
         self.run_dir = self.project / self.settings.logs_dir / self.bot.name / self.run_id
         self.run_dir.mkdir(parents=True, exist_ok=True)
+        self._register(outcome=None)   # the run registry: where this run's evidence is, for every machine
         redactor = Redactor()
         redactor.add(*self.prepared.secrets.values())
         redactor.add(*getattr(self.signer, "secret_values", ()))
@@ -169,8 +171,18 @@ class RunSession:
         self.stop_drivers()
         self.report_path = build_report(self.run_dir)
         self._seal()
+        self._register(outcome=run_outcome(self.exit_code) if self.exit_code is not None else "aborted")
         if exc is None and self.abort is not None and not isinstance(self.abort, (BackroomError, KeyboardInterrupt)):
             raise self.abort
+
+    def _register(self, outcome: str | None) -> None:
+        queue = self.open_queue()
+        try:
+            queue.record_run(RunRecord(self.bot.name, self.run_id, self.request.runner or socket.gethostname(),
+                                       socket.gethostname(), str((self.project / self.settings.logs_dir).resolve()),
+                                       outcome))
+        finally:
+            queue.close()
 
     def _seal(self) -> None:
         """After the last file of the run is written: the signed manifest, the run in its bot's chain, and

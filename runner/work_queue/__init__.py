@@ -2,10 +2,10 @@
 
 from .backends import QueueBackend, describe_queue, open_queue, queue_exists, register_backend
 from .base import (AGE_BUCKETS, EvidenceHead, IntakeReport, ItemState, QueueError, QueuedItem, ReviewReport,
-                   StateChange, WorkQueue, age_bucket, age_text)
+                   RunnerRecord, RunRecord, StateChange, WorkQueue, age_bucket, age_text)
 from . import sqlite_queue as _sqlite  # noqa: F401 - registers sqlite://
 from . import postgres_queue as _postgres  # noqa: F401 - registers postgresql:// (psycopg loads when one is opened)
 
 __all__ = ["AGE_BUCKETS", "EvidenceHead", "IntakeReport", "ItemState", "QueueBackend", "QueueError", "QueuedItem",
-           "ReviewReport", "StateChange", "WorkQueue", "age_bucket", "age_text", "describe_queue", "open_queue", "queue_exists",
-           "register_backend"]
+           "ReviewReport", "RunnerRecord", "RunRecord", "StateChange", "WorkQueue", "age_bucket", "age_text",
+           "describe_queue", "open_queue", "queue_exists", "register_backend"]

@@ -22,8 +22,8 @@ Clock = Callable[[], float]
 @dataclass(frozen=True)
 class QueueBackend:
     scheme: str
-    # (the URL's part after "scheme://", the project folder, a clock) -> an open queue
-    open: Callable[[str, Path, Clock], WorkQueue]
+    # (the URL's part after "scheme://", the project folder, a clock, whether to upgrade older tables)
+    open: Callable[[str, Path, Clock, bool], WorkQueue]
     # whether the queue holds anything yet (a verifier must not create an empty one)
     exists: Callable[[str, Path], bool]
     # what a person reads in a message: a file's path, a server's address without its password
@@ -50,10 +50,12 @@ def _split(where: str | Path) -> tuple[QueueBackend, str]:
     return backend, rest
 
 
-def open_queue(where: str | Path, project: Path = Path("."), clock: Clock = time.time) -> WorkQueue:
-    """The queue at `where` (a URL or a SQLite file's path), relative to `project`."""
+def open_queue(where: str | Path, project: Path = Path("."), clock: Clock = time.time, upgrade: bool = False) -> WorkQueue:
+    """The queue at `where` (a URL or a SQLite file's path), relative to `project`. Tables older than this
+    Backroom are brought up to its version only with `upgrade` (backroom queue upgrade), where a backend
+    does not do that by itself."""
     backend, rest = _split(where)
-    return backend.open(rest, Path(project), clock)
+    return backend.open(rest, Path(project), clock, upgrade)
 
 
 def queue_exists(where: str | Path, project: Path = Path(".")) -> bool:

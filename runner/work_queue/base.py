@@ -67,6 +67,7 @@ class QueuedItem:
     result: dict[str, Any] | None = None
     commit_started: bool = False   # a step that changes the legacy system may have run
     recovered: bool = False        # this claim took the item back from a runner that died
+    lease_owner: str | None = None  # who holds it while in progress: host:pid:run
 
     def as_work_item(self) -> WorkItem:
         return WorkItem(self.reference, self.data, self.source)
@@ -110,6 +111,49 @@ class EvidenceHead:
     line_sha256: str
 
 
+@dataclass
+class RunnerRecord:
+    """A runner service (backroom worker) as the queue knows it: who, where, what it works, when last seen."""
+
+    name: str
+    host: str
+    pid: int
+    bots: list[str]
+    version: str
+    heartbeat_s: float
+    started_at: float = 0.0
+    last_seen: float = 0.0
+    state: str = "running"         # running, stopped (it said so when it stopped)
+    bot: str | None = None         # what it is working on now
+    reference: str | None = None
+    run_id: str | None = None
+    message: str = ""
+    seen_ago: float = 0.0          # seconds since it was last seen, by the queue's clock
+
+    LOST_AFTER_BEATS = 3           # heartbeats missed before a running runner is called lost
+
+    @property
+    def status(self) -> str:
+        """alive, lost (stopped beating without saying it stopped: killed, its machine gone) or stopped."""
+        if self.state != "running":
+            return "stopped"
+        return "lost" if self.seen_ago > self.LOST_AFTER_BEATS * self.heartbeat_s else "alive"
+
+
+@dataclass
+class RunRecord:
+    """A run in the run registry: which runner made it, and where its evidence was written."""
+
+    bot: str
+    run_id: str
+    runner: str
+    host: str
+    logs_dir: str                  # the runner's logs folder, as that machine names it
+    outcome: str | None = None     # None while it runs (or when it was killed)
+    started_at: float = 0.0
+    ended_at: float | None = None
+
+
 class WorkQueue(Protocol):
     """One contract for every backend (tests/test_queue_contract.py runs against each). Times are the
     backend's clock, so leases agree across machines; `new_owner` names a lease holder in a way the
@@ -147,4 +191,12 @@ class WorkQueue(Protocol):
     # or bot folder is noticed
     def record_evidence_head(self, head: EvidenceHead) -> None: ...
     def evidence_heads(self) -> dict[str, EvidenceHead]: ...
+    # the runner services working the queue (a name is one runner's while it is alive), and the runs made
+    def register_runner(self, runner: RunnerRecord) -> RunnerRecord: ...
+    def runner_seen(self, name: str, host: str, pid: int, bot: str | None = None, reference: str | None = None,
+                    run_id: str | None = None, message: str = "") -> bool: ...
+    def runner_stopped(self, name: str, host: str, pid: int, message: str) -> None: ...
+    def runners(self) -> list[RunnerRecord]: ...
+    def record_run(self, run: RunRecord) -> None: ...
+    def runs(self, bot: str | None = None) -> list[RunRecord]: ...
     def close(self) -> None: ...

@@ -37,13 +37,13 @@ def migrate_queue(source: str, target: str, project: Path = Path(".")) -> Migrat
         try:
             if not isinstance(old, SQLWorkQueue) or not isinstance(new, SQLWorkQueue):
                 raise ConfigurationError("queue migrate moves between SQL queues (sqlite://, postgresql://)")
-            items, changes, heads = old.dump()
+            items, changes, heads, runs = old.dump()
             working = sorted(i["reference"] for i in items if i["state"] == "in_progress")
             if working:
                 raise QueueError(f"{len(working)} item(s) are being worked ({', '.join(working[:5])}"
                                  f"{', ...' if len(working) > 5 else ''}): nothing was moved",
                                  "Stop the runners (and the scheduler) first; a stopped run gives its item back.")
-            new.load(items, changes, heads)
+            new.load(items, changes, heads, runs)
             old.mark_moved(where_to)   # a path or a URL, as queue: takes it; a password shown as ***
         finally:
             new.close()

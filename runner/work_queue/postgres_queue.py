@@ -26,12 +26,9 @@ from ..project.extras import needs_extra
 from .backends import QueueBackend, register_backend
 from ..intake.work_item import WorkItem
 from .base import IntakeReport, ItemState, QueuedItem
-from .sql_queue import SQLWorkQueue, data_hash, dump_data, queue_schema
+from .sql_queue import SQLWorkQueue, data_hash, dump_data, schema_steps
 
-SCHEMA_VERSION = 1
-# the version table first: a runner older than the tables refuses them (below)
-SCHEMA = "CREATE TABLE IF NOT EXISTS backroom_schema (version INTEGER NOT NULL);\n" + queue_schema(
-    key="BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY", real="DOUBLE PRECISION")
+SCHEMA_STEPS = schema_steps(key="BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY", real="DOUBLE PRECISION")
 SCHEMA_LOCK = 0x6261636b726f6f6d   # "backroom": one creator of the tables at a time
 SESSION_ENDED = {"57P01", "57P02", "57P03"}   # the server ended the session: shut down, crashed, starting up
 RECONNECT_S = 120.0   # how long a runner keeps trying to reach a server that went away before it gives up
@@ -43,7 +40,8 @@ class PostgresWorkQueue(SQLWorkQueue):
     GREATEST = "greatest"
     RESULT_VARIABLE = "(result::jsonb -> 'vars' ->> ?)"
 
-    def __init__(self, url: str, clock: Callable[[], float] | None = None, reconnect_s: float = RECONNECT_S):
+    def __init__(self, url: str, clock: Callable[[], float] | None = None, reconnect_s: float = RECONNECT_S,
+                 upgrade: bool = False):
         with needs_extra("postgres", "a queue on PostgreSQL"):
             import psycopg
         self._psycopg = psycopg
@@ -56,17 +54,24 @@ class PostgresWorkQueue(SQLWorkQueue):
             raise ConfigurationError(f"queue {describe_url(url)}: cannot connect: {str(exc).strip()}",
                                      "Check the server's address and that it is running; the password comes from "
                                      "PGPASSWORD or ~/.pgpass.") from None
-        with self._tx() as conn:
-            conn.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
-            conn.execute(SCHEMA)
-            row = conn.execute("SELECT max(version) AS version FROM backroom_schema").fetchone()
-            if row["version"] is None:
-                conn.execute("INSERT INTO backroom_schema(version) VALUES (%s)", (SCHEMA_VERSION,))
-            elif row["version"] > SCHEMA_VERSION:
-                raise ConfigurationError(f"queue {describe_url(url)}: its tables are version {row['version']}, "
-                                         f"newer than this Backroom knows ({SCHEMA_VERSION})",
-                                         "Upgrade Backroom on this machine to the version the other runners use.")
+        # tables older than this Backroom are upgraded only when asked (backroom queue upgrade): runners of
+        # the older version on other machines may still be using them
+        self.upgraded = self._ready_tables(SCHEMA_STEPS, describe_url(url), upgrade)
         self._refuse_if_moved(describe_url(url))
+
+    def _lock_schema(self, conn: Any) -> None:
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
+
+    def _schema_version(self, conn: Any) -> int | None:
+        if conn.execute("SELECT to_regclass('items') IS NULL AS none").fetchone()["none"]:
+            return None
+        conn.execute("CREATE TABLE IF NOT EXISTS backroom_schema (version INTEGER NOT NULL)")
+        return conn.execute("SELECT max(version) AS version FROM backroom_schema").fetchone()["version"] or 1
+
+    def _set_schema_version(self, conn: Any, version: int) -> None:
+        conn.execute("CREATE TABLE IF NOT EXISTS backroom_schema (version INTEGER NOT NULL)")
+        conn.execute("DELETE FROM backroom_schema")
+        conn.execute("INSERT INTO backroom_schema(version) VALUES (%s)", (version,))
 
     def _connect(self) -> Any:
         from psycopg.rows import dict_row
@@ -249,7 +254,8 @@ def _once_more_if_nothing_was_done(method: Callable) -> Callable:
 for _name in ("intake", "record_done", "add_for_review", "refused_at_intake", "claim", "seconds_until_due",
               "heartbeat", "mark_committing", "complete", "business_exception", "system_exception", "release", "retry",
               "skip", "holder_of", "record_evidence_head", "evidence_heads", "get", "items", "history",
-              "changes_since", "dump", "load", "mark_moved"):
+              "changes_since", "dump", "load", "mark_moved", "register_runner", "runner_seen", "runner_stopped", "runners",
+              "record_run", "runs"):
     setattr(PostgresWorkQueue, _name, _once_more_if_nothing_was_done(getattr(PostgresWorkQueue, _name)))
 
 
@@ -262,8 +268,8 @@ def describe_url(url: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc))
 
 
-def _open(rest: str, project: Path, clock: Callable[[], float]) -> PostgresWorkQueue:
-    return PostgresWorkQueue(f"postgresql://{rest}", None if clock is time.time else clock)
+def _open(rest: str, project: Path, clock: Callable[[], float], upgrade: bool = False) -> PostgresWorkQueue:
+    return PostgresWorkQueue(f"postgresql://{rest}", None if clock is time.time else clock, upgrade=upgrade)
 
 
 def _exists(rest: str, project: Path) -> bool:

@@ -25,7 +25,7 @@ from typing import Any
 from ..errors import ConfigurationError
 from ..intake.work_item import WorkItem
 from .base import (REVIEW_STATES, EvidenceHead, IntakeReport, ItemState, QueueError, QueuedItem, ReviewReport,
-                   StateChange)
+                   RunnerRecord, RunRecord, StateChange)
 
 
 # -- item data survives the round trip with its types (money stays Decimal, dates stay dates)
@@ -107,6 +107,54 @@ CREATE TABLE IF NOT EXISTS queue_moved (url TEXT NOT NULL, at {real} NOT NULL);
 """
 
 
+def registry_schema(real: str) -> str:
+    """Schema version 2: the runners that work the queue (backroom worker) and every run they made, with
+    where its evidence was written."""
+    return f"""
+CREATE TABLE IF NOT EXISTS runners (
+    name TEXT PRIMARY KEY,
+    host TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    bots TEXT NOT NULL,
+    version TEXT NOT NULL,
+    heartbeat_s {real} NOT NULL,
+    started_at {real} NOT NULL,
+    last_seen {real} NOT NULL,
+    state TEXT NOT NULL,
+    bot TEXT,
+    reference TEXT,
+    run_id TEXT,
+    message TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS runs (
+    bot TEXT NOT NULL,
+    run_id TEXT NOT NULL,
+    runner TEXT NOT NULL,
+    host TEXT NOT NULL,
+    logs_dir TEXT NOT NULL,
+    started_at {real} NOT NULL,
+    ended_at {real},
+    outcome TEXT,
+    PRIMARY KEY (bot, run_id)
+);
+"""
+
+
+SCHEMA_VERSION = 2   # the tables this Backroom reads and writes
+
+
+def schema_steps(key: str, real: str) -> dict[int, str]:
+    """Each schema version's step from the one before (1: the first tables), in a backend's spelling."""
+    # version 2 also makes any of version 1's indexes a table made before them lacks (all IF NOT EXISTS)
+    return {1: queue_schema(key, real), 2: queue_schema(key, real) + registry_schema(real)}
+
+
+def statements(script: str) -> list[str]:
+    """A schema step's statements one by one (every driver runs them so, inside the caller's transaction)."""
+    lines = [line for line in script.splitlines() if not line.lstrip().startswith("--")]
+    return [part.strip() for part in "\n".join(lines).split(";") if part.strip()]
+
+
 def data_hash(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
@@ -137,6 +185,7 @@ def owner_dead(owner: str | None) -> bool:
 
 ITEM_COLUMNS = ("bot", "reference", "data", "data_hash", "source", "state", "attempts", "not_before", "lease_owner",
                 "lease_expires", "commit_started", "run_id", "last_error", "result", "created_at", "updated_at")
+RUN_COLUMNS = ("bot", "run_id", "runner", "host", "logs_dir", "started_at", "ended_at", "outcome")
 CHANGE_COLUMNS = ("at", "from_state", "to_state", "actor", "message", "run_id")
 
 
@@ -178,6 +227,102 @@ class SQLWorkQueue:
     def close(self) -> None:
         self.conn.close()
 
+    # -- the tables' version --------------------------------------------------------------------
+    def _schema_version(self, conn: Any) -> int | None:
+        """The version the tables are at; None when there are none yet."""
+        raise NotImplementedError
+
+    def _set_schema_version(self, conn: Any, version: int) -> None:
+        raise NotImplementedError
+
+    def _lock_schema(self, conn: Any) -> None:
+        """One runner at a time makes or changes the tables."""
+
+    def _ready_tables(self, steps: dict[int, str], where: str, upgrade: bool) -> tuple[int, int]:
+        """Make the tables of a new queue, or bring older ones up to this Backroom's version when `upgrade`
+        (backroom queue upgrade); refuse tables newer than it knows. Returns (the version found, 0 for
+        none, the version now)."""
+        with self._tx() as conn:
+            self._lock_schema(conn)
+            found = self._schema_version(conn)
+            if found is not None and found > SCHEMA_VERSION:
+                raise ConfigurationError(f"queue {where}: its tables are version {found}, newer than this Backroom "
+                                         f"knows ({SCHEMA_VERSION})",
+                                         "Upgrade Backroom on this machine to the version the other runners use.")
+            if found is not None and found < SCHEMA_VERSION and not upgrade:
+                raise ConfigurationError(f"queue {where}: its tables are version {found}, older than this Backroom "
+                                         f"uses ({SCHEMA_VERSION})",
+                                         "Stop the runners, upgrade Backroom on each machine, then run once: "
+                                         "backroom queue upgrade")
+            for version in range((found or 0) + 1, SCHEMA_VERSION + 1):
+                for statement in statements(steps[version]):
+                    self._run(conn, statement)
+            if found != SCHEMA_VERSION:
+                self._set_schema_version(conn, SCHEMA_VERSION)
+        return found or 0, SCHEMA_VERSION
+
+    # -- the runners working the queue, and the runs they made (schema version 2) -------------------
+    def register_runner(self, runner: RunnerRecord) -> RunnerRecord:
+        """A runner service starting: refused while a live runner of that name is seen elsewhere."""
+        with self._tx() as conn:
+            now = self._now(conn)
+            row = self._run(conn, f"SELECT * FROM runners WHERE name = ?{self.FOR_UPDATE}", (runner.name,)).fetchone()
+            if row is not None:
+                held = self._runner(row, now)
+                if held.status == "alive" and (held.host, held.pid) != (runner.host, runner.pid):
+                    raise ConfigurationError(
+                        f"runner name {runner.name!r} is in use: it runs on {held.host} (process {held.pid}), "
+                        f"seen {held.seen_ago:.0f} s ago", "Give this runner another --name, or stop that one first.")
+                self._run(conn, "DELETE FROM runners WHERE name = ?", (runner.name,))
+            self._run(conn, "INSERT INTO runners(name, host, pid, bots, version, heartbeat_s, started_at, last_seen, state,"
+                            " message) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'running', '')",
+                      (runner.name, runner.host, runner.pid, json.dumps(runner.bots), runner.version, runner.heartbeat_s,
+                       now, now))
+            return self._runner(self._run(conn, "SELECT * FROM runners WHERE name = ?", (runner.name,)).fetchone(), now)
+
+    def runner_seen(self, name: str, host: str, pid: int, bot: str | None = None, reference: str | None = None,
+                    run_id: str | None = None, message: str = "") -> bool:
+        """A runner's heartbeat, with what it is working on; False when the name is no longer its own."""
+        with self._tx() as conn:
+            changed = self._run(conn, "UPDATE runners SET last_seen = ?, bot = ?, reference = ?, run_id = ?, message = ?"
+                                      " WHERE name = ? AND host = ? AND pid = ? AND state = 'running'",
+                                (self._now(conn), bot, reference, run_id, message, name, host, pid))
+            return changed.rowcount == 1
+
+    def runner_stopped(self, name: str, host: str, pid: int, message: str) -> None:
+        with self._tx() as conn:
+            self._run(conn, "UPDATE runners SET state = 'stopped', last_seen = ?, bot = NULL, reference = NULL,"
+                            " run_id = NULL, message = ? WHERE name = ? AND host = ? AND pid = ?",
+                      (self._now(conn), message, name, host, pid))
+
+    def runners(self) -> list[RunnerRecord]:
+        with self._tx() as conn:
+            now = self._now(conn)
+            return [self._runner(r, now) for r in self._run(conn, "SELECT * FROM runners ORDER BY name").fetchall()]
+
+    @staticmethod
+    def _runner(row: Any, now: float) -> RunnerRecord:
+        return RunnerRecord(row["name"], row["host"], row["pid"], json.loads(row["bots"]), row["version"],
+                            row["heartbeat_s"], row["started_at"], row["last_seen"], row["state"], row["bot"],
+                            row["reference"], row["run_id"], row["message"], max(0.0, now - row["last_seen"]))
+
+    def record_run(self, run: RunRecord) -> None:
+        """A run starting (no outcome yet) or ending (its outcome): the registry `audit verify --all` reads."""
+        with self._tx() as conn:
+            now = self._now(conn)
+            self._run(conn, "INSERT INTO runs(bot, run_id, runner, host, logs_dir, started_at, ended_at, outcome)"
+                            " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(bot, run_id) DO UPDATE SET"
+                            " ended_at = excluded.ended_at, outcome = excluded.outcome",
+                      (run.bot, run.run_id, run.runner, run.host, run.logs_dir, now,
+                       now if run.outcome is not None else None, run.outcome))
+
+    def runs(self, bot: str | None = None) -> list[RunRecord]:
+        sql, args = "SELECT * FROM runs", []
+        if bot is not None:
+            sql, args = sql + " WHERE bot = ?", [bot]
+        return [RunRecord(r["bot"], r["run_id"], r["runner"], r["host"], r["logs_dir"], r["outcome"], r["started_at"],
+                          r["ended_at"]) for r in self._run(self.conn, sql + " ORDER BY started_at, run_id", args).fetchall()]
+
     # -- moving a queue to another backend (migrate.py) --------------------------------------------
     def _refuse_if_moved(self, where: str) -> None:
         """A queue moved elsewhere is never worked again: its items live on where they went."""
@@ -187,14 +332,16 @@ class SQLWorkQueue:
             raise QueueMoved(f"queue {where} was moved to {row['url']} on {moved}",
                              f"Set queue: in backroom.yaml (or BACKROOM_QUEUE_URL) to {row['url']}.")
 
-    def dump(self) -> tuple[list[dict], list[dict], list[dict]]:
-        """Every item, every change of state (with its item's id) and every evidence head, oldest first."""
+    def dump(self) -> tuple[list[dict], list[dict], list[dict], list[dict]]:
+        """Every item, every change of state (with its item's id), every evidence head and every registered run,
+        oldest first."""
         items = [dict(r) for r in self._run(self.conn, "SELECT * FROM items ORDER BY id").fetchall()]
         changes = [dict(r) for r in self._run(self.conn, "SELECT * FROM state_changes ORDER BY id").fetchall()]
         heads = [dict(r) for r in self._run(self.conn, "SELECT * FROM evidence_heads ORDER BY bot").fetchall()]
-        return items, changes, heads
+        runs = [dict(r) for r in self._run(self.conn, "SELECT * FROM runs ORDER BY started_at").fetchall()]
+        return items, changes, heads, runs
 
-    def load(self, items: list[dict], changes: list[dict], heads: list[dict]) -> None:
+    def load(self, items: list[dict], changes: list[dict], heads: list[dict], runs: list[dict]) -> None:
         """Take in what another queue's dump holds, in one transaction; only into a queue that holds nothing."""
         with self._tx() as conn:
             held = self._run(conn, "SELECT count(*) AS n FROM items").fetchone()["n"] \
@@ -216,6 +363,9 @@ class SQLWorkQueue:
                 self._run(conn, "INSERT INTO evidence_heads(bot, run_id, chain_length, line_sha256, recorded_at)"
                                 " VALUES (?, ?, ?, ?, ?)",
                           (head["bot"], head["run_id"], head["chain_length"], head["line_sha256"], head["recorded_at"]))
+            for run in runs:
+                self._run(conn, f"INSERT INTO runs({', '.join(RUN_COLUMNS)}) VALUES ({', '.join('?' * len(RUN_COLUMNS))})",
+                          tuple(run[c] for c in RUN_COLUMNS))
 
     def mark_moved(self, url: str) -> None:
         with self._tx() as conn:
@@ -235,7 +385,7 @@ class SQLWorkQueue:
             state=ItemState(row["state"]), attempts=row["attempts"], source=row["source"],
             created_at=row["created_at"], updated_at=row["updated_at"], run_id=row["run_id"],
             last_error=row["last_error"], result=load_data(row["result"]), commit_started=bool(row["commit_started"]),
-            recovered=recovered,
+            recovered=recovered, lease_owner=row["lease_owner"],
         )
 
     def _row(self, conn, bot: str, reference: str) -> Any:

@@ -2,7 +2,9 @@
 
 The rules are the SQL queue's (sql_queue.py). SQLite's own: each change is a `BEGIN IMMEDIATE`
 transaction, so writers take turns and a claim never sees an item another runner is taking; one
-file is one machine's queue, so the lease clock is this machine's clock.
+file is one machine's queue, so the lease clock is this machine's clock, and its tables are brought up
+to this Backroom's version when it opens them (every runner of the file is this machine's Backroom).
+The version is the file's `user_version`.
 """
 
 from __future__ import annotations
@@ -15,9 +17,9 @@ from typing import Any, Callable, Iterator
 
 from ..errors import ConfigurationError
 from .backends import QueueBackend, register_backend
-from .sql_queue import SQLWorkQueue, queue_schema
+from .sql_queue import SQLWorkQueue, schema_steps
 
-SCHEMA = queue_schema(key="INTEGER PRIMARY KEY AUTOINCREMENT", real="REAL")
+SCHEMA_STEPS = schema_steps(key="INTEGER PRIMARY KEY AUTOINCREMENT", real="REAL")
 
 
 class SQLiteWorkQueue(SQLWorkQueue):
@@ -30,8 +32,18 @@ class SQLiteWorkQueue(SQLWorkQueue):
         self.conn.execute("PRAGMA journal_mode=WAL")
         self.conn.execute("PRAGMA synchronous=NORMAL")  # durable across a killed process
         self.conn.execute("PRAGMA busy_timeout=30000")
-        self.conn.executescript(SCHEMA)
+        self.upgraded = self._ready_tables(SCHEMA_STEPS, str(self.path), upgrade=True)
         self._refuse_if_moved(str(self.path))
+
+    def _schema_version(self, conn: Any) -> int | None:
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version:
+            return version
+        # a file made before its tables had a version holds version 1's
+        return 1 if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'items'").fetchone() else None
+
+    def _set_schema_version(self, conn: Any, version: int) -> None:
+        conn.execute(f"PRAGMA user_version = {int(version)}")
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
@@ -63,6 +75,6 @@ def sqlite_file(rest: str, project: Path) -> Path:
 
 register_backend(QueueBackend(
     scheme="sqlite",
-    open=lambda rest, project, clock: SQLiteWorkQueue(sqlite_file(rest, project), clock),
+    open=lambda rest, project, clock, upgrade: SQLiteWorkQueue(sqlite_file(rest, project), clock),
     exists=lambda rest, project: sqlite_file(rest, project).is_file(),
     describe=lambda rest, project: str(sqlite_file(rest, project))))

@@ -18,3 +18,17 @@
   }
   poll();
 })();
+
+// The Runners page fetches its table again every few seconds: alive, lost and what each works on, as it changes.
+(function () {
+  var holder = document.getElementById('runner-table');
+  if (!holder) return;
+  function refresh() {
+    fetch(holder.dataset.rows, {credentials: 'same-origin'}).then(function (r) {
+      if (!r.ok) throw new Error(r.status);
+      return r.text();
+    }).then(function (html) { holder.innerHTML = html; setTimeout(refresh, 3000); })
+      .catch(function () { setTimeout(refresh, 10000); });
+  }
+  setTimeout(refresh, 3000);
+})();

@@ -1,0 +1,200 @@
+"""`RunnerService`: a long-running runner that works its bots' items as they arrive in the queue.
+
+Input still enters through `backroom run`, `backroom queue add`, the console or a scheduled job; a
+runner takes what is due. It registers itself in the queue (name, host, bots, version) and beats every
+`heartbeat_s` from a thread of its own, saying what it is working on, so the console can tell a live
+runner from a lost one. Each time a bot has a due item it starts a run of the queued items (one run,
+one sealed piece of evidence, until the bot's queue is drained), holding the bot's lock on this machine
+like any run. A run that fails for an outside reason (the app is down) is not started again at once:
+that bot waits, longer each time, up to `MAX_BACK_OFF_S`.
+
+Stopping: `stop()` (SIGTERM, Ctrl-C) lets the current item finish, ends the run with its evidence,
+marks the runner stopped and returns; a second request stops the item too (it is given back).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from loguru import logger
+
+from ..errors import BackroomError, ConfigurationError
+from ..project.settings import load_settings
+from ..run import BotBusyError, RunRequest, bot_lock, new_run_id, start_queued_run
+from ..run.prepare import prepare_bot
+from ..run.records import Progress
+from ..work_queue import RunnerRecord, WorkQueue, open_queue
+
+MAX_BACK_OFF_S = 300.0   # the longest a bot waits after its runs kept failing for an outside reason
+
+
+def backroom_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("backroom")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+@dataclass
+class WorkerOptions:
+    bots: list[str]
+    project: Path = Path(".")
+    name: str = field(default_factory=socket.gethostname)
+    poll_s: float = 2.0              # how often an idle runner looks for due items
+    heartbeat_s: float = 10.0        # how often it says it is alive; lost after 3 missed
+    virtual_display: bool = False    # each run on a virtual screen (desktop bots, unattended)
+    app_urls: dict[str, str] = field(default_factory=dict)
+    app_commands: dict[str, str | list[str]] = field(default_factory=dict)
+
+
+class RunnerService:
+    def __init__(self, options: WorkerOptions):
+        self.options = options
+        self.project = Path(options.project)
+        self.host, self.pid = socket.gethostname(), os.getpid()
+        self.stopping = threading.Event()
+        self.stop_reason = ""
+        self._working: tuple[str | None, str | None, str | None] = (None, None, None)   # bot, reference, run
+        self._changed = threading.Event()          # what it works on changed: beat now, not at the next beat
+        self.not_before: dict[str, float] = {}     # a bot whose runs failed waits until then (monotonic)
+        self.failures: dict[str, int] = {}
+        self.runs: list[str] = []                  # the runs this service made, oldest first
+
+    # -- starting and stopping ---------------------------------------------------------------------
+    def check(self) -> None:
+        """Everything a run of each bot would refuse (but its input), before the runner registers."""
+        for bot in self.options.bots:
+            prepared = prepare_bot(self.project, bot, self.options.app_urls, self.options.app_commands)
+            if prepared.bot.kind == "reconcile":
+                raise ConfigurationError(f"bot '{bot}' reconciles a statement given to each run: a runner service "
+                                         "works queued items", "Leave it out of --bot; run it with backroom run or a "
+                                         "schedule.")
+
+    def stop(self, reason: str) -> None:
+        """Stop after the current item; asked again, the caller stops the item too (KeyboardInterrupt)."""
+        if not self.stopping.is_set():
+            self.stop_reason = reason
+            logger.info(f"runner {self.options.name}: {reason}: stopping after the current item")
+        self.stopping.set()
+        self._changed.set()
+
+    def serve(self) -> None:
+        self.check()
+        settings = load_settings(self.project)
+        queue = open_queue(settings.queue_url, self.project)
+        beat: threading.Thread | None = None
+        try:
+            queue.register_runner(RunnerRecord(self.options.name, self.host, self.pid, list(self.options.bots),
+                                               backroom_version(), self.options.heartbeat_s))
+            logger.info(f"runner {self.options.name} on {self.host} started: works {', '.join(self.options.bots)}")
+            beat = threading.Thread(target=self._beat, args=(settings.queue_url,), name="runner-heartbeat", daemon=True)
+            beat.start()
+            self._work(queue)
+        finally:
+            self.stopping.set()
+            self._changed.set()
+            if beat is not None:
+                beat.join(timeout=self.options.heartbeat_s + 5)
+            try:
+                queue.runner_stopped(self.options.name, self.host, self.pid, self.stop_reason or "stopped")
+            finally:
+                queue.close()
+            logger.info(f"runner {self.options.name} stopped ({self.stop_reason or 'stopped'}); "
+                        f"{len(self.runs)} run(s) made")
+
+    @property
+    def working(self) -> tuple[str | None, str | None, str | None]:
+        return self._working
+
+    @working.setter
+    def working(self, now: tuple[str | None, str | None, str | None]) -> None:
+        if now != self._working:
+            self._working = now
+            self._changed.set()
+
+    # -- the work ------------------------------------------------------------------------------------
+    def _work(self, queue: WorkQueue) -> None:
+        while not self.stopping.is_set():
+            worked = False
+            for bot in self.options.bots:
+                if self.stopping.is_set():
+                    break
+                if time.monotonic() < self.not_before.get(bot, 0.0) or queue.seconds_until_due(bot) != 0:
+                    continue
+                worked = self._run(bot) or worked
+            if not worked:
+                self.stopping.wait(self.options.poll_s)   # idle: look again, or stop at once when asked
+
+    def _run(self, bot: str) -> bool:
+        """One run of the bot's queued items; whether it worked any."""
+        run_id = new_run_id()
+        request = RunRequest(bot=bot, input_path=None, project=self.project, started_by=f"runner:{self.options.name}",
+                             runner=self.options.name, run_id=run_id, virtual_display=self.options.virtual_display,
+                             app_urls=self.options.app_urls, app_commands=self.options.app_commands,
+                             stopped_by=f"runner {self.options.name}")
+
+        def progress(p: Progress) -> None:
+            self.working = (bot, p.current, run_id)
+
+        self.working = (bot, None, None)
+        try:
+            with bot_lock(self.project, bot):
+                result = start_queued_run(request, on_progress=progress, should_stop=self.stopping.is_set)
+        except BotBusyError:
+            return False   # a run of it started on this machine (menu, console) is working the same queue
+        except BackroomError as exc:
+            self._back_off(bot, f"run {run_id} of {bot} stopped: {exc.message}")
+            return True
+        except Exception as exc:  # noqa: BLE001 - a defect in one run must not end the service
+            logger.opt(exception=exc).error(f"run {run_id} of {bot}: internal error")
+            self._back_off(bot, f"run {run_id} of {bot}: internal error: {exc!r}")
+            return True
+        finally:
+            self.working = (None, None, None)
+        if result is None:
+            return False   # another runner took the item first: no run was made
+        self.runs.append(result.run_id)
+        counts = ", ".join(f"{n} {what}" for what, n in sorted(result.counts.items()))
+        logger.info(f"run {result.run_id} of {bot}: {counts or 'nothing worked'}; evidence in {result.run_dir}")
+        if result.exit_code not in (0, 1):   # the run itself stopped early (not items for review)
+            self._back_off(bot, f"run {result.run_id} of {bot} stopped: {result.message}")
+        else:
+            self.failures.pop(bot, None)
+        return True
+
+    def _back_off(self, bot: str, message: str) -> None:
+        self.failures[bot] = self.failures.get(bot, 0) + 1
+        wait = min(MAX_BACK_OFF_S, self.options.poll_s * 2 ** self.failures[bot])
+        self.not_before[bot] = time.monotonic() + wait
+        logger.error(f"{message}; {bot} is tried again in {wait:g} s")
+
+    # -- the heartbeat ---------------------------------------------------------------------------------
+    def _beat(self, queue_url: str) -> None:
+        """Say every heartbeat_s that this runner is alive and what it works on, over a connection of its own."""
+        queue: WorkQueue | None = None
+        try:
+            while True:
+                self._changed.wait(self.options.heartbeat_s)
+                self._changed.clear()
+                if self.stopping.is_set():
+                    break
+                try:
+                    if queue is None:
+                        queue = open_queue(queue_url, self.project)
+                    bot, reference, run_id = self.working
+                    if not queue.runner_seen(self.options.name, self.host, self.pid, bot, reference, run_id):
+                        logger.error(f"runner {self.options.name}: the name was taken by another runner while this "
+                                     "one was not seen; stopping")
+                        self.stop("name taken over")
+                except BackroomError as exc:   # the queue's server away: the next beat tries again
+                    logger.warning(f"runner {self.options.name}: heartbeat not recorded: {exc.message}")
+        finally:
+            if queue is not None:
+                queue.close()
