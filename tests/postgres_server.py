@@ -33,6 +33,9 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
+PASSWORD_ROLE, ROLE_PASSWORD = "backroom_pw", "Queue-planted-7713-secret"
+
+
 class PostgresServer:
     def __init__(self) -> None:
         bindir = postgres_bindir()
@@ -49,10 +52,18 @@ class PostgresServer:
         self._names = itertools.count(1)
         self._call([str(bindir / "initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8",
                     "--no-sync"])
+        # one role must give a password over TCP, as on a real server: how a runner finds it is tested with it
+        hba = self.data / "pg_hba.conf"
+        rules = f"host all {PASSWORD_ROLE} 127.0.0.1/32 scram-sha-256\n" + hba.read_text()
+        subprocess.run([*self.as_user, "tee", str(hba)], input=rules, text=True, capture_output=True, check=True)
         # fsync off: a test server's data need not survive a power cut, and the suite runs faster
         options = f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
         self._call([self._pg_ctl, "-D", str(self.data), "-l", str(self.folder / "server.log"), "-w", "-t", "60",
                     "-o", options, "start"])
+        import psycopg
+
+        with psycopg.connect(self.url(), autocommit=True) as conn:
+            conn.execute(f"CREATE ROLE {PASSWORD_ROLE} LOGIN SUPERUSER PASSWORD '{ROLE_PASSWORD}'")
 
     def _call(self, command: list[str]) -> None:
         done = subprocess.run(self.as_user + command, capture_output=True, text=True, timeout=120)
@@ -89,6 +100,12 @@ def postgres_database() -> str:
     if _server is None:
         _server = PostgresServer()
     return _server.new_database()
+
+
+def postgres_database_with_password() -> str:
+    """A fresh database whose URL names a role that must give its password (ROLE_PASSWORD); the URL has none."""
+    url = postgres_database()
+    return url.replace("postgresql://postgres@", f"postgresql://{PASSWORD_ROLE}@")
 
 
 def stop_postgres() -> None:

@@ -187,3 +187,59 @@ def test_a_dropped_connection_is_made_again_and_a_server_gone_for_good_is_said_p
     lost.conn.close()
     with pytest.raises(QueueUnreachable, match=r"the server cannot be reached .*tried for 1 s"):
         lost.claim("bot", "h:1:r2", 60, "r2")
+
+
+class MemoryKeyring:
+    """A keyring held in memory, set through keyring's own API: what a machine's keyring would answer."""
+
+    def __new__(cls, entries: dict):
+        import keyring.backend
+
+        class Backend(keyring.backend.KeyringBackend):
+            priority = 1
+
+            def get_password(self, service, username):
+                return entries.get((service, username))
+
+            def set_password(self, service, username, password):
+                entries[(service, username)] = password
+
+            def delete_password(self, service, username):
+                entries.pop((service, username), None)
+
+        return Backend()
+
+
+def test_the_queue_password_comes_from_the_environment_or_the_keyring_and_is_never_shown(monkeypatch):
+    import keyring
+
+    from runner.errors import ConfigurationError
+
+    from .postgres_server import ROLE_PASSWORD, postgres_database_with_password
+
+    url = postgres_database_with_password()   # a role that must give a password; the URL has none
+    monkeypatch.delenv("PGPASSWORD", raising=False)
+    monkeypatch.setenv("PGPASSFILE", os.devnull)
+    monkeypatch.delenv("BACKROOM_SECRET_QUEUE_PASSWORD", raising=False)
+    before = keyring.get_keyring()
+    keyring.set_keyring(MemoryKeyring({}))
+    try:
+        with pytest.raises(ConfigurationError, match="cannot connect") as refused:
+            open_queue(url)
+        assert "keyring set backroom queue_password" in refused.value.hint
+        monkeypatch.setenv("BACKROOM_SECRET_QUEUE_PASSWORD", ROLE_PASSWORD)
+        open_queue(url).close()
+        monkeypatch.delenv("BACKROOM_SECRET_QUEUE_PASSWORD")
+        keyring.set_keyring(MemoryKeyring({("backroom", "queue_password"): ROLE_PASSWORD}))
+        queue = open_queue(url)
+        try:
+            queue.intake("bot", [WorkItem("A", {"n": 1}, "o.xlsx row 2")], "intake:o.xlsx")
+            assert [i.reference for i in queue.items("bot")] == ["A"]
+        finally:
+            queue.close()
+        keyring.set_keyring(MemoryKeyring({("backroom", "queue_password"): "not-the-password"}))
+        with pytest.raises(ConfigurationError) as wrong:
+            open_queue(url)
+        assert "not-the-password" not in str(wrong.value) and ROLE_PASSWORD not in str(wrong.value)
+    finally:
+        keyring.set_keyring(before)

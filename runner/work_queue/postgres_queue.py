@@ -6,13 +6,14 @@ claims that skip rows another runner is taking (`FOR UPDATE SKIP LOCKED`), the r
 until it commits, and intakes of one bot taken one at a time (an advisory lock) so two runners reading
 the same workbook add each row once. The unique reference per bot is a constraint of the table.
 
-The connection's password comes from the environment like libpq's (PGPASSWORD, ~/.pgpass, a service
-file), never from backroom.yaml.
+The connection's password comes from where libpq looks (PGPASSWORD, ~/.pgpass, a service file) or from
+Backroom's secret `queue_password` (the environment or the keyring), never from backroom.yaml.
 """
 
 from __future__ import annotations
 
 import functools
+import os
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,6 +24,7 @@ from loguru import logger
 
 from ..errors import ConfigurationError, QueueUnreachable
 from ..project.extras import needs_extra
+from ..project.secrets import secret_from_keyring
 from .backends import QueueBackend, register_backend
 from ..intake.work_item import WorkItem
 from .base import IntakeReport, ItemState, QueuedItem
@@ -53,7 +55,8 @@ class PostgresWorkQueue(SQLWorkQueue):
         except psycopg.OperationalError as exc:
             raise ConfigurationError(f"queue {describe_url(url)}: cannot connect: {str(exc).strip()}",
                                      "Check the server's address and that it is running; the password comes from "
-                                     "PGPASSWORD or ~/.pgpass.") from None
+                                     "PGPASSWORD, ~/.pgpass, BACKROOM_SECRET_QUEUE_PASSWORD or the keyring "
+                                     "(keyring set backroom queue_password).") from None
         # tables older than this Backroom are upgraded only when asked (backroom queue upgrade): runners of
         # the older version on other machines may still be using them
         self.upgraded = self._ready_tables(SCHEMA_STEPS, describe_url(url), upgrade)
@@ -76,7 +79,8 @@ class PostgresWorkQueue(SQLWorkQueue):
     def _connect(self) -> Any:
         from psycopg.rows import dict_row
 
-        return self._psycopg.connect(self.url, autocommit=True, row_factory=dict_row, connect_timeout=10)
+        return self._psycopg.connect(self.url, autocommit=True, row_factory=dict_row, connect_timeout=10,
+                                     **queue_password(self.url))
 
     def _connected(self) -> Any:
         """The connection, made again with back-off when the server dropped it (restarted, a network blip):
@@ -259,6 +263,18 @@ for _name in ("intake", "record_done", "add_for_review", "refused_at_intake", "c
     setattr(PostgresWorkQueue, _name, _once_more_if_nothing_was_done(getattr(PostgresWorkQueue, _name)))
 
 
+QUEUE_PASSWORD_SECRET = "queue_password"
+
+
+def queue_password(url: str) -> dict[str, str]:
+    """The password libpq does not find by itself (the URL, PGPASSWORD, ~/.pgpass): Backroom's secret
+    `queue_password`, from BACKROOM_SECRET_QUEUE_PASSWORD or the system keyring, like every secret."""
+    if urlsplit(url).password is not None or os.environ.get("PGPASSWORD"):
+        return {}
+    value = os.environ.get(f"BACKROOM_SECRET_{QUEUE_PASSWORD_SECRET.upper()}") or secret_from_keyring(QUEUE_PASSWORD_SECRET)
+    return {"password": value} if value else {}
+
+
 def describe_url(url: str) -> str:
     """The server's address for a person's eyes: never its password."""
     parts = urlsplit(url)
@@ -278,7 +294,7 @@ def _exists(rest: str, project: Path) -> bool:
         import psycopg
     url = f"postgresql://{rest}"
     try:
-        with psycopg.connect(url, autocommit=True, connect_timeout=10) as conn:
+        with psycopg.connect(url, autocommit=True, connect_timeout=10, **queue_password(url)) as conn:
             row = conn.execute("SELECT to_regclass('items') IS NOT NULL").fetchone()
             return bool(row and row[0])
     except psycopg.OperationalError as exc:
