@@ -47,6 +47,8 @@ if [ "$what" = test ]; then
   command -v mousepad >/dev/null || office+=(mousepad)
   # the work queue's tests start a PostgreSQL server of their own (initdb, pg_ctl) in a temporary folder
   ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || office+=(postgresql)
+  # the README's systemd units are checked with systemd's own verifier
+  command -v systemd-analyze >/dev/null || office+=(systemd)
 fi
 if [ $(( ${#missing[@]} + ${#office[@]} )) -gt 0 ]; then
   echo "Installing system packages: ${missing[*]} ${office[*]}"
