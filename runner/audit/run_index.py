@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Callable
 
 from .events import EVENTS_FILE
 
@@ -104,9 +105,9 @@ def summarize_run(folder: Path, live: bool = False) -> RunSummary:
     return summary
 
 
-def list_runs(logs: Path, bot: str | None = None, running: set[str] = frozenset(), limit: int | None = None
-              ) -> list[RunSummary]:
-    """Runs newest first; `running` names bots whose lock is held, so their newest run may be unfinished."""
+def list_runs(logs: Path, bot: str | None = None, running: Callable[[Path], bool] = lambda run_dir: False,
+              limit: int | None = None) -> list[RunSummary]:
+    """Runs newest first; `running(run_dir)`: whether that run is going now (unfinished, not killed)."""
     logs = Path(logs)
     folders = []
     for bot_folder in sorted(logs.iterdir()) if logs.is_dir() else []:
@@ -117,10 +118,7 @@ def list_runs(logs: Path, bot: str | None = None, running: set[str] = frozenset(
     folders.sort(key=lambda f: f.name, reverse=True)
     if limit is not None:
         folders = folders[:limit]
-    newest_of_bot: dict[str, Path] = {}
-    for f in folders:
-        newest_of_bot.setdefault(f.parent.name, f)
-    return [summarize_run(f, live=f.parent.name in running and newest_of_bot[f.parent.name] == f) for f in folders]
+    return [summarize_run(f, live=running(f)) for f in folders]
 
 
 def find_run(logs: Path, bot: str, run_id: str) -> Path | None:

@@ -187,7 +187,7 @@ def chained_runs(bot_dir: Path) -> set[str]:
 
 def verify_run(run_dir: Path, verifier: Verifier, running: bool = False,
                chained: set[str] | None = None) -> RunVerification:
-    """`running`: the bot is running now, so a run without a manifest is not finished yet. `chained`: the
+    """`running`: the run is going now, so a run without a manifest is not finished yet. `chained`: the
     bot's chained runs, when the caller has read them already."""
     run_dir = Path(run_dir)
     result = RunVerification(run_dir.name, run_dir.parent.name)
@@ -456,19 +456,18 @@ class EvidenceVerification:
 
 
 def verify_evidence(logs: Path, verifier: Verifier, heads: dict | None, bot: str | None = None,
-                    running: Callable[[str], bool] = lambda bot: False,
+                    running: Callable[[Path], bool] = lambda run_dir: False,
                     registered: list | None = None) -> EvidenceVerification:
     """What `audit verify --all` checks: each bot's runs and chain, with the chain heads the queue recorded
-    (`heads`, None when the queue is not at hand). `running(bot)`: whether the bot is running now."""
+    (`heads`, None when the queue is not at hand). `running(run_dir)`: whether that run is going now."""
     result = EvidenceVerification()
     result.removed = [f for f in verify_heads(logs, heads or {}) if bot is None or f.subject == bot]
     result.removed += verify_registered(logs, registered or [], bot)
     folders = [d for d in bot_folders(logs) if bot is None or d.name == bot]
     for bot_dir in folders:
         runs = run_dirs(bot_dir)
-        live = running(bot_dir.name)
         chained = chained_runs(bot_dir)   # read once for the bot, not once per run
         for run_dir in runs:
-            result.runs.append(verify_run(run_dir, verifier, running=live and run_dir == runs[-1], chained=chained))
+            result.runs.append(verify_run(run_dir, verifier, running=running(run_dir), chained=chained))
         result.chains[bot_dir.name] = verify_bot_chain(bot_dir, verifier, (heads or {}).get(bot_dir.name))
     return result

@@ -81,7 +81,7 @@ def verify(run: Optional[str] = typer.Argument(None, help="A run id or run folde
     inserted or out of order. Exit code 4 when anything is."""
     from ..audit.signing import load_verifier, unpinned_fingerprint
     from ..audit.verify import EvidenceVerification, verify_evidence, verify_run
-    from ..run import is_running
+    from ..run import run_is_running
 
     logs, settings = _logs(project)
     if (run is None) == (not all_runs):
@@ -96,7 +96,7 @@ def verify(run: Optional[str] = typer.Argument(None, help="A run id or run folde
              f"(audit: public_key_sha256: {unpinned}) or verify with --fingerprint.", "yellow")
     if run is not None:
         run_dir = find_run_dir(logs, run)
-        found = EvidenceVerification(runs=[verify_run(run_dir, verifier, running=is_running(project, run_dir.parent.name)
+        found = EvidenceVerification(runs=[verify_run(run_dir, verifier, running=run_is_running(run_dir)
                                                       and not (run_dir / "manifest.json").exists())])
     else:
         if heads is None:
@@ -105,7 +105,7 @@ def verify(run: Optional[str] = typer.Argument(None, help="A run id or run folde
             _say(f"Note: no queue database ({describe_queue(settings.queue_url, Path(project))}): runs deleted "
                  "from the end of a chain cannot be "
                  "noticed without it.", "yellow")
-        found = verify_evidence(logs, verifier, heads, bot, running=lambda name: is_running(project, name),
+        found = verify_evidence(logs, verifier, heads, bot, running=run_is_running,
                                 registered=registered)
     for finding in found.removed:
         _say(f"FAIL {finding.subject}: {finding}", "bold red")
@@ -134,12 +134,12 @@ def close(run: str = typer.Argument(..., help="The killed run's id or folder."),
     """Seal what a killed run left, with who closed it, when and why: verification then shows the
     closure instead of an unfinished run. Refuses a run whose events are not intact."""
     from ..audit.closing import close_killed_run
-    from ..run import is_running, record_chain_head
+    from ..run import record_chain_head, run_is_running
 
     logs, settings = _logs(project)
     run_dir = find_run_dir(logs, run)
     closure, seal = close_killed_run(project, settings, run_dir, reason=reason, by=by,
-                                     running=is_running(project, run_dir.parent.name))
+                                     running=run_is_running(run_dir))
     record_chain_head(settings.queue_url, Path(project), seal)
     _say(f"Closed {run_dir.parent.name}/{run_dir.name}: killed at {closure['killed_at']}, sealed up to event "
          f"{closure['events']}, closed by {by}.", "green")

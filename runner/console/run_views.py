@@ -15,7 +15,7 @@ from ..audit.run_index import find_run, list_runs, summarize_run
 from ..project.bot import list_bots, load_bot
 from ..errors import BackroomError
 from ..run.overview import bot_overviews, input_choices
-from ..run import is_running
+from ..run import is_running, run_is_running
 from ..project.selector_map import load_selector_map
 from ..work_queue import open_queue
 from .context import allowed, console, record
@@ -48,19 +48,14 @@ def dashboard():
         queue.close()
     figures = compute_figures(items, changes, _bots())
     return render_template("console/dashboard.html", figures=figures, bots=bot_overviews(c.project),
-                           recent=list_runs(c.logs, limit=8, running=_running_bots()), window_days=WINDOW_DAYS)
-
-
-def _running_bots() -> set[str]:
-    project = console().project
-    return {name for name in _bots() if is_running(project, name)}
+                           recent=list_runs(c.logs, limit=8, running=run_is_running), window_days=WINDOW_DAYS)
 
 
 @runs.route("/runs")
 @allowed("view", "runs")
 def run_list():
     bot = request.args.get("bot") or None
-    return render_template("console/runs.html", runs=list_runs(console().logs, bot=bot, running=_running_bots(),
+    return render_template("console/runs.html", runs=list_runs(console().logs, bot=bot, running=run_is_running,
                                                                limit=200), bot=bot, bots=sorted(_bots()))
 
 
@@ -78,7 +73,7 @@ def run_page(bot: str, run_id: str):
     folder = find_run(console().logs, bot, run_id)
     if folder is None and launch is None:
         abort(404)
-    summary = summarize_run(folder, live=bool(launch and launch.running) or is_running(console().project, bot)) \
+    summary = summarize_run(folder, live=bool(launch and launch.running) or run_is_running(folder)) \
         if folder else None
     files = sorted(path for path in sealed_listing(folder) if Path(path).suffix.lower() in (".xlsx", ".docx", ".csv")) \
         if folder else []
@@ -129,7 +124,7 @@ def run_status(bot: str, run_id: str):
     launch = console().launcher.get(bot, run_id)
     if launch is None:
         folder = _run_folder(bot, run_id)
-        summary = summarize_run(folder, live=is_running(console().project, bot))
+        summary = summarize_run(folder, live=run_is_running(folder))
         return jsonify(running=summary.outcome == "running", outcome=summary.outcome)
     progress = launch.progress
     return jsonify(running=launch.running, error=launch.error,

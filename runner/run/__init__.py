@@ -2,7 +2,7 @@
 the queue, work each claimed item through the engine inside one RunSession, write what came of it."""
 
 from .child import ChildEnded, ChildRun, ChildRunError
-from .lock import BotBusyError, bot_lock, is_running, lock_path
+from .lock import BotBusyError, bot_lock, is_running, lock_path, run_is_running
 from .prepare import prepare_run
 from .records import ItemResult, PreparedRun, Progress, RunRequest, RunResult
 from .retry import RetryPolicy
@@ -11,4 +11,4 @@ from .start import start_queued_run, start_run
 
 __all__ = ["BotBusyError", "ChildEnded", "ChildRun", "ChildRunError", "ItemResult", "PreparedRun", "Progress",
            "RetryPolicy", "RunRequest", "RunResult", "RunSession", "bot_lock", "is_running", "lock_path",
-           "new_run_id", "prepare_run", "record_chain_head", "start_queued_run", "start_run"]
+           "new_run_id", "prepare_run", "record_chain_head", "run_is_running", "start_queued_run", "start_run"]

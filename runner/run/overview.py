@@ -9,7 +9,7 @@ from pathlib import Path
 from ..audit.run_index import RunSummary, list_runs
 from ..project.bot import Bot, list_bots, load_bot
 from ..errors import BackroomError
-from . import is_running
+from .lock import is_running, run_is_running
 from ..project.settings import load_settings
 from ..work_queue import ItemState, open_queue
 from ..work_queue.base import REVIEW_STATES
@@ -53,7 +53,7 @@ def bot_overviews(project: Path) -> list[BotOverview]:
     overviews = []
     for name in list_bots(project):
         running = is_running(project, name)
-        runs = list_runs(project / settings.logs_dir, bot=name, running={name} if running else set(), limit=1)
+        runs = list_runs(project / settings.logs_dir, bot=name, running=run_is_running, limit=1)
         states = counts.get(name, {})
         try:
             bot = load_bot(project, name)

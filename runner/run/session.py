@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 import secrets as _random
 import socket
+from contextlib import ExitStack
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,7 @@ from ..project.secrets import Redactor
 from ..project.settings import AppSettings, Settings
 from ..work_queue import EvidenceHead, RunRecord, WorkQueue, open_queue
 from .interrupts import interrupts_deferred
+from .lock import run_lock
 from .records import PreparedRun, RunRequest
 
 RUN_ID = re.compile(r"[0-9A-Za-z][0-9A-Za-z-]{0,63}")
@@ -83,6 +85,8 @@ class RunSession:
         self.signer = load_signer(self.settings, self.project)
         self.run_dir = self.project / self.settings.logs_dir / self.bot.name / self.run_id
         self.run_dir.mkdir(parents=True, exist_ok=True)
+        self._held = ExitStack()
+        self._held.enter_context(run_lock(self.run_dir))   # going: not killed, whatever its evidence says yet
         self._register(outcome=None)   # the run registry: where this run's evidence is, for every machine
         redactor = Redactor()
         redactor.add(*self.prepared.secrets.values())
@@ -169,9 +173,12 @@ class RunSession:
         if not self.ended:
             self.end(exit_code_for(self.abort) if self.abort is not None else ExitCode.INTERNAL)
         self.stop_drivers()
-        self.report_path = build_report(self.run_dir)
-        self._seal()
-        self._register(outcome=run_outcome(self.exit_code) if self.exit_code is not None else "aborted")
+        try:
+            self.report_path = build_report(self.run_dir)
+            self._seal()
+            self._register(outcome=run_outcome(self.exit_code) if self.exit_code is not None else "aborted")
+        finally:
+            self._held.close()
         if exc is None and self.abort is not None and not isinstance(self.abort, (BackroomError, KeyboardInterrupt)):
             raise self.abort
 

@@ -266,7 +266,7 @@ for _name in ("intake", "record_done", "add_for_review", "refused_at_intake", "c
 QUEUE_PASSWORD_SECRET = "queue_password"
 
 
-def queue_password(url: str) -> dict[str, str]:
+def queue_password(url: str) -> dict[str, Any]:
     """The password libpq does not find by itself (the URL, PGPASSWORD, ~/.pgpass): Backroom's secret
     `queue_password`, from BACKROOM_SECRET_QUEUE_PASSWORD or the system keyring, like every secret."""
     if urlsplit(url).password is not None or os.environ.get("PGPASSWORD"):

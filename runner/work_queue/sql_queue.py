@@ -269,7 +269,8 @@ class SQLWorkQueue:
             row = self._run(conn, f"SELECT * FROM runners WHERE name = ?{self.FOR_UPDATE}", (runner.name,)).fetchone()
             if row is not None:
                 held = self._runner(row, now)
-                if held.status == "alive" and (held.host, held.pid) != (runner.host, runner.pid):
+                gone = owner_dead(f"{held.host}:{held.pid}:")   # on this host, its process has ended
+                if held.status == "alive" and (held.host, held.pid) != (runner.host, runner.pid) and not gone:
                     raise ConfigurationError(
                         f"runner name {runner.name!r} is in use: it runs on {held.host} (process {held.pid}), "
                         f"seen {held.seen_ago:.0f} s ago", "Give this runner another --name, or stop that one first.")

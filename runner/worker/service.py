@@ -66,12 +66,15 @@ class RunnerService:
         self.not_before: dict[str, float] = {}     # a bot whose runs failed waits until then (monotonic)
         self.failures: dict[str, int] = {}
         self.runs: list[str] = []                  # the runs this service made, oldest first
+        self.on_the_screen: set[str] = set()       # desktop bots worked on this machine's own screen
 
     # -- starting and stopping ---------------------------------------------------------------------
     def check(self) -> None:
         """Everything a run of each bot would refuse (but its input), before the runner registers."""
         for bot in self.options.bots:
             prepared = prepare_bot(self.project, bot, self.options.app_urls, self.options.app_commands)
+            if not self.options.virtual_display and any(m.kind == "desktop" for m in prepared.maps.values()):
+                self.on_the_screen.add(bot)
             if prepared.bot.kind == "reconcile":
                 raise ConfigurationError(f"bot '{bot}' reconciles a statement given to each run: a runner service "
                                          "works queued items", "Leave it out of --bot; run it with backroom run or a "
@@ -145,10 +148,12 @@ class RunnerService:
 
         self.working = (bot, None, None)
         try:
-            with bot_lock(self.project, bot):
+            # its own lock: runs started by a person or a schedule work the same queue beside it; but one screen
+            # is one run's, so a desktop bot without a virtual screen takes the bot's lock
+            with bot_lock(self.project, bot, None if bot in self.on_the_screen else self.options.name):
                 result = start_queued_run(request, on_progress=progress, should_stop=self.stopping.is_set)
         except BotBusyError:
-            return False   # a run of it started on this machine (menu, console) is working the same queue
+            return False   # another run has this screen (or this runner's name): it works the same queue
         except BackroomError as exc:
             self._back_off(bot, f"run {run_id} of {bot} stopped: {exc.message}")
             return True

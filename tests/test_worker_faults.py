@@ -1,0 +1,90 @@
+"""Four runner services on one PostgreSQL queue against one BILLSYS with its busy faults on, SIGKILLed at
+random fifty times (each with its browser, wherever it is: starting, keying, saving, sealing) and started
+again: no order is lost, none is keyed twice, BILLSYS holds each exactly as the input says, and every
+item's history is whole."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from runner.work_queue import ItemState, open_queue
+
+from .conftest import make_orders, start_billing, wait_until
+from .postgres_server import postgres_database
+from .test_read_back_web import assert_orders_match
+
+pytestmark = [pytest.mark.web, pytest.mark.postgres, pytest.mark.slow]
+KILLS = 50
+WORKERS = 4
+
+
+def start_worker(project: Path, name: str, app_url: str, env: dict) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "runner.cli", "worker", "--bot", "rekey-orders", "--name", name,
+                             "--poll", "0.2", "--heartbeat", "1", "--app-url", f"billing={app_url}"], cwd=project,
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+
+
+def test_fifty_random_kills_of_four_runners_lose_nothing_and_key_nothing_twice(project, secrets_env, tmp_path):
+    # busy screens fail items now and then, and kills add attempts: enough retries that every order gets done
+    bot_file = project / "bots" / "rekey-orders" / "bot.yaml"
+    bot = yaml.safe_load(bot_file.read_text())
+    bot["retry"] = {"attempts": 10, "backoff_seconds": 0.2}
+    bot_file.write_text(yaml.safe_dump(bot))
+    url = postgres_database()
+    env = {**os.environ, "BACKROOM_QUEUE_URL": url}
+    workbook, rows = make_orders(tmp_path / "orders.xlsx", 30, seed=74)
+    chance = random.Random(2026)
+    with start_billing(tmp_path, busy_rate=0.05, delay_ms=60) as app:
+        added = subprocess.run([sys.executable, "-m", "runner.cli", "queue", "add", "rekey-orders", "--input",
+                                str(workbook)], cwd=project, env=env, capture_output=True, text=True, timeout=120)
+        assert added.returncode == 0, added.stdout + added.stderr
+        workers = {f"f{n}": start_worker(project, f"f{n}", app.url, env) for n in range(1, WORKERS + 1)}
+        queue = open_queue(url)
+        kills_while_keying = 0
+        try:
+            for _ in range(KILLS):
+                time.sleep(chance.uniform(0.2, 1.2))   # the fault schedule itself: when the next kill lands
+                name = chance.choice(sorted(workers))
+                held = {i.lease_owner.split(":")[1] for i in queue.items("rekey-orders", [ItemState.IN_PROGRESS])
+                        if i.lease_owner}
+                kills_while_keying += str(workers[name].pid) in held
+                os.killpg(workers[name].pid, signal.SIGKILL)   # the runner and its browser
+                workers[name].wait(30)
+                workers[name] = start_worker(project, name, app.url, env)
+
+            def all_done() -> bool:
+                return all(i.state == ItemState.DONE for i in queue.items("rekey-orders"))
+
+            wait_until(all_done, 600, "the runners to finish every order after the kills")
+            items = queue.items("rekey-orders")
+            histories = {i.reference: queue.history("rekey-orders", i.reference) for i in items}
+        finally:
+            for process in workers.values():
+                if process.poll() is None:
+                    os.killpg(process.pid, signal.SIGKILL)
+            queue.close()
+        assert kills_while_keying >= 5, f"only {kills_while_keying} of {KILLS} kills landed on a runner holding an item"
+        # nothing lost, nothing twice: BILLSYS holds each order once, as the input says
+        assert sorted(i.reference for i in items) == sorted(r[0] for r in rows)
+        assert_orders_match(app.settings.db_path, rows)
+    # every item's history is whole: from intake to done, each change starting where the last one ended,
+    # one claim per attempt, and each order taken back from a killed runner said to be recovered
+    recoveries = 0
+    for item in items:
+        changes = histories[item.reference]
+        assert (changes[0].from_state, changes[0].to_state) == (None, "pending"), item.reference
+        assert changes[-1].to_state == "done", item.reference
+        for before, after in zip(changes, changes[1:]):
+            assert after.from_state == before.to_state, (item.reference, before, after)
+        assert sum(c.to_state == "in_progress" for c in changes) == item.attempts, item.reference
+        recoveries += sum("recovered from" in c.message for c in changes)
+    assert recoveries >= 1
