@@ -17,7 +17,7 @@ from playwright.sync_api import expect, sync_playwright
 from runner.console import console_in_thread
 from runner.console.users import UserStore
 from runner.project.settings import BrowserSettings
-from runner.work_queue import ItemState, open_queue
+from runner.work_queue import ItemState, RunRecord, open_queue
 
 from .conftest import make_orders, orders_in_db, start_billing, wait_until
 from .postgres_server import postgres_database
@@ -147,6 +147,13 @@ def test_a_killed_runner_is_shown_lost_until_the_next_one_takes_its_item_back(pr
                 wait_until(lambda: set(states(queue).values()) == {ItemState.DONE}, 180, "day-2 to key both", second)
                 expect(row.locator(".note")).to_contain_text(f"{held} taken back: now done", timeout=20_000)
                 expect(page.locator("#runners tr[data-runner='day-2'] .status")).to_have_text("alive")
+                # a run another machine's runner wrote to a disk of its own is listed where the runs are, not unseen
+                queue.record_run(RunRecord("rekey-orders", "20261126-010203-beef", "node-2", "node-2",
+                                           "/var/backroom/logs", "success"))
+                page.goto(console.url + "/runs")
+                elsewhere = page.locator("#runs-elsewhere tr[data-run='20261126-010203-beef']")
+                expect(elsewhere).to_contain_text("/var/backroom/logs on node-2")
+                expect(page.locator("#runs-elsewhere tr[data-run]")).to_have_count(1)   # the runs here are not
                 browser.close()
             # taken back as a recovery: looked up in BILLSYS before anything was keyed again; each order once
             assert any("recovered" in c.message for c in queue.history("rekey-orders", held))

@@ -55,8 +55,25 @@ def dashboard():
 @allowed("view", "runs")
 def run_list():
     bot = request.args.get("bot") or None
+    elsewhere, problem = _runs_not_here(bot)
     return render_template("console/runs.html", runs=list_runs(console().logs, bot=bot, running=run_is_running,
-                                                               limit=200), bot=bot, bots=sorted(_bots()))
+                                                               limit=200), bot=bot, bots=sorted(_bots()),
+                           elsewhere=elsewhere, registry_problem=problem)
+
+
+def _runs_not_here(bot: str | None) -> tuple[list, str]:
+    """Runs the queue's run registry lists whose folder is not in this logs folder: a runner on another
+    machine writing its evidence to a disk of its own, or a run removed from the share."""
+    c = console()
+    try:
+        queue = open_queue(c.settings.queue_url, c.project)
+        try:
+            registered = queue.runs(bot)
+        finally:
+            queue.close()
+    except BackroomError as exc:
+        return [], exc.message
+    return [r for r in reversed(registered) if not (c.logs / r.bot / r.run_id).is_dir()][:200], ""
 
 
 def _run_folder(bot: str, run_id: str):
