@@ -49,6 +49,8 @@ if [ "$what" = test ]; then
   ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || office+=(postgresql)
   # the README's systemd units are checked with systemd's own verifier
   command -v systemd-analyze >/dev/null || office+=(systemd)
+  # two runners as two machines: network namespaces joined by veth links (ip)
+  command -v ip >/dev/null || office+=(iproute2)
 fi
 if [ $(( ${#missing[@]} + ${#office[@]} )) -gt 0 ]; then
   echo "Installing system packages: ${missing[*]} ${office[*]}"
