@@ -2,7 +2,9 @@
 
 The public surface. Everything that starts a run (CLI, menu, scheduler, console)
 goes through `start_run`; the menu and the console call it in a child process (`ChildRun`)
-that holds the bot's lock (`bot_lock`), so one bot never runs twice at once. A bot's own
+that holds the bot's lock (`bot_lock`), so they never run one bot twice at once. A runner
+service (`RunnerService`, backroom worker) starts runs of the items already queued
+(`start_queued_run`) as they arrive, beside them. A bot's own
 bot.py imports what it needs from here too (Refused, WorkItem, cell_ref, parse_amount, ...).
 """
 
@@ -18,10 +20,11 @@ from .intake.workbook import cell_ref
 from .project.money import ValueProblem, parse_amount, round_money
 from .project.recipe import Recipe, load_recipe_book, parse_recipe
 from .run import (BotBusyError, ChildEnded, ChildRun, ItemResult, Progress, RunRequest, RunResult, RunSession,
-                  bot_lock, prepare_run, start_run)
+                  bot_lock, prepare_run, start_queued_run, start_run)
 from .run.overview import BotOverview, bot_overviews
 from .project.selector_map import SelectorMap, load_selector_map
 from .project.settings import Settings, load_settings
+from .worker import RunnerService, WorkerOptions
 
 __all__ = [
     "AppUnreachableError", "AuditEvent", "BackroomError", "Bot", "BotBusyError", "BotOverview", "BusinessException",
@@ -32,4 +35,5 @@ __all__ = [
     "exit_code_for", "list_bots", "load_bot", "load_recipe_book", "load_selector_map", "load_settings",
     "ValueProblem", "cell_ref", "parse_amount", "round_money",
     "check_display", "parse_recipe", "prepare_run", "read_events", "start_run", "virtual_display",
+    "RunnerService", "WorkerOptions", "start_queued_run",
 ]
