@@ -149,13 +149,13 @@ def make_payments(path: Path, rows: list[list]) -> Path:
 # Modules that start Chromium against a web application (BILLSYS, the console, Roundup), and those that
 # take minutes; desktop tests are the ones that use the virtual screen.
 WEB_MODULES = {"test_audit_evidence", "test_audit_pack", "test_bad_input", "test_cli", "test_commit_guard",
-               "test_console", "test_console_security", "test_every_fault", "test_fault_injection", "test_invoices",
+               "test_console", "test_console_security", "test_every_fault", "test_invoices",
                "test_menu", "test_queue_runs", "test_read_back_web", "test_reconcile_bot", "test_recorder_web",
                "test_rekey_end_to_end", "test_report_and_masking", "test_resilience", "test_scheduled_runs",
                "test_scheduler_service", "test_third_party_tracker", "test_secret_masking", "test_tamper_matrix",
                "test_recorder_third_party"}
 DESKTOP_MODULES = {"test_desktop_bot", "test_read_back_desktop", "test_recorder_desktop", "test_desktop_apps"}
-SLOW_MODULES = {"test_fault_injection", "test_every_fault"}
+SLOW_MODULES = {"test_every_fault"}
 
 
 def pytest_collection_modifyitems(items):

@@ -299,3 +299,16 @@ def test_the_run_registry_records_each_run_once_with_its_outcome(queue, clock):
     assert (first.run_id, first.outcome, first.ended_at - first.started_at) == ("run-1", "success", 60)
     assert (second.run_id, second.outcome, second.ended_at, second.logs_dir) == ("run-2", None, None, "/home/ops/logs")
     assert queue.runs("other-bot") == []
+
+
+def test_an_item_to_take_back_counts_as_work_even_when_nothing_is_pending(queue, clock):
+    """An idle runner looks for work with has_claimable: an item a stopped runner held is work too."""
+    assert not queue.has_claimable("bot")
+    queue.intake("bot", items("A"), "intake:o.xlsx")
+    assert queue.has_claimable("bot")
+    queue.claim("bot", "other-host:4242:r1", 60, "r1")   # a runner on another machine holds it
+    assert not queue.has_claimable("bot")
+    clock.now += 61                                      # and stopped beating: its lease ran out
+    assert queue.has_claimable("bot")
+    assert queue.claim("bot", "this-host:1:r2", 60, "r2").recovered
+    assert not queue.has_claimable("bot")

@@ -56,7 +56,7 @@ def test_a_runner_works_items_as_they_arrive_and_stops_after_its_item_on_sigterm
     second_book, second_rows = make_orders(tmp_path / "tuesday.xlsx", 4, seed=72)
     queue_url = ("--queue-url", url)
     # slow screens, so that SIGTERM arrives while an item is being keyed
-    with start_billing(tmp_path, delay_ms=250) as app:
+    with start_billing(tmp_path, delay_ms=120) as app:
         worker = start_worker(project, "night-1", app.url, *queue_url)
         queue = open_queue(url)
         try:
@@ -119,7 +119,7 @@ def test_a_killed_runner_is_shown_lost_until_the_next_one_takes_its_item_back(pr
     store = UserStore(project / "logs" / "console" / "users.sqlite3")
     store.add("olga", ["operator"], "olga-operates-42")
     store.close()
-    with start_billing(tmp_path, delay_ms=250) as app:
+    with start_billing(tmp_path, delay_ms=120) as app:
         queue_add(project, workbook)
         queue = open_queue("sqlite:///logs/queue.sqlite3", project)
         first = start_worker(project, "day-1", app.url)

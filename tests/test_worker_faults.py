@@ -1,7 +1,8 @@
-"""Four runner services on one PostgreSQL queue against one BILLSYS with its busy faults on, SIGKILLed at
-random fifty times (each with its browser, wherever it is: starting, keying, saving, sealing) and started
-again: no order is lost, none is keyed twice, BILLSYS holds each exactly as the input says, and every
-item's history is whole."""
+"""Four runner services on one PostgreSQL queue against one BILLSYS with its busy faults on, SIGKILLed
+fifty times (each with its browser) and started again: most kills at a random moment (starting,
+keying, saving, sealing), every fourth just after BILLSYS saved an order and before the runner recorded
+it, the worst moment. No order is lost, none is keyed twice, BILLSYS holds each exactly as the input
+says, and every item's history is whole."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ import yaml
 
 from runner.work_queue import ItemState, open_queue
 
-from .conftest import make_orders, start_billing, wait_until
+from .conftest import make_orders, orders_in_db, start_billing, wait_until
 from .postgres_server import postgres_database
 from .test_read_back_web import assert_orders_match
 
@@ -33,6 +34,22 @@ def start_worker(project: Path, name: str, app_url: str, env: dict) -> subproces
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
 
 
+def saved_not_recorded(queue, billsys_db: Path, workers: dict, deadline_s: float) -> str | None:
+    """The runner whose order BILLSYS has just saved while the queue still has it in progress; None when none
+    was seen in time (the queue drained, or every runner was between orders)."""
+    deadline = time.monotonic() + deadline_s
+    pids = {str(process.pid): name for name, process in workers.items()}
+    while time.monotonic() < deadline:
+        saved = {o["reference"] for o in orders_in_db(billsys_db)}
+        for item in queue.items("rekey-orders", [ItemState.IN_PROGRESS]):
+            owner = (item.lease_owner or "::").split(":")[1]
+            if item.reference in saved and owner in pids:
+                return pids[owner]
+        if not queue.items("rekey-orders", [ItemState.PENDING, ItemState.IN_PROGRESS]):
+            return None
+    return None
+
+
 def test_fifty_random_kills_of_four_runners_lose_nothing_and_key_nothing_twice(project, secrets_env, tmp_path):
     # busy screens fail items now and then, and kills add attempts: enough retries that every order gets done
     bot_file = project / "bots" / "rekey-orders" / "bot.yaml"
@@ -41,7 +58,7 @@ def test_fifty_random_kills_of_four_runners_lose_nothing_and_key_nothing_twice(p
     bot_file.write_text(yaml.safe_dump(bot))
     url = postgres_database()
     env = {**os.environ, "BACKROOM_QUEUE_URL": url}
-    workbook, rows = make_orders(tmp_path / "orders.xlsx", 30, seed=74)
+    workbook, rows = make_orders(tmp_path / "orders.xlsx", 16, seed=74)
     chance = random.Random(2026)
     with start_billing(tmp_path, busy_rate=0.05, delay_ms=60) as app:
         added = subprocess.run([sys.executable, "-m", "runner.cli", "queue", "add", "rekey-orders", "--input",
@@ -49,11 +66,16 @@ def test_fifty_random_kills_of_four_runners_lose_nothing_and_key_nothing_twice(p
         assert added.returncode == 0, added.stdout + added.stderr
         workers = {f"f{n}": start_worker(project, f"f{n}", app.url, env) for n in range(1, WORKERS + 1)}
         queue = open_queue(url)
-        kills_while_keying = 0
+        kills_while_keying = after_save = 0
         try:
-            for _ in range(KILLS):
-                time.sleep(chance.uniform(0.2, 1.2))   # the fault schedule itself: when the next kill lands
-                name = chance.choice(sorted(workers))
+            for kill in range(KILLS):
+                victim = None
+                if kill % 4 == 3:   # the order is in BILLSYS, the queue does not know yet: kill the runner keying it
+                    victim = saved_not_recorded(queue, app.settings.db_path, workers, deadline_s=60)
+                    after_save += victim is not None
+                else:
+                    time.sleep(chance.uniform(0.1, 0.6))   # the fault schedule itself: when the next kill lands
+                name = victim or chance.choice(sorted(workers))
                 held = {i.lease_owner.split(":")[1] for i in queue.items("rekey-orders", [ItemState.IN_PROGRESS])
                         if i.lease_owner}
                 kills_while_keying += str(workers[name].pid) in held
@@ -72,7 +94,9 @@ def test_fifty_random_kills_of_four_runners_lose_nothing_and_key_nothing_twice(p
                 if process.poll() is None:
                     os.killpg(process.pid, signal.SIGKILL)
             queue.close()
-        assert kills_while_keying >= 5, f"only {kills_while_keying} of {KILLS} kills landed on a runner holding an item"
+        assert kills_while_keying >= 10, f"only {kills_while_keying} of {KILLS} kills landed on a runner holding an item"
+        assert after_save >= 3, f"only {after_save} kills landed between an order's save and its record"
+        print(f"{KILLS} kills: {kills_while_keying} of a runner holding an item, {after_save} after a save")
         # nothing lost, nothing twice: BILLSYS holds each order once, as the input says
         assert sorted(i.reference for i in items) == sorted(r[0] for r in rows)
         assert_orders_match(app.settings.db_path, rows)

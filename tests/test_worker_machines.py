@@ -45,7 +45,7 @@ def test_two_runners_on_machines_of_their_own_share_one_queue_and_one_evidence_f
     share = tmp_path / "share"
     machines = {"node-a": machine_project(tmp_path / "node-a", share), "node-b": machine_project(tmp_path / "node-b", share)}
     url = postgres_database()
-    workbook, rows = make_orders(tmp_path / "orders.xlsx", 10, seed=75)
+    workbook, rows = make_orders(tmp_path / "orders.xlsx", 6, seed=75)
     stack = ExitStack()
     try:
         namespaces = stack.enter_context(network_namespaces(2))

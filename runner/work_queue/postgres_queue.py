@@ -255,7 +255,7 @@ def _once_more_if_nothing_was_done(method: Callable) -> Callable:
 
 # every call a runner, a person or the console makes (the Protocol's), tried once more when the server had
 # ended the session before doing anything of it
-for _name in ("intake", "record_done", "add_for_review", "refused_at_intake", "claim", "seconds_until_due",
+for _name in ("intake", "record_done", "add_for_review", "refused_at_intake", "claim", "seconds_until_due", "has_claimable",
               "heartbeat", "mark_committing", "complete", "business_exception", "system_exception", "release", "retry",
               "skip", "holder_of", "record_evidence_head", "evidence_heads", "get", "items", "history",
               "changes_since", "dump", "load", "mark_moved", "register_runner", "runner_seen", "runner_stopped", "runners",

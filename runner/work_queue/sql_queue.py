@@ -536,6 +536,17 @@ class SQLWorkQueue:
             fresh = self._by_id(conn, row["id"])
         return self._item(fresh, recovered)
 
+    def has_claimable(self, bot: str) -> bool:
+        """Whether a claim now would get an item: one due, or one to take back from a runner that stopped (its
+        lease ran out, or its process on this host is gone)."""
+        now = self._now(self.conn)
+        if self._run(self.conn, "SELECT 1 AS due FROM items WHERE bot = ? AND state = 'pending' AND not_before <= ?"
+                                " LIMIT 1", (bot, now)).fetchone() is not None:
+            return True
+        return any(r["lease_expires"] < now or owner_dead(r["lease_owner"]) for r in self._run(
+            self.conn, "SELECT lease_owner, lease_expires FROM items WHERE bot = ? AND state = 'in_progress'",
+            (bot,)).fetchall())
+
     def seconds_until_due(self, bot: str) -> float | None:
         row = self._run(self.conn, "SELECT min(not_before) AS due FROM items WHERE bot = ? AND state = 'pending'",
                         (bot,)).fetchone()

@@ -129,7 +129,9 @@ class RunnerService:
             for bot in self.options.bots:
                 if self.stopping.is_set():
                     break
-                if time.monotonic() < self.not_before.get(bot, 0.0) or queue.seconds_until_due(bot) != 0:
+                # due items, and items of runners that stopped (killed, their machine gone), which no run may be
+                # left to take back
+                if time.monotonic() < self.not_before.get(bot, 0.0) or not queue.has_claimable(bot):
                     continue
                 worked = self._run(bot) or worked
             if not worked:
