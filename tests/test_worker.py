@@ -167,3 +167,16 @@ def test_a_killed_runner_is_shown_lost_until_the_next_one_takes_its_item_back(pr
                 if process is not None and process.poll() is None:
                     os.killpg(process.pid, signal.SIGKILL)
             queue.close()
+
+
+def test_a_runner_refuses_a_bot_it_cannot_work_before_it_registers(project, tmp_path):
+    for bot, said in (("reconcile-accounts", "reconciles a statement given to each run"),
+                      ("no-such-bot", "no-such-bot")):
+        done = subprocess.run([*CLI, "worker", "--bot", bot], cwd=project, capture_output=True, text=True, timeout=120,
+                              env={**os.environ, "COLUMNS": "200"})
+        assert done.returncode == 2 and said in " ".join(done.stderr.split()), done.stdout + done.stderr
+    queue = open_queue("sqlite:///logs/queue.sqlite3", project)
+    try:
+        assert queue.runners() == []
+    finally:
+        queue.close()

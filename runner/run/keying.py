@@ -149,6 +149,8 @@ def _work_lane(session: RunSession, engine: Engine, queue: WorkQueue, owner: str
             queue.release(claimed.id, owner, f"run stopped while starting: {session.why_stopped(exc)}")
             raise
         tally.finished(owner, _work_claimed(session, engine, queue, claimed, owner, retry))
+    if first is not None:   # the run stopped before this lane began: its first claim is given back
+        queue.release(first[0].id, owner, f"run stopped before it was worked: {session.message or 'stopped'}")
 
 
 def _queue_input(session: RunSession, queue: WorkQueue, plan: WorkPlan, input_name: str, rejected: int) -> None:

@@ -24,6 +24,7 @@ from pathlib import Path
 from loguru import logger
 
 from ..errors import BackroomError, ConfigurationError
+from ..project.bot import load_bot
 from ..project.settings import load_settings
 from ..run import BotBusyError, RunRequest, bot_lock, new_run_id, start_queued_run
 from ..run.prepare import prepare_bot
@@ -72,13 +73,13 @@ class RunnerService:
     def check(self) -> None:
         """Everything a run of each bot would refuse (but its input), before the runner registers."""
         for bot in self.options.bots:
-            prepared = prepare_bot(self.project, bot, self.options.app_urls, self.options.app_commands)
-            if not self.options.virtual_display and any(m.kind == "desktop" for m in prepared.maps.values()):
-                self.on_the_screen.add(bot)
-            if prepared.bot.kind == "reconcile":
+            if load_bot(self.project, bot).kind == "reconcile":
                 raise ConfigurationError(f"bot '{bot}' reconciles a statement given to each run: a runner service "
                                          "works queued items", "Leave it out of --bot; run it with backroom run or a "
                                          "schedule.")
+            prepared = prepare_bot(self.project, bot, self.options.app_urls, self.options.app_commands)
+            if not self.options.virtual_display and any(m.kind == "desktop" for m in prepared.maps.values()):
+                self.on_the_screen.add(bot)
 
     def stop(self, reason: str) -> None:
         """Stop after the current item; asked again, the caller stops the item too (KeyboardInterrupt)."""
