@@ -159,3 +159,46 @@ def test_an_items_age_reads_as_a_person_says_it():
 
     assert [age_text(s) for s in (5, 59, 60, 3599, 3600, 86399, 86400, 3 * 86400 + 5)] == \
         ["just now", "just now", "1 min", "59 min", "1 h", "23 h", "1 day", "3 days"]
+
+
+def test_a_runner_whose_lease_ran_out_leaves_the_item_to_the_runner_that_took_it_back(project, secrets_env, tmp_path):
+    """Screens slower than the lease: another runner takes the order back while this one waits on a page.
+    This one never touches it again (no save), says so, and goes on with the next order in the queue."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from runner.intake.workbook import read_workbook
+    from runner.project.bot import load_bot
+
+    from .conftest import wait_until
+
+    config = project / "backroom.yaml"
+    config.write_text(config.read_text().replace("lease_s: 300", "lease_s: 0.5"))
+    workbook, rows = make_orders(tmp_path / "orders.xlsx", 1, seed=76)
+    later, later_rows = make_orders(tmp_path / "later.xlsx", 1, seed=77)
+    first, second = rows[0][0], later_rows[0][0]
+    queue = open_queue(load_settings(project).queue_url, project)
+    with start_billing(tmp_path, delay_ms=600) as app, ThreadPoolExecutor(1) as pool:
+        running = pool.submit(start_run, RunRequest(bot="rekey-orders", input_path=workbook, project=project,
+                                                    app_urls={"billing": app.url}))
+        taken = []
+
+        def take_back() -> bool:   # a runner on another machine, claiming once the lease has run out
+            claimed = queue.claim("rekey-orders", "node-2:4242:r9", 600, "r9")
+            taken.extend([claimed] if claimed else [])
+            return bool(taken) or running.done()
+
+        wait_until(take_back, 60, "the other runner to take the order back")
+        # the next order arrives while the run still waits on BILLSYS's page
+        queue.intake("rekey-orders", read_workbook(later, load_bot(project, "rekey-orders").input).items, "intake:later")
+        result = running.result(timeout=300)
+    assert [t.reference for t in taken] == [first] and taken[0].recovered
+    assert [o["reference"] for o in orders_in_db(app.settings.db_path)] == [second]   # the first never saved by it
+    assert queue.get("rekey-orders", second).state == ItemState.DONE
+    mine = [c.to_state for c in queue.history("rekey-orders", first) if c.run_id == result.run_id]
+    assert mine == ["in_progress"]   # the run changed nothing after it lost the lease
+    assert queue.get("rekey-orders", first).state == ItemState.IN_PROGRESS   # the other runner's now
+    queue.close()
+    events = [json.loads(line) for line in (result.run_dir / "events.jsonl").read_text().splitlines()]
+    lost = [e for e in events if e.get("outcome") == "lease_lost"]
+    assert [e["item"] for e in lost] == [first] and "node-2:4242:r9" in lost[0]["message"]
+    assert result.exit_code == ExitCode.ITEMS_FAILED and "internal error" not in result.message

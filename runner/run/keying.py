@@ -19,7 +19,7 @@ from ..engine.attempt import ItemHooks
 from ..engine.core import Engine
 from ..errors import StepFailure, SystemException
 from ..intake.work_item import WorkItem
-from ..work_queue import ItemState, QueuedItem, WorkQueue
+from ..work_queue import ItemState, LeaseLost, QueuedItem, WorkQueue
 from .outcomes import input_outcomes, keying_exit_code, output_values, write_documents, write_results_workbook
 from .plan import WorkPlan, plan_work, queue_plan
 from .lanes import RunTally, work_in_lanes
@@ -148,7 +148,15 @@ def _work_lane(session: RunSession, engine: Engine, queue: WorkQueue, owner: str
             # claimed before anything could start: given back, not left in progress
             queue.release(claimed.id, owner, f"run stopped while starting: {session.why_stopped(exc)}")
             raise
-        tally.finished(owner, _work_claimed(session, engine, queue, claimed, owner, retry))
+        try:
+            result = _work_claimed(session, engine, queue, claimed, owner, retry)
+        except LeaseLost as lost:
+            # Its lease ran out (a step that hung, the queue's server out of reach) and another runner took it back:
+            # that runner looks it up and finishes it; this one leaves it alone (before any save) and goes on.
+            session.emit("item", "lease_lost", item=claimed.reference, attempt=claimed.attempts, message=lost.message)
+            session.log.bind(item=claimed.reference).warning(f"left to the runner that took it back: {lost.message}")
+            result = ItemResult(claimed.reference, "lease_lost", lost.message, claimed.attempts)
+        tally.finished(owner, result)
     if first is not None:   # the run stopped before this lane began: its first claim is given back
         queue.release(first[0].id, owner, f"run stopped before it was worked: {session.message or 'stopped'}")
 
@@ -275,6 +283,8 @@ def _work_claimed(session: RunSession, engine: Engine, queue: WorkQueue, claimed
              duration_ms=elapsed(), data={"source": item.source})
         return ItemResult(item.reference, "system_exception", failure.message, attempt)
     except BaseException as exc:
+        if isinstance(exc, LeaseLost):
+            raise   # not this runner's to give back (_work_lane)
         # The run is stopping (the app went away, Ctrl-C): give the item back for the next run.
         queue.release(claimed.id, owner, f"run stopped: {session.why_stopped(exc)}")
         raise

@@ -17,6 +17,13 @@ class QueueError(DataError):
     hint = "Check the bot and the reference with: backroom queue list"
 
 
+class LeaseLost(QueueError):
+    """This runner's lease on an item ran out and another runner took the item back: it must not touch it
+    again (least of all save it)."""
+
+    hint = "The item is worked by the runner that took it back; see its history: backroom queue show"
+
+
 class ItemState(str, Enum):
     PENDING = "pending"                        # waiting to be worked (maybe after a back-off)
     IN_PROGRESS = "in_progress"                # leased by a runner

@@ -24,7 +24,7 @@ from typing import Any
 
 from ..errors import ConfigurationError
 from ..intake.work_item import WorkItem
-from .base import (REVIEW_STATES, EvidenceHead, IntakeReport, ItemState, QueueError, QueuedItem, ReviewReport,
+from .base import (REVIEW_STATES, EvidenceHead, IntakeReport, ItemState, LeaseLost, QueueError, QueuedItem, ReviewReport,
                    RunnerRecord, RunRecord, StateChange)
 
 
@@ -555,8 +555,9 @@ class SQLWorkQueue:
     def _owned(self, conn, item_id: int, owner: str) -> Any:
         row = self._run(conn, f"SELECT * FROM items WHERE id = ?{self.FOR_UPDATE}", (item_id,)).fetchone()
         if row is None or row["state"] != ItemState.IN_PROGRESS or row["lease_owner"] != owner:
-            raise QueueError(f"item {row['reference'] if row else item_id} is no longer leased by this runner "
-                             f"(state {row['state'] if row else 'missing'})")
+            taken = f", now held by {row['lease_owner']}" if row and row["lease_owner"] else ""
+            raise LeaseLost(f"item {row['reference'] if row else item_id} is no longer leased by this runner "
+                            f"(state {row['state'] if row else 'missing'}{taken})")
         return row
 
     def heartbeat(self, item_id: int, owner: str, lease_s: float) -> None:
