@@ -243,3 +243,24 @@ def test_the_queue_password_comes_from_the_environment_or_the_keyring_and_is_nev
         assert "not-the-password" not in str(wrong.value) and ROLE_PASSWORD not in str(wrong.value)
     finally:
         keyring.set_keyring(before)
+
+
+def test_queue_objects_of_one_process_share_pooled_connections_and_never_get_a_dead_one(tmp_path):
+    import psycopg
+
+    from runner.work_queue.postgres_queue import POOLS
+
+    url = postgres_database()
+    for n in range(10):   # a run, a console page, a heartbeat: each opens the queue and closes it
+        queue = open_queue(url)
+        queue.intake("bot", [WorkItem(f"R{n}", {"n": n}, "o.xlsx")], "intake:o.xlsx")
+        queue.close()
+    assert POOLS.pool(url).get_stats()["connections_num"] == 1   # one connection made, used ten times
+    with psycopg.connect(url, autocommit=True) as admin:   # the server ends the idle pooled connection (a restart)
+        admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database()"
+                      " AND pid <> pg_backend_pid()")
+    queue = open_queue(url)   # checked as it is handed out: a fresh one
+    try:
+        assert len(queue.items("bot")) == 10
+    finally:
+        queue.close()

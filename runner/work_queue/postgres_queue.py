@@ -12,8 +12,11 @@ Backroom's secret `queue_password` (the environment or the keyring), never from 
 
 from __future__ import annotations
 
+import atexit
 import functools
+import logging
 import os
+import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -34,6 +37,48 @@ SCHEMA_STEPS = schema_steps(key="BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY
 SCHEMA_LOCK = 0x6261636b726f6f6d   # "backroom": one creator of the tables at a time
 SESSION_ENDED = {"57P01", "57P02", "57P03"}   # the server ended the session: shut down, crashed, starting up
 RECONNECT_S = 120.0   # how long a runner keeps trying to reach a server that went away before it gives up
+POOL_SIZE = 20        # connections a process keeps to one queue at most (its runs, lanes, heartbeat, console pages)
+
+
+class QueuePools:
+    """One psycopg_pool ConnectionPool per queue (URL and password) in this process: a queue object takes a
+    connection when it opens and gives it back when it closes, so a run's, a console page's or a heartbeat's
+    short uses of the queue do not each connect anew. Connections are checked as they are handed out (a
+    server restart leaves dead ones in the pool), and closed after a minute unused."""
+
+    def __init__(self) -> None:
+        self._pools: dict[tuple[str, str | None], Any] = {}
+        self._lock = threading.Lock()
+        atexit.register(self.close_all)
+        # the pool's own words on connections it could not make go nowhere: the queue says them (_connected)
+        pool_log = logging.getLogger("psycopg.pool")
+        pool_log.addHandler(logging.NullHandler())
+        pool_log.propagate = False
+
+    def pool(self, url: str) -> Any:
+        password = queue_password(url)
+        key = (url, password.get("password"))
+        with self._lock:
+            pool = self._pools.get(key)
+            if pool is None:
+                from psycopg.rows import dict_row
+                from psycopg_pool import ConnectionPool
+
+                pool = ConnectionPool(url, kwargs={"autocommit": True, "row_factory": dict_row, "connect_timeout": 10,
+                                                   **password},
+                                      min_size=0, max_size=POOL_SIZE, check=ConnectionPool.check_connection,
+                                      max_idle=60, name=f"backroom-queue-{len(self._pools) + 1}", open=True)
+                self._pools[key] = pool
+        return pool
+
+    def close_all(self) -> None:
+        with self._lock:
+            pools, self._pools = list(self._pools.values()), {}
+        for pool in pools:
+            pool.close(timeout=1)
+
+
+POOLS = QueuePools()
 
 
 class PostgresWorkQueue(SQLWorkQueue):
@@ -50,15 +95,17 @@ class PostgresWorkQueue(SQLWorkQueue):
         self.url = url
         self.clock = clock   # None: the database's clock (a test passes its own)
         self.reconnect_s = reconnect_s
+        self._pool: Any = None    # the pool the connection in hand came from, to give it back to
         try:
-            self.conn = self._connect()
+            self.conn = self._connect(first=True)
         except psycopg.OperationalError as exc:
             raise ConfigurationError(f"queue {describe_url(url)}: cannot connect: {str(exc).strip()}",
                                      "Check the server's address and that it is running; the password comes from "
                                      "PGPASSWORD, ~/.pgpass, BACKROOM_SECRET_QUEUE_PASSWORD or the keyring "
                                      "(keyring set backroom queue_password).") from None
         # tables older than this Backroom are upgraded only when asked (backroom queue upgrade): runners of
-        # the older version on other machines may still be using them
+        # the older version on other machines may still be using them. Looked at on every open: a long-lived
+        # process (the console, a runner) notices tables a newer Backroom upgraded meanwhile.
         self.upgraded = self._ready_tables(SCHEMA_STEPS, describe_url(url), upgrade)
         self._refuse_if_moved(describe_url(url))
 
@@ -76,21 +123,42 @@ class PostgresWorkQueue(SQLWorkQueue):
         conn.execute("DELETE FROM backroom_schema")
         conn.execute("INSERT INTO backroom_schema(version) VALUES (%s)", (version,))
 
-    def _connect(self) -> Any:
-        from psycopg.rows import dict_row
+    def _connect(self, first: bool = False, wait_s: float = 10.0) -> Any:
+        """A connection from the queue's pool. The pool says only that it waited, so when it has none to give,
+        one connection of our own says why (refused, no such database, a wrong password); the first of a
+        queue object is tried that way at once, so a wrong address is said without waiting."""
+        from psycopg_pool import PoolTimeout
 
-        return self._psycopg.connect(self.url, autocommit=True, row_factory=dict_row, connect_timeout=10,
-                                     **queue_password(self.url))
+        pool = POOLS.pool(self.url)
+        if first and pool.get_stats().get("connections_num", 0) == 0:   # the pool never connected yet
+            self._psycopg.connect(self.url, connect_timeout=10, **queue_password(self.url)).close()
+        try:
+            conn = pool.getconn(timeout=wait_s)
+        except PoolTimeout:
+            self._psycopg.connect(self.url, connect_timeout=10, **queue_password(self.url)).close()
+            raise self._psycopg.OperationalError(f"every one of the {POOL_SIZE} connections to the queue is in use "
+                                                 "in this process") from None
+        self._pool = pool
+        return conn
+
+    def _give_back(self) -> None:
+        if self._pool is not None:
+            pool, self._pool = self._pool, None
+            pool.putconn(self.conn)   # a broken or closed one is thrown away by the pool
+
+    def close(self) -> None:
+        self._give_back()
 
     def _connected(self) -> Any:
         """The connection, made again with back-off when the server dropped it (restarted, a network blip):
         said in the log each time, and a QueueUnreachable once `reconnect_s` has passed."""
         if not self.conn.broken and not self.conn.closed:
             return self.conn
+        self._give_back()
         deadline, wait = time.monotonic() + self.reconnect_s, 0.5
         while True:
             try:
-                self.conn = self._connect()
+                self.conn = self._connect(wait_s=max(0.1, min(wait, deadline - time.monotonic())))
                 logger.warning(f"queue {describe_url(self.url)}: connected again")
                 return self.conn
             except self._psycopg.OperationalError as exc:
