@@ -199,13 +199,18 @@ def write_statement(path, sample: Sample, *, with_balances: bool = True):
 
 
 def load_ledger(db_path, sample: Sample) -> None:
-    """Put the sample's invoices into a BILLSYS database, as if they had been keyed over the month."""
+    """Put the sample's invoices into a BILLSYS database, as if they had been keyed over the month. An invoice
+    the sample has twice (a ledger duplicate) is stored the way BILLSYS stores an invoice keyed twice: under a
+    number of its own, with the first one's number as its customer reference."""
     from .billing_web.database import BillingDatabase
 
     db = BillingDatabase(db_path)
     db.seed("clerk", "clerk")
+    numbers: set[str] = set()
     for row in sample.ledger:
-        db.insert_invoice({"customer_code": row.account, "customer_reference": "", "invoice_date": row.on.isoformat(),
-                           "terms_days": 30, "net_amount": f"{row.amount:.2f}", "tax_amount": "0.00",
-                           "total_amount": f"{row.amount:.2f}", "description": row.description}, "loader",
-                          number=row.reference)
+        again = row.reference in numbers
+        numbers.add(row.reference)
+        db.insert_invoice({"customer_code": row.account, "customer_reference": row.reference if again else "",
+                           "invoice_date": row.on.isoformat(), "terms_days": 30, "net_amount": f"{row.amount:.2f}",
+                           "tax_amount": "0.00", "total_amount": f"{row.amount:.2f}", "description": row.description},
+                          "loader", number=None if again else row.reference)
