@@ -230,6 +230,9 @@ def test_an_auditor_reads_and_exports_but_is_refused_an_operators_action(estate)
 def test_an_admin_adds_a_user_and_pauses_a_schedule(estate):
     shutil.copy(Path(__file__).resolve().parent.parent / "schedules.yaml", estate.project / "schedules.yaml")
     page = estate.signed_in("boss")
+    # the first user a console has may also do an operator's work: start a bot
+    page.click("nav >> text=Start a bot")
+    expect(page.locator("#start-form #upload")).to_be_attached()
     page.click("nav >> text=Users")
     page.fill("#add-user input[name=name]", "nina")
     page.check("#add-user input[value=operator]")

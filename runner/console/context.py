@@ -18,7 +18,8 @@ from .users import UserStore
 
 ALLOWED = {
     "view": ("operator", "auditor", "admin"),   # dashboard, runs, reports, review list, schedules
-    "operate": ("operator",),                   # start and stop bots, retry and skip items
+    # start and stop bots, retry and skip items: the admin too, the first user a new console has
+    "operate": ("operator", "admin"),
     "audit": ("auditor", "admin"),              # the log of people's actions, exports
     "admin": ("admin",),                        # users, pausing schedules
 }
