@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from PIL import Image
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import expect, sync_playwright
 
 from runner import RunRequest, load_settings, start_run
 
@@ -43,6 +44,17 @@ def test_report_shows_steps_with_screenshots_and_filters_by_item(finished_run, p
         page.fill("#filter", refs[1])
         assert page.locator("section.item:visible").count() == 1
         assert page.locator(f'section.item[data-ref="{refs[1]}"]').is_visible()
+        assert not page.locator("#nothing-shown").is_visible()
+        # a filter that finds nothing says so, instead of a blank page
+        page.fill("#filter", "SO-NOPE")
+        expect(page.locator("#nothing-shown")).to_have_text('No item matches "SO-NOPE".')
+        page.fill("#filter", "")
+        page.check("#only-problems")   # a clean run: nothing needs a person
+        expect(page.locator("#nothing-shown")).to_have_text("Nothing in this run needs a person.")
+        # local time to the second, with its zone, and how long the run took
+        when = page.locator("#when").inner_text()
+        assert re.search(r"Started \d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} \S+ · finished .* · took \d", when), when
+        assert not re.search(r"\dT\d|\d\.\d", when.split("·")[0]), when   # no ISO 'T', no fractions of a second
         browser.close()
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from importlib.resources import files
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -45,6 +46,32 @@ class ItemView:
     @property
     def healed(self) -> int:
         return sum(1 for s in self.steps if s.get("healed"))
+
+
+def local_time(iso: str) -> str:
+    """An event's time as a person reads it: this machine's local time, to the second, with its zone."""
+    if not iso:
+        return ""
+    try:
+        return datetime.fromisoformat(iso).astimezone().strftime("%Y-%m-%d %H:%M:%S %Z")
+    except ValueError:
+        return iso
+
+
+def duration_text(start_iso: str, end_iso: str) -> str:
+    """'4 min 12 s', '2 h 3 min', '0.8 s'; '' when either time is missing."""
+    try:
+        seconds = (datetime.fromisoformat(end_iso) - datetime.fromisoformat(start_iso)).total_seconds()
+    except (TypeError, ValueError):
+        return ""
+    if seconds < 10:
+        return f"{seconds:.1f} s"
+    whole = int(round(seconds))
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours} h {minutes} min"
+    return f"{minutes} min {secs} s" if minutes else f"{secs} s"
 
 
 def _environment() -> Environment:
@@ -92,7 +119,9 @@ def build_report(run_dir: Path) -> Path:
     end = run_info.get("end", {})
     html = _environment().get_template("report.html.j2").render(
         run_id=run_dir.name, bot=start.get("bot", run_dir.parent.name), start=start, end=end,
-        started=run_info.get("start", {}).get("started", ""), items=ordered, counts=counts,
+        started=local_time(run_info.get("start", {}).get("started", "")), finished=local_time(end.get("started", "")),
+        took=duration_text(run_info.get("start", {}).get("started", ""), end.get("started", "")),
+        items=ordered, counts=counts,
         steps=sum(len(v.steps) for v in items.values()),
         healed=sum(v.healed for v in items.values()),
         screenshots=len({e["screenshot"] for e in events if e.get("screenshot")}),
