@@ -4,6 +4,7 @@ refused and recorded. The runs are real runs on a real BILLSYS."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -281,6 +282,8 @@ def test_an_operator_stops_a_run_after_its_item_and_a_file_the_bot_cannot_read_i
     expect(page.locator(".flash.done")).to_contain_text("stops after the current item")
     wait_for_run_end(page)
     expect(page.locator("#run-outcome")).to_contain_text("stopped by the operator after the current item")
+    # a stopped run says it was stopped and what is left, not "finished, items for review"
+    expect(page.locator("#run-outcome")).to_contain_text(re.compile(r"^stopped — .*; \d+ item\(s\) left in the queue"))
     queue = estate.queue()
     states = {i.reference: i.state for i in queue.items("rekey-orders")}
     queue.close()

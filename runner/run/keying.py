@@ -105,7 +105,10 @@ def _key_items(session: RunSession, queue: WorkQueue, plan: WorkPlan | None, inp
     for work_item in dict.fromkeys(r.work_item for r in results if r.outcome == "not_started"):
         if work_item not in worked:
             session.emit("item", "not_started", item=work_item, message=session.message or "not worked in this run")
-    exit_code = keying_exit_code(results, session.abort)
+    if session.stop_requested and session.abort is None:   # what a person who stopped it needs to know next
+        left = len(queue.items(bot.name, [ItemState.PENDING, ItemState.IN_PROGRESS]))
+        session.message += f"; {left} item(s) left in the queue" if left else "; nothing was left to do"
+    exit_code = keying_exit_code(results, session.abort, session.stop_requested)
     session.end(exit_code, data={"counts": count_outcomes(results), "read_back": dict(session.engine.tally)})
     results_path = None if request.input_path is None else \
         write_results_workbook(prepared, Path(request.input_path), session.run_dir, results)
@@ -128,6 +131,7 @@ def _work_lane(session: RunSession, engine: Engine, queue: WorkQueue, owner: str
     while not tally.stopping.is_set():
         if first is None and should_stop and should_stop():
             session.message = f"stopped by {session.request.stopped_by} after the current item"
+            session.stop_requested = True
             tally.stopping.set()
             break
         claimed: QueuedItem | None

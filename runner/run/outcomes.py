@@ -91,9 +91,13 @@ def write_results_workbook(prepared: PreparedRun, input_path: Path, run_dir: Pat
                          list(bot.output.columns))
 
 
-def keying_exit_code(results: list[ItemResult], abort: BaseException | None) -> ExitCode:
+def keying_exit_code(results: list[ItemResult], abort: BaseException | None, stopped: bool = False) -> ExitCode:
+    """`stopped`: a person (or a runner service) asked the run to stop after its item: a run that left work
+    undone is then a stopped run, not one with items for review."""
     if abort is not None:
         return exit_code_for(abort)
+    if stopped and any(r.outcome == "not_started" for r in results):
+        return ExitCode.INTERRUPTED
     if any(r.outcome not in ("done", "skipped") for r in results):
         return ExitCode.ITEMS_FAILED
     return ExitCode.OK

@@ -74,6 +74,7 @@ class RunSession:
         self.workers = request.workers or self.bot.workers   # items worked at once (run/lanes.py)
         self.abort: BaseException | None = None   # what stopped the run early, if anything
         self.message = ""                         # the run's last word: why it stopped, or its headline
+        self.stop_requested = False               # asked to stop after its current item (should_stop)
         self.exit_code: ExitCode | None = None
         self.report_path: Path | None = None
         self.drivers: dict[str, Any] = {}

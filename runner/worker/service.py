@@ -171,7 +171,7 @@ class RunnerService:
         self.runs.append(result.run_id)
         counts = ", ".join(f"{n} {what}" for what, n in sorted(result.counts.items()))
         logger.info(f"run {result.run_id} of {bot}: {counts or 'nothing worked'}; evidence in {result.run_dir}")
-        if result.exit_code not in (0, 1):   # the run itself stopped early (not items for review)
+        if result.exit_code not in (0, 1) and not self.stopping.is_set():   # it stopped early, not as asked
             self._back_off(bot, f"run {result.run_id} of {bot} stopped: {result.message}")
         else:
             self.failures.pop(bot, None)
