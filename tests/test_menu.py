@@ -107,3 +107,22 @@ def test_ctrl_c_asks_and_stopping_after_the_current_item_loses_nothing(project, 
     assert sorted(keyed) == done
     assert all(state == ItemState.PENDING for ref, state in states.items() if ref not in done)
     assert sorted(states) == sorted(r[0] for r in rows)
+
+
+def test_the_bot_list_fits_an_80_by_24_terminal_one_line_per_bot(project, tmp_path):
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "TERM": "xterm-256color"}
+    terminal = Terminal([sys.executable, "-m", "runner.cli", "menu"], project, env, width=80, height=24)
+    try:
+        terminal.wait_for("Bot to run (1-4)")
+        visible = terminal.visible()
+        names = sorted(p.name for p in (project / "bots").iterdir() if (p / "bot.yaml").exists())
+        rows = [line for line in visible if any(f" {name} " in line for name in names)]
+        # every bot on its own line, its name whole, with the prompt below them on the same screen
+        assert len(rows) == len(names) == 4, "\n".join(visible)
+        assert all(sum(f" {name} " in row for name in names) == 1 for row in rows)
+        assert all(len(line) <= 80 for line in visible)
+        assert any("Bot to run (1-4)" in line for line in visible)
+        terminal.answer("q")
+        terminal.wait_for("[exit 0]")
+    finally:
+        terminal.close()

@@ -25,6 +25,10 @@ class Terminal:
         """Everything shown so far, wrapped lines joined."""
         return self._tmux("capture-pane", "-p", "-J", "-S", "-5000", "-t", "t")
 
+    def visible(self) -> list[str]:
+        """The lines on the screen now, as a person sees them (no scrolled-off history, no joining)."""
+        return self._tmux("capture-pane", "-p", "-t", "t").splitlines()
+
     def type(self, *keys: str) -> None:
         self._tmux("send-keys", "-t", "t", *keys)
 

@@ -36,15 +36,29 @@ def _last_run_text(run: RunSummary | None, running: bool) -> Text:
     return Text(run.outcome_text, style=style) + Text(f", {since(run.started)}" if run.started else "")
 
 
-def bots_table(overviews: list[BotOverview]) -> Table:
+def bots_table(overviews: list[BotOverview], width: int = 120) -> Table:
+    """One line per bot in a terminal `width` columns wide (an 80x24 one too): names whole, the description
+    and the last run cut with an ellipsis where there is no room (a bot's own screen shows its description
+    whole once it is picked), and the description left out when not even a few words fit."""
+    numbers = len(str(len(overviews)))
+    name = max((len(o.name) for o in overviews), default=3)
+    last_run, counts = 26, 7 + 9
+    described = width - (numbers + name + last_run + counts) - 3 * 6 - 1   # each column: 2 of padding, 1 of rule
     table = Table(title="Backroom bots", title_justify="left", expand=False)
-    for column, justify in (("#", "right"), ("bot", "left"), ("what it does", "left"), ("last run", "left"),
-                            ("waiting", "right"), ("in review", "right")):
-        table.add_column(column, justify=justify, overflow="fold")
+    table.add_column("#", justify="right", no_wrap=True, width=numbers)
+    table.add_column("bot", no_wrap=True, width=name)
+    if described >= 12:
+        table.add_column("what it does", no_wrap=True, overflow="ellipsis", max_width=described)
+    table.add_column("last run", no_wrap=True, overflow="ellipsis", max_width=last_run)
+    table.add_column("waiting", justify="right", no_wrap=True, width=7)
+    table.add_column("in review", justify="right", no_wrap=True, width=9)
     for number, bot in enumerate(overviews, 1):
         description = Text(bot.problem, style="red") if bot.problem else Text(bot.description)
-        table.add_row(str(number), Text(bot.name, style="bold"), description, _last_run_text(bot.last_run, bot.running),
-                      str(bot.waiting + bot.in_progress), Text(str(bot.in_review), style="yellow" if bot.in_review else ""))
+        cells = [str(number), Text(bot.name, style="bold"), description, _last_run_text(bot.last_run, bot.running),
+                 str(bot.waiting + bot.in_progress), Text(str(bot.in_review), style="yellow" if bot.in_review else "")]
+        if described < 12:
+            del cells[2]
+        table.add_row(*cells)
     return table
 
 
@@ -58,7 +72,7 @@ class Menu:
         while True:
             overviews = bot_overviews(self.project)
             self.console.print()
-            self.console.print(bots_table(overviews))
+            self.console.print(bots_table(overviews, self.console.width))
             if not overviews:
                 self.console.print("No bots in this project (bots/<name>/bot.yaml).")
                 return
