@@ -14,7 +14,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 BENCHMARKS = {   # the README's command, made small, and what its table must show
     "rekey": (["rekey_benchmark.py", "--orders", "2", "--rounds", "1"], "plain Playwright", pytest.mark.web),
-    "peer": (["peer_benchmark.py", "--orders", "2", "--rounds", "1", "--workers", "2"], "Backroom, 2 workers",
+    "peer": (["peer_benchmark.py", "--orders", "2", "--rounds", "1", "--workers", "2", "--no-warm-up"],
+             "Backroom, 2 workers",
              pytest.mark.web),
     "report": (["report_benchmark.py", "--steps", "400", "--rounds", "1"], "bare HTML table (baseline)",
                pytest.mark.web),
