@@ -64,6 +64,7 @@ class RunnerService:
         self.stop_reason = ""
         self._working: tuple[str | None, str | None, str | None] = (None, None, None)   # bot, reference, run
         self._changed = threading.Event()          # what it works on changed: beat now, not at the next beat
+        self._done = threading.Event()             # the service has stopped: no more heartbeats
         self.not_before: dict[str, float] = {}     # a bot whose runs failed waits until then (monotonic)
         self.failures: dict[str, int] = {}
         self.runs: list[str] = []                  # the runs this service made, oldest first
@@ -103,6 +104,7 @@ class RunnerService:
             self._work(queue)
         finally:
             self.stopping.set()
+            self._done.set()
             self._changed.set()
             if beat is not None:
                 beat.join(timeout=self.options.heartbeat_s + 5)
@@ -188,16 +190,18 @@ class RunnerService:
         """Say every heartbeat_s that this runner is alive and what it works on, over a connection of its own."""
         queue: WorkQueue | None = None
         try:
-            while True:
+            while True:   # while stopping too: the item it finishes first may take longer than a few beats
                 self._changed.wait(self.options.heartbeat_s)
                 self._changed.clear()
-                if self.stopping.is_set():
+                if self._done.is_set():
                     break
                 try:
                     if queue is None:
                         queue = open_queue(queue_url, self.project)
                     bot, reference, run_id = self.working
-                    if not queue.runner_seen(self.options.name, self.host, self.pid, bot, reference, run_id):
+                    saying = f"{self.stop_reason}: stopping after the current item" if self.stopping.is_set() else ""
+                    seen = queue.runner_seen(self.options.name, self.host, self.pid, bot, reference, run_id, saying)
+                    if not seen and self.stop_reason != "name taken over":
                         logger.error(f"runner {self.options.name}: the name was taken by another runner while this "
                                      "one was not seen; stopping")
                         self.stop("name taken over")
