@@ -76,6 +76,8 @@ def test_two_runners_on_machines_of_their_own_share_one_queue_and_one_evidence_f
             # both machines work at once, each reaching the queue and BILLSYS over its own link
             wait_until(lambda: set(holders()) == {"node-a", "node-b"}, 120, "both machines to hold an order at once")
             held = holders()["node-a"]
+            # its run is open (in the registry, its folder on the share) before node-a goes away
+            wait_until(lambda: any(r.host == "node-a" for r in queue.runs("rekey-orders")), 60, "node-a's run to open")
             os.killpg(workers["node-a"].pid, signal.SIGKILL)   # node-a goes away mid-item
             workers["node-a"].wait(30)
             wait_until(lambda: all(i.state == ItemState.DONE for i in queue.items("rekey-orders")), 300,
