@@ -76,9 +76,16 @@ class EmailSpec(_Strict):
     password_secret: str | None = None   # the secret's name (BACKROOM_SECRET_<NAME> or the keyring)
 
 
+class WebhookSpec(_Strict):
+    # the secret holding the webhook's address (BACKROOM_SECRET_<NAME> or the keyring): chat tools put their
+    # token in it, so it is never written in schedules.yaml
+    url_secret: str
+
+
 class NotifySpec(_Strict):
     notices_file: str | None = None      # default: notices.log in the project's logs_dir
     email: EmailSpec | None = None
+    webhook: WebhookSpec | None = None   # a JSON POST with "text", which chat tools' incoming webhooks accept
 
 
 class _FileSpec(_Strict):

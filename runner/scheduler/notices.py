@@ -1,17 +1,21 @@
 """Telling people: a run that failed, passed its limit or left items for review is written to the
-notices file and, when configured, sent by email. A notice that cannot be mailed is still written,
-with why it was not sent."""
+notices file and, when configured, sent by email and posted to a webhook (a chat channel). A notice
+that cannot be sent is still written, with why it was not sent."""
 
 from __future__ import annotations
 
+import json
 import smtplib
 import socket
+import urllib.error
+import urllib.request
 from datetime import datetime
 from email.message import EmailMessage
 from pathlib import Path
 
 from loguru import logger
 
+from ..errors import BackroomError
 from ..project.secrets import resolve_secrets
 from ..project.settings import logs_folder
 from .config import NotifySpec
@@ -49,11 +53,37 @@ def send_notice(spec: NotifySpec, project: Path, outcome: RunOutcome, planned: d
         except (OSError, smtplib.SMTPException, socket.error) as exc:
             sent = f"NOT mailed: {type(exc).__name__}: {exc}"
             logger.warning(f"notice for {outcome.job} could not be mailed: {exc}")
+    if spec.webhook is not None:
+        sent += "; " + _post(spec.webhook.url_secret, subject, body, outcome)
     path = Path(project) / spec.notices_file if spec.notices_file else logs_folder(project) / "notices.log"
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a", encoding="utf-8") as notices:
         notices.write(f"--- {datetime.now():%Y-%m-%d %H:%M:%S} {subject} [{sent}]\n{body}\n")
     return sent
+
+
+def _post(url_secret: str, subject: str, body: str, outcome: RunOutcome) -> str:
+    """POST the notice as JSON: "text" (what a chat channel shows) and its parts for a program. How it went,
+    for the notices file; the address itself is a secret and is never written."""
+    payload = {"text": f"{subject}\n{body}", "job": outcome.job, "bot": outcome.bot, "outcome": outcome.outcome,
+               "message": outcome.message, "exit_code": outcome.exit_code, "input": outcome.input,
+               "report": str(Path(outcome.run_dir) / "report.html") if outcome.run_dir else None}
+    try:
+        url = resolve_secrets({url_secret})[url_secret]
+    except BackroomError as exc:
+        logger.warning(f"notice for {outcome.job} was not posted: {exc.message}")
+        return f"NOT posted: {exc.message}"
+    try:
+        request = urllib.request.Request(url, data=json.dumps(payload).encode(), method="POST",
+                                         headers={"Content-Type": "application/json", "User-Agent": "Backroom"})
+        with urllib.request.urlopen(request, timeout=20) as answer:   # noqa: S310 - an address the admin set
+            return f"posted to the webhook (HTTP {answer.status})"
+    except urllib.error.HTTPError as exc:
+        said = f"the webhook answered HTTP {exc.code}"
+    except (OSError, ValueError) as exc:
+        said = f"{type(exc).__name__}: {getattr(exc, 'reason', None) or exc}".replace(url, "(the webhook's address)")
+    logger.warning(f"notice for {outcome.job} could not be posted: {said}")
+    return f"NOT posted: {said}"
 
 
 def _mail(spec: NotifySpec, subject: str, body: str) -> None:
