@@ -31,6 +31,8 @@ def finished_runs(project) -> list[tuple]:
     if not path.exists():
         return []
     with sqlite3.connect(path) as conn:
+        if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'runs'").fetchone() is None:
+            return []   # the scheduler has made its file, not yet its tables
         return conn.execute("SELECT started, finished, outcome, run_dir FROM runs WHERE reason != 'missed'"
                             " ORDER BY started").fetchall()
 
@@ -64,15 +66,17 @@ def test_two_schedulers_run_one_bot_at_a_time_report_and_mail_failures(project, 
             command = [sys.executable, "-m", "runner.cli", "scheduler", "--poll", "0.2"]
             schedulers = [subprocess.Popen(command, cwd=project, env=env, stdout=subprocess.PIPE,
                                            stderr=subprocess.STDOUT, text=True) for _ in range(2)]
-            deadline = time.monotonic() + 120
-            while time.monotonic() < deadline:
-                runs = finished_runs(project)
-                if sum(r[2] == "items_for_review" for r in runs) >= 2 and inbox.messages:
-                    break
-                time.sleep(0.5)
-            for process in schedulers:
-                process.send_signal(signal.SIGTERM)
-            outputs = [process.communicate(timeout=90)[0] for process in schedulers]
+            try:
+                deadline = time.monotonic() + 120
+                while time.monotonic() < deadline:
+                    runs = finished_runs(project)
+                    if sum(r[2] == "items_for_review" for r in runs) >= 2 and inbox.messages:
+                        break
+                    time.sleep(0.5)
+            finally:   # whatever happened above: no scheduler is left starting runs after this test
+                for process in schedulers:
+                    process.send_signal(signal.SIGTERM)
+                outputs = [process.communicate(timeout=90)[0] for process in schedulers]
             in_billsys = orders_in_db(app.settings.db_path)
     finally:
         smtp.stop()

@@ -20,8 +20,9 @@ from runner.project.selector_map import Candidate, Selector
 pytestmark = pytest.mark.web
 ROOT = Path(__file__).resolve().parent.parent
 
-# Things that arrive late, as on a slow legacy screen: a confirmation after 600 ms, a spinner gone after 600 ms,
-# a message inside a frame after 600 ms, two look-alike rows (ambiguous) at once.
+# Things that arrive late, as on a slow legacy screen: a confirmation after 1.5 s, a spinner gone after 1.5 s,
+# a message inside a frame after 1.5 s, two look-alike rows (ambiguous) at once. Late enough that a busy machine
+# still looks before they change.
 PAGE = """<!doctype html><html><body>
 <div id="spinner">Working...</div>
 <div id="twins"><span class="twin">A</span><span class="twin">B</span></div>
@@ -31,10 +32,10 @@ setTimeout(() => {
   const p = document.createElement('p'); p.id = 'confirmation'; p.textContent = 'Saved as CNF-104';
   document.body.appendChild(p);
   document.getElementById('spinner').remove();
-}, 600);
+}, 1500);
 </script></body></html>"""
 INNER = """<!doctype html><html><body><script>
-setTimeout(() => { document.body.insertAdjacentHTML('beforeend', '<b class="msg">Posted</b>'); }, 600);
+setTimeout(() => { document.body.insertAdjacentHTML('beforeend', '<b class="msg">Posted</b>'); }, 1500);
 </script></body></html>"""
 
 
@@ -65,7 +66,7 @@ def browser():
 
 @pytest.fixture
 def driver(browser, site):
-    """The page, opened afresh: its late arrivals are 600 ms away."""
+    """The page, opened afresh: its late arrivals are 1.5 s away."""
     browser.begin_item()
     browser.open(site, 10_000)
     yield browser
@@ -97,7 +98,7 @@ ERROR = chain("order.error", "p.error", "div.error-box")
 def test_wait_for_any_lets_the_browser_wait_and_names_what_appeared(driver, counted):
     resolution = driver.wait_for_any([ERROR, CONFIRMATION], True, 5000)
     assert (resolution.selector, resolution.candidate, resolution.healed) == ("order.confirmation", "css='p#confirmation'", True)
-    # polled every 50 ms, 600 ms of waiting would have asked the page about 12 times per selector; the browser
+    # polled every 50 ms, 1.5 s of waiting would have asked the page about 30 times per selector; the browser
     # waited instead: one look before the wait and one after it (two round trips a chain)
     assert len(counted) <= 8, counted
 
