@@ -10,11 +10,10 @@ import socket
 import sqlite3
 import subprocess
 import sys
-import time
 
 from aiosmtpd.controller import Controller
 
-from .conftest import PASSWORD, SUPERVISOR, make_orders, orders_in_db, start_billing
+from .conftest import PASSWORD, SUPERVISOR, make_orders, orders_in_db, start_billing, wait_until
 
 
 class Inbox:
@@ -67,12 +66,8 @@ def test_two_schedulers_run_one_bot_at_a_time_report_and_mail_failures(project, 
             schedulers = [subprocess.Popen(command, cwd=project, env=env, stdout=subprocess.PIPE,
                                            stderr=subprocess.STDOUT, text=True) for _ in range(2)]
             try:
-                deadline = time.monotonic() + 120
-                while time.monotonic() < deadline:
-                    runs = finished_runs(project)
-                    if sum(r[2] == "items_for_review" for r in runs) >= 2 and inbox.messages:
-                        break
-                    time.sleep(0.5)
+                wait_until(lambda: sum(r[2] == "items_for_review" for r in finished_runs(project)) >= 2
+                           and bool(inbox.messages), 120, "two runs with items for review, and a mail about them")
             finally:   # whatever happened above: no scheduler is left starting runs after this test
                 for process in schedulers:
                     process.send_signal(signal.SIGTERM)

@@ -34,6 +34,15 @@ def start_worker(project: Path, name: str, app_url: str, env: dict) -> subproces
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
 
 
+def moved_on(queue, changes: int) -> None:
+    """Wait until the runners have made `changes` more changes of state (a claim, a finish, a retry), so a kill
+    lands just after one of them: while a runner starts, keys or seals; or until nothing is left to work."""
+    before = len(queue.changes_since(0))
+    wait_until(lambda: len(queue.changes_since(0)) >= before + changes
+               or not queue.items("rekey-orders", [ItemState.PENDING, ItemState.IN_PROGRESS]),
+               120, f"the runners to make {changes} more change(s) of state")
+
+
 def saved_not_recorded(queue, billsys_db: Path, workers: dict, deadline_s: float) -> str | None:
     """The runner whose order BILLSYS has just saved while the queue still has it in progress; None when none
     was seen in time (the queue drained, or every runner was between orders)."""
@@ -73,8 +82,8 @@ def test_fifty_random_kills_of_four_runners_lose_nothing_and_key_nothing_twice(p
                 if kill % 4 == 3:   # the order is in BILLSYS, the queue does not know yet: kill the runner keying it
                     victim = saved_not_recorded(queue, app.settings.db_path, workers, deadline_s=60)
                     after_save += victim is not None
-                else:
-                    time.sleep(chance.uniform(0.1, 0.6))   # the fault schedule itself: when the next kill lands
+                else:   # the next kill lands after the queue has moved on by one to three changes of state
+                    moved_on(queue, chance.randint(1, 3))
                 name = victim or chance.choice(sorted(workers))
                 held = {i.lease_owner.split(":")[1] for i in queue.items("rekey-orders", [ItemState.IN_PROGRESS])
                         if i.lease_owner}
