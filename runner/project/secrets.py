@@ -29,14 +29,20 @@ def secret_from_keyring(name: str) -> str | None:
         return None
 
 
+def find_secret(name: str) -> str | None:
+    """A secret's value: BACKROOM_SECRET_<NAME>, else the system keyring; None when neither has it."""
+    value = os.environ.get(f"BACKROOM_SECRET_{name.upper()}")
+    if value is None:
+        value = secret_from_keyring(name)
+    return value or None
+
+
 def resolve_secrets(names: set[str]) -> dict[str, str]:
     """Look every secret up before the run starts, so a missing one stops nothing half-way."""
     values = {}
     for name in sorted(names):
-        value = os.environ.get(f"BACKROOM_SECRET_{name.upper()}")
+        value = find_secret(name)
         if value is None:
-            value = secret_from_keyring(name)
-        if not value:
             raise SecretMissingError(name)
         values[name] = value
     return values

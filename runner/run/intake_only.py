@@ -15,12 +15,9 @@ from .session import open_run_queue
 
 @dataclass
 class AddedInput:
-    bot: str
     input_name: str
-    rows: int            # input rows read
-    items: int           # work items they make (a bot may group rows)
-    rejected: int        # rows refused at intake, now in review
-    queued: QueuedInput
+    rows: int            # input rows read, refused ones included
+    queued: QueuedInput  # what the queue did with them
 
 
 def add_input(request: RunRequest) -> AddedInput:
@@ -35,5 +32,4 @@ def add_input(request: RunRequest) -> AddedInput:
         queued = queue_plan(queue, prepared.bot, plan, Path(request.input_path).name)
     finally:
         queue.close()
-    return AddedInput(request.bot, Path(request.input_path).name, len(prepared.intake.items) + len(prepared.intake.rejected),
-                      len(plan.items), len(prepared.intake.rejected), queued)
+    return AddedInput(Path(request.input_path).name, len(prepared.intake.items) + len(prepared.intake.rejected), queued)

@@ -88,7 +88,7 @@ class RunSession:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self._held = ExitStack()
         self._held.enter_context(run_lock(self.run_dir))   # going: not killed, whatever its evidence says yet
-        self._register(outcome=None)   # the run registry: where this run's evidence is, for every machine
+        self._register(outcome=None)
         redactor = Redactor()
         redactor.add(*self.prepared.secrets.values())
         redactor.add(*getattr(self.signer, "secret_values", ()))
@@ -176,30 +176,37 @@ class RunSession:
         self.stop_drivers()
         try:
             self.report_path = build_report(self.run_dir)
-            self._seal()
-            self._register(outcome=run_outcome(self.exit_code) if self.exit_code is not None else "aborted")
+            self._seal_and_register(run_outcome(self.exit_code) if self.exit_code is not None else "aborted")
         finally:
             self._held.close()
         if exc is None and self.abort is not None and not isinstance(self.abort, (BackroomError, KeyboardInterrupt)):
             raise self.abort
 
-    def _register(self, outcome: str | None) -> None:
-        queue = self.open_queue()
+    def _register(self, outcome: str | None, queue: WorkQueue | None = None) -> None:
+        """The run in the run registry: where its evidence is, for every machine (`outcome` None: going)."""
+        opened = queue is None
+        queue = self.open_queue() if queue is None else queue
         try:
             queue.record_run(RunRecord(self.bot.name, self.run_id, self.request.runner or socket.gethostname(),
                                        socket.gethostname(), str((self.project / self.settings.logs_dir).resolve()),
                                        outcome))
         finally:
-            queue.close()
+            if opened:
+                queue.close()
 
-    def _seal(self) -> None:
-        """After the last file of the run is written: the signed manifest, the run in its bot's chain, and
-        that chain's new head in the queue."""
-        if self.signer is None:
-            return
-        seal = seal_run(self.run_dir, self.run_id, self.bot.name, self.trail.written, self.trail.last_hash,
-                        self.signer, written_sha256=self.trail.written_sha256)
-        record_chain_head(self.queue_url, self.project, seal)
+    def _seal_and_register(self, outcome: str) -> None:
+        """After the last file of the run is written: the signed manifest, the run in its bot's chain, that chain's
+        new head in the queue, and the run's outcome in the run registry (one visit to the queue for both)."""
+        seal = None if self.signer is None else seal_run(
+            self.run_dir, self.run_id, self.bot.name, self.trail.written, self.trail.last_hash, self.signer,
+            written_sha256=self.trail.written_sha256)
+        queue = self.open_queue()
+        try:
+            if seal is not None:
+                queue.record_evidence_head(EvidenceHead(seal.bot, seal.run, seal.chain_length, seal.line_sha256))
+            self._register(outcome, queue)
+        finally:
+            queue.close()
 
 
 def make_drivers(prepared: PreparedRun, project: Path, attended: bool) -> dict[str, Any]:

@@ -27,7 +27,7 @@ from loguru import logger
 
 from ..errors import ConfigurationError, QueueUnreachable
 from ..project.extras import needs_extra
-from ..project.secrets import secret_from_keyring
+from ..project.secrets import find_secret
 from .backends import QueueBackend, register_backend
 from ..intake.work_item import WorkItem
 from .base import IntakeReport, ItemState, QueuedItem
@@ -339,7 +339,7 @@ def queue_password(url: str) -> dict[str, Any]:
     `queue_password`, from BACKROOM_SECRET_QUEUE_PASSWORD or the system keyring, like every secret."""
     if urlsplit(url).password is not None or os.environ.get("PGPASSWORD"):
         return {}
-    value = os.environ.get(f"BACKROOM_SECRET_{QUEUE_PASSWORD_SECRET.upper()}") or secret_from_keyring(QUEUE_PASSWORD_SECRET)
+    value = find_secret(QUEUE_PASSWORD_SECRET)
     return {"password": value} if value else {}
 
 

@@ -183,6 +183,11 @@ def owner_dead(owner: str | None) -> bool:
     return host == socket.gethostname() and pid_text.isdigit() and not _pid_alive(int(pid_text))
 
 
+def holder_stopped(row: Any, now: float) -> bool:
+    """An item in progress whose runner stopped: its lease ran out, or its process on this host is gone."""
+    return row["lease_expires"] < now or owner_dead(row["lease_owner"])
+
+
 ITEM_COLUMNS = ("bot", "reference", "data", "data_hash", "source", "state", "attempts", "not_before", "lease_owner",
                 "lease_expires", "commit_started", "run_id", "last_error", "result", "created_at", "updated_at")
 RUN_COLUMNS = ("bot", "run_id", "runner", "host", "logs_dir", "started_at", "ended_at", "outcome")
@@ -515,7 +520,7 @@ class SQLWorkQueue:
             return row, False
         for candidate in self._run(conn, f"SELECT * FROM items WHERE bot = ? AND state = 'in_progress' ORDER BY id"
                                          f"{self.SKIP_LOCKED}", (bot,)).fetchall():
-            if candidate["lease_expires"] < now or owner_dead(candidate["lease_owner"]):
+            if holder_stopped(candidate, now):
                 return candidate, True
         return None, False
 
@@ -543,7 +548,7 @@ class SQLWorkQueue:
         if self._run(self.conn, "SELECT 1 AS due FROM items WHERE bot = ? AND state = 'pending' AND not_before <= ?"
                                 " LIMIT 1", (bot, now)).fetchone() is not None:
             return True
-        return any(r["lease_expires"] < now or owner_dead(r["lease_owner"]) for r in self._run(
+        return any(holder_stopped(r, now) for r in self._run(
             self.conn, "SELECT lease_owner, lease_expires FROM items WHERE bot = ? AND state = 'in_progress'",
             (bot,)).fetchall())
 
