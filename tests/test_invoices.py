@@ -110,7 +110,11 @@ def test_invoices_are_priced_keyed_documented_and_never_posted_twice(project, se
             record = dict(zip(header, row))
             ref = record["Invoice Ref"]
             assert record["Status"] == "Done" and record["Invoice No"] == number_of[ref]
-            assert int(record["Days to Invoice"]) == expected[ref]["days"][record["Job No"]]
+            # typed cells a clerk can sort and sum: a count, a date and an amount
+            assert record["Days to Invoice"] == expected[ref]["days"][record["Job No"]]
+            assert record["Invoice Date"].date() == date.today()
+            assert Decimal(str(record["Invoice Total"])) == expected[ref]["total"]
+        assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref.startswith("A1:")
 
         # run again, and again with new jobs for a customer already invoiced this month
         again = run_invoices(project, jobs, app.url)
@@ -193,12 +197,53 @@ def test_an_invoice_renders_to_pdf_and_png_for_a_person_to_look_at(project, secr
     text = pdf_text(pdf)
     assert "INVOICE" in text and f"Invoice No.: {number}" in text and "Northwind Field Services Ltd" in text
     assert "Total due (USD)" in text and f"{Decimal(first['total_amount']):,.2f}" in text
+    # C001 has no discount and pays UK VAT: no zero line, the tax under its name
+    assert "VAT (20%)" in text and "Tax (" not in text and "Discount" not in text and "-0.00" not in text
     pages = pdf_pages_as_png(pdf, tmp_path / "rendered")
     assert len(pages) == 1
     from PIL import Image
     with Image.open(pages[0]) as page:
         extrema = page.convert("L").getextrema()
     assert extrema[0] < 80 and extrema[1] > 240         # ink on paper, not a blank page
+
+
+def _invoice_bot(project):
+    """The bot's own bot.py, loaded the way a run loads it."""
+    from runner.intake.bot_logic import load_bot_logic
+
+    load_bot_logic(project / "bots" / BOT)
+    return sys.modules["backroom_bot_issue_invoices"]
+
+
+@needs_libreoffice
+def test_a_long_invoice_repeats_its_header_and_keeps_totals_terms_and_bank_together(project, tmp_path):
+    """An invoice of many jobs runs onto a second page: the line table's header starts that page, the
+    last line goes with the totals, and the totals, terms and bank details are never parted."""
+    from runner.run.documents import render_document
+    from runner.intake.work_item import WorkItem
+
+    bot = _invoice_bot(project)
+    customers, _ = bot.read_customers(project / "bots" / BOT)
+    jobs = [WorkItem(f"J-{n:03d}", {"completed": date(2026, 10, 1 + n % 28), "technician": "A. Okafor",
+                                    "labour_hours": Decimal("1.5"), "part": "Seal kit" if n % 2 else "",
+                                    "part_qty": 2 if n % 2 else 0, "part_price": Decimal("9.95")})
+            for n in range(1, 17)]
+    for code, discounted in (("C001", False), ("C003", True)):   # no discount / 10% off
+        item = bot.price_invoice(customers[code], jobs, "2026-10", date(2026, 11, 2), f"{code}-2026-10")
+        document = render_document(project / "bots" / BOT / "invoice-template.docx", tmp_path / f"{code}.docx",
+                                   {"item": item, "vars": {"invoice_no": "INV-900001"}, "reference": code})
+        pages = [page for page in pdf_text(convert(document, "pdf", tmp_path / "rendered")).split("\f")
+                 if page.strip()]
+        assert len(pages) == 2, f"{len(item['lines'])} lines should take two pages"
+        assert pages[1].lstrip().startswith("Description") and "Unit price" in pages[1].splitlines()[0] + pages[1]
+        last_line = item["lines"][-1]["description"].split(",")[0]
+        tail = pages[1]
+        for kept in ("Subtotal", "VAT (20%)", "Total due (USD)", "Payment terms", "Bank: Northern Counties Bank",
+                     last_line):
+            assert kept in tail, f"{kept!r} is not on the page with the totals"
+        assert ("Discount (10%)" in tail and "Net " in tail) if discounted else "Discount" not in tail
+        everything = "".join(pages)
+        assert sum(f"Job {job.reference}" in everything for job in jobs) == len(jobs)   # no line lost at the break
 
 
 def test_killed_mid_run_and_run_again_posts_every_invoice_once(project, secrets_env, tmp_path):

@@ -4,6 +4,8 @@ statements with the cell named, and the workbook read back (and recalculated by 
 from __future__ import annotations
 
 import csv
+import re
+import subprocess
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -19,7 +21,7 @@ from runner.project.reconcile_settings import ReconcileSpec
 from runner.reconcile.sources import SideRead, read_statement
 from runner.reconcile.summary import compute_figures
 from runner.reconcile.workbook import WorkbookContext, write_reconciliation
-from tests.office import needs_libreoffice, recalculated
+from tests.office import convert, needs_libreoffice, pdf_text, recalculated
 
 SPEC = ReconcileSpec.model_validate({
     "statement": {"sheet": "Statement", "columns": {"date": "Date", "reference": "Reference", "amount": "Amount",
@@ -261,3 +263,35 @@ def test_sample_statement_round_trips_through_the_reader(tmp_path):
     assert len(read.lines) == len(sample.statement) and not read.problems
     assert read.opening == sample.opening_balance and read.closing == sample.closing_balance
     assert sum(x.amount for x in read.lines) == sum(s.amount for s in sample.statement)
+
+
+def _first_line(page: str) -> str:
+    return next((line.strip() for line in page.splitlines() if line.strip()), "")
+
+
+@needs_libreoffice
+def test_the_workbook_prints_landscape_one_page_wide_with_its_header_on_every_page(tmp_path):
+    """Printed to PDF by LibreOffice: no column is cut onto a page of its own (a label on one page, its
+    figure on the next), and every page of a long sheet starts with the sheet's header row."""
+    sample = make_sample(400, seed=5)
+    path, result, _ = write_sample_workbook(tmp_path, sample)
+    book = load_workbook(path)
+    for sheet in book.worksheets:
+        setup = sheet.page_setup   # fitToWidth left out means 1, the file format's default
+        assert setup.orientation == "landscape" and setup.fitToWidth in (None, 1) and setup.fitToHeight == 0
+        assert sheet.sheet_properties.pageSetUpPr.fitToPage
+    pdf = convert(path, "pdf", tmp_path / "printed")
+    pages = pdf_text(pdf).split("\f")
+    pages = [page for page in pages if page.strip()]
+    summary = pages[0]
+    assert "Unexplained difference" in summary and "Ledger figure" in summary
+    assert re.search(r"Unexplained difference\s+0\.00", summary), summary   # its figure beside it, same page
+    matched_pages = [page for page in pages if _first_line(page).startswith("Matched")]
+    assert len(matched_pages) >= 2, "400 lines should print over several pages"
+    for page in matched_pages:
+        assert "Ledger reference" in page and "Statement amount" in page and "Difference" in page
+        assert re.search(r"Page \d+ of \d+", page)
+    sizes = subprocess.run(["pdfinfo", "-f", "1", "-l", str(len(pages)), str(pdf)], capture_output=True, text=True,
+                           check=True).stdout
+    for width, height in re.findall(r"Page\s+\d+ size:\s+([\d.]+) x ([\d.]+)", sizes):
+        assert float(width) > float(height)     # landscape

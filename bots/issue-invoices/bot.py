@@ -21,6 +21,11 @@ CUSTOMER_FILE = "customers.xlsx"
 CUSTOMER_COLUMNS = ("Customer", "Name", "Address", "City", "Postcode", "Labour Rate", "Discount %", "Tax %",
                     "Terms (days)")
 TERMS = (15, 30, 45, 60)  # what BILLSYS offers
+ISSUER_COUNTRY = "GB"     # Northwind Field Services Ltd, Leeds: the country whose tax its invoices charge
+# what the tax on an invoice is called where the issuer is registered; elsewhere plainly "Tax"
+TAX_NAMES = {"GB": "VAT", "IE": "VAT", "DE": "USt.", "AT": "USt.", "FR": "TVA", "BE": "BTW", "NL": "BTW", "ES": "IVA",
+             "IT": "IVA", "PT": "IVA", "AU": "GST", "NZ": "GST", "SG": "GST", "IN": "GST", "CA": "GST/HST",
+             "ZA": "VAT", "US": "Sales tax"}
 
 
 @dataclass
@@ -108,6 +113,7 @@ def price_invoice(customer: Customer, jobs: list[WorkItem], period: str, invoice
         "due_date": invoice_date + timedelta(days=customer.terms_days), "terms_days": customer.terms_days,
         "lines": lines, "subtotal": subtotal, "discount_pct": customer.discount_pct, "discount": discount,
         "net": net, "tax_pct": customer.tax_pct, "tax": tax, "total": net + tax,
+        "tax_name": TAX_NAMES.get(ISSUER_COUNTRY, "Tax"),
         "jobs": [{"job_no": j.reference, "completed": j.data["completed"], "technician": j.data["technician"],
                   "days_to_invoice": (invoice_date - j.data["completed"]).days} for j in jobs],
         "covers": [j.reference for j in jobs],

@@ -90,10 +90,25 @@ class _Sheet:
         self._money = book.format(number_format=self.money_format)
         self._day = book.format(number_format=DATE_FORMAT)
         for column, width in enumerate(widths or []):
+            if headers and column < len(headers):
+                width = max(width, len(headers[column]) + 3)   # a bold header with its filter button, whole
             self.ws.set_column(column, column, width)
+        self._print_setup(headers is not None)
         if headers:
             self.ws.freeze_panes(1, 0)
             self.append([self.cell(h, look=HEADER) for h in headers])
+
+    def _print_setup(self, has_header: bool) -> None:
+        """Printed as it is filed: landscape, every column on one page's width (as many pages down as it
+        takes), the header row on every page, and each page saying which sheet and page it is."""
+        ws = self.ws
+        ws.set_landscape()
+        ws.fit_to_pages(1, 0)
+        ws.set_margins(left=0.5, right=0.5, top=0.75, bottom=0.75)
+        ws.set_header(f"&L&\"Calibri,Bold\"{self.title.replace('&', '&&')}&R&D")
+        ws.set_footer("&LPage &P of &N&R&F")
+        if has_header:
+            ws.repeat_rows(0)
 
     def cell(self, value, *, look: dict | None = None, fill: dict | None = None,
              number_format: str | None = None) -> _Cell:

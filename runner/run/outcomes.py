@@ -3,7 +3,10 @@ its documents (.docx) and the results workbook beside the input."""
 
 from __future__ import annotations
 
+from datetime import date
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from ..project.bot import Bot
 from .documents import render_document
@@ -48,14 +51,19 @@ def input_outcomes(queue: WorkQueue, bot: Bot, rows: list[WorkItem], owners: dic
     return results
 
 
-def output_values(bot: Bot, item: WorkItem, variables: dict, row: dict | None = None) -> dict[str, str]:
-    values = {}
+def output_values(bot: Bot, item: WorkItem, variables: dict, row: dict | None = None) -> dict[str, Any]:
+    """The bot's output columns for an item. A column that is one expression giving a date, a count or
+    an amount keeps that type (the result workbook types its cell); anything else is text."""
+    values: dict[str, Any] = {}
     for header, template in bot.output.columns.items():
         try:
-            values[header] = as_text(render(template, {"item": item.data, "vars": variables,
-                                                       "row": row if row is not None else item.data}))
+            value = render(template, {"item": item.data, "vars": variables,
+                                      "row": row if row is not None else item.data})
         except TemplateProblem as exc:
             values[header] = f"(not available: {exc})"
+            continue
+        typed = isinstance(value, (date, int, float, Decimal)) and not isinstance(value, bool)
+        values[header] = value if typed else as_text(value)
     return values
 
 
