@@ -191,7 +191,7 @@ def main() -> None:
                                           virtual_display=workers_of[name] > 1,
                                           app_commands={"ledger": f"{{python}} -m runner.demo.ledger_desktop --db {db}"}))
             seconds = time.perf_counter() - started
-            if result.counts.get("done") != len(some):
+            if result.counts.done != len(some):
                 raise SystemExit(f"the bot did not post every payment: {result.counts}")
         used = cpu_seconds() - before
         if posted(db) != len(some):

@@ -86,7 +86,7 @@ def measure(client: str, folder: Path, rows: list, workbook: Path, workers: int 
                                       app_urls={"billing": app.url}, started_by="benchmark", workers=workers,
                                       screenshots="failures" if "failures" in client else None))
         seconds = time.perf_counter() - started
-        if result.counts.get("done") != len(rows):
+        if result.counts.done != len(rows):
             raise SystemExit(f"{client} did not key every order: {result.counts}")
     used = cpu_seconds() - before
     keyed = count_orders(app.db)

@@ -55,7 +55,7 @@ def web_run(project: Path, workbook: Path, count: int, tmp: Path) -> float:
                                       app_urls={"billing": app.url}, started_by="benchmark",
                                       queue=tmp / "queue.sqlite3"))
         elapsed = time.perf_counter() - started
-    if result.counts.get("done") != count:
+    if result.counts.done != count:
         raise SystemExit(f"the web run did not key every order: {result.counts}")
     return elapsed / count
 
@@ -67,7 +67,7 @@ def desktop_run(project: Path, workbook: Path, count: int, tmp: Path) -> float:
                                   app_commands={"ledger": f"{{python}} -m runner.demo.ledger_desktop --db {db}"},
                                   started_by="benchmark", queue=tmp / "queue.sqlite3"))
     elapsed = time.perf_counter() - started
-    if result.counts.get("done") != count:
+    if result.counts.done != count:
         raise SystemExit(f"the desktop run did not post every payment: {result.counts}")
     return elapsed / count
 

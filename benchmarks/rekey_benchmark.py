@@ -85,7 +85,7 @@ def backroom(url: str, workbook: Path, project: Path) -> tuple[float, Path]:
     result = start_run(RunRequest(bot="rekey-orders", input_path=workbook, project=project,
                                   app_urls={"billing": url}, started_by="benchmark"))
     elapsed = time.perf_counter() - started
-    if result.counts.get("done") != len(result.items):
+    if result.counts.done != len(result.items):
         raise SystemExit(f"Backroom run did not key every order: {result.counts}")
     return elapsed, result.run_dir
 

@@ -137,6 +137,6 @@ def test_an_application_that_is_not_running_at_all(project, secrets_env, tmp_pat
     result = start_run(RunRequest(bot="rekey-orders", input_path=path, project=project,
                                   app_urls={"billing": f"http://127.0.0.1:{port}"}))
     assert result.exit_code == ExitCode.ENVIRONMENT
-    assert result.counts == {"not_started": 2}
+    assert (result.counts.not_started, result.counts.total, result.counts.rows) == (2, 2, 2)
     assert result.message.startswith(f"cannot reach http://127.0.0.1:{port}/")
     assert isinstance(AppUnreachableError(result.message).hint, str) and "--app-url" in AppUnreachableError.hint

@@ -94,10 +94,10 @@ def test_an_operator_starts_a_bot_with_an_upload_watches_it_and_opens_its_report
     page.set_input_files("#upload", str(orders))
     page.click("#start")
     expect(page.locator("h1")).to_contain_text("rekey-orders · run ")
-    expect(page.locator("#counts")).to_contain_text("done", timeout=60_000)   # live progress while it works
+    expect(page.locator("#counts")).to_contain_text("5 orders from 5 input rows", timeout=60_000)   # live, as it works
     wait_for_run_end(page)
     expect(page.locator("#run-outcome")).to_contain_text("every item done")
-    expect(page.locator("#run-counts")).to_contain_text("done 5")
+    expect(page.locator("#run-counts")).to_have_text("5 orders from 5 input rows: 5 done")
     assert sorted(o["reference"] for o in orders_in_db(estate.tmp_path / "billsys.db")) == sorted(r[0] for r in rows)
 
     # the uploaded file was kept under logs/uploads/, named by the console
@@ -129,7 +129,7 @@ def test_an_operator_corrects_one_item_in_review_and_skips_another(estate):
             ["SO-9100003", "C001", "WID-100", 3, "12.50", "2026-12-01", "Normal", False, ""]]
     path = write_orders_workbook(estate.tmp_path / "orders.xlsx", rows)
     first = run_bot(estate, path)
-    assert first.counts == {"done": 1, "business_exception": 2}
+    assert (first.counts.done, first.counts.review, first.counts.total) == (1, 2, 3)
 
     page = estate.signed_in("olga")
     page.click("nav >> text=Review")
@@ -155,7 +155,8 @@ def test_an_operator_corrects_one_item_in_review_and_skips_another(estate):
     keyed = {o["reference"]: o for o in orders_in_db(estate.tmp_path / "billsys.db")}
     assert set(keyed) == {"SO-9100001", "SO-9100003"}
     assert keyed["SO-9100001"]["customer_code"] == "C001" and keyed["SO-9100001"]["quantity"] == 4
-    assert second.counts.get("done") == 2   # the corrected one now, the done one reported as done earlier
+    # the corrected one now, the done one reported as done earlier, the skipped one skipped
+    assert (second.counts.done, second.counts.skipped, second.counts.total) == (2, 1, 3)
 
     queue = estate.queue()
     history = queue.history("rekey-orders", "SO-9100002")
@@ -277,7 +278,7 @@ def test_an_operator_stops_a_run_after_its_item_and_a_file_the_bot_cannot_read_i
     page.goto(estate.console.url + "/start?bot=rekey-orders")
     page.set_input_files("#upload", str(orders))
     page.click("#start")
-    expect(page.locator("#counts")).to_contain_text("done 1", timeout=60_000)
+    expect(page.locator("#counts")).to_contain_text(re.compile(r"rows: [1-9]\d* done"), timeout=60_000)
     page.click("text=Stop after the current item")
     expect(page.locator(".flash.done")).to_contain_text("stops after the current item")
     wait_for_run_end(page)

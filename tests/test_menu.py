@@ -50,7 +50,9 @@ def test_an_operator_picks_a_bot_and_the_newest_inbox_file_and_the_run_happens(p
             assert "bots/rekey-orders/inbox/orders-today.xlsx" in shown
             terminal.answer("y")
             shown = terminal.wait_for("Open the audit report?", timeout=120)
-            assert "4  done" in shown and "Audit report:" in shown
+            # the bar ends where the summary below it begins: the same count, in the same words
+            assert "4/4 orders · 4 done" in shown and "4 orders from 4 input rows: 4 done" in shown, shown
+            assert "Audit report:" in shown
             terminal.answer("y")
             terminal.wait_for("Bot to run (1-4)", count=2)
             shown = terminal.screen().split("Open the audit report?")[-1]
@@ -82,12 +84,12 @@ def test_ctrl_c_asks_and_stopping_after_the_current_item_loses_nothing(project, 
             terminal.answer("n")
             terminal.wait_for("Run rekey-orders on")
             terminal.answer("y")
-            terminal.wait_for("done 1 ", timeout=120)
+            terminal.wait_for("orders · 1 done", timeout=120)
             terminal.type("C-c")
             terminal.wait_for("Stop after the current item?")
             terminal.answer("n")                      # carry on: the run never noticed
             terminal.wait_for("Carrying on.")
-            terminal.wait_for("done 3 ", timeout=120)
+            terminal.wait_for("orders · 3 done", timeout=120)
             terminal.type("C-c")
             terminal.wait_for("Stop after the current item?", count=2)
             terminal.answer("y")

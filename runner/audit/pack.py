@@ -40,7 +40,7 @@ def run_summary(run_dir: Path, event_count: int) -> "OrderedDict[str, str]":
         ("Ended", run.finished.isoformat() if run.finished else ""),
         ("Started by", run.started_by), ("Input", run.input),
         ("Outcome", run.outcome_text + (f": {run.message}" if run.message else "")),
-        ("Items", ", ".join(f"{n} {k}" for k, n in run.counts.items()) or "none"),
+        ("Items", run.counts_text or "none"),
         ("Events", str(event_count)),
         ("Sealed", manifest.get("sealed_at", "") if manifest else "not sealed"),
         ("Signature", f"{manifest['signature']['algorithm']} key {manifest['signature']['key_id']}"

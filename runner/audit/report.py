@@ -14,6 +14,7 @@ from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from ..work_queue.counts import GROUP_OF_OUTCOME, ItemCounts, count_items
 from .events import read_events
 
 REPORT_FILE = "report.html"
@@ -26,6 +27,8 @@ OUTCOME_LABEL = {
     "to_review": "Refused at intake: in review", "refused": "Refused at intake", "skipped": "Skipped by a person",
     "corrected": "Corrected input: queued",
 }
+# a run that ended without its last event is counted from its items' events; intake's words for them
+INTAKE_OUTCOME = {"to_review": "business_exception", "refused": "business_exception", "changed_after_done": "done"}
 
 
 @dataclass
@@ -112,11 +115,12 @@ def build_report(run_dir: Path) -> Path:
             else:
                 view.message = event.get("message", "")
     ordered = sorted(items.values(), key=lambda v: OUTCOME_ORDER.get(v.outcome, -1))
-    counts: dict[str, int] = {}
-    for view in items.values():
-        counts[view.label] = counts.get(view.label, 0) + 1
     start = run_info.get("start", {}).get("data", {})
     end = run_info.get("end", {})
+    # the run's own count, from its last event: what the summary, the menu and the console show
+    counts = ItemCounts.from_data((end.get("data") or {}).get("counts")) or count_items(
+        {v.reference: v.outcome if v.outcome in GROUP_OF_OUTCOME else INTAKE_OUTCOME.get(v.outcome)
+         for v in items.values()})
     html = _environment().get_template("report.html.j2").render(
         run_id=run_dir.name, bot=start.get("bot", run_dir.parent.name), start=start, end=end,
         started=local_time(run_info.get("start", {}).get("started", "")), finished=local_time(end.get("started", "")),

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Callable
 
+from ..work_queue.counts import ItemCounts
 from .events import EVENTS_FILE
 
 RUN_FOLDER = re.compile(r"\d{8}-\d{6}-[0-9a-z]+|[0-9A-Za-z][0-9A-Za-z-]{0,63}")
@@ -35,8 +36,12 @@ class RunSummary:
     message: str = ""
     started_by: str = ""
     input: str = ""
-    counts: dict[str, int] = field(default_factory=dict)
+    counts: ItemCounts | None = None   # None: the run has not ended (or ended without its last event)
     has_report: bool = False
+
+    @property
+    def counts_text(self) -> str:
+        return self.counts.text() if self.counts is not None else ""
 
     @property
     def outcome_text(self) -> str:
@@ -98,7 +103,7 @@ def summarize_run(folder: Path, live: bool = False) -> RunSummary:
         summary.outcome = last["outcome"]
         summary.message = last.get("message") or ""
         summary.finished = _time(last.get("started"))
-        summary.counts = dict((last.get("data") or {}).get("counts") or {})
+        summary.counts = ItemCounts.from_data((last.get("data") or {}).get("counts"))
     elif not live:
         summary.outcome = "ended_without_record"
         summary.message = "the runner stopped without writing its last event (killed?)"

@@ -13,11 +13,11 @@ OUTCOME_TEXT = {"done": "done", "business_exception": "need review (business)",
 
 def print_summary(console: Console, result) -> None:
     console.print(f"Run {result.run_id}", highlight=False)
-    for outcome, count in sorted(result.counts.items(), key=lambda kv: kv[0] != "done"):
-        console.print(f"[bold]{count:>4}[/bold]  {OUTCOME_TEXT.get(outcome, outcome)}", highlight=False)
-    problems = [i for i in result.items if i.outcome != "done"]
+    console.print(Text(result.counts.text(), style="bold"), highlight=False)   # the words the console and report use
+    problems = [i for i in result.items if i.outcome not in ("done", "skipped")]
     for item in problems[:10]:
-        console.print(Text(f"  {item.reference}: ", style="yellow") + Text(item.message or OUTCOME_TEXT[item.outcome]))
+        said = item.message or OUTCOME_TEXT.get(item.outcome, item.outcome)
+        console.print(Text(f"  {item.reference}: ", style="yellow") + Text(said))
     if len(problems) > 10:
         console.print(f"  ... and {len(problems) - 10} more: see the report")
     read_back = getattr(result, "read_back", None) or {}
@@ -42,10 +42,8 @@ def read_back_summary(tally: dict[str, int]) -> str:
 
 
 def progress_counts(progress) -> str:
-    """done / review / retrying, the three numbers an operator watches."""
-    counts = progress.counts
-    review = counts.get("business_exception", 0) + counts.get("system_exception", 0) + counts.get("rejected", 0)
-    return f"done {counts.get('done', 0)}  review {review}  retrying {getattr(progress, 'retrying', 0)}"
+    """'invoices · 3 done, 1 for review': the run's unit and its counts so far, in the summary's words."""
+    return f"{progress.counts.unit} · {', '.join(progress.counts.parts(waiting=False))}"
 
 
 class RunBar:

@@ -145,7 +145,7 @@ def export():
     for run in list_runs(c.logs):
         append_row(sheet, [run.bot, run.run_id, run.started.replace(tzinfo=None) if run.started else None,
                       run.finished.replace(tzinfo=None) if run.finished else None, run.outcome, run.started_by,
-                      run.input, ", ".join(f"{k} {v}" for k, v in sorted(run.counts.items())), run.message])
+                      run.input, run.counts_text, run.message])
     sheet = book.create_sheet("Items")
     write_header(sheet, ["Bot", "Reference", "State", "Attempts", "Source", "Last error or reason", "Updated"])
     queue = open_queue(c.settings.queue_url, c.project)

@@ -146,7 +146,8 @@ def run_status(bot: str, run_id: str):
     progress = launch.progress
     return jsonify(running=launch.running, error=launch.error,
                    total=progress.total if progress else None, finished=progress.finished if progress else 0,
-                   counts=progress.counts if progress else {}, retrying=progress.retrying if progress else 0,
+                   counts=progress.counts.as_data() if progress else {},
+                   text=progress.counts.text() if progress else "",   # the words the summary and report use
                    current=progress.current if progress else None, stop_requested=launch.child.stop_requested)
 
 

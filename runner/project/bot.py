@@ -104,6 +104,8 @@ class _BotSpec(_Strict):
     clean_screen: Literal["after_failure", "per_item"] = "after_failure"
     # how many items a run works at once, each on its own browser (web bots); `--workers` overrides it
     workers: int = Field(1, ge=1, le=MAX_WORKERS)
+    # what one work item is, in the plural, as the menu, the console and the report count them
+    unit: str = Field("items", min_length=1, max_length=30, pattern=r"^[A-Za-z][A-Za-z -]*$")
 
     @model_validator(mode="after")
     def parts_for_kind(self):
@@ -137,6 +139,7 @@ class Bot:
     lead_time: LeadTimeSpec | None = None
     clean_screen: str = "after_failure"
     workers: int = 1
+    unit: str = "items"
 
     @property
     def input_suffixes(self) -> tuple[str, ...]:
@@ -176,7 +179,7 @@ def load_bot(project: Path, name: str) -> Bot:
                retry=spec.retry, screenshots=spec.screenshots, sample_input=samples[0] if samples else None,
                kind=spec.kind, documents=spec.documents, reconcile=spec.reconcile,
                inbox=Path(project) / spec.inbox if spec.inbox else folder / "inbox", lead_time=spec.lead_time,
-               clean_screen=spec.clean_screen, workers=spec.workers)
+               clean_screen=spec.clean_screen, workers=spec.workers, unit=spec.unit.strip())
 
 
 def list_bots(project: Path) -> list[str]:

@@ -20,11 +20,13 @@ from ..engine.core import Engine
 from ..errors import StepFailure, SystemException
 from ..intake.work_item import WorkItem
 from ..work_queue import ItemState, LeaseLost, QueuedItem, WorkQueue
-from .outcomes import input_outcomes, keying_exit_code, output_values, write_documents, write_results_workbook
+from ..work_queue.counts import count_items
+from .outcomes import (input_outcomes, keying_exit_code, output_values, queue_outcome, write_documents,
+                       write_results_workbook)
 from .plan import WorkPlan, plan_work, queue_plan
 from .lanes import RunTally, work_in_lanes
 from .worker_process import shared_stop_flag
-from .records import ItemResult, PreparedRun, Progress, RunRequest, RunResult, count_outcomes
+from .records import ItemResult, PreparedRun, Progress, RunRequest, RunResult
 from .retry import RetryPolicy
 from .session import RunSession, new_run_id, open_run_queue
 
@@ -71,15 +73,21 @@ def _key_items(session: RunSession, queue: WorkQueue, plan: WorkPlan | None, inp
                first: FirstClaim | None = None) -> RunResult:
     request, prepared, bot = session.request, session.prepared, session.bot
     rejected: list[ItemResult] = []
+    input_items: dict[str, str | None] = {}   # this input's work items, with the outcome each has before any work
+    rows = 0
     if plan is None:
         _announce_queued_run(session, queue)
     else:
         assert prepared.intake is not None
         rejected = [ItemResult(r.reference, "rejected", "; ".join(r.problems), 0, r.row) for r in prepared.intake.rejected]
         _queue_input(session, queue, plan, input_name, len(rejected))
-    total = len(queue.items(bot.name, [ItemState.PENDING, ItemState.IN_PROGRESS])) + len(rejected)
+        input_items = _input_items_as_queued(queue, bot, plan, prepared.intake.items, rejected)
+        rows = len(prepared.intake.items) + len(rejected)
+    # the run answers for its input's items and for every item of the bot waiting in the queue, which it works too
+    waiting = {queued.reference: None for queued in queue.items(bot.name, [ItemState.PENDING, ItemState.IN_PROGRESS])}
     in_processes = session.workers > 1 and "desktop" in session.drivers   # a screen per desktop worker
-    tally = RunTally(total, rejected, on_progress, shared_stop_flag() if in_processes else None)
+    tally = RunTally({**input_items, **waiting}, rejected, on_progress, bot.unit, rows,
+                     shared_stop_flag() if in_processes else None)
     tally.report()
     retry = RetryPolicy.of(bot)
 
@@ -96,12 +104,14 @@ def _key_items(session: RunSession, queue: WorkQueue, plan: WorkPlan | None, inp
         session.stopped_by(exc)
     worked = tally.worked
     session.stop_drivers()
-    if plan is None:   # the items this run worked, where each stands now
-        rows = [queued.as_work_item() for ref in worked if (queued := queue.get(bot.name, ref)) is not None]
-        results = input_outcomes(queue, bot, rows, {}, worked, session.run_id)
-    else:
+    # the items this run worked that are not of its input (all of them for a run from the queue), where each stands now
+    others = [queued.as_work_item() for ref in worked if ref not in input_items
+              and (queued := queue.get(bot.name, ref)) is not None]
+    results = input_outcomes(queue, bot, others, {}, worked, session.run_id)
+    if plan is not None:
         assert prepared.intake is not None
-        results = rejected + input_outcomes(queue, bot, prepared.intake.items, plan.owners, worked, session.run_id)
+        results = rejected + input_outcomes(queue, bot, prepared.intake.items, plan.owners, worked,
+                                            session.run_id) + results
     for work_item in dict.fromkeys(r.work_item for r in results if r.outcome == "not_started"):
         if work_item not in worked:
             session.emit("item", "not_started", item=work_item, message=session.message or "not worked in this run")
@@ -109,11 +119,28 @@ def _key_items(session: RunSession, queue: WorkQueue, plan: WorkPlan | None, inp
         left = len(queue.items(bot.name, [ItemState.PENDING, ItemState.IN_PROGRESS]))
         session.message += f"; {left} item(s) left in the queue" if left else "; nothing was left to do"
     exit_code = keying_exit_code(results, session.abort, session.stop_requested)
-    session.end(exit_code, data={"counts": count_outcomes(results), "read_back": dict(session.engine.tally)})
+    # where each item stands now (an item in the queue may have moved while the run worked), counted once
+    outcomes = {**tally.outcomes, **{r.work_item or r.reference: r.outcome for r in results}}
+    counts = count_items(outcomes, bot.unit, rows).ended()
+    session.end(exit_code, data={"counts": counts.as_data(), "read_back": dict(session.engine.tally)})
+    if on_progress is not None:
+        on_progress(Progress(counts))   # the bar ends on the numbers the summary gives
     results_path = None if request.input_path is None else \
         write_results_workbook(prepared, Path(request.input_path), session.run_dir, results)
     return RunResult(session.run_id, session.run_dir, session.run_dir / REPORT_FILE, results_path, results,
-                     exit_code, session.message, dict(session.engine.tally))
+                     exit_code, session.message, dict(session.engine.tally), counts)
+
+
+def _input_items_as_queued(queue: WorkQueue, bot: Bot, plan: WorkPlan, rows: list[WorkItem],
+                           rejected: list[ItemResult]) -> dict[str, str | None]:
+    """The input's work items and where each stands before the run works any: done earlier, in review,
+    skipped, or None (to be worked)."""
+    references = {plan.owners.get(row.reference, row.reference) for row in rows}
+    states = {queued.reference: queued.state for queued in queue.items(bot.name) if queued.reference in references}
+    items: dict[str, str | None] = {reference: queue_outcome(states[reference]) if reference in states else None
+                                    for reference in references}
+    items.update({r.reference: r.outcome for r in rejected})
+    return items
 
 
 def work_lane(session: Any, engine: Engine, queue: WorkQueue, owner: str, start_drivers: Callable[[], None],

@@ -15,7 +15,8 @@ from typing import Any, Callable
 
 from ..engine.core import Engine
 from ..work_queue import WorkQueue
-from .records import ItemResult, Progress, count_outcomes
+from ..work_queue.counts import ItemCounts, count_items
+from .records import ItemResult, Progress
 from .worker_process import ProcessWork, WorkerProcess
 
 # one lane's work: its engine, its queue connection, its lease owner, and how to start its screens
@@ -23,11 +24,15 @@ LaneWork = Callable[[Engine, WorkQueue, str, Callable[[], None]], None]
 
 
 class RunTally:
-    """What the run's lanes have worked so far, kept for all of them: the results and the progress bar."""
+    """What the run's lanes have worked so far, kept for all of them: the results and the progress bar.
+    `known` is every item the run answers for, by reference, with the outcome it has before any work
+    (None: still to work); an item a lane claims that was not known (queued meanwhile) joins it."""
 
-    def __init__(self, total: int, rejected: list[ItemResult], on_progress: Callable[[Progress], None] | None,
+    def __init__(self, known: dict[str, str | None], rejected: list[ItemResult],
+                 on_progress: Callable[[Progress], None] | None, unit: str = "items", rows: int = 0,
                  stopping: Any = None):
-        self.total, self.rejected, self.on_progress = total, rejected, on_progress
+        self.rejected, self.on_progress, self.unit, self.rows = rejected, on_progress, unit, rows
+        self.outcomes: dict[str, str | None] = dict(known)
         self.worked: dict[str, ItemResult] = {}
         # every lane stops after its current item (an event worker processes share, where there are any)
         self.stopping = stopping if stopping is not None else threading.Event()
@@ -37,25 +42,28 @@ class RunTally:
     def started(self, lane: str, reference: str) -> None:
         with self._lock:
             self._working[lane] = reference
+            self.outcomes.setdefault(reference, None)
             self._report()
 
     def finished(self, lane: str, result: ItemResult) -> None:
         with self._lock:
             self._working.pop(lane, None)
             self.worked[result.reference] = result
+            self.outcomes[result.reference] = result.outcome
             self._report()
 
     def report(self) -> None:
         with self._lock:
             self._report()
 
+    def counts(self) -> ItemCounts:
+        return count_items(self.outcomes, self.unit, self.rows)
+
     def _report(self) -> None:
         if self.on_progress is None:
             return
-        finished = [r for r in self.worked.values() if r.outcome != "pending"] + self.rejected
-        retrying = sum(1 for r in self.worked.values() if r.outcome == "pending")
         current = ", ".join(sorted(self._working.values())) or None
-        self.on_progress(Progress(self.total, len(finished), count_outcomes(finished), current, retrying))
+        self.on_progress(Progress(self.counts(), current))
 
 
 def work_in_lanes(session: Any, queue: WorkQueue, lanes: int, work: LaneWork, tally: RunTally,

@@ -23,6 +23,11 @@ _QUEUE_OUTCOME = {ItemState.DONE: "done", ItemState.BUSINESS_EXCEPTION: "busines
                   ItemState.PENDING: "not_started", ItemState.IN_PROGRESS: "not_started"}
 
 
+def queue_outcome(state: ItemState) -> str | None:
+    """An item's outcome from its state in the queue; None while it is still to be worked."""
+    return None if state in (ItemState.PENDING, ItemState.IN_PROGRESS) else _QUEUE_OUTCOME[state]
+
+
 def input_outcomes(queue: WorkQueue, bot: Bot, rows: list[WorkItem], owners: dict[str, str],
                     worked: dict[str, ItemResult], run_id: str) -> list[ItemResult]:
     """Where every row of this input stands now, whichever run did the work."""

@@ -22,6 +22,7 @@ from ..intake.work_item import WorkItem
 from ..work_queue import ItemState
 from .records import ItemResult, PreparedRun, Progress, RunRequest, RunResult
 from .retry import RetryPolicy
+from ..work_queue.counts import count_items
 from .session import RunSession
 
 LEDGER_ITEM = "ledger"
@@ -35,9 +36,10 @@ def run_reconciliation(request: RunRequest, prepared: PreparedRun, on_progress: 
     assert spec is not None and statement is not None and request.input_path is not None
     input_name = Path(request.input_path).name
 
-    def progress(finished: int, counts: dict, current: str | None = None) -> None:
+    def progress(outcomes: dict[str, str | None], current: str | None = None) -> None:
+        """Before matching, the run's one item is the ledger; its end counts every item for review too."""
         if on_progress:
-            on_progress(Progress(2, finished, counts, current))
+            on_progress(Progress(count_items(outcomes, bot.unit), current))
 
     results: list[ItemResult] = []
     results_path = None
@@ -49,7 +51,7 @@ def run_reconciliation(request: RunRequest, prepared: PreparedRun, on_progress: 
             "policy": session.policy, "started_by": request.started_by, "apps": prepared.apps})
         session.log.info(f"reconciliation {run_id} of {bot.name} started by {request.started_by}: "
                          f"{len(statement.lines)} statement line(s) from {input_name}")
-        progress(0, {}, LEDGER_ITEM)
+        progress({LEDGER_ITEM: None}, LEDGER_ITEM)
         try:
             session.start_drivers()
             variables = _read_ledger(session)
@@ -59,7 +61,7 @@ def run_reconciliation(request: RunRequest, prepared: PreparedRun, on_progress: 
                                   "Add a read_table step with into: " + spec.ledger.rows)
             stated = variables.get(spec.ledger.total) if spec.ledger.total else None
             ledger = ledger_from_screen(rows, stated, spec, spec.ledger_name)
-            progress(1, {"done": 1}, "matching")
+            progress({LEDGER_ITEM: "done"}, "matching")
             started = time.perf_counter()
             result = reconcile(ledger.lines, statement.lines, match_rules(spec))
             figures = compute_figures(result, ledger, statement, 10 ** minor_units(spec.currency))
@@ -116,11 +118,12 @@ def run_reconciliation(request: RunRequest, prepared: PreparedRun, on_progress: 
             code = exit_code_for(session.abort)
         else:
             code = ExitCode.ITEMS_FAILED if any(r.outcome == "business_exception" for r in results) else ExitCode.OK
-        counts = dict(Counter(r.outcome for r in results))
-        session.end(code, data={"counts": counts})
-    progress(2, counts)
+        counts = count_items({r.work_item or r.reference: r.outcome for r in results}, bot.unit).ended()
+        session.end(code, data={"counts": counts.as_data()})
+    if on_progress:
+        on_progress(Progress(counts))
     return RunResult(session.run_id, session.run_dir, session.run_dir / REPORT_FILE, results_path, results, code,
-                     session.message)
+                     session.message, counts=counts)
 
 
 def _read_ledger(session: RunSession) -> dict:

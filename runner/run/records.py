@@ -14,6 +14,7 @@ from ..reconcile.sources import SideRead
 from ..project.recipe import RecipeBook
 from ..project.selector_map import SelectorMap
 from ..project.settings import Settings
+from ..work_queue.counts import ItemCounts
 
 
 @dataclass
@@ -48,11 +49,21 @@ class ItemResult:
 
 @dataclass
 class Progress:
-    total: int
-    finished: int
-    counts: dict[str, int]
+    counts: ItemCounts      # the run's items so far, counted as its end will count them
     current: str | None = None
-    retrying: int = 0       # items that failed for a system reason and wait for another attempt
+
+    @property
+    def total(self) -> int:
+        return self.counts.total
+
+    @property
+    def finished(self) -> int:
+        return self.counts.finished
+
+    @property
+    def retrying(self) -> int:
+        """Items that failed for a system reason and wait for another attempt."""
+        return self.counts.retrying
 
 
 @dataclass
@@ -65,10 +76,7 @@ class RunResult:
     exit_code: ExitCode
     message: str = ""
     read_back: dict[str, int] = field(default_factory=dict)  # verified, retyped, refused, changed, rechecked, off
-
-    @property
-    def counts(self) -> dict[str, int]:
-        return count_outcomes(self.items)
+    counts: ItemCounts = field(default_factory=ItemCounts)  # the run's work items, as every surface shows them
 
 
 @dataclass
@@ -84,10 +92,3 @@ class PreparedRun:
     apps: dict[str, dict]
     logic: BotLogic = field(default_factory=BotLogic)
     statement: SideRead | None = None   # reconcile bots: the statement, read and checked
-
-
-def count_outcomes(results: list[ItemResult]) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for r in results:
-        counts[r.outcome] = counts.get(r.outcome, 0) + 1
-    return counts

@@ -171,8 +171,7 @@ class RunnerService:
         if result is None:
             return False   # another runner took the item first: no run was made
         self.runs.append(result.run_id)
-        counts = ", ".join(f"{n} {what}" for what, n in sorted(result.counts.items()))
-        logger.info(f"run {result.run_id} of {bot}: {counts or 'nothing worked'}; evidence in {result.run_dir}")
+        logger.info(f"run {result.run_id} of {bot}: {result.counts.text()}; evidence in {result.run_dir}")
         if result.exit_code not in (0, 1) and not self.stopping.is_set():   # it stopped early, not as asked
             self._back_off(bot, f"run {result.run_id} of {bot} stopped: {result.message}")
         else:

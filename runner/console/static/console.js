@@ -5,10 +5,8 @@
   var bar = document.getElementById('progress'), counts = document.getElementById('counts');
   function show(s) {
     if (s.total) { bar.max = s.total; bar.value = s.finished; }
-    var c = s.counts || {}, review = (c.business_exception || 0) + (c.system_exception || 0) + (c.rejected || 0);
-    counts.textContent = (s.total ? s.finished + ' of ' + s.total + ' · ' : '') + 'done ' + (c.done || 0) +
-      ' · review ' + review + ' · retrying ' + (s.retrying || 0) + (s.current ? ' · working ' + s.current : '') +
-      (s.stop_requested ? ' · stopping after the current item' : '');
+    counts.textContent = (s.total ? s.finished + ' of ' + s.total + ' finished · ' : '') + (s.text || 'starting…') +
+      (s.current ? ' · working ' + s.current : '') + (s.stop_requested ? ' · stopping after the current item' : '');
   }
   function poll() {
     fetch(live.dataset.status, {credentials: 'same-origin'}).then(function (r) { return r.json(); }).then(function (s) {
