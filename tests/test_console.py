@@ -282,7 +282,7 @@ def test_an_operator_stops_a_run_after_its_item_and_a_file_the_bot_cannot_read_i
     page.click("text=Stop after the current item")
     expect(page.locator(".flash.done")).to_contain_text("stops after the current item")
     wait_for_run_end(page)
-    expect(page.locator("#run-outcome")).to_contain_text("stopped by the operator after the current item")
+    expect(page.locator("#run-outcome")).to_contain_text("stopped by olga after the current item")   # who pressed it
     # a stopped run says it was stopped and what is left, not "finished, items for review"
     expect(page.locator("#run-outcome")).to_contain_text(re.compile(r"^stopped — .*; \d+ item\(s\) left in the queue"))
     queue = estate.queue()

@@ -61,6 +61,7 @@ def test_each_readme_demo_runs_to_its_end_and_billsys_holds_what_it_says(command
     rows = list(load_workbook(repository_project / workbook.group(1), read_only=True).worksheets[0].values)
     if bot == "rekey-orders":
         assert orders == 20 and len(rows) == 21
+        assert "\n20 orders from 20 input rows: 20 done\n" in done.stdout, said   # as the README shows it
     elif bot == "issue-invoices":
         assert orders == 0 and invoices > 0
     else:

@@ -52,6 +52,7 @@ def test_a_hanging_run_is_stopped_at_its_limit_and_gives_its_item_back(project, 
     assert set(states.values()) == {ItemState.PENDING}   # nothing left in progress, nothing lost
     events = (project / outcome.run_dir / "events.jsonl").read_text()
     assert '"started_by": "scheduler:hanging-orders job"' in events and '"outcome": "interrupted"' in events
+    assert '"message": "stopped now by the scheduler (past its time limit)"' in events   # who stopped it, and why
 
 
 def test_a_crashing_run_is_reported_and_does_not_take_the_caller_down(project, secrets_env, tmp_path):

@@ -18,6 +18,7 @@ from ..scheduler.config import load_schedules
 from ..scheduler.service import STATE_FILE, Scheduler
 from ..scheduler.state import SchedulerState
 from ..project.settings import logs_folder
+from ..project.yaml_source import display_path
 
 scheduler_app = typer.Typer(help="Unattended runs from schedules.yaml.", invoke_without_command=True)
 out = Console()
@@ -67,8 +68,9 @@ def status(project: Path = ProjectOption, file: Optional[Path] = FileOption) -> 
             last = state.last(job.name, counting_locked=False)
             last_text = f"{last.planned:%Y-%m-%d %H:%M} ({last.reason})" if last and last.planned else "never"
             next_run = upcoming.get(job.name)
-            table.add_row(Text(job.name), job.bot, Text(job.when.text),
-                          f"{next_run:%Y-%m-%d %H:%M}" if isinstance(next_run, datetime) else "-", last_text,
+            next_text = f"{next_run:%Y-%m-%d %H:%M}" if isinstance(next_run, datetime) else \
+                f"a file in {display_path(job.inbox, project)}" if job.when.on_arrival and job.inbox else "-"
+            table.add_row(Text(job.name), job.bot, Text(job.when.text), Text(next_text), last_text,
                           Text(f"{last.outcome}: {last.message}" if last else ""))
         out.print(table)
         for problem in schedules.problems:

@@ -73,4 +73,4 @@ class Launcher:
     def stop_all(self) -> None:
         """The console is shutting down: ask each run to stop after its current item."""
         for launch in self.active():
-            launch.child.stop_after_current_item()
+            launch.child.stop_after_current_item(by="the console, shutting down")

@@ -160,9 +160,9 @@ def stop_run(bot: str, run_id: str):
         return redirect(url_for("runs.run_page", bot=bot, run_id=run_id))
     now = request.form.get("when") == "now"
     if now:
-        launch.child.stop_now()
+        launch.child.stop_now(by=current_user.name)
     else:
-        launch.child.stop_after_current_item()
+        launch.child.stop_after_current_item(by=current_user.name)
     record("stop_run", "done", target=f"{bot}/{run_id}", detail="stop now" if now else "stop after the current item")
     flash("Stopping now: the current item goes back to the queue." if now else
           "The run stops after the current item.", "done")

@@ -17,7 +17,7 @@ import signal
 import subprocess
 import time
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ..errors import BackroomError, ExitCode
@@ -40,7 +40,10 @@ class ChildEnded:
     exit_status: int | None = None   # the process's own exit code when it died without a word (-9: killed)
 
 
-def _child_main(request: RunRequest, messages: Any, stop_after_item: Any) -> None:
+ASKER_BYTES = 200   # room for who asked a run to stop: a console user's name, "the scheduler (time limit)"
+
+
+def _child_main(request: RunRequest, messages: Any, stop_after_item: Any, asked_by: Any) -> None:
     from ..console_log import configure_console_log
     from .interrupts import interrupts_reach_the_run
     from .lock import bot_lock
@@ -53,6 +56,7 @@ def _child_main(request: RunRequest, messages: Any, stop_after_item: Any) -> Non
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGBREAK, signal.default_int_handler)  # type: ignore[attr-defined]  # Windows only
     configure_console_log("ERROR")  # warnings are in the run log; the launcher shows progress
+    request = replace(request, stop_asker=lambda: bytes(asked_by.value).decode("utf-8", "replace"))
     try:
         try:
             with bot_lock(request.project, request.bot):
@@ -79,7 +83,10 @@ class ChildRun:
         self.request = request
         self._messages = context.Queue()
         self._stop_after_item = context.Event()
-        self.process = context.Process(target=_child_main, args=(request, self._messages, self._stop_after_item),
+        # who asked it to stop, for the run's own words
+        self._asked_by: Any = context.Array("c", ASKER_BYTES)
+        self.process = context.Process(target=_child_main, args=(request, self._messages, self._stop_after_item,
+                                                                 self._asked_by),
                                        name=f"backroom-run-{request.bot}", daemon=False)
         self.process.start()
         self.last_progress: Progress | None = None
@@ -91,13 +98,21 @@ class ChildRun:
     def stop_requested(self) -> bool:
         return self._stop_after_item.is_set()
 
-    def stop_after_current_item(self) -> None:
+    def _asked(self, by: str) -> None:
+        if by:
+            said = by.encode("utf-8")[:ASKER_BYTES - 1].decode("utf-8", "ignore").encode("utf-8")
+            self._asked_by.value = said
+
+    def stop_after_current_item(self, by: str = "") -> None:
+        """`by`: who asks (a console user, a runner service); the run's message names them."""
+        self._asked(by)
         self._stop_after_item.set()
 
-    def stop_now(self) -> None:
+    def stop_now(self, by: str = "") -> None:
         """Ctrl-C to the run's own process group: it gives its item back and writes its report."""
         if self.process.pid is None or not self.process.is_alive():
             return
+        self._asked(by)
         if os.name == "nt":
             os.kill(self.process.pid, signal.CTRL_BREAK_EVENT)  # type: ignore[attr-defined]  # Windows only
             return

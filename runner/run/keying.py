@@ -157,7 +157,7 @@ def _work_lane(session: RunSession, engine: Engine, queue: WorkQueue, owner: str
     bot = session.bot
     while not tally.stopping.is_set():
         if first is None and should_stop and should_stop():
-            session.message = f"stopped by {session.request.stopped_by} after the current item"
+            session.message = f"stopped by {session.who_asked_to_stop()} after the current item"
             session.stop_requested = True
             tally.stopping.set()
             break

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from ..project.bot import Bot
 from ..intake.bot_logic import BotLogic
@@ -33,6 +34,8 @@ class RunRequest:
     workers: int | None = None       # items worked at once; default: the bot's `workers` (1)
     runner: str | None = None        # the runner service working it (backroom worker); None: this host's name
     stopped_by: str = "the operator"  # who a stop asked for through should_stop comes from, for the run's message
+    # who asked the run to stop ("" while nobody has): set where the run works (child.py), read when it stops
+    stop_asker: Callable[[], str] | None = None
 
 
 @dataclass

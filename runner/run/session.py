@@ -138,12 +138,17 @@ class RunSession:
     def why_stopped(self, exc: BaseException) -> str:
         return why_stopped(exc, self.trail.redactor)
 
+    def who_asked_to_stop(self) -> str:
+        asked = self.request.stop_asker() if self.request.stop_asker is not None else ""
+        return asked or self.request.stopped_by
+
     def stopped_by(self, exc: BaseException) -> str:
         """The run stops early: why, in its log and (by `end`) its last event. A defect is logged with its
         traceback and raised again when the session closes, after the evidence is written."""
         self.abort = exc
         if isinstance(exc, KeyboardInterrupt):
-            self.message = "interrupted"
+            asked = self.request.stop_asker() if self.request.stop_asker is not None else ""
+            self.message = f"stopped now by {asked}" if asked else "interrupted"
         elif isinstance(exc, BackroomError):
             self.message = self.masked(str(exc).splitlines()[0])
         else:

@@ -16,7 +16,7 @@ import os
 import pickle
 import signal
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -64,8 +64,9 @@ class WorkerProcess:
         self.engine_tally: dict[str, int] = {}
         self.display = ""   # the worker's virtual screen, stopped here if the worker dies without stopping it
         self._conn, child_end = SPAWN.Pipe()
-        order = WorkerOrder(session.request, session.run_id, session.run_dir, session.queue_url, session.policy,
-                            number)
+        # who asked the run to stop is the run's to say: its asker stays here (a worker is stopped by the run)
+        order = WorkerOrder(replace(session.request, stop_asker=None), session.run_id, session.run_dir,
+                            session.queue_url, session.policy, number)
         self.process = SPAWN.Process(target=work_in_process, args=(order, work, child_end, tally.stopping),
                                      name=f"{session.run_id}-worker-{number}", daemon=True)
         self.process.start()

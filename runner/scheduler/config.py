@@ -121,8 +121,14 @@ class Job:
         """The file to run on now: the fixed file, or the newest in the inbox (None when it is empty)."""
         if self.input_file is not None:
             return self.input_file
-        files = [p for p in self.inbox.glob(self.pattern) if p.is_file() and not p.name.startswith("~$")]
+        files = self.inbox_files()
         return max(files, key=lambda p: (p.stat().st_mtime, p.name)) if files else None
+
+    def inbox_files(self) -> list[Path]:
+        """The inbox's files matching the pattern; Excel's lock files (~$) and hidden files are not inputs."""
+        if self.inbox is None or not self.inbox.is_dir():
+            return []
+        return [p for p in self.inbox.glob(self.pattern) if p.is_file() and not p.name.startswith(("~$", "."))]
 
 
 @dataclass
@@ -185,6 +191,9 @@ def _job(raw: LocatedDict, calendar: BusinessCalendar, bots: set[str], project: 
         raise ConfigurationError(f"{at('max_run_time')}: job '{spec.name}': max_run_time: {exc}") from None
     if (spec.input.file is None) == (spec.input.newest_in is None):
         raise ConfigurationError(f"{at('input')}: job '{spec.name}': input needs exactly one of file, newest_in")
+    if when.on_arrival and spec.input.newest_in is None:
+        raise ConfigurationError(f"{at('when')}: job '{spec.name}': '{spec.when}' watches an inbox folder; "
+                                 "give it as input: {newest_in: FOLDER, pattern: \"*.xlsx\"}")
     input_file = inbox = None
     if spec.input.file is not None:
         input_file = project / spec.input.file

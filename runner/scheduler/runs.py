@@ -86,7 +86,8 @@ def _wait(child: ChildRun, limit_s: float, should_stop: Callable[[], bool], poll
             return message, how
         if kill_at is None and (time.monotonic() >= deadline or should_stop()):
             how = "timed_out" if time.monotonic() >= deadline else "stopped"
-            child.stop_now()   # it releases its item and seals its evidence
+            # it releases its item and seals its evidence
+            child.stop_now(by="the scheduler (past its time limit)" if how == "timed_out" else "the scheduler (stopping)")
             kill_at = time.monotonic() + STOP_GRACE_S
         elif kill_at is not None and time.monotonic() >= kill_at:
             child.kill()

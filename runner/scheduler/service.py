@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
@@ -15,6 +16,7 @@ from zoneinfo import ZoneInfo
 import schedule
 from loguru import logger
 
+from .arrivals import InboxWatch
 from .clock import Clock
 from .config import Job, Schedules
 from .notices import send_notice
@@ -23,6 +25,7 @@ from ..project.settings import logs_folder
 from .state import RunRecord, SchedulerState
 
 STATE_FILE = "scheduler.sqlite3"   # under the project's logs_dir
+BUSY_RETRY_S = 15.0                # a watched job whose bot another run holds looks again this much later
 
 
 class Scheduler:
@@ -38,8 +41,11 @@ class Scheduler:
         # `schedule` fires the jobs at their clock times, on this machine's clock (its public interface
         # only); what was missed while the scheduler was down is Backroom's own, on `clock` (catch_up)
         self.jobs = schedule.Scheduler()
-        for job in schedules.jobs:
+        self.clock_jobs = [job for job in schedules.jobs if not job.when.on_arrival]
+        for job in self.clock_jobs:
             job.when.schedule_on(self.jobs, schedules.time_zone, lambda job=job: self._fire(job))
+        self.watch = InboxWatch(self.state)
+        self._busy_until: dict[str, float] = {}   # a watched job whose bot was busy: when to try again
 
     def local_now(self) -> datetime:
         """Now in the schedules' time zone, as a naive local time (how schedules.yaml writes times)."""
@@ -96,6 +102,27 @@ class Scheduler:
             return
         self._run(job, planned, "planned")
 
+    # -- watched inboxes ----------------------------------------------------------
+    def watch_inboxes(self) -> None:
+        """Each watched job's new files, oldest first, each run once (arrivals.py)."""
+        paused = self.state.paused()
+        now = self.local_now()
+        for job in self.schedules.jobs:
+            if not job.when.on_arrival or job.name in paused or not job.when.counts_at(now):
+                continue   # held by an admin, or outside its hours: the files wait in the inbox
+            if time.monotonic() < self._busy_until.get(job.name, 0.0):
+                continue
+            for arrival in self.watch.arrived(job):
+                if self.stop_requested.is_set():
+                    return
+                logger.info(f"{job.name}: {arrival.path.name} arrived in {job.inbox}")
+                outcome = self._run(replace(job, input_file=arrival.path), self.local_now(), "arrival")
+                if outcome.outcome == "locked":   # another run of the bot: this file and the rest wait for it
+                    self._busy_until[job.name] = time.monotonic() + BUSY_RETRY_S
+                    break
+                self.state.take_arrival(job.name, arrival.path.name, arrival.size, arrival.mtime_ns, self.clock(),
+                                        outcome.outcome, outcome.run_dir)
+
     def _run(self, job: Job, planned: datetime, reason: str) -> RunOutcome:
         logger.info(f"{job.name}: starting {job.bot} (planned {planned:%Y-%m-%d %H:%M:%S}, {reason})")
         try:
@@ -144,6 +171,7 @@ class Scheduler:
         self.catch_up()
         while not self.stop_requested.is_set():
             self.run_pending()
+            self.watch_inboxes()
             self.stop_requested.wait(poll_s)
         logger.info("scheduler stopped")
 
@@ -152,8 +180,8 @@ class Scheduler:
 
     def next_runs(self) -> dict[str, datetime | None]:
         """The next planned time of each job in the schedules' time zone (days the guard skips are skipped)."""
-        out = {}
-        for job, entry in zip(self.schedules.jobs, self.jobs.jobs):
+        out: dict[str, datetime | None] = {job.name: None for job in self.schedules.jobs}   # watched: no clock time
+        for job, entry in zip(self.clock_jobs, self.jobs.jobs):
             fires = entry.next_run.astimezone(self.zone).replace(tzinfo=None)   # schedule keeps machine time
             out[job.name] = job.when.next_from(fires)
         return out

@@ -22,6 +22,11 @@ CREATE TABLE IF NOT EXISTS runs (
 );
 CREATE INDEX IF NOT EXISTS runs_job ON runs(job, id);
 CREATE TABLE IF NOT EXISTS paused (job TEXT PRIMARY KEY, by TEXT NOT NULL, at REAL NOT NULL, reason TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS arrivals (       -- files a watched inbox's job has run, by name, size and time
+    job TEXT NOT NULL, file TEXT NOT NULL, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,
+    taken REAL NOT NULL, outcome TEXT NOT NULL, run_dir TEXT,
+    PRIMARY KEY (job, file, size, mtime_ns)
+);
 """
 
 
@@ -75,6 +80,15 @@ class SchedulerState:
             (record.job, record.bot, record.planned.isoformat() if record.planned else None, record.reason,
              record.started, record.finished, record.outcome, record.exit_code, record.message, record.input,
              record.run_dir))
+
+    def arrival_taken(self, job: str, file: str, size: int, mtime_ns: int) -> bool:
+        return self.conn.execute("SELECT 1 FROM arrivals WHERE job = ? AND file = ? AND size = ? AND mtime_ns = ?",
+                                 (job, file, size, mtime_ns)).fetchone() is not None
+
+    def take_arrival(self, job: str, file: str, size: int, mtime_ns: int, taken: float, outcome: str,
+                     run_dir: str | None) -> None:
+        self.conn.execute("INSERT OR REPLACE INTO arrivals(job, file, size, mtime_ns, taken, outcome, run_dir) "
+                          "VALUES (?, ?, ?, ?, ?, ?, ?)", (job, file, size, mtime_ns, taken, outcome, run_dir))
 
     def last_planned(self, job: str) -> datetime | None:
         row = self.conn.execute("SELECT max(planned) FROM runs WHERE job = ?", (job,)).fetchone()

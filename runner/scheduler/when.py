@@ -6,6 +6,7 @@
     first business day of the month at 06:00
     last business day of the month at 18:00
     every 10 seconds                       (for trying a schedule out)
+    whenever a file arrives                (the job's inbox is watched; also "between 08:00 and 18:00 on weekdays")
 
 Each phrase becomes one `schedule` job that fires at the right clock time in the schedule's time
 zone, and a guard that says whether that moment counts (the right day of the week, a business
@@ -25,14 +26,14 @@ from .calendar import BusinessCalendar
 
 DAY_NAMES = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 EXAMPLES = ("every weekday at 02:00; every hour between 08:00 and 18:00; "
-            "first business day of the month at 06:00; every 30 seconds")
+            "first business day of the month at 06:00; every 30 seconds; whenever a file arrives")
 _TIME = r"(\d{1,2}:\d{2})"
 
 
 @dataclass(frozen=True)
 class When:
     text: str
-    unit: str                               # day, hour, minute, second, month
+    unit: str                               # day, hour, minute, second, month, arrival (a watched inbox)
     every: int = 1                          # for minutes and seconds
     at: time | None = None                  # the clock time (day, month); the minute past (hour)
     days: frozenset[int] = frozenset(range(7))
@@ -42,6 +43,11 @@ class When:
     calendar: BusinessCalendar = field(default_factory=BusinessCalendar, compare=False)
 
     # -- on the schedule package ------------------------------------------------
+    @property
+    def on_arrival(self) -> bool:
+        """Started by a file landing in the job's inbox, not by the clock (arrivals.py watches for it)."""
+        return self.unit == "arrival"
+
     def schedule_on(self, scheduler: schedule.Scheduler, time_zone: str, action) -> schedule.Job:
         """One schedule job firing at the clock times this phrase can mean; `action` runs when the guard agrees."""
         if self.unit == "second":
@@ -74,8 +80,8 @@ class When:
     # -- what was planned --------------------------------------------------------
     def previous(self, moment: datetime, horizon_days: int = 45) -> datetime | None:
         """The last planned time at or before `moment` (in the schedule's time zone), within the horizon."""
-        if self.unit == "second":
-            return None   # nothing to catch up on a schedule that comes round every few seconds
+        if self.unit in ("second", "arrival"):
+            return None   # nothing to catch up on: every few seconds, or a file that waits in its inbox anyway
         step = {"minute": timedelta(minutes=self.every), "hour": timedelta(hours=1)}.get(self.unit, timedelta(days=1))
         candidate = self._align(moment)
         limit = moment - timedelta(days=horizon_days)
@@ -86,9 +92,11 @@ class When:
         return None
 
     def next_from(self, moment: datetime, horizon_days: int = 45) -> datetime | None:
-        """The first planned time at or after `moment`, within the horizon."""
+        """The first planned time at or after `moment`, within the horizon (None: no clock time plans it)."""
         if self.unit == "second":
             return moment
+        if self.unit == "arrival":
+            return None
         step = {"minute": timedelta(minutes=self.every), "hour": timedelta(hours=1)}.get(self.unit, timedelta(days=1))
         candidate = self._align(moment)
         if candidate < moment:
@@ -134,6 +142,13 @@ def parse_when(phrase: str, calendar: BusinessCalendar | None = None) -> When:
     found = re.fullmatch(rf"(first|last) business day of the month at {_TIME}", text)
     if found:
         return When(phrase, "month", at=_clock(found[2], phrase), month_day=found[1], calendar=calendar)
+    found = re.fullmatch(rf"(?:whenever|when|as soon as) a file arrives(?: between {_TIME} and {_TIME})?(?: on weekdays)?",
+                         text)
+    if found:
+        between = (_clock(found[1], phrase), _clock(found[2], phrase)) if found[1] else None
+        weekdays = text.endswith("on weekdays")
+        return When(phrase, "arrival", between=between, days=frozenset(range(5)) if weekdays else frozenset(range(7)),
+                    business_days_only=weekdays, calendar=calendar)
     found = re.fullmatch(r"every (\d+) seconds?", text)
     if found:
         return When(phrase, "second", every=max(1, int(found[1])), calendar=calendar)
