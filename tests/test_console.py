@@ -338,3 +338,70 @@ def test_an_item_that_may_already_be_saved_goes_back_only_after_a_person_says_th
     queue.close()
     decisions = [(a["action"], a["outcome"]) for a in estate.actions() if a["target"] == "rekey-orders/SO-9200001"]
     assert decisions == [("retry", "refused"), ("retry", "done")]
+
+
+def test_the_queue_shows_every_item_filters_them_and_an_operator_retries_and_skips_several_at_once(estate):
+    rows = [["SO-9300001", "C999", "WID-100", 2, "12.50", "2026-12-01", "Normal", False, ""],
+            ["SO-9300002", "C998", "WID-100", 1, "12.50", "2026-12-01", "Normal", False, ""],
+            ["SO-9300003", "C997", "WID-100", 1, "12.50", "2026-12-01", "Normal", False, ""],
+            ["SO-9300004", "C001", "WID-100", 3, "12.50", "2026-12-01", "Normal", False, ""],
+            ["SO-9300005", "C002", "WID-100", 4, "12.50", "2026-12-01", "Rush", False, ""]]
+    first = run_bot(estate, write_orders_workbook(estate.tmp_path / "orders.xlsx", rows))
+    assert (first.counts.done, first.counts.review) == (2, 3)
+
+    page = estate.signed_in("olga")
+    page.click("nav >> text=Queue")
+    expect(page.locator("#queue-count")).to_have_text("5 items.")
+    expect(page.locator("#queue tr[data-ref]").first).to_have_attribute("data-state", "business_exception")  # first
+    page.select_option("select[name=state]", "review")
+    page.click("#queue-filter button")
+    expect(page.locator("#queue tr[data-ref]")).to_have_count(3)
+    page.fill("#queue-text", "c998")                                 # the item's data is searched too
+    page.click("#queue-filter button")
+    expect(page.locator("#queue tr[data-ref]")).to_have_count(1)
+    expect(page.locator("#queue tr[data-ref]")).to_have_attribute("data-ref", "SO-9300002")
+    page.fill("#queue-text", "")
+    page.click("#queue-filter button")
+
+    # two skipped with one reason (none without one), the third sent back to work
+    for ref in ("SO-9300001", "SO-9300002"):
+        page.check(f"#queue tr[data-ref='{ref}'] input[name=item]")
+    page.click("#bulk-skip")
+    expect(page.locator(".flash.problem")).to_contain_text("Say why these items will not be done")
+    expect(page.locator("#queue tr[data-ref]")).to_have_count(3)    # the filter is kept; nothing changed
+    for ref in ("SO-9300001", "SO-9300002"):
+        page.check(f"#queue tr[data-ref='{ref}'] input[name=item]")
+    page.fill("#bulk-reason", "customer accounts closed")
+    page.click("#bulk-skip")
+    expect(page.locator(".flash.done")).to_contain_text("2 item(s) skipped: customer accounts closed: SO-9300001, "
+                                                        "SO-9300002")
+    page.check("#queue tr[data-ref='SO-9300003'] input[name=item]")
+    page.click("#bulk-retry")
+    expect(page.locator(".flash.done")).to_contain_text("1 item(s) back in the queue: SO-9300003")
+    expect(page.locator("#queue tr[data-ref]")).to_have_count(0)    # nothing left in review
+    page.click("#queue-filter button")
+    page.goto(estate.console.url + "/queue?text=SO-9300002")
+    page.click("#queue tr[data-ref='SO-9300002'] a")                # its history, one click away
+    expect(page.locator("body")).to_contain_text("customer accounts closed")
+
+    queue = estate.queue()
+    try:
+        states = {i.reference: i.state for i in queue.items("rekey-orders")}
+        history = queue.history("rekey-orders", "SO-9300001")
+    finally:
+        queue.close()
+    assert states["SO-9300001"] == states["SO-9300002"] == ItemState.SKIPPED
+    assert states["SO-9300003"] == ItemState.PENDING and states["SO-9300004"] == ItemState.DONE
+    assert history[-1].actor == "user:olga" and history[-1].message == "customer accounts closed"
+    decided = [(a["action"], a["outcome"], a["target"]) for a in estate.actions() if a["person"] == "olga"]
+    assert ("skip", "refused", "2 item(s)") in decided
+    assert ("skip", "done", "rekey-orders/SO-9300001") in decided and ("retry", "done", "rekey-orders/SO-9300003") in decided
+
+    # an auditor sees the queue, without the boxes, and cannot post a decision
+    page = estate.signed_in("abe")
+    page.goto(estate.console.url + "/queue")
+    expect(page.locator("#queue-count")).to_have_text("5 items.")
+    expect(page.locator("#queue input[name=item]")).to_have_count(0)
+    refused = page.request.post(estate.console.url + "/queue/bulk", form={"action": "retry",
+                                                                          "item": "rekey-orders/SO-9300001"})
+    assert refused.status in (400, 403)

@@ -23,6 +23,7 @@ from .admin_views import admin
 from .auth_views import auth
 from .context import ALLOWED, Console, can, record
 from .launcher import Launch, Launcher
+from .queue_views import queue_page
 from .review_views import review
 from .run_views import runs
 from .runner_views import runners
@@ -110,7 +111,7 @@ def create_app(project: Path, settings: Settings | None = None) -> Flask:
         g.console = app.extensions["backroom"]
 
 
-    for blueprint in (auth, runs, review, runners, admin):
+    for blueprint in (auth, runs, review, queue_page, runners, admin):
         app.register_blueprint(blueprint)
     return app
 

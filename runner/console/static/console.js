@@ -30,3 +30,12 @@
   }
   setTimeout(refresh, 3000);
 })();
+
+// The queue page's "all shown" box ticks or unticks every item on the page.
+(function () {
+  var all = document.getElementById('tick-all');
+  if (!all) return;
+  all.addEventListener('change', function () {
+    document.querySelectorAll('#queue input[name=item]').forEach(function (box) { box.checked = all.checked; });
+  });
+})();
