@@ -279,6 +279,14 @@ def test_an_operator_stops_a_run_after_its_item_and_a_file_the_bot_cannot_read_i
     page.set_input_files("#upload", str(orders))
     page.click("#start")
     expect(page.locator("#counts")).to_contain_text(re.compile(r"rows: [1-9]\d* done"), timeout=60_000)
+    # the step log and the newest screenshot follow the run as it works, masked like its evidence
+    expect(page.locator("#live-steps")).to_contain_text("fill login.password")
+    expect(page.locator("#live-steps")).to_contain_text("click order.save")
+    page.wait_for_function("document.getElementById('live-shot').naturalWidth > 0", timeout=30_000)
+    assert PASSWORD not in page.locator("#live-steps").inner_text() and "****" in page.locator("#live-steps").inner_text()
+    run_path = page.url.split(estate.console.url, 1)[1]
+    for name in ("screenshots/not-a-picture-of-this-run.jpg", "events.jsonl", "screenshots/../events.jsonl"):
+        assert page.request.get(f"{estate.console.url}{run_path}/live/{name}").status == 404
     page.click("text=Stop after the current item")
     expect(page.locator(".flash.done")).to_contain_text("stops after the current item")
     wait_for_run_end(page)

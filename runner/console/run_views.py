@@ -151,6 +151,34 @@ def run_status(bot: str, run_id: str):
                    current=progress.current if progress else None, stop_requested=launch.child.stop_requested)
 
 
+@runs.route("/runs/<bot>/<run_id>/live.json")
+@allowed("view", "run_live")
+def run_live(bot: str, run_id: str):
+    """What the run wrote since `from`: its steps, its items' moves, and its newest picture."""
+    from ..audit.live import look
+
+    folder = _run_folder(bot, run_id)
+    try:
+        offset = max(0, int(request.args.get("from", "0")))
+    except ValueError:
+        offset = 0
+    seen = look(folder, offset)
+    picture = url_for("runs.run_live_picture", bot=bot, run_id=run_id, name=seen.screenshot) if seen.screenshot else None
+    return jsonify(offset=seen.offset, steps=seen.steps, items=seen.items, screenshot=picture)
+
+
+@runs.route("/runs/<bot>/<run_id>/live/<path:name>")
+@allowed("view", "run_live_picture")
+def run_live_picture(bot: str, run_id: str, name: str):
+    from ..audit.live import named_picture
+
+    picture = named_picture(_run_folder(bot, run_id), name)
+    if picture is None:
+        record("run_live_picture", "refused", target=f"{bot}/{run_id}", detail=name[:200])
+        abort(404)
+    return send_file(picture, max_age=0)
+
+
 @runs.route("/runs/<bot>/<run_id>/stop", methods=["POST"])
 @allowed("operate", "stop_run")
 def stop_run(bot: str, run_id: str):

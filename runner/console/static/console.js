@@ -39,3 +39,36 @@
     document.querySelectorAll('#queue input[name=item]').forEach(function (box) { box.checked = all.checked; });
   });
 })();
+
+// A running run's page follows its trail: each step as it is taken (newest on top, the last 200), and
+// the newest screenshot, from the run's own events (masked like everything the run writes).
+(function () {
+  var view = document.getElementById('live-view');
+  if (!view) return;
+  var table = document.getElementById('live-steps'), shot = document.getElementById('live-shot');
+  var caption = document.getElementById('live-shot-caption'), offset = 0, kept = 200;
+  function cell(row, text) { var td = row.insertCell(-1); td.textContent = text == null ? '' : String(text); }
+  function add(step) {
+    var row = table.insertRow(1);
+    row.dataset.seq = step.seq;
+    if (step.outcome && step.outcome !== 'pass') row.className = 'fail';
+    cell(row, (step.started || '').slice(11, 19));
+    cell(row, step.item);
+    cell(row, step.action + (step.target ? ' ' + step.target : ''));
+    cell(row, step.value);
+    cell(row, step.outcome + (step.message ? ': ' + step.message : ''));
+    while (table.rows.length > kept + 1) table.deleteRow(-1);
+  }
+  function poll() {
+    fetch(view.dataset.feed + '?from=' + offset, {credentials: 'same-origin'}).then(function (r) {
+      if (!r.ok) throw new Error(r.status);
+      return r.json();
+    }).then(function (seen) {
+      offset = seen.offset;
+      seen.steps.forEach(add);
+      if (seen.screenshot) { shot.src = seen.screenshot; shot.hidden = false; caption.textContent = 'The newest screenshot'; }
+      setTimeout(poll, 1000);
+    }).catch(function () { setTimeout(poll, 3000); });
+  }
+  poll();
+})();
