@@ -98,7 +98,7 @@ def test_audit_packs_hold_what_the_events_say(project, billing, secrets_env, tmp
     assert len(document.inline_shapes) == len(shots) > 0  # each screenshot of an item, once
     assert "Verified: signature, every artifact and the chain of events are intact." in text
     cells = {row.cells[0].text: row.cells[1].text for row in document.tables[0].rows}
-    assert cells["Run"] == result.run_id and cells["Items"] == "2 done"
+    assert cells["Run"] == result.run_id and cells["Items"] == "2 orders from 2 input rows: 2 done"
 
 
 def solid_masks(image_path: Path) -> tuple[int, int]:

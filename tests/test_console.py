@@ -107,7 +107,9 @@ def test_an_operator_starts_a_bot_with_an_upload_watches_it_and_opens_its_report
     page.click("#report-link")
     shot = page.locator("td.shot img").first
     expect(shot).to_be_visible()
-    assert shot.evaluate("img => img.complete && img.naturalWidth") > 100   # the screenshot itself loaded
+    # the screenshot itself loads (visible is not loaded: a busy machine may still be fetching it)
+    page.wait_for_function("() => { const i = document.querySelector('td.shot img');"
+                           " return i && i.complete && i.naturalWidth > 100; }", timeout=30_000)
     run_started = json.loads((next(p for p in (estate.project / "logs" / "rekey-orders").iterdir() if p.is_dir())
                               / "events.jsonl")
                              .read_text().splitlines()[0])
@@ -413,3 +415,43 @@ def test_the_queue_shows_every_item_filters_them_and_an_operator_retries_and_ski
     refused = page.request.post(estate.console.url + "/queue/bulk", form={"action": "retry",
                                                                           "item": "rekey-orders/SO-9300001"})
     assert refused.status in (400, 403)
+
+
+def test_the_status_strip_says_whether_the_scheduler_runs_and_what_comes_next_without_a_reload(estate):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    (estate.project / "schedules.yaml").write_text(
+        "time_zone: UTC\njobs:\n  - name: nightly orders\n    bot: rekey-orders\n    when: every day at 02:00\n"
+        "    input: {file: bots/rekey-orders/sample/orders.xlsx}\n")
+    page = estate.signed_in("abe")
+    expect(page.locator("#scheduler-status")).to_have_text("Scheduler: has not run for this project")
+    expect(page.locator("#runner-status")).to_have_text("Runners: 0 alive")
+
+    def start():
+        return subprocess.Popen([sys.executable, "-m", "runner.cli", "scheduler", "--poll", "0.2"], cwd=estate.project,
+                                env=os.environ.copy(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    scheduler = start()
+    try:   # the page is not reloaded: the strip follows by itself
+        expect(page.locator("#scheduler-status")).to_contain_text(f"running on {os.uname().nodename} (pid "
+                                                                  f"{scheduler.pid}); nightly orders at ",
+                                                                  timeout=30_000)
+        said = subprocess.run([sys.executable, "-m", "runner.cli", "scheduler", "status"], cwd=estate.project,
+                              capture_output=True, text=True, timeout=60, env={**os.environ, "COLUMNS": "200"})
+        assert f"Scheduler: running on {os.uname().nodename} (pid {scheduler.pid})" in said.stdout, said.stdout
+        scheduler.kill()                # gone without a word: lost, not running
+        scheduler.wait(timeout=30)
+        expect(page.locator("#scheduler-status")).to_contain_text("not running: last heard of", timeout=30_000)
+        expect(page.locator("#scheduler-status")).to_contain_text("without saying it stopped")
+        scheduler = start()
+        expect(page.locator("#scheduler-status")).to_contain_text("running on", timeout=30_000)
+        scheduler.send_signal(signal.SIGTERM)
+        assert scheduler.wait(timeout=60) == 0
+        expect(page.locator("#scheduler-status")).to_have_text("Scheduler: stopped (just now)", timeout=30_000)
+    finally:
+        if scheduler.poll() is None:
+            scheduler.kill()
+            scheduler.wait()

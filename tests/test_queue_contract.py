@@ -68,6 +68,19 @@ def test_intake_is_idempotent_and_keeps_types(queue):
     assert len(queue.items("bot")) == 2
 
 
+def test_the_states_of_many_references_are_read_at_once_and_unknown_ones_left_out(queue):
+    references = [f"R{n:04d}" for n in range(1203)]      # more than one batch of the query
+    queue.intake("bot", items(*references), "intake:o.xlsx")
+    queue.intake("other", items("R0001"), "intake:p.xlsx")
+    claimed = queue.claim("bot", "me", 60, "run-1")
+    queue.complete(claimed.id, "me", {"vars": {}}, "")
+    states = queue.states_of("bot", references + ["nowhere", "R0002"])
+    assert len(states) == 1203 and "nowhere" not in states
+    assert states[claimed.reference] == ItemState.DONE
+    assert sum(state == ItemState.PENDING for state in states.values()) == 1202
+    assert queue.states_of("bot", []) == {}
+
+
 def test_an_input_mixing_new_known_and_repeated_rows_is_sorted_row_by_row(queue):
     queue.intake("bot", items("A", "B"), "intake:o.xlsx")
     mixed = items("A", "C", "D") + [WorkItem("C", {"qty": 9}, "o2.xlsx row 9"), WorkItem("E", {"qty": 1}, "o2.xlsx row 10")]

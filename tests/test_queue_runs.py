@@ -182,7 +182,9 @@ def test_a_runner_whose_lease_ran_out_leaves_the_item_to_the_runner_that_took_it
                                                     app_urls={"billing": app.url}))
         taken = []
 
-        def take_back() -> bool:   # a runner on another machine, claiming once the lease has run out
+        def take_back() -> bool:   # a runner on another machine, claiming once the run's lease has run out
+            if not queue.items("rekey-orders", [ItemState.IN_PROGRESS]):
+                return running.done()   # not claimed by the run yet: the order is the run's to take first
             claimed = queue.claim("rekey-orders", "node-2:4242:r9", 600, "r9")
             taken.extend([claimed] if claimed else [])
             return bool(taken) or running.done()

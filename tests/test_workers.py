@@ -67,7 +67,7 @@ def test_three_workers_key_every_order_once_into_one_run(project, secrets_env, t
     assert len(confirmations) == 9 and all(str(c).startswith("CNF-") for c in confirmations)
     assert len(set(confirmations)) == 9
     end = events[-1]
-    assert end["kind"] == "run" and end["data"]["counts"] == {"done": 9}
+    assert end["kind"] == "run" and end["data"]["counts"]["done"] == 9 and end["data"]["counts"]["unit"] == "orders"
     assert end["data"]["read_back"]["verified"] >= 9 * 10   # every lane's read-backs are counted
 
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import signal
+import time
 from datetime import datetime
 from pathlib import Path
 from typing import Optional
@@ -19,6 +20,7 @@ from ..scheduler.service import STATE_FILE, Scheduler
 from ..scheduler.state import SchedulerState
 from ..project.settings import logs_folder
 from ..project.yaml_source import display_path
+from ..scheduler.liveness import scheduler_life
 
 scheduler_app = typer.Typer(help="Unattended runs from schedules.yaml.", invoke_without_command=True)
 out = Console()
@@ -73,6 +75,7 @@ def status(project: Path = ProjectOption, file: Optional[Path] = FileOption) -> 
             table.add_row(Text(job.name), job.bot, Text(job.when.text), Text(next_text), last_text,
                           Text(f"{last.outcome}: {last.message}" if last else ""))
         out.print(table)
+        out.print(Text(f"Scheduler: {scheduler_life(project, time.time()).text()}"), highlight=False)
         for problem in schedules.problems:
             out.print(Text(f"left out: {problem}", style="yellow"), highlight=False)
     finally:

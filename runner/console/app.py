@@ -27,6 +27,7 @@ from .queue_views import queue_page
 from .review_views import review
 from .run_views import runs
 from .runner_views import runners
+from .status_strip import status, strip_now
 from .users import UserStore
 
 __all__ = ["ALLOWED", "create_app"]
@@ -104,14 +105,15 @@ def create_app(project: Path, settings: Settings | None = None) -> Flask:
 
     @app.context_processor
     def helpers():
-        return {"can": can, "project_name": project.name}
+        # the status strip on every signed-in page (base.html calls it only for someone signed in)
+        return {"can": can, "project_name": project.name, "status_strip": strip_now}
 
     @app.before_request
     def remember_console():
         g.console = app.extensions["backroom"]
 
 
-    for blueprint in (auth, runs, review, queue_page, runners, admin):
+    for blueprint in (auth, runs, review, queue_page, runners, admin, status):
         app.register_blueprint(blueprint)
     return app
 

@@ -136,7 +136,7 @@ def _input_items_as_queued(queue: WorkQueue, bot: Bot, plan: WorkPlan, rows: lis
     """The input's work items and where each stands before the run works any: done earlier, in review,
     skipped, or None (to be worked)."""
     references = {plan.owners.get(row.reference, row.reference) for row in rows}
-    states = {queued.reference: queued.state for queued in queue.items(bot.name) if queued.reference in references}
+    states = queue.states_of(bot.name, sorted(references))
     items: dict[str, str | None] = {reference: queue_outcome(states[reference]) if reference in states else None
                                     for reference in references}
     items.update({r.reference: r.outcome for r in rejected})

@@ -5,6 +5,8 @@ running bot to stop, when told to (SIGTERM, Ctrl-C)."""
 
 from __future__ import annotations
 
+import os
+import socket
 import threading
 import time
 from dataclasses import replace
@@ -25,6 +27,7 @@ from ..project.settings import logs_folder
 from .state import RunRecord, SchedulerState
 
 STATE_FILE = "scheduler.sqlite3"   # under the project's logs_dir
+BEAT_S = 5.0                       # how often the scheduler says it is alive (the console's status strip)
 BUSY_RETRY_S = 15.0                # a watched job whose bot another run holds looks again this much later
 
 
@@ -38,6 +41,7 @@ class Scheduler:
         self.zone = ZoneInfo(schedules.time_zone)
         self.state = state or SchedulerState(logs_folder(self.project) / STATE_FILE)
         self.stop_requested = threading.Event()
+        self.running_now = ""   # the job whose run the scheduler follows now
         # `schedule` fires the jobs at their clock times, on this machine's clock (its public interface
         # only); what was missed while the scheduler was down is Backroom's own, on `clock` (catch_up)
         self.jobs = schedule.Scheduler()
@@ -125,12 +129,15 @@ class Scheduler:
 
     def _run(self, job: Job, planned: datetime, reason: str) -> RunOutcome:
         logger.info(f"{job.name}: starting {job.bot} (planned {planned:%Y-%m-%d %H:%M:%S}, {reason})")
+        self.running_now = f"{job.name} ({job.bot})"
         try:
             outcome = self.runner(job, self.project, should_stop=self.stop_requested.is_set)
         except Exception as exc:  # noqa: BLE001 - one run's defect is reported; the schedule goes on
             logger.exception(f"{job.name}: the run could not be started or followed")
             now = self.clock()
             outcome = RunOutcome(job.name, job.bot, "crashed", f"the scheduler could not run it: {exc!r}", now, now)
+        finally:
+            self.running_now = ""
         self.state.record(RunRecord(job.name, job.bot, planned, reason, outcome.started, outcome.finished,
                                     outcome.outcome, outcome.exit_code, outcome.message, outcome.input,
                                     outcome.run_dir))
@@ -168,12 +175,45 @@ class Scheduler:
         for problem in self.schedules.problems:
             logger.error(f"left out: {problem}")
         logger.info(f"scheduler started: {len(self.schedules.jobs)} job(s), time zone {self.schedules.time_zone}")
-        self.catch_up()
-        while not self.stop_requested.is_set():
-            self.run_pending()
-            self.watch_inboxes()
-            self.stop_requested.wait(poll_s)
+        # the heartbeat goes on while a run takes the loop for an hour: a thread of its own, with its own connection
+        beating = threading.Thread(target=self._beat_until_stopped, args=(self.clock(),), name="scheduler-heartbeat",
+                                   daemon=True)
+        beating.start()
+        try:
+            self.catch_up()
+            while not self.stop_requested.is_set():
+                self.run_pending()
+                self.watch_inboxes()
+                self.stop_requested.wait(poll_s)
+        finally:
+            self.stop_requested.set()
+            beating.join()
         logger.info("scheduler stopped")
+
+    def _beat_until_stopped(self, started: float) -> None:
+        state = SchedulerState(self.state.path)
+        host, pid = socket.gethostname(), os.getpid()
+        try:
+            while True:
+                state.beat(host, pid, started, self.clock(), self.status_text())
+                if self.stop_requested.wait(BEAT_S):
+                    break
+            state.beat(host, pid, started, self.clock(), "", stopped=True)   # said, so it is not taken for lost
+        except Exception as exc:  # noqa: BLE001 - a heartbeat that cannot be written must not stop the schedule
+            logger.error(f"scheduler heartbeat: {exc}")
+        finally:
+            state.close()
+
+    def status_text(self) -> str:
+        return f"running {self.running_now}" if self.running_now else self.next_text()
+
+    def next_text(self) -> str:
+        """'nightly invoices at 2026-11-27 02:00': the soonest planned run, for the console's status strip."""
+        upcoming = [(when, name) for name, when in self.next_runs().items() if when is not None]
+        watched = [job.name for job in self.schedules.jobs if job.when.on_arrival]
+        parts = [f"{name} at {when:%Y-%m-%d %H:%M}" for when, name in sorted(upcoming)[:1]]
+        parts += [f"{name} when a file arrives" for name in watched[:1]]
+        return "; ".join(parts)
 
     def stop(self) -> None:
         self.stop_requested.set()

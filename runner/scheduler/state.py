@@ -22,6 +22,10 @@ CREATE TABLE IF NOT EXISTS runs (
 );
 CREATE INDEX IF NOT EXISTS runs_job ON runs(job, id);
 CREATE TABLE IF NOT EXISTS paused (job TEXT PRIMARY KEY, by TEXT NOT NULL, at REAL NOT NULL, reason TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS alive (          -- the scheduler's own heartbeat: one row, the latest scheduler
+    one INTEGER PRIMARY KEY CHECK (one = 1), host TEXT NOT NULL, pid INTEGER NOT NULL, started REAL NOT NULL,
+    beat REAL NOT NULL, stopped INTEGER NOT NULL DEFAULT 0, next_text TEXT NOT NULL DEFAULT ''
+);
 CREATE TABLE IF NOT EXISTS arrivals (       -- files a watched inbox's job has run, by name, size and time
     job TEXT NOT NULL, file TEXT NOT NULL, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,
     taken REAL NOT NULL, outcome TEXT NOT NULL, run_dir TEXT,
@@ -47,6 +51,7 @@ class RunRecord:
 
 class SchedulerState:
     def __init__(self, path: Path):
+        self.path = Path(path)
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         self.conn = sqlite3.connect(path, timeout=30, isolation_level=None)
         self.conn.row_factory = sqlite3.Row
@@ -80,6 +85,14 @@ class SchedulerState:
             (record.job, record.bot, record.planned.isoformat() if record.planned else None, record.reason,
              record.started, record.finished, record.outcome, record.exit_code, record.message, record.input,
              record.run_dir))
+
+    def beat(self, host: str, pid: int, started: float, at: float, next_text: str, stopped: bool = False) -> None:
+        """The scheduler says it is alive (every few seconds), what runs next, and at the end that it stopped."""
+        self.conn.execute("INSERT OR REPLACE INTO alive(one, host, pid, started, beat, stopped, next_text) "
+                          "VALUES (1, ?, ?, ?, ?, ?, ?)", (host, pid, started, at, int(stopped), next_text))
+
+    def last_beat(self) -> sqlite3.Row | None:
+        return self.conn.execute("SELECT * FROM alive WHERE one = 1").fetchone()
 
     def arrival_taken(self, job: str, file: str, size: int, mtime_ns: int) -> bool:
         return self.conn.execute("SELECT 1 FROM arrivals WHERE job = ? AND file = ? AND size = ? AND mtime_ns = ?",

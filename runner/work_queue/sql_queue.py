@@ -696,6 +696,16 @@ class SQLWorkQueue:
             args += [ItemState(s).value for s in states]
         return [self._item(r) for r in self._run(self.conn, sql + " ORDER BY created_at, id", args).fetchall()]
 
+    def states_of(self, bot: str, references: list[str]) -> dict[str, ItemState]:
+        found: dict[str, ItemState] = {}
+        unique = sorted(set(references))
+        for start in range(0, len(unique), 500):   # a few hundred at a time: within any server's limit on arguments
+            chunk = unique[start:start + 500]
+            rows = self._run(self.conn, f"SELECT reference, state FROM items WHERE bot = ? AND reference IN "
+                                        f"({', '.join('?' * len(chunk))})", [bot, *chunk]).fetchall()
+            found.update({row["reference"]: ItemState(row["state"]) for row in rows})
+        return found
+
     def history(self, bot: str, reference: str) -> list[StateChange]:
         row = self.get(bot, reference)
         if row is None:

@@ -72,3 +72,17 @@
   }
   poll();
 })();
+
+// The status strip on every page: the scheduler and the runner services, fetched again every 5 s.
+(function () {
+  var strip = document.getElementById('status-strip');
+  if (!strip) return;
+  function refresh() {
+    fetch(strip.dataset.src, {credentials: 'same-origin'}).then(function (r) {
+      if (!r.ok) throw new Error(r.status);
+      return r.text();
+    }).then(function (html) { strip.innerHTML = html; setTimeout(refresh, 5000); })
+      .catch(function () { setTimeout(refresh, 30000); });
+  }
+  setTimeout(refresh, 5000);
+})();

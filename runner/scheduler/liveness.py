@@ -1,0 +1,70 @@
+"""Is the scheduler running? Read from its heartbeat in logs/scheduler.sqlite3 (service.py beats every
+few seconds from a thread of its own, also while a run takes an hour), for `backroom scheduler status`
+and the console's status strip."""
+
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..project.settings import logs_folder
+from ..work_queue import age_text
+from .service import BEAT_S, STATE_FILE
+from .state import SchedulerState
+
+LOST_AFTER_S = 3 * BEAT_S
+
+
+def _ago(seconds: float) -> str:
+    said = age_text(seconds)
+    return said if said == "just now" else f"{said} ago"
+
+
+@dataclass(frozen=True)
+class SchedulerLife:
+    status: str          # running, stopped, lost, never
+    host: str = ""
+    pid: int = 0
+    heard_ago_s: float = 0.0
+    doing: str = ""      # what runs now, or next
+
+    def text(self) -> str:
+        if self.status == "running":
+            return f"running on {self.host} (pid {self.pid})" + (f"; {self.doing}" if self.doing else "")
+        if self.status == "stopped":
+            return f"stopped ({_ago(self.heard_ago_s)})"
+        if self.status == "lost":
+            return (f"not running: last heard of {_ago(self.heard_ago_s)} on {self.host} (pid {self.pid}), "
+                    "without saying it stopped")
+        return "has not run for this project"
+
+
+def _process_gone(host: str, pid: int) -> bool:
+    if host != socket.gethostname() or pid <= 0:
+        return False   # another machine's process: only its heartbeat can tell
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def scheduler_life(project: Path, now: float) -> SchedulerLife:
+    path = logs_folder(Path(project)) / STATE_FILE
+    if not path.exists():
+        return SchedulerLife("never")
+    state = SchedulerState(path)
+    try:
+        row = state.last_beat()
+    finally:
+        state.close()
+    if row is None:
+        return SchedulerLife("never")
+    heard = max(0.0, now - row["beat"])
+    status = "stopped" if row["stopped"] else \
+        "lost" if heard > LOST_AFTER_S or _process_gone(row["host"], row["pid"]) else "running"
+    return SchedulerLife(status, row["host"], row["pid"], heard, row["next_text"])
