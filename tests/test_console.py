@@ -455,3 +455,26 @@ def test_the_status_strip_says_whether_the_scheduler_runs_and_what_comes_next_wi
         if scheduler.poll() is None:
             scheduler.kill()
             scheduler.wait()
+
+
+def test_the_dashboard_runs_review_and_queue_pages_follow_a_run_without_a_reload(estate):
+    page = estate.signed_in("olga")
+    pages = {}
+    for name, path in (("dashboard", "/"), ("runs", "/runs"), ("review", "/review"), ("queue", "/queue")):
+        pages[name] = page if name == "dashboard" else page.context.new_page()
+        pages[name].goto(estate.console.url + path)
+        pages[name].evaluate("window.loadedOnce = 'yes'")          # gone if the page reloads
+    expect(pages["review"].locator("#review")).to_contain_text("Nothing waits for a person.")
+    expect(pages["queue"].locator("#queue-count")).to_have_text("0 items.")
+
+    rows = [["SO-9400001", "C999", "WID-100", 2, "12.50", "2026-12-01", "Normal", False, ""],
+            ["SO-9400002", "C001", "WID-100", 3, "12.50", "2026-12-01", "Normal", False, ""]]
+    result = run_bot(estate, write_orders_workbook(estate.tmp_path / "orders.xlsx", rows))   # made outside the console
+    expect(pages["runs"].locator(f"#runs-live tr[data-run='{result.run_id}']")).to_be_visible(timeout=30_000)
+    expect(pages["runs"].locator("#runs-live")).to_contain_text("2 orders from 2 input rows: 1 done, 1 for review")
+    expect(pages["review"].locator("#review tr[data-ref='SO-9400001']")).to_be_visible(timeout=30_000)
+    expect(pages["queue"].locator("#queue-count")).to_have_text("2 items.", timeout=30_000)
+    expect(pages["dashboard"].locator("#bots tr[data-bot='rekey-orders']")).to_contain_text("1", timeout=30_000)
+    expect(pages["dashboard"].locator("#dashboard-live")).to_contain_text(result.run_id, timeout=30_000)
+    for shown in pages.values():
+        assert shown.evaluate("window.loadedOnce") == "yes"          # updated in place, never reloaded

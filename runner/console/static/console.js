@@ -31,14 +31,12 @@
   setTimeout(refresh, 3000);
 })();
 
-// The queue page's "all shown" box ticks or unticks every item on the page.
-(function () {
-  var all = document.getElementById('tick-all');
-  if (!all) return;
-  all.addEventListener('change', function () {
-    document.querySelectorAll('#queue input[name=item]').forEach(function (box) { box.checked = all.checked; });
-  });
-})();
+// The queue page's "all shown" box ticks or unticks every item on the page (the table may have been
+// replaced by a live refresh since the page loaded, so the box is looked up when it changes).
+document.addEventListener('change', function (event) {
+  if (event.target.id !== 'tick-all') return;
+  document.querySelectorAll('#queue input[name=item]').forEach(function (box) { box.checked = event.target.checked; });
+});
 
 // A running run's page follows its trail: each step as it is taken (newest on top, the last 200), and
 // the newest screenshot, from the run's own events (masked like everything the run writes).
@@ -83,6 +81,33 @@
       return r.text();
     }).then(function (html) { strip.innerHTML = html; setTimeout(refresh, 5000); })
       .catch(function () { setTimeout(refresh, 30000); });
+  }
+  setTimeout(refresh, 5000);
+})();
+
+// Lists that follow the work as it happens (dashboard, runs, review, queue): every few seconds the page is
+// fetched again and each [data-live] region takes the new one's content, without a reload. A region waits
+// while a person is busy in it (a box ticked, a field being typed in), so nothing they chose is lost.
+(function () {
+  var regions = document.querySelectorAll('[data-live]');
+  if (!regions.length) return;
+  function busy(region) {
+    var active = document.activeElement;
+    if (active && active !== document.body && (region.contains(active) || active.form)) return true;
+    return region.querySelector('input[type=checkbox]:checked') !== null;
+  }
+  function refresh() {
+    fetch(location.href, {credentials: 'same-origin'}).then(function (r) {
+      if (!r.ok || r.redirected) throw new Error(r.status);
+      return r.text();
+    }).then(function (html) {
+      var fresh = new DOMParser().parseFromString(html, 'text/html');
+      regions.forEach(function (region) {
+        var now = fresh.getElementById(region.id);
+        if (now && !busy(region) && now.innerHTML !== region.innerHTML) region.innerHTML = now.innerHTML;
+      });
+      setTimeout(refresh, 5000);
+    }).catch(function () { setTimeout(refresh, 15000); });
   }
   setTimeout(refresh, 5000);
 })();
