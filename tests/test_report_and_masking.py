@@ -41,6 +41,35 @@ def test_report_shows_steps_with_screenshots_and_filters_by_item(finished_run, p
         page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=image.element_handle())
         assert image.evaluate("img => img.naturalWidth") == 1024  # the full screen, shown as a thumbnail
         assert "healed" not in first.inner_text()
+
+        # steps in reading order: the call to sign on comes before the steps it ran, numbered 1, 2, 3...
+        rows = first.locator("tr[data-seq]")
+        texts = rows.all_inner_texts()
+        numbers = [int(t.split()[0]) for t in texts]
+        assert numbers == list(range(1, len(texts) + 1))
+        calls = [n for n, t in enumerate(texts) if t.split("\t")[1].startswith("call")]
+        signing_on = [n for n, t in enumerate(texts) if "login.user_id" in t]
+        assert signing_on and calls and calls[0] < signing_on[0], texts   # the first item signs on
+
+        # what each item came to, at the top: its outcome and what was read back
+        outcomes = page.locator("#outcomes tr[data-ref]")
+        expect(outcomes).to_have_count(3)
+        for item in finished_run.items:
+            row = page.locator(f'#outcomes tr[data-ref="{item.reference}"]')
+            expect(row).to_contain_text("Done")
+            expect(row).to_contain_text(f"Confirmation: {item.output['Confirmation']}")
+
+        # a screenshot opens large on a click, and closes again
+        image.click()
+        expect(page.locator("#large")).to_be_visible()
+        assert page.locator("#large img").evaluate("i => i.src") == image.evaluate("i => i.src")
+        page.keyboard.press("Escape")
+        expect(page.locator("#large")).to_be_hidden()
+
+        # the search finds an item by a value read back, not only by its reference
+        page.fill("#filter", finished_run.items[2].output["Confirmation"].lower())
+        expect(page.locator("section.item:visible")).to_have_count(1)
+        assert page.locator(f'section.item[data-ref="{finished_run.items[2].reference}"]').is_visible()
         page.fill("#filter", refs[1])
         assert page.locator("section.item:visible").count() == 1
         assert page.locator(f'section.item[data-ref="{refs[1]}"]').is_visible()

@@ -50,6 +50,21 @@ class ItemView:
     def healed(self) -> int:
         return sum(1 for s in self.steps if s.get("healed"))
 
+    @property
+    def in_reading_order(self) -> list[dict]:
+        """Steps as they began: a `call` is written when the recipe it ran has ended, after its steps,
+        but is read before them. Attempt by attempt; the event's own number breaks a tie."""
+        return sorted(self.steps, key=lambda s: (s.get("attempt") or 0, s.get("started") or "", s.get("seq") or 0))
+
+    @property
+    def search_text(self) -> str:
+        """What the report's search looks through: the reference, every value typed or read, the messages."""
+        parts = [self.reference, self.message, self.source, *(str(v) for v in self.result.values())]
+        for step in self.steps:
+            parts += [str(step.get(key) or "") for key in ("value", "message", "target")]
+            parts += [str(v) for v in ((step.get("data") or {}).get("read_back") or [])]
+        return " ".join(part for part in parts if part).casefold()
+
 
 def local_time(iso: str) -> str:
     """An event's time as a person reads it: this machine's local time, to the second, with its zone."""
