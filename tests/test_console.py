@@ -350,7 +350,18 @@ def test_an_item_that_may_already_be_saved_goes_back_only_after_a_person_says_th
     assert decisions == [("retry", "refused"), ("retry", "done")]
 
 
-def test_the_queue_shows_every_item_filters_them_and_an_operator_retries_and_skips_several_at_once(estate):
+def test_the_lists_follow_a_run_live_and_an_operator_retries_and_skips_several_items_at_once(estate):
+    """The dashboard, runs, review and queue pages, open before a run made outside the console, show it
+    without a reload; then the queue is filtered, and items are retried and skipped several at once."""
+    page = estate.signed_in("olga")
+    pages = {}
+    for name, path in (("queue", "/queue"), ("dashboard", "/"), ("runs", "/runs"), ("review", "/review")):
+        pages[name] = page if name == "queue" else page.context.new_page()
+        pages[name].goto(estate.console.url + path)
+        pages[name].evaluate("window.loadedOnce = 'yes'")          # gone if the page reloads
+    expect(pages["review"].locator("#review")).to_contain_text("Nothing waits for a person.")
+    expect(page.locator("#queue-count")).to_have_text("0 items.")
+
     rows = [["SO-9300001", "C999", "WID-100", 2, "12.50", "2026-12-01", "Normal", False, ""],
             ["SO-9300002", "C998", "WID-100", 1, "12.50", "2026-12-01", "Normal", False, ""],
             ["SO-9300003", "C997", "WID-100", 1, "12.50", "2026-12-01", "Normal", False, ""],
@@ -358,10 +369,13 @@ def test_the_queue_shows_every_item_filters_them_and_an_operator_retries_and_ski
             ["SO-9300005", "C002", "WID-100", 4, "12.50", "2026-12-01", "Rush", False, ""]]
     first = run_bot(estate, write_orders_workbook(estate.tmp_path / "orders.xlsx", rows))
     assert (first.counts.done, first.counts.review) == (2, 3)
-
-    page = estate.signed_in("olga")
-    page.click("nav >> text=Queue")
-    expect(page.locator("#queue-count")).to_have_text("5 items.")
+    expect(pages["runs"].locator(f"#runs-live tr[data-run='{first.run_id}']")).to_be_visible(timeout=30_000)
+    expect(pages["runs"].locator("#runs-live")).to_contain_text("5 orders from 5 input rows: 2 done, 3 for review")
+    expect(pages["review"].locator("#review tr[data-ref]")).to_have_count(3, timeout=30_000)
+    expect(pages["dashboard"].locator("#dashboard-live")).to_contain_text(first.run_id, timeout=30_000)
+    expect(page.locator("#queue-count")).to_have_text("5 items.", timeout=30_000)
+    for shown in pages.values():
+        assert shown.evaluate("window.loadedOnce") == "yes"          # updated in place, never reloaded
     expect(page.locator("#queue tr[data-ref]").first).to_have_attribute("data-state", "business_exception")  # first
     page.select_option("select[name=state]", "review")
     page.click("#queue-filter button")
@@ -455,26 +469,3 @@ def test_the_status_strip_says_whether_the_scheduler_runs_and_what_comes_next_wi
         if scheduler.poll() is None:
             scheduler.kill()
             scheduler.wait()
-
-
-def test_the_dashboard_runs_review_and_queue_pages_follow_a_run_without_a_reload(estate):
-    page = estate.signed_in("olga")
-    pages = {}
-    for name, path in (("dashboard", "/"), ("runs", "/runs"), ("review", "/review"), ("queue", "/queue")):
-        pages[name] = page if name == "dashboard" else page.context.new_page()
-        pages[name].goto(estate.console.url + path)
-        pages[name].evaluate("window.loadedOnce = 'yes'")          # gone if the page reloads
-    expect(pages["review"].locator("#review")).to_contain_text("Nothing waits for a person.")
-    expect(pages["queue"].locator("#queue-count")).to_have_text("0 items.")
-
-    rows = [["SO-9400001", "C999", "WID-100", 2, "12.50", "2026-12-01", "Normal", False, ""],
-            ["SO-9400002", "C001", "WID-100", 3, "12.50", "2026-12-01", "Normal", False, ""]]
-    result = run_bot(estate, write_orders_workbook(estate.tmp_path / "orders.xlsx", rows))   # made outside the console
-    expect(pages["runs"].locator(f"#runs-live tr[data-run='{result.run_id}']")).to_be_visible(timeout=30_000)
-    expect(pages["runs"].locator("#runs-live")).to_contain_text("2 orders from 2 input rows: 1 done, 1 for review")
-    expect(pages["review"].locator("#review tr[data-ref='SO-9400001']")).to_be_visible(timeout=30_000)
-    expect(pages["queue"].locator("#queue-count")).to_have_text("2 items.", timeout=30_000)
-    expect(pages["dashboard"].locator("#bots tr[data-bot='rekey-orders']")).to_contain_text("1", timeout=30_000)
-    expect(pages["dashboard"].locator("#dashboard-live")).to_contain_text(result.run_id, timeout=30_000)
-    for shown in pages.values():
-        assert shown.evaluate("window.loadedOnce") == "yes"          # updated in place, never reloaded
