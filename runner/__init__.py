@@ -25,6 +25,7 @@ from .run.overview import BotOverview, bot_overviews
 from .project.selector_map import SelectorMap, load_selector_map
 from .project.settings import Settings, load_settings
 from .worker import RunnerService, WorkerOptions
+from .work_queue.counts import ItemCounts, count_items
 
 __all__ = [
     "AppUnreachableError", "AuditEvent", "BackroomError", "Bot", "BotBusyError", "BotOverview", "BusinessException",
@@ -35,5 +36,5 @@ __all__ = [
     "exit_code_for", "list_bots", "load_bot", "load_recipe_book", "load_selector_map", "load_settings",
     "ValueProblem", "cell_ref", "parse_amount", "round_money",
     "check_display", "parse_recipe", "prepare_run", "read_events", "start_run", "virtual_display",
-    "RunnerService", "WorkerOptions", "start_queued_run",
+    "RunnerService", "WorkerOptions", "start_queued_run", "ItemCounts", "count_items",
 ]
