@@ -70,6 +70,7 @@ def test_report_shows_steps_with_screenshots_and_filters_by_item(finished_run, p
         page.fill("#filter", finished_run.items[2].output["Confirmation"].lower())
         expect(page.locator("section.item:visible")).to_have_count(1)
         assert page.locator(f'section.item[data-ref="{finished_run.items[2].reference}"]').is_visible()
+        expect(page.locator("#outcomes tr[data-ref]:visible")).to_have_count(1)   # the table at the top follows
         page.fill("#filter", refs[1])
         assert page.locator("section.item:visible").count() == 1
         assert page.locator(f'section.item[data-ref="{refs[1]}"]').is_visible()

@@ -11,6 +11,8 @@
       var okOutcome = !only.checked || s.dataset.outcome !== 'done';
       s.style.display = okRef && okOutcome ? '' : 'none';
       if (okRef && okOutcome) shown++;
+      var row = document.querySelector('#outcomes tr[data-ref="' + CSS.escape(s.dataset.ref) + '"]');
+      if (row) row.style.display = s.style.display;   // the table at the top shows the same items
     });
     // an empty page says why it is empty
     nothing.hidden = shown > 0;
