@@ -59,7 +59,7 @@ def test_a_run_from_the_command_line(project, billing, tmp_path):
                     cwd=project, env={"BACKROOM_SECRET_BILLING_PASSWORD": PASSWORD,
                                       "BACKROOM_SECRET_SUPERVISOR_CODE": SUPERVISOR})
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "   2  done" in done.stdout
+    assert "2 orders from 2 input rows: 2 done" in done.stdout
     assert "Audit report:" in done.stdout and "report.html" in done.stdout
     assert len(orders_in_db(billing.settings.db_path)) == 2
 

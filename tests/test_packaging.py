@@ -84,7 +84,7 @@ def test_a_fresh_install_inits_a_project_and_runs_its_sample_bot(built, tmp_path
                               "--app-url", f"billing={app.url}"], cwd=project, capture_output=True, text=True,
                              env=env, timeout=300)
         assert run.returncode == 0, run.stdout + run.stderr
-        assert "3  done" in run.stdout
+        assert "3 orders from 3 input rows: 3 done" in run.stdout
         saved = {o["reference"] for o in orders_in_db(app.settings.db_path)}
     assert {"PO-0001", "PO-0002", "PO-0003"} <= saved
     # the web recorder reads its capture script when it is imported
