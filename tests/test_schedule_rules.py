@@ -110,7 +110,7 @@ def test_schedules_file_reports_bad_jobs_by_line_and_keeps_the_good(project):
     assert schedules.problems == [
         "schedules.yaml:12: job 'bad time': 'every weekday at 2 am' is not a schedule Backroom understands "
         "(for example: every weekday at 02:00; every hour between 08:00 and 18:00; "
-        "first business day of the month at 06:00; every 30 seconds)",
+        "first business day of the month at 06:00; every 30 seconds; whenever a file arrives)",
         "schedules.yaml:15: job 'unknown bot': no bot named 'pay-salaries' (bots: issue-invoices, post-payments, "
         "reconcile-accounts, rekey-orders)",
         "schedules.yaml:21: job 'no inbox': inbox folder inbox/statements does not exist",
