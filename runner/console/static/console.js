@@ -17,19 +17,21 @@
   poll();
 })();
 
-// The Runners page fetches its table again every few seconds: alive, lost and what each works on, as it changes.
-(function () {
-  var holder = document.getElementById('runner-table');
+// A part of a page the server renders on its own, fetched again every `everyMs` (longer after a failure).
+function followPart(holder, src, everyMs, afterFailureMs) {
   if (!holder) return;
   function refresh() {
-    fetch(holder.dataset.rows, {credentials: 'same-origin'}).then(function (r) {
+    fetch(src(holder), {credentials: 'same-origin'}).then(function (r) {
       if (!r.ok) throw new Error(r.status);
       return r.text();
-    }).then(function (html) { holder.innerHTML = html; setTimeout(refresh, 3000); })
-      .catch(function () { setTimeout(refresh, 10000); });
+    }).then(function (html) { holder.innerHTML = html; setTimeout(refresh, everyMs); })
+      .catch(function () { setTimeout(refresh, afterFailureMs); });
   }
-  setTimeout(refresh, 3000);
-})();
+  setTimeout(refresh, everyMs);
+}
+
+// The Runners page's table: alive, lost and what each works on, as it changes.
+followPart(document.getElementById('runner-table'), function (h) { return h.dataset.rows; }, 3000, 10000);
 
 // The queue page's "all shown" box ticks or unticks every item on the page (the table may have been
 // replaced by a live refresh since the page loaded, so the box is looked up when it changes).
@@ -71,19 +73,8 @@ document.addEventListener('change', function (event) {
   poll();
 })();
 
-// The status strip on every page: the scheduler and the runner services, fetched again every 5 s.
-(function () {
-  var strip = document.getElementById('status-strip');
-  if (!strip) return;
-  function refresh() {
-    fetch(strip.dataset.src, {credentials: 'same-origin'}).then(function (r) {
-      if (!r.ok) throw new Error(r.status);
-      return r.text();
-    }).then(function (html) { strip.innerHTML = html; setTimeout(refresh, 5000); })
-      .catch(function () { setTimeout(refresh, 30000); });
-  }
-  setTimeout(refresh, 5000);
-})();
+// The status strip on every page: the scheduler and the runner services.
+followPart(document.getElementById('status-strip'), function (h) { return h.dataset.src; }, 5000, 30000);
 
 // Lists that follow the work as it happens (dashboard, runs, review, queue): every few seconds the page is
 // fetched again and each [data-live] region takes the new one's content, without a reload. A region waits
