@@ -36,11 +36,11 @@ def secrets_env(monkeypatch):
     monkeypatch.setenv("BACKROOM_SECRET_SUPERVISOR_CODE", SUPERVISOR)
 
 
-def start_billing(tmp_path: Path, **overrides):
+def start_billing(tmp_path: Path, port: int = 0, **overrides):
     overrides.setdefault("seed", 5)
     overrides.setdefault("supervisor_code", SUPERVISOR)
     settings = BillingSettings(db_path=tmp_path / "billsys.db", password=PASSWORD, **overrides)
-    return start_billing_app(settings)
+    return start_billing_app(settings, port=port)
 
 
 @pytest.fixture
@@ -82,6 +82,47 @@ def wait_until(condition: Callable[[], bool], timeout_s: float, what: str, proce
             raise AssertionError(f"the process ended (exit {process.returncode}) before {what}")
         assert time.monotonic() < deadline, f"waited {timeout_s:g}s for {what}"
         time.sleep(0.05)
+
+
+class WebhookReceiver:
+    """A chat tool's incoming webhook, on 127.0.0.1: keeps each JSON body it is sent with its path and content
+    type; answers 500 to a path ending in /no."""
+
+    def __init__(self):
+        import json
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        received: list[tuple[str, dict, str]] = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                received.append((self.path, json.loads(body), self.headers["Content-Type"]))
+                self.send_response(500 if self.path.endswith("/no") else 200)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.received = received
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def bodies(self) -> list[dict]:
+        return [body for _, body, _ in self.received]
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def webhook():
+    receiver = WebhookReceiver()
+    yield receiver
+    receiver.close()
 
 
 def faults_logged(db_path: Path) -> list[dict]:

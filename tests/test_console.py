@@ -19,7 +19,7 @@ from runner.console.users import UserStore
 from runner.project.settings import BrowserSettings, load_settings
 from runner.work_queue import ItemState, open_queue
 
-from .conftest import PASSWORD, SUPERVISOR, make_orders, orders_in_db, start_billing
+from .conftest import PASSWORD, SUPERVISOR, make_orders, orders_in_db, start_billing, wait_until
 
 PEOPLE = {"olga": ("operator", "olga-operates-42"), "abe": ("auditor", "abe-audits-4242"),
           "boss": ("admin", "boss-admins-4242")}
@@ -273,7 +273,12 @@ def test_an_admin_adds_a_user_and_pauses_a_schedule(estate):
     expect(nina.locator("#error")).to_contain_text("may not manage users")
 
 
-def test_an_operator_stops_a_run_after_its_item_and_a_file_the_bot_cannot_read_is_reported(estate):
+def test_an_operator_stops_a_run_after_its_item_and_a_file_the_bot_cannot_read_is_reported(estate, webhook,
+                                                                                           monkeypatch):
+    # backroom.yaml's notify: is read when a run ends: the console needs no restart
+    with (estate.project / "backroom.yaml").open("a") as settings:
+        settings.write("notify: {webhook: {url_secret: chat_webhook}}\n")
+    monkeypatch.setenv("BACKROOM_SECRET_CHAT_WEBHOOK", f"{webhook.url}/hooks/ops-channel")
     orders, rows = make_orders(estate.tmp_path / "orders-long.xlsx", 12, seed=44)
     estate.app.settings.delay_ms = 150  # a legacy screen's pace: the stop lands while most orders wait
     page = estate.signed_in("olga")
@@ -315,6 +320,12 @@ def test_an_operator_stops_a_run_after_its_item_and_a_file_the_bot_cannot_read_i
     expect(page.locator("#launch-error")).to_contain_text("not-orders.xlsx", timeout=60_000)
     ended = [a for a in estate.actions() if a["action"] == "run_ended"]
     assert ended[-1]["outcome"] == "failed" and "not-orders.xlsx" in ended[-1]["detail"]
+    # the failed run is told to the chat channel (the person may have left the page); the run olga stopped is not
+    wait_until(lambda: len(webhook.received) >= 1, 30, "the failed run's notice at the webhook")
+    [told] = webhook.bodies()
+    assert (told["bot"], told["outcome"], told["started_by"]) == ("rekey-orders", "bad_input", "console:olga")
+    assert told["input"].endswith("-not-orders.xlsx")   # the upload as the console stored it
+    assert told["text"].startswith("Backroom: console run by olga (rekey-orders) refused its input\n")
 
 
 def test_an_item_that_may_already_be_saved_goes_back_only_after_a_person_says_they_checked(estate):

@@ -130,7 +130,7 @@ def test_a_run_missed_outside_the_grace_window_is_recorded_and_noticed_not_run(p
     assert "4:15:00 late is outside the grace of 1:00:00, so it was skipped" in record.message
     notices = (project / "logs" / "notices.log").read_text()
     assert "Backroom: nightly orders (rekey-orders) missed its planned time" in notices
-    assert "not mailed (no email in schedules.yaml)" in notices
+    assert "not mailed (no email under notify: in backroom.yaml)" in notices
 
 
 def test_nothing_is_made_up_from_before_the_job_was_known(project, travel):
@@ -153,6 +153,26 @@ def test_runs_that_need_a_person_leave_a_notice(project, travel):
     assert notices.count("nightly orders (rekey-orders) items wait for review") == 2
     assert "Planned for: 2026-11-23 08:00" in notices
     assert "backroom queue list --state review --bot rekey-orders" in notices
+
+
+def test_notices_follow_backroom_yaml_and_an_older_schedules_yaml_notify_until_backroom_yaml_has_one(project, travel):
+    """notify: belongs in backroom.yaml (runner services and the console read it too); an older project's
+    schedules.yaml notify: is still obeyed while backroom.yaml has none, and a change applies without a restart."""
+    write_schedules(project, when="every hour between 08:00 and 18:00")
+    with (project / "schedules.yaml").open("a") as schedules:
+        schedules.write("notify: {notices_file: logs/older-notices.log}\n")
+    clock = travel("2026-11-23T07:59:30")
+    service = scheduler(project, clock, Recorder(clock, outcome="items_for_review"))
+    clock.advance(60)
+    service.run_pending()
+    assert (project / "logs" / "older-notices.log").read_text().count("items wait for review") == 1
+    with (project / "backroom.yaml").open("a") as settings:
+        settings.write("notify: {notices_file: logs/ops-notices.log}\n")
+    clock.advance(3600)
+    service.run_pending()
+    assert (project / "logs" / "ops-notices.log").read_text().count("items wait for review") == 1
+    assert (project / "logs" / "older-notices.log").read_text().count("items wait for review") == 1
+    assert not (project / "logs" / "notices.log").exists()
 
 
 def test_a_paused_job_is_not_run_and_says_who_paused_it_until_resumed(project, travel):
@@ -203,3 +223,18 @@ def test_the_retention_policy_is_applied_after_scheduled_runs(project, travel):
     assert not (run_dir / "screenshots" / "0001.jpg").exists()
     result = verify_run(run_dir, load_verifier(settings, project))
     assert result.ok and [f.kind for f in result.findings] == ["pruned"]
+
+
+def test_the_readmes_notify_settings_are_what_backroom_yaml_accepts(project):
+    import re
+    from pathlib import Path
+
+    from runner.project.settings import load_settings
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    [block] = re.findall(r"```yaml\n(notify:\n.*?)```", readme, re.S)
+    with (project / "backroom.yaml").open("a") as settings:
+        settings.write(block)
+    notify = load_settings(project).notify
+    assert (notify.email.to, notify.email.password_secret, notify.webhook.url_secret) == \
+        (["ops@example.com"], "smtp_password", "chat_webhook")

@@ -49,11 +49,12 @@ def test_two_schedulers_run_one_bot_at_a_time_report_and_mail_failures(project, 
             rows[1][1] = "C013"                      # a closed account: BILLSYS refuses it, it goes to review
             from runner.demo.sample_orders import write_orders_workbook
             write_orders_workbook(orders, rows)
+            with (project / "backroom.yaml").open("a") as settings:
+                settings.write("notify:\n"
+                               f"  email: {{host: 127.0.0.1, port: {port}, "
+                               "from: backroom@example.com, to: [ops@example.com]}\n")
             (project / "schedules.yaml").write_text(
                 "time_zone: UTC\n"
-                "notify:\n"
-                f"  email: {{host: 127.0.0.1, port: {port}, "
-                "from: backroom@example.com, to: [ops@example.com]}\n"
                 "jobs:\n"
                 "  - name: orders every second\n"
                 "    bot: rekey-orders\n"
@@ -102,52 +103,31 @@ def test_two_schedulers_run_one_bot_at_a_time_report_and_mail_failures(project, 
     assert status.returncode == 0 and "orders every second" in status.stdout and f"{last}:" in status.stdout
 
 
-def test_a_notice_is_posted_to_a_webhook_whose_address_stays_secret(project, tmp_path, monkeypatch):
+def test_a_notice_is_posted_to_a_webhook_whose_address_stays_secret(project, webhook, monkeypatch):
     """What a chat tool's incoming webhook receives (a JSON POST with text), from a local receiver; a webhook
     that fails is noted in the notices file without its address, which holds the chat tool's token."""
-    import json
-    import threading
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from runner.project.settings import NotifySettings, WebhookSettings
+    from runner.run.notices import RunNotice, send_notice
 
-    from runner.scheduler.config import NotifySpec, WebhookSpec
-    from runner.scheduler.notices import send_notice
-    from runner.scheduler.runs import RunOutcome
-
-    received: list[tuple[str, dict, str]] = []
-
-    class Receiver(BaseHTTPRequestHandler):
-        def do_POST(self):
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            received.append((self.path, json.loads(body), self.headers["Content-Type"]))
-            self.send_response(200 if self.path.endswith("/ok") else 500)
-            self.end_headers()
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
     token = "T0KEN-planted-4411"
-    outcome = RunOutcome("nightly-orders", "rekey-orders", "items_for_review", "2 item(s) wait for a person",
-                         1_800_000_000.0, 1_800_000_042.0, exit_code=1, input="orders.xlsx", run_dir="logs/rekey-orders/r1")
-    spec = NotifySpec(webhook=WebhookSpec(url_secret="chat_webhook"))
-    try:
-        monkeypatch.setenv("BACKROOM_SECRET_CHAT_WEBHOOK", f"http://127.0.0.1:{server.server_port}/hooks/{token}/ok")
-        assert "posted to the webhook (HTTP 200)" in send_notice(spec, project, outcome, None)
-        path, payload, kind = received[0]
-        assert path == f"/hooks/{token}/ok" and kind == "application/json"
-        assert payload["text"].startswith("Backroom: nightly-orders (rekey-orders) items wait for review\n")
-        assert "backroom queue list --state review --bot rekey-orders" in payload["text"]
-        assert (payload["outcome"], payload["exit_code"], payload["report"]) == \
-            ("items_for_review", 1, "logs/rekey-orders/r1/report.html")
-        monkeypatch.setenv("BACKROOM_SECRET_CHAT_WEBHOOK", f"http://127.0.0.1:{server.server_port}/hooks/{token}/no")
-        assert "NOT posted: the webhook answered HTTP 500" in send_notice(spec, project, outcome, None)
-        monkeypatch.setenv("BACKROOM_SECRET_CHAT_WEBHOOK", f"htp://{token}")
-        assert "NOT posted: URLError: unknown url type" in send_notice(spec, project, outcome, None)
-        monkeypatch.delenv("BACKROOM_SECRET_CHAT_WEBHOOK")
-        assert "NOT posted: secret 'chat_webhook' is not set" in send_notice(spec, project, outcome, None)
-    finally:
-        server.shutdown()
+    outcome = RunNotice("nightly-orders", "scheduler:nightly-orders", "rekey-orders", "items_for_review",
+                        "2 item(s) wait for a person", 1_800_000_000.0, 1_800_000_042.0, exit_code=1,
+                        input="orders.xlsx", run_dir="logs/rekey-orders/r1")
+    spec = NotifySettings(webhook=WebhookSettings(url_secret="chat_webhook"))
+    monkeypatch.setenv("BACKROOM_SECRET_CHAT_WEBHOOK", f"{webhook.url}/hooks/{token}/ok")
+    assert "posted to the webhook (HTTP 200)" in send_notice(spec, project, outcome)
+    path, payload, kind = webhook.received[0]
+    assert path == f"/hooks/{token}/ok" and kind == "application/json"
+    assert payload["text"].startswith("Backroom: nightly-orders (rekey-orders) items wait for review\n")
+    assert "backroom queue list --state review --bot rekey-orders" in payload["text"]
+    assert (payload["outcome"], payload["exit_code"], payload["report"], payload["started_by"]) == \
+        ("items_for_review", 1, "logs/rekey-orders/r1/report.html", "scheduler:nightly-orders")
+    monkeypatch.setenv("BACKROOM_SECRET_CHAT_WEBHOOK", f"{webhook.url}/hooks/{token}/no")
+    assert "NOT posted: the webhook answered HTTP 500" in send_notice(spec, project, outcome)
+    monkeypatch.setenv("BACKROOM_SECRET_CHAT_WEBHOOK", f"htp://{token}")
+    assert "NOT posted: URLError: unknown url type" in send_notice(spec, project, outcome)
+    monkeypatch.delenv("BACKROOM_SECRET_CHAT_WEBHOOK")
+    assert "NOT posted: secret 'chat_webhook' is not set" in send_notice(spec, project, outcome)
     notices = (project / "logs" / "notices.log").read_text()
     assert notices.count("posted to the webhook") == 1 and notices.count("NOT posted") == 3
     assert token not in notices   # the address is a secret: never written

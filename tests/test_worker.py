@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -47,6 +48,49 @@ def states(queue) -> dict[str, ItemState]:
 
 def runner_named(queue, name: str):
     return next((r for r in queue.runners() if r.name == name), None)
+
+
+def test_a_runner_tells_the_chat_channel_once_per_failure_streak_and_at_each_run_leaving_review(
+        project, secrets_env, tmp_path, webhook, monkeypatch):
+    """Nobody watches a runner service: a run that fails, or leaves items for a person, is posted to the
+    webhook set under notify: in backroom.yaml. A failing application is told once, not at each try of the
+    back-off."""
+    from runner.demo.sample_orders import write_orders_workbook
+
+    with (project / "backroom.yaml").open("a") as settings:
+        settings.write("notify: {webhook: {url_secret: chat_webhook}}\n")
+    monkeypatch.setenv("BACKROOM_SECRET_CHAT_WEBHOOK", f"{webhook.url}/hooks/ops")
+    rows = [["SO-9300001", "C001", "WID-100", 2, "12.50", "2026-12-01", "Normal", False, ""],
+            ["SO-9300002", "C013", "WID-100", 1, "12.50", "2026-12-01", "Normal", False, ""]]   # a closed account
+    book = write_orders_workbook(tmp_path / "orders.xlsx", rows)
+    with socket.socket() as probe:   # where BILLSYS will be: nothing answers there yet
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    queue_add(project, book)
+    worker = start_worker(project, "night-9", f"http://127.0.0.1:{port}")
+    queue = open_queue(f"sqlite:///{project / 'logs' / 'queue.sqlite3'}")
+    try:
+        wait_until(lambda: len(queue.runs("rekey-orders")) >= 3, 120, "three runs failing on the closed port", worker)
+        assert [b["outcome"] for b in webhook.bodies()] == ["environment"]
+        told = webhook.bodies()[0]
+        assert (told["bot"], told["started_by"]) == ("rekey-orders", "runner:night-9")
+        assert told["text"].startswith("Backroom: runner night-9 (rekey-orders) could not reach the application\n")
+        assert "told again only after a run goes well" in told["message"]
+        with start_billing(tmp_path, port=port) as app:
+            wait_until(lambda: states(queue) == {"SO-9300001": ItemState.DONE,
+                                                 "SO-9300002": ItemState.BUSINESS_EXCEPTION}, 120,
+                       "the orders worked once BILLSYS answers", worker)
+            wait_until(lambda: len(webhook.received) >= 2, 30, "the review notice", worker)
+            assert [o["reference"] for o in orders_in_db(app.settings.db_path)] == ["SO-9300001"]
+        review = webhook.bodies()[1]
+        assert (review["outcome"], review["exit_code"]) == ("items_for_review", 1)
+        assert "backroom queue list --state review --bot rekey-orders" in review["text"]
+        assert review["report"].endswith("report.html") and Path(review["report"]).exists()
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        worker.communicate(timeout=120)
+        queue.close()
+    assert len(webhook.received) == 2
 
 
 @pytest.mark.postgres

@@ -9,7 +9,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from loguru import logger
+
+from ..errors import BackroomError
+from ..project.settings import logs_folder
 from ..run import ChildEnded, ChildRun, Progress, RunRequest, new_run_id
+from ..run.notices import NOTICED_OUTCOMES, RunNotice, judge_ended, notice_settings, send_notice
 
 
 @dataclass
@@ -58,9 +63,26 @@ class Launcher:
             if isinstance(message, ChildEnded):
                 launch.ended = message
                 self.on_end(launch)
+                self._tell(launch)
                 return
             if message is not None:
                 launch.progress = message
+
+    def _tell(self, launch: Launch) -> None:
+        """A run that failed or left items for review is noticed like a scheduled one: the person who started it
+        may have closed the page. One they stopped themselves is not."""
+        outcome, message, code = judge_ended(launch.ended)
+        if outcome not in NOTICED_OUTCOMES:
+            return
+        run_dir = logs_folder(self.project) / launch.bot / launch.run_id
+        notice = RunNotice(f"console run by {launch.person}", f"console:{launch.person}", launch.bot, outcome, message,
+                           launch.started, time.time(), code, launch.input_name,
+                           str(run_dir) if run_dir.is_dir() else None)
+        try:
+            how = send_notice(notice_settings(self.project), self.project, notice)
+        except (BackroomError, OSError) as exc:   # a notice never takes the console down
+            how = f"NOT written: {exc}"
+        logger.info(f"console run {launch.bot}/{launch.run_id}: notice {how}")
 
     def get(self, bot: str, run_id: str) -> Launch | None:
         with self._lock:

@@ -96,6 +96,30 @@ class AuditSettings(_Strict):
     screenshots_keep_days: int | None = Field(default=None, ge=1)  # None: screenshots are kept for ever
 
 
+class EmailSettings(_Strict):
+    host: str = "localhost"
+    port: int = 25
+    sender: str = Field(alias="from")
+    to: list[str] = Field(min_length=1)
+    starttls: bool = False
+    user: str | None = None
+    password_secret: str | None = None   # the secret's name (BACKROOM_SECRET_<NAME> or the keyring)
+
+
+class WebhookSettings(_Strict):
+    # the secret holding the webhook's address (BACKROOM_SECRET_<NAME> or the keyring): chat tools put their
+    # token in it, so it is never written in a file
+    url_secret: str
+
+
+class NotifySettings(_Strict):
+    """Where notices of runs nobody watches go: a run that failed, passed its limit or left items for review."""
+
+    notices_file: str | None = None         # default: notices.log in the project's logs_dir
+    email: EmailSettings | None = None
+    webhook: WebhookSettings | None = None   # a JSON POST with "text", which chat tools' incoming webhooks accept
+
+
 class Settings(_Strict):
     browser: BrowserSettings = Field(default_factory=BrowserSettings)
     action_timeout_s: float = Field(default=10.0, gt=0)
@@ -111,6 +135,7 @@ class Settings(_Strict):
     console: ConsoleSettings = Field(default_factory=ConsoleSettings)
     audit: AuditSettings = Field(default_factory=AuditSettings)
     apps: dict[str, AppSettings] = Field(default_factory=dict)
+    notify: NotifySettings = Field(default_factory=NotifySettings)
 
     @model_validator(mode="before")
     @classmethod

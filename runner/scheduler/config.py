@@ -18,7 +18,7 @@ the file as a whole (not YAML, an unknown time zone) stops the scheduler before 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ..project.bot import list_bots
+from ..project.settings import NotifySettings
 from ..errors import ConfigurationError
 from ..project.yaml_source import LocatedDict, display_path, load_yaml, validate
 from .calendar import BusinessCalendar
@@ -66,31 +67,10 @@ class _JobSpec(_Strict):
     skip_holidays: bool = True
 
 
-class EmailSpec(_Strict):
-    host: str = "localhost"
-    port: int = 25
-    sender: str = Field(alias="from")
-    to: list[str] = Field(min_length=1)
-    starttls: bool = False
-    user: str | None = None
-    password_secret: str | None = None   # the secret's name (BACKROOM_SECRET_<NAME> or the keyring)
-
-
-class WebhookSpec(_Strict):
-    # the secret holding the webhook's address (BACKROOM_SECRET_<NAME> or the keyring): chat tools put their
-    # token in it, so it is never written in schedules.yaml
-    url_secret: str
-
-
-class NotifySpec(_Strict):
-    notices_file: str | None = None      # default: notices.log in the project's logs_dir
-    email: EmailSpec | None = None
-    webhook: WebhookSpec | None = None   # a JSON POST with "text", which chat tools' incoming webhooks accept
-
-
 class _FileSpec(_Strict):
     time_zone: str = "UTC"
-    notify: NotifySpec = Field(default_factory=NotifySpec)
+    # older projects set notices here; backroom.yaml's notify: wins (runner services and the console read it too)
+    notify: NotifySettings | None = None
     grace: str | int = "2h"
     holidays: list[date] = Field(default_factory=list)
     jobs: list[dict] = Field(default_factory=list)
@@ -138,7 +118,7 @@ class Schedules:
     calendar: BusinessCalendar
     jobs: list[Job]
     problems: list[str]              # jobs left out, each with its file:line
-    notify: NotifySpec = field(default_factory=NotifySpec)
+    notify: NotifySettings | None = None   # schedules.yaml's own notify: (older projects)
 
 
 def load_schedules(project: Path, path: Path | None = None) -> Schedules:

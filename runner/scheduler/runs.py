@@ -13,21 +13,16 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Callable
 
-from ..errors import ExitCode
 from ..project.settings import logs_folder
 from ..run import ChildEnded, ChildRun, RunRequest, new_run_id
+from ..run.notices import NOTICED_OUTCOMES, RunNotice, judge_ended
 from .config import Job
 
 STOP_GRACE_S = 30.0     # after SIGINT, how long a run may take to give its item back before it is killed
-
-OUTCOME_FOR_EXIT = {ExitCode.OK: "success", ExitCode.ITEMS_FAILED: "items_for_review",
-                    ExitCode.BAD_INPUT: "bad_input", ExitCode.ENVIRONMENT: "environment",
-                    ExitCode.INTERRUPTED: "stopped"}
-FAILED_OUTCOMES = {"bad_input", "environment", "timed_out", "crashed"}
-
 
 @dataclass
 class RunOutcome:
@@ -44,7 +39,11 @@ class RunOutcome:
 
     @property
     def needs_notice(self) -> bool:
-        return self.outcome in FAILED_OUTCOMES or self.outcome == "items_for_review"
+        return self.outcome in NOTICED_OUTCOMES
+
+    def notice(self, planned: datetime | None) -> RunNotice:
+        return RunNotice(self.job, f"scheduler:{self.job}", self.bot, self.outcome, self.message, self.started,
+                         self.finished, self.exit_code, self.input, self.run_dir, planned)
 
 
 def run_job(job: Job, project: Path, should_stop: Callable[[], bool] = lambda: False,
@@ -95,31 +94,14 @@ def _wait(child: ChildRun, limit_s: float, should_stop: Callable[[], bool], poll
 
 def _judge(ended: ChildEnded, how: str, job: Job) -> tuple[str, str, dict]:
     """(outcome, message, the run's exit code when it has one)"""
-    result, error = ended.result, ended.error
-    code = int(result.exit_code) if result is not None else \
-        ended.exit_status if ended.exit_status is not None else int(error.exit_code) if error else None
-    extra = {"exit_code": code}
-    if error is not None and error.kind == "BotBusyError":
-        return "locked", error.message, {}
+    kind, message, code = judge_ended(ended)
+    if ended.error is not None and ended.error.kind == "BotBusyError":
+        return "locked", ended.error.message, {}
     if how == "timed_out":
-        return "timed_out", f"still running after its limit of {job.max_run_time}; stopped", extra
+        return "timed_out", f"still running after its limit of {job.max_run_time}; stopped", {"exit_code": code}
     if how == "stopped":
-        return "stopped", "the scheduler was stopping; the run was asked to stop and did", extra
-    if error is not None and (error.kind in ("died", "") or error.exit_code == ExitCode.INTERNAL):
-        return "crashed", f"the run ended abnormally: {error.message}", extra
-    try:
-        kind = OUTCOME_FOR_EXIT[ExitCode(code)]
-    except (ValueError, KeyError):
-        return "crashed", f"the run ended abnormally (exit code {code})", extra
-    message = result.message if result is not None and result.message else \
-        error.message if error is not None else _MESSAGES[kind]
-    return kind, message, extra
-
-
-_MESSAGES = {"success": "every item done", "items_for_review": "finished; some items wait for a person",
-             "bad_input": "refused its input or definition (exit 2)",
-             "environment": "could not reach the application or the screen (exit 3)",
-             "stopped": "stopped (exit 130)"}
+        return "stopped", "the scheduler was stopping; the run was asked to stop and did", {"exit_code": code}
+    return kind, message, {"exit_code": code}
 
 
 def _log(project: Path, job: Job, outcome: RunOutcome) -> None:

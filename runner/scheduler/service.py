@@ -21,9 +21,9 @@ from loguru import logger
 from .arrivals import InboxWatch
 from .clock import Clock
 from .config import Job, Schedules
-from .notices import send_notice
 from .runs import RunOutcome, run_job
-from ..project.settings import logs_folder
+from ..project.settings import load_settings, logs_folder
+from ..run.notices import send_notice
 from .state import RunRecord, SchedulerState
 
 STATE_FILE = "scheduler.sqlite3"   # under the project's logs_dir
@@ -167,13 +167,19 @@ class Scheduler:
             logger.error(f"retention: not applied: {exc}")
 
     def _notify(self, outcome: RunOutcome, planned: datetime | None) -> None:
-        how = send_notice(self.schedules.notify, self.project, outcome, planned)
+        settings = load_settings(self.project)   # read now: a change of notify: applies without a restart
+        spec = settings.notify if "notify" in settings.model_fields_set or self.schedules.notify is None \
+            else self.schedules.notify
+        how = send_notice(spec, self.project, outcome.notice(planned))
         logger.info(f"{outcome.job}: notice written, {how}")
 
     def serve(self, poll_s: float = 1.0) -> None:
         """Run until stop() is called (the CLI calls it on SIGTERM and Ctrl-C)."""
         for problem in self.schedules.problems:
             logger.error(f"left out: {problem}")
+        if self.schedules.notify is not None:
+            logger.warning("schedules.yaml: notify: is used only while backroom.yaml has none; move it to backroom.yaml, "
+                           "where runner services and the console read it too")
         logger.info(f"scheduler started: {len(self.schedules.jobs)} job(s), time zone {self.schedules.time_zone}")
         # the heartbeat goes on while a run takes the loop for an hour: a thread of its own, with its own connection
         beating = threading.Thread(target=self._beat_until_stopped, args=(self.clock(),), name="scheduler-heartbeat",

@@ -27,6 +27,7 @@ from ..errors import BackroomError, ConfigurationError
 from ..project.bot import load_bot
 from ..project.settings import load_settings
 from ..run import BotBusyError, RunRequest, bot_lock, new_run_id, start_queued_run
+from ..run.notices import NOTICED_OUTCOMES, OUTCOME_FOR_EXIT, RunNotice, notice_settings, send_notice
 from ..run.prepare import prepare_bot
 from ..run.records import Progress
 from ..work_queue import RunnerRecord, WorkQueue, open_queue
@@ -152,6 +153,7 @@ class RunnerService:
             self.working = (bot, p.current, run_id)
 
         self.working = (bot, None, None)
+        started = time.time()
         try:
             # its own lock: runs started by a person or a schedule work the same queue beside it; but one screen
             # is one run's, so a desktop bot without a virtual screen takes the bot's lock
@@ -161,10 +163,14 @@ class RunnerService:
             return False   # another run has this screen (or this runner's name): it works the same queue
         except BackroomError as exc:
             self._back_off(bot, f"run {run_id} of {bot} stopped: {exc.message}")
+            outcome = OUTCOME_FOR_EXIT.get(exc.exit_code, "crashed")
+            self._notify(bot, outcome if outcome in NOTICED_OUTCOMES else "crashed", exc.message, started,
+                         int(exc.exit_code), None)
             return True
         except Exception as exc:  # noqa: BLE001 - a defect in one run must not end the service
             logger.opt(exception=exc).error(f"run {run_id} of {bot}: internal error")
             self._back_off(bot, f"run {run_id} of {bot}: internal error: {exc!r}")
+            self._notify(bot, "crashed", f"internal error: {exc!r}", started, None, None)
             return True
         finally:
             self.working = (None, None, None)
@@ -176,7 +182,27 @@ class RunnerService:
             self._back_off(bot, f"run {result.run_id} of {bot} stopped: {result.message}")
         else:
             self.failures.pop(bot, None)
+        outcome = OUTCOME_FOR_EXIT.get(result.exit_code, "crashed")
+        if outcome in NOTICED_OUTCOMES and not (outcome != "items_for_review" and self.stopping.is_set()):
+            self._notify(bot, outcome, result.message or result.counts.text(), started, int(result.exit_code),
+                         str((self.project / result.run_dir).resolve()))   # a path anyone reading it can open
         return True
+
+    def _notify(self, bot: str, outcome: str, message: str, started: float, exit_code: int | None,
+                run_dir: str | None) -> None:
+        """Items for review are told every time (each needs a person); a failure only when it starts a streak,
+        not at every try of a back-off, until a run goes well again."""
+        if outcome != "items_for_review" and self.failures.get(bot, 0) > 1:
+            return
+        if outcome != "items_for_review":
+            message += "; tried again with growing waits, told again only after a run goes well"
+        notice = RunNotice(f"runner {self.options.name}", f"runner:{self.options.name}", bot, outcome, message,
+                           started, time.time(), exit_code, None, run_dir)
+        try:
+            how = send_notice(notice_settings(self.project), self.project, notice)
+        except (BackroomError, OSError) as exc:   # a notice never stops the work
+            how = f"NOT written: {exc}"
+        logger.info(f"runner {self.options.name}: notice for {bot} ({outcome}): {how}")
 
     def _back_off(self, bot: str, message: str) -> None:
         self.failures[bot] = self.failures.get(bot, 0) + 1
