@@ -2,11 +2,12 @@
 
 Intake of 100,000 rows from a workbook (reading and type-checking the workbook, then queueing),
 claim + complete per second with one runner, and under contention (1, 4 and 16 runners claiming
-from one queue at once, each with its own connection: every item claimed once is checked), each
-beside a baseline measured in the same run: the bare statements the queue cannot do without (the
-rows inserted in one transaction; one UPDATE per claim and per completion). PostgreSQL is a
-throwaway server started for the run (initdb, pg_ctl; as the postgres user under root), or the
-one named by --postgres-url (an empty database: the benchmark fills it).
+from one queue at once, each with its own connection: every item claimed once is checked), and the
+console's queue page looking up one reference among them all. Each beside a baseline measured in
+the same run: the bare statements the queue cannot do without (the rows inserted in one
+transaction; one UPDATE per claim and per completion), and every item read and filtered in Python.
+PostgreSQL is a throwaway server started for the run (initdb, pg_ctl; as the postgres user under
+root), or the one named by --postgres-url (an empty database: the benchmark fills it).
 
     .venv/bin/python benchmarks/queue_benchmark.py [--rows 100000] [--claims 20000] [--postgres-url URL]
 """
@@ -14,7 +15,9 @@ one named by --postgres-url (an empty database: the benchmark fills it).
 from __future__ import annotations
 
 import argparse
+import json
 import sqlite3
+import statistics
 import sys
 import tempfile
 import threading
@@ -30,7 +33,7 @@ from runner.demo.sample_orders import HEADERS, sample_rows  # noqa: E402
 from runner.project.bot import load_bot  # noqa: E402
 from runner.intake.workbook import read_workbook  # noqa: E402
 from runner.intake.work_item import WorkItem  # noqa: E402
-from runner.work_queue import open_queue  # noqa: E402
+from runner.work_queue import ItemQuery, open_queue  # noqa: E402
 
 CLAIMERS = (1, 4, 16)
 
@@ -109,6 +112,7 @@ def measure(url: str, items: list, claims: int) -> dict[str, float]:
                 item = queue.claim("bench", "bench:1:run", 300, "run")
                 queue.complete(item.id, "bench:1:run", {"vars": {"confirmation": "CNF"}})
         figures["claim"] = timed(claim_complete)[0]
+        figures["find"], figures["read all"] = look_ups(queue, items)
     finally:
         queue.close()
     for runners in CLAIMERS:
@@ -139,6 +143,23 @@ def measure(url: str, items: list, claims: int) -> dict[str, float]:
             raise SystemExit(f"{runners} runners on {url.split('://')[0]}: {claims - len(set(everything))} items "
                              "never claimed")
     return figures
+
+
+def look_ups(queue, items: list, rounds: int = 3) -> tuple[float, float]:
+    """The console's queue page: one reference searched among every item, by the database (find_items) and
+    by reading every item and filtering here (the baseline); medians of round-robin rounds."""
+    wanted = items[len(items) // 2].reference
+
+    def read_all() -> list:
+        found = [i for i in queue.items() if wanted.lower() in i.reference.lower()
+                 or wanted.lower() in json.dumps(i.data, default=str).lower()]
+        return sorted(found, key=lambda i: -i.updated_at)[:500]
+
+    found_s, read_s = [], []
+    for _ in range(rounds):
+        found_s.append(timed(lambda: queue.find_items(ItemQuery(text=wanted)))[0])
+        read_s.append(timed(read_all)[0])
+    return statistics.median(found_s), statistics.median(read_s)
 
 
 def postgres_for_the_run(url: str | None):
@@ -202,6 +223,9 @@ def main() -> None:
     for runners in CLAIMERS:
         line(f"  {runners} runner(s) at once: items/s, twice",
              lambda b, n=runners: f"{claims / results[b][f'contended {n}']:,.0f} {results[b][f'twice {n}']:.0f}")
+    line("queue page look-up (one reference): s, vs",
+         lambda b: f"{results[b]['find']:.3f} {results[b]['read all'] / results[b]['find']:.1f}x faster")
+    line("  read every item, filter here (baseline): s", lambda b: f"{results[b]['read all']:.3f}")
     line("bare insert (baseline): rows/s", lambda b: f"{rows / bare[b][0]:,.0f}")
     line("bare 2 updates (baseline): items/s", lambda b: f"{claims / bare[b][1]:,.0f}")
 

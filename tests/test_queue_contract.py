@@ -15,7 +15,7 @@ import pytest
 from runner.intake.work_item import WorkItem
 from runner.errors import ConfigurationError
 from runner.project.settings import load_settings
-from runner.work_queue import AGE_BUCKETS, ItemState, QueueError, age_bucket, describe_queue, open_queue, queue_exists
+from runner.work_queue import AGE_BUCKETS, ItemQuery, ItemState, QueueError, age_bucket, describe_queue, open_queue, queue_exists
 
 from .postgres_server import postgres_database
 
@@ -79,6 +79,38 @@ def test_the_states_of_many_references_are_read_at_once_and_unknown_ones_left_ou
     assert states[claimed.reference] == ItemState.DONE
     assert sum(state == ItemState.PENDING for state in states.values()) == 1202
     assert queue.states_of("bot", []) == {}
+
+
+def test_items_are_found_by_bot_state_age_and_text_in_the_database_review_first(queue, clock):
+    queue.intake("bot", items("SO-100", "SO-101", "SO-102"), "intake:monday.xlsx")
+    clock.now += 3600
+    queue.intake("bot", [WorkItem("SO_200", {"customer": "Ærø Trading", "qty": 1}, "tuesday.xlsx row 2"),
+                         WorkItem("SO%201", {"customer": "Acme", "qty": 2}, "tuesday.xlsx row 3")], "intake:tuesday.xlsx")
+    queue.intake("other", items("SO-100"), "intake:other.xlsx")
+    first = queue.claim("bot", "me", 60, "run-1")          # SO-100 (the oldest): to review with a message
+    queue.business_exception(first.id, "me", "customer C999 is closed")
+    clock.now += 10
+    second = queue.claim("bot", "me", 60, "run-1")
+    queue.complete(second.id, "me", {"vars": {}}, "")
+
+    def refs(**asked):
+        found = queue.find_items(ItemQuery(**asked))
+        return found.matched, [(i.bot, i.reference) for i in found.items]
+
+    every = refs()
+    assert every[0] == 6 and every[1][0] == ("bot", "SO-100")      # what needs a person first
+    assert every[1][1] == ("bot", "SO-101")                        # then the newest change
+    assert refs(bot="bot", states=(ItemState.PENDING,)) == (3, [("bot", r) for r in ("SO%201", "SO_200", "SO-102")])
+    assert refs(created_before=clock.now - 1800)[0] == 3            # monday's three
+    assert refs(text="c999") == (1, [("bot", "SO-100")])          # the message, any case
+    assert refs(text="tuesday.xlsx")[0] == 2                        # the source
+    assert refs(text="ACME") == (1, [("bot", "SO%201")])           # the data, any case
+    assert refs(text="Ærø") == (1, [("bot", "SO_200")])
+    assert refs(text="SO_2") == (1, [("bot", "SO_200")])           # _ and % are the text's own, not wildcards
+    assert refs(text="SO%2") == (1, [("bot", "SO%201")])
+    assert refs(text="12.50")[0] == 4                               # money in the data, as stored
+    found = queue.find_items(ItemQuery(limit=2))
+    assert found.matched == 6 and len(found.items) == 2
 
 
 def test_an_input_mixing_new_known_and_repeated_rows_is_sorted_row_by_row(queue):

@@ -4,7 +4,6 @@ for all of them, each decision still kept in its own item's history and the cons
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass
 
@@ -14,7 +13,7 @@ from flask_login import current_user
 from ..engine.commit_guard import person_must_check
 from ..errors import BackroomError
 from ..project.bot import list_bots, load_bot
-from ..work_queue import ItemState, QueuedItem, age_text, open_queue
+from ..work_queue import ItemQuery, ItemState, age_text, open_queue
 from ..work_queue.base import REVIEW_STATES
 from .context import allowed, console, record
 
@@ -43,15 +42,11 @@ class QueueFilter:
         return cls(args.get("bot", "").strip(), state if state in STATES else "", age if age in AGES else "",
                    args.get("text", "").strip())
 
-    def matches(self, item: QueuedItem, now: float) -> bool:
-        if self.older_than and now - item.created_at < AGES[self.older_than]:
-            return False
-        if not self.text:
-            return True
-        needle = self.text.casefold()
-        # the reference, what the item says about itself, and its data as stored
-        return any(needle in (part or "").casefold() for part in (item.reference, item.last_error, item.source,
-                                                                   json.dumps(item.data, default=str, ensure_ascii=False)))
+    def query(self, now: float) -> ItemQuery:
+        """The filter as the queue's database answers it (reference, message, source and data hold the text)."""
+        return ItemQuery(bot=self.bot or None, states=STATES[self.state] if self.state else (),
+                         created_before=now - AGES[self.older_than] if self.older_than else None, text=self.text,
+                         limit=SHOWN_AT_MOST)
 
 
 def _open():
@@ -63,15 +58,13 @@ def _open():
 @allowed("view", "queue_list")
 def queue_list():
     wanted = QueueFilter.from_args(request.args)
+    now = time.time()
     queue = _open()
     try:
-        items = queue.items(wanted.bot or None, list(STATES[wanted.state]) if wanted.state else None)
+        found = queue.find_items(wanted.query(now))   # what needs a person first, then the newest change
     finally:
         queue.close()
-    now = time.time()
-    found = [item for item in items if wanted.matches(item, now)]
-    found.sort(key=lambda i: (i.state not in REVIEW_STATES, -i.updated_at))   # what needs a person first
-    return render_template("console/queue.html", items=found[:SHOWN_AT_MOST], matched=len(found), wanted=wanted,
+    return render_template("console/queue.html", items=found.items, matched=found.matched, wanted=wanted,
                            bots=list_bots(console().project), states=STATES, state_words=STATE_WORDS,
                            ages=AGES, age=lambda i: age_text(now - i.created_at), query=request.query_string.decode())
 

@@ -80,6 +80,25 @@ class QueuedItem:
         return WorkItem(self.reference, self.data, self.source)
 
 
+@dataclass(frozen=True)
+class ItemQuery:
+    """Items as the console's queue page asks for them: of one bot or all, in some states, created before a
+    moment, holding a text (any case) in their reference, message, source or data; those that need a person
+    first, then the newest change first, at most `limit` of them."""
+
+    bot: str | None = None
+    states: tuple[ItemState, ...] = ()
+    created_before: float | None = None
+    text: str = ""
+    limit: int = 500
+
+
+@dataclass
+class FoundItems:
+    matched: int              # how many items match, of which `items` are the first `limit`
+    items: list[QueuedItem]
+
+
 @dataclass
 class StateChange:
     at: float
@@ -194,6 +213,8 @@ class WorkQueue(Protocol):
     # another item of this bot whose recorded result read `value` into `variable` (a key read must be unique)
     def holder_of(self, bot: str, variable: str, value: str, other_than: str) -> str | None: ...
     def items(self, bot: str | None = None, states: list[ItemState] | None = None) -> list[QueuedItem]: ...
+    # filtered and sorted by the database, so a queue of a hundred thousand items is not read to show a page
+    def find_items(self, query: ItemQuery) -> FoundItems: ...
     # where each of these references of a bot stands (those not in the queue are left out)
     def states_of(self, bot: str, references: list[str]) -> dict[str, ItemState]: ...
     def history(self, bot: str, reference: str) -> list[StateChange]: ...

@@ -24,8 +24,8 @@ from typing import Any
 
 from ..errors import ConfigurationError
 from ..intake.work_item import WorkItem
-from .base import (REVIEW_STATES, EvidenceHead, IntakeReport, ItemState, LeaseLost, QueueError, QueuedItem, ReviewReport,
-                   RunnerRecord, RunRecord, StateChange)
+from .base import (REVIEW_STATES, EvidenceHead, FoundItems, IntakeReport, ItemQuery, ItemState, LeaseLost, QueueError,
+                   QueuedItem, ReviewReport, RunnerRecord, RunRecord, StateChange)
 
 
 # -- item data survives the round trip with its types (money stays Decimal, dates stay dates)
@@ -695,6 +695,30 @@ class SQLWorkQueue:
             sql += f" AND state IN ({', '.join('?' * len(states))})"
             args += [ItemState(s).value for s in states]
         return [self._item(r) for r in self._run(self.conn, sql + " ORDER BY created_at, id", args).fetchall()]
+
+    def find_items(self, query: ItemQuery) -> FoundItems:
+        where, args = "1 = 1", list[Any]()
+        if query.bot:
+            where += " AND bot = ?"
+            args.append(query.bot)
+        if query.states:
+            where += f" AND state IN ({', '.join('?' * len(query.states))})"
+            args += [ItemState(s).value for s in query.states]
+        if query.created_before is not None:
+            where += " AND created_at < ?"
+            args.append(query.created_before)
+        if query.text:
+            # lower() on both sides: PostgreSQL's LIKE minds case; '!' escapes the text's own % and _
+            needle = "%" + query.text.lower().replace("!", "!!").replace("%", "!%").replace("_", "!_") + "%"
+            where += " AND (" + " OR ".join(f"lower(COALESCE({column}, '')) LIKE ? ESCAPE '!'"
+                                            for column in ("reference", "last_error", "source", "data")) + ")"
+            args += [needle] * 4
+        matched = self._run(self.conn, f"SELECT COUNT(*) AS n FROM items WHERE {where}", args).fetchone()["n"]
+        review = ", ".join(f"'{state.value}'" for state in REVIEW_STATES)
+        rows = self._run(self.conn, f"SELECT * FROM items WHERE {where} ORDER BY CASE WHEN state IN ({review}) "
+                                    "THEN 0 ELSE 1 END, updated_at DESC, id DESC LIMIT ?",
+                         [*args, query.limit]).fetchall()
+        return FoundItems(int(matched), [self._item(r) for r in rows])
 
     def states_of(self, bot: str, references: list[str]) -> dict[str, ItemState]:
         found: dict[str, ItemState] = {}

@@ -29,6 +29,9 @@ class SQLiteWorkQueue(SQLWorkQueue):
         self.clock = clock
         self.conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
         self.conn.row_factory = sqlite3.Row
+        # SQLite's own lower() folds ASCII letters only: a clerk searching "müller" means "Müller" too
+        self.conn.create_function("lower", 1, lambda text: text.lower() if isinstance(text, str) else text,
+                                  deterministic=True)
         self.conn.execute("PRAGMA journal_mode=WAL")
         self.conn.execute("PRAGMA synchronous=NORMAL")  # durable across a killed process
         self.conn.execute("PRAGMA busy_timeout=30000")
