@@ -79,6 +79,9 @@ def test_the_states_of_many_references_are_read_at_once_and_unknown_ones_left_ou
     assert states[claimed.reference] == ItemState.DONE
     assert sum(state == ItemState.PENDING for state in states.values()) == 1202
     assert queue.states_of("bot", []) == {}
+    waiting = queue.waiting_references("bot")   # what is still to be worked, oldest first
+    assert len(waiting) == 1202 and claimed.reference not in waiting and waiting == sorted(waiting)
+    assert queue.waiting_references("nobody") == []
 
 
 def test_items_are_found_by_bot_state_age_and_text_in_the_database_review_first(queue, clock):

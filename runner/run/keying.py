@@ -19,7 +19,7 @@ from ..engine.attempt import ItemHooks
 from ..engine.core import Engine
 from ..errors import StepFailure, SystemException
 from ..intake.work_item import WorkItem
-from ..work_queue import ItemState, LeaseLost, QueuedItem, WorkQueue
+from ..work_queue import LeaseLost, QueuedItem, WorkQueue
 from ..work_queue.counts import count_items
 from .outcomes import (input_outcomes, keying_exit_code, output_values, queue_outcome, write_documents,
                        write_results_workbook)
@@ -84,7 +84,7 @@ def _key_items(session: RunSession, queue: WorkQueue, plan: WorkPlan | None, inp
         input_items = _input_items_as_queued(queue, bot, plan, prepared.intake.items, rejected)
         rows = len(prepared.intake.items) + len(rejected)
     # the run answers for its input's items and for every item of the bot waiting in the queue, which it works too
-    waiting = {queued.reference: None for queued in queue.items(bot.name, [ItemState.PENDING, ItemState.IN_PROGRESS])}
+    waiting = dict.fromkeys(queue.waiting_references(bot.name))
     in_processes = session.workers > 1 and "desktop" in session.drivers   # a screen per desktop worker
     tally = RunTally({**input_items, **waiting}, rejected, on_progress, bot.unit, rows,
                      shared_stop_flag() if in_processes else None)
@@ -116,7 +116,7 @@ def _key_items(session: RunSession, queue: WorkQueue, plan: WorkPlan | None, inp
         if work_item not in worked:
             session.emit("item", "not_started", item=work_item, message=session.message or "not worked in this run")
     if session.stop_requested and session.abort is None:   # what a person who stopped it needs to know next
-        left = len(queue.items(bot.name, [ItemState.PENDING, ItemState.IN_PROGRESS]))
+        left = len(queue.waiting_references(bot.name))
         session.message += f"; {left} item(s) left in the queue" if left else "; nothing was left to do"
     exit_code = keying_exit_code(results, session.abort, session.stop_requested)
     # where each item stands now (an item in the queue may have moved while the run worked), counted once
@@ -198,7 +198,7 @@ def _queue_input(session: RunSession, queue: WorkQueue, plan: WorkPlan, input_na
     assert prepared.intake is not None
     queued = queue_plan(queue, bot, plan, input_name)
     intake, review, superseded = queued.intake, queued.review, queued.superseded
-    waiting = len(queue.items(bot.name, [ItemState.PENDING, ItemState.IN_PROGRESS]))
+    waiting = len(queue.waiting_references(bot.name))
     session.emit("run", "started", data={
         "bot": bot.name, "input": str(request.input_path), "items": len(plan.items),
         "rows": len(prepared.intake.items), "rejected": rejected, "policy": session.policy,
@@ -230,7 +230,7 @@ def _queue_input(session: RunSession, queue: WorkQueue, plan: WorkPlan, input_na
 def _announce_queued_run(session: RunSession, queue: WorkQueue) -> None:
     """The first event of a run with no input: it works what the queue holds for the bot."""
     request, bot = session.request, session.bot
-    waiting = len(queue.items(bot.name, [ItemState.PENDING, ItemState.IN_PROGRESS]))
+    waiting = len(queue.waiting_references(bot.name))
     session.emit("run", "started", data={
         "bot": bot.name, "input": "", "from_queue": True, "items": 0, "rows": 0, "rejected": 0,
         "policy": session.policy, "started_by": request.started_by, "apps": session.prepared.apps,

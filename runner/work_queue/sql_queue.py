@@ -720,6 +720,11 @@ class SQLWorkQueue:
                          [*args, query.limit]).fetchall()
         return FoundItems(int(matched), [self._item(r) for r in rows])
 
+    def waiting_references(self, bot: str) -> list[str]:
+        rows = self._run(self.conn, "SELECT reference FROM items WHERE bot = ? AND state IN ('pending', 'in_progress') "
+                                    "ORDER BY created_at, id", (bot,)).fetchall()
+        return [row["reference"] for row in rows]
+
     def states_of(self, bot: str, references: list[str]) -> dict[str, ItemState]:
         found: dict[str, ItemState] = {}
         unique = sorted(set(references))
