@@ -238,3 +238,36 @@ def test_the_readmes_notify_settings_are_what_backroom_yaml_accepts(project):
     notify = load_settings(project).notify
     assert (notify.email.to, notify.email.password_secret, notify.webhook.url_secret) == \
         (["ops@example.com"], "smtp_password", "chat_webhook")
+
+
+def test_two_schedulers_started_by_mistake_are_both_seen_and_a_dead_one_is_not_called_running(project):
+    """Each scheduler beats in a row of its own: the status names a second one running for the same project,
+    leaves out one whose process is gone, and says stopped once the last one stopped."""
+    import os
+    import socket
+    import subprocess
+
+    from runner.scheduler.liveness import scheduler_life
+
+    host, now = socket.gethostname(), time.time()
+    other = subprocess.Popen(["sleep", "60"])       # a live process standing for a second scheduler
+    gone = subprocess.Popen(["true"])
+    gone.wait()                                     # a scheduler killed without a word
+    state = SchedulerState(project / "logs" / "scheduler.sqlite3")
+    try:
+        state.beat(host, os.getpid(), now - 60, now, "next: nightly orders at 02:00")
+        state.beat(host, other.pid, now - 30, now - 1, "next: nightly orders at 02:00")
+        state.beat(host, gone.pid, now - 90, now - 2, "")
+        said = scheduler_life(project, now).text()
+        assert said.startswith(f"running on {host} (pid {os.getpid()}); next: nightly orders at 02:00")
+        assert f"also running on {host} (pid {other.pid}): one scheduler per project is enough" in said
+        assert str(gone.pid) not in said
+        other.kill()
+        other.wait()
+        assert "also running" not in scheduler_life(project, now).text()
+        state.beat(host, os.getpid(), now - 60, now + 1, "", stopped=True)
+        assert scheduler_life(project, now + 1).text() == "stopped (just now)"
+    finally:
+        if other.poll() is None:
+            other.kill()
+        state.close()

@@ -29,10 +29,15 @@ class SchedulerLife:
     pid: int = 0
     heard_ago_s: float = 0.0
     doing: str = ""      # what runs now, or next
+    also_running: tuple[str, ...] = ()   # other schedulers of this project running at once: "host (pid N)"
 
     def text(self) -> str:
         if self.status == "running":
-            return f"running on {self.host} (pid {self.pid})" + (f"; {self.doing}" if self.doing else "")
+            said = f"running on {self.host} (pid {self.pid})" + (f"; {self.doing}" if self.doing else "")
+            if self.also_running:
+                said += (f"; also running on {', '.join(self.also_running)}: one scheduler per project is enough "
+                         "(each bot still runs once at a time), stop the others")
+            return said
         if self.status == "stopped":
             return f"stopped ({_ago(self.heard_ago_s)})"
         if self.status == "lost":
@@ -53,18 +58,25 @@ def _process_gone(host: str, pid: int) -> bool:
     return False
 
 
+def _status(row, now: float) -> str:
+    heard = max(0.0, now - row["beat"])
+    return "stopped" if row["stopped"] else \
+        "lost" if heard > LOST_AFTER_S or _process_gone(row["host"], row["pid"]) else "running"
+
+
 def scheduler_life(project: Path, now: float) -> SchedulerLife:
     path = logs_folder(Path(project)) / STATE_FILE
     if not path.exists():
         return SchedulerLife("never")
     state = SchedulerState(path)
     try:
-        row = state.last_beat()
+        rows = state.beats()
     finally:
         state.close()
-    if row is None:
+    if not rows:
         return SchedulerLife("never")
-    heard = max(0.0, now - row["beat"])
-    status = "stopped" if row["stopped"] else \
-        "lost" if heard > LOST_AFTER_S or _process_gone(row["host"], row["pid"]) else "running"
-    return SchedulerLife(status, row["host"], row["pid"], heard, row["next_text"])
+    judged = [(row, _status(row, now)) for row in rows]
+    running = [row for row, status in judged if status == "running"]
+    row, status = (running[0], "running") if running else judged[0]   # a running one, else the newest heard of
+    return SchedulerLife(status, row["host"], row["pid"], max(0.0, now - row["beat"]), row["next_text"],
+                         tuple(f"{other['host']} (pid {other['pid']})" for other in running[1:]))

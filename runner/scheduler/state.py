@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+FORGET_SCHEDULERS_AFTER_S = 7 * 86400   # a scheduler not heard of for a week is forgotten
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (name TEXT PRIMARY KEY, first_seen TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS runs (
@@ -22,9 +24,9 @@ CREATE TABLE IF NOT EXISTS runs (
 );
 CREATE INDEX IF NOT EXISTS runs_job ON runs(job, id);
 CREATE TABLE IF NOT EXISTS paused (job TEXT PRIMARY KEY, by TEXT NOT NULL, at REAL NOT NULL, reason TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS alive (          -- the scheduler's own heartbeat: one row, the latest scheduler
-    one INTEGER PRIMARY KEY CHECK (one = 1), host TEXT NOT NULL, pid INTEGER NOT NULL, started REAL NOT NULL,
-    beat REAL NOT NULL, stopped INTEGER NOT NULL DEFAULT 0, next_text TEXT NOT NULL DEFAULT ''
+CREATE TABLE IF NOT EXISTS schedulers (     -- each scheduler's heartbeat: two started by mistake are both seen
+    host TEXT NOT NULL, pid INTEGER NOT NULL, started REAL NOT NULL, beat REAL NOT NULL,
+    stopped INTEGER NOT NULL DEFAULT 0, next_text TEXT NOT NULL DEFAULT '', PRIMARY KEY (host, pid)
 );
 CREATE TABLE IF NOT EXISTS arrivals (       -- files a watched inbox's job has run, by name, size and time
     job TEXT NOT NULL, file TEXT NOT NULL, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,
@@ -88,11 +90,15 @@ class SchedulerState:
 
     def beat(self, host: str, pid: int, started: float, at: float, next_text: str, stopped: bool = False) -> None:
         """The scheduler says it is alive (every few seconds), what runs next, and at the end that it stopped."""
-        self.conn.execute("INSERT OR REPLACE INTO alive(one, host, pid, started, beat, stopped, next_text) "
-                          "VALUES (1, ?, ?, ?, ?, ?, ?)", (host, pid, started, at, int(stopped), next_text))
+        self.conn.execute("INSERT OR REPLACE INTO schedulers(host, pid, started, beat, stopped, next_text) "
+                          "VALUES (?, ?, ?, ?, ?, ?)", (host, pid, started, at, int(stopped), next_text))
+        # the others that stopped long ago are history the status does not need
+        self.conn.execute("DELETE FROM schedulers WHERE beat < ? AND NOT (host = ? AND pid = ?)",
+                          (at - FORGET_SCHEDULERS_AFTER_S, host, pid))
 
-    def last_beat(self) -> sqlite3.Row | None:
-        return self.conn.execute("SELECT * FROM alive WHERE one = 1").fetchone()
+    def beats(self) -> list[sqlite3.Row]:
+        """Every scheduler's last heartbeat, the newest first."""
+        return self.conn.execute("SELECT * FROM schedulers ORDER BY beat DESC").fetchall()
 
     def arrival_taken(self, job: str, file: str, size: int, mtime_ns: int) -> bool:
         return self.conn.execute("SELECT 1 FROM arrivals WHERE job = ? AND file = ? AND size = ? AND mtime_ns = ?",
