@@ -264,3 +264,61 @@ def test_queue_objects_of_one_process_share_pooled_connections_and_never_get_a_d
         assert len(queue.items("bot")) == 10
     finally:
         queue.close()
+
+
+@pytest.mark.postgres
+def test_sealers_on_a_share_that_ignores_file_locks_keep_one_chain_through_the_queues_lock(project, monkeypatch):
+    """Two machines seal runs of one bot into one shared folder whose file locks do nothing (some SMB shares). The
+    queue's evidence lock, held on the server, still puts each run after the one before, and the chain's head in
+    the queue is its last line: verify finds nothing wrong."""
+    import contextlib
+    import threading
+
+    from runner.audit import manifest
+    from runner.audit.events import AuditEvent, AuditTrail
+    from runner.audit.signing import load_signer, load_verifier
+    from runner.audit.verify import verify_bot_chain
+    from runner.project.secrets import Redactor
+    from runner.project.settings import load_settings
+    from runner.work_queue import EvidenceHead
+
+    url = postgres_database()
+    settings = load_settings(project)
+    signer = load_signer(settings, project)
+    monkeypatch.setattr(manifest, "FileLock", lambda path: contextlib.nullcontext())   # the share's locks: none
+    bot_dir = project / "logs" / "rekey-orders"
+    start = threading.Barrier(2)
+
+    def machine(name: str) -> None:
+        queue = open_queue(url)
+        try:
+            start.wait()
+            for n in range(12):
+                run_dir = bot_dir / f"20261127-0100{n:02d}-{name}"
+                trail = AuditTrail(run_dir.name, run_dir, Redactor())
+                trail.emit(AuditEvent(run=run_dir.name, seq=trail.next_seq(), kind="run", outcome="started"))
+                trail.close()
+                with queue.evidence_lock("rekey-orders"):
+                    seal = manifest.seal_run(run_dir, run_dir.name, "rekey-orders", trail.written, trail.last_hash,
+                                             signer)
+                    queue.record_evidence_head(EvidenceHead(seal.bot, seal.run, seal.chain_length, seal.line_sha256))
+        finally:
+            queue.close()
+
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(machine, ["node-a", "node-b"]))
+    queue = open_queue(url)
+    try:
+        head = queue.evidence_heads()["rekey-orders"]
+        # while one holds the lock, the server shows it to everyone; once left, it is gone
+        with queue.evidence_lock("rekey-orders"):
+            other = open_queue(url)
+            held = other.conn.execute("SELECT count(*) AS n FROM pg_locks WHERE locktype = 'advisory'"
+                                      " AND granted").fetchone()["n"]
+        left = other.conn.execute("SELECT count(*) AS n FROM pg_locks WHERE locktype = 'advisory'").fetchone()["n"]
+        other.close()
+    finally:
+        queue.close()
+    assert (held, left) == (1, 0)
+    assert head.chain_length == 24 and len(manifest.chain_entries(bot_dir)) == 24
+    assert verify_bot_chain(bot_dir, load_verifier(settings, project), head) == []

@@ -134,13 +134,14 @@ def close(run: str = typer.Argument(..., help="The killed run's id or folder."),
     """Seal what a killed run left, with who closed it, when and why: verification then shows the
     closure instead of an unfinished run. Refuses a run whose events are not intact."""
     from ..audit.closing import close_killed_run
-    from ..run import record_chain_head, run_is_running
+    from ..run import chain_sealing, run_is_running
 
     logs, settings = _logs(project)
     run_dir = find_run_dir(logs, run)
-    closure, seal = close_killed_run(project, settings, run_dir, reason=reason, by=by,
-                                     running=run_is_running(run_dir))
-    record_chain_head(settings.queue_url, Path(project), seal)
+    with chain_sealing(settings.queue_url, Path(project), run_dir.parent.name) as record_head:
+        closure, seal = close_killed_run(project, settings, run_dir, reason=reason, by=by,
+                                         running=run_is_running(run_dir))
+        record_head(seal)
     _say(f"Closed {run_dir.parent.name}/{run_dir.name}: killed at {closure['killed_at']}, sealed up to event "
          f"{closure['events']}, closed by {by}.", "green")
 

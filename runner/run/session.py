@@ -21,10 +21,10 @@ from __future__ import annotations
 import re
 import secrets as _random
 import socket
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Iterator
 
 from ..audit.events import AuditEvent, AuditTrail
 from ..audit.manifest import seal_run
@@ -202,13 +202,13 @@ class RunSession:
     def _seal_and_register(self, outcome: str) -> None:
         """After the last file of the run is written: the signed manifest, the run in its bot's chain, that chain's
         new head in the queue, and the run's outcome in the run registry (one visit to the queue for both)."""
-        seal = None if self.signer is None else seal_run(
-            self.run_dir, self.run_id, self.bot.name, self.trail.written, self.trail.last_hash, self.signer,
-            written_sha256=self.trail.written_sha256)
         queue = self.open_queue()
         try:
-            if seal is not None:
-                queue.record_evidence_head(EvidenceHead(seal.bot, seal.run, seal.chain_length, seal.line_sha256))
+            if self.signer is not None:
+                with queue.evidence_lock(self.bot.name):   # the chain's next line and its head, one sealer at a time
+                    seal = seal_run(self.run_dir, self.run_id, self.bot.name, self.trail.written, self.trail.last_hash,
+                                    self.signer, written_sha256=self.trail.written_sha256)
+                    queue.record_evidence_head(EvidenceHead(seal.bot, seal.run, seal.chain_length, seal.line_sha256))
             self._register(outcome, queue)
         finally:
             queue.close()
@@ -255,11 +255,14 @@ def why_stopped(exc: BaseException, redactor: Redactor) -> str:
     return redactor.scrub(str(exc).splitlines()[0]) if str(exc) else type(exc).__name__
 
 
-def record_chain_head(queue_url: str | Path, project: Path, seal) -> None:
-    """The bot's new chain head, kept in the queue outside the bot's folder: a deleted newest run, or a
-    deleted bot folder, no longer goes unnoticed."""
+@contextmanager
+def chain_sealing(queue_url: str | Path, project: Path, bot: str) -> Iterator[Callable[[Any], None]]:
+    """The bot's evidence lock held while a run is added to its chain (audit close); the function given records
+    the chain's new head in the queue, outside the bot's folder, so a deleted newest run or bot folder is noticed."""
     queue = open_queue(queue_url, project)
     try:
-        queue.record_evidence_head(EvidenceHead(seal.bot, seal.run, seal.chain_length, seal.line_sha256))
+        with queue.evidence_lock(bot):
+            yield lambda seal: queue.record_evidence_head(
+                EvidenceHead(seal.bot, seal.run, seal.chain_length, seal.line_sha256))
     finally:
         queue.close()

@@ -3,6 +3,7 @@ implements the same Protocol and registers its URL scheme (backends.py)."""
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Protocol
@@ -225,6 +226,9 @@ class WorkQueue(Protocol):
     # or bot folder is noticed
     def record_evidence_head(self, head: EvidenceHead) -> None: ...
     def evidence_heads(self) -> dict[str, EvidenceHead]: ...
+    # held while a run of the bot is added to its chain of sealed runs: on a queue that several machines share,
+    # the database serializes them where a shared folder's file lock may not (an SMB share without locks)
+    def evidence_lock(self, bot: str) -> AbstractContextManager[None]: ...
     # the runner services working the queue (a name is one runner's while it is alive), and the runs made
     def register_runner(self, runner: RunnerRecord) -> RunnerRecord: ...
     def runner_seen(self, name: str, host: str, pid: int, bot: str | None = None, reference: str | None = None,

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import atexit
 import functools
+import hashlib
 import logging
 import os
 import threading
@@ -25,7 +26,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from loguru import logger
 
-from ..errors import ConfigurationError, QueueUnreachable
+from ..errors import BackroomError, ConfigurationError, QueueUnreachable
 from ..project.extras import needs_extra
 from ..project.secrets import find_secret
 from .backends import QueueBackend, register_backend
@@ -108,6 +109,20 @@ class PostgresWorkQueue(SQLWorkQueue):
         # process (the console, a runner) notices tables a newer Backroom upgraded meanwhile.
         self.upgraded = self._ready_tables(SCHEMA_STEPS, describe_url(url), upgrade)
         self._refuse_if_moved(describe_url(url))
+
+    @contextmanager
+    def evidence_lock(self, bot: str) -> Iterator[None]:
+        """A lock of the server's, per bot, on this queue's connection: released when the block ends, or by the server
+        when the connection is gone (a runner killed while sealing)."""
+        key = int.from_bytes(hashlib.sha256(f"backroom evidence chain {bot}".encode()).digest()[:8], "big", signed=True)
+        self._run(self.conn, "SELECT pg_advisory_lock(?)", (key,))
+        try:
+            yield
+        finally:
+            try:
+                self._run(self.conn, "SELECT pg_advisory_unlock(?)", (key,))
+            except BackroomError:
+                pass   # the connection was lost, and the lock with it
 
     def _lock_schema(self, conn: Any) -> None:
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))

@@ -17,7 +17,7 @@ import hashlib
 import json
 import os
 import socket
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, nullcontext
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -677,6 +677,10 @@ class SQLWorkQueue:
                             " recorded_at = excluded.recorded_at"
                             " WHERE excluded.chain_length > evidence_heads.chain_length",
                       (head.bot, head.run, head.chain_length, head.line_sha256, self._now(conn)))
+
+    def evidence_lock(self, bot: str) -> AbstractContextManager[None]:
+        """A file queue is one machine's: the bot folder's file lock (manifest.seal_run) serializes its sealers."""
+        return nullcontext()
 
     def evidence_heads(self) -> dict[str, EvidenceHead]:
         return {r["bot"]: EvidenceHead(r["bot"], r["run_id"], r["chain_length"], r["line_sha256"])
