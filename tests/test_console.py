@@ -432,6 +432,16 @@ def test_the_lists_follow_a_run_live_and_an_operator_retries_and_skips_several_i
     assert ("skip", "refused", "2 item(s)") in decided
     assert ("skip", "done", "rekey-orders/SO-9300001") in decided and ("retry", "done", "rekey-orders/SO-9300003") in decided
 
+    # a live refresh landing between a decision and the page it leads to leaves its message for that page
+    token = page.locator("input[name=csrf_token]").first.input_value()
+    posted = page.request.post(estate.console.url + "/queue/bulk", max_redirects=0,
+                               form={"csrf_token": token, "action": "skip", "item": "rekey-orders/SO-9300003"})
+    assert posted.status == 302
+    refreshed = page.request.get(estate.console.url + "/queue", headers={"X-Backroom-Live": "1"})
+    assert refreshed.ok and "Say why these items will not be done" not in refreshed.text()
+    page.goto(estate.console.url + "/queue")
+    expect(page.locator(".flash.problem")).to_contain_text("Say why these items will not be done")
+
     # an auditor sees the queue, without the boxes, and cannot post a decision
     page = estate.signed_in("abe")
     page.goto(estate.console.url + "/queue")

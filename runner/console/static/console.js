@@ -88,7 +88,8 @@ followPart(document.getElementById('status-strip'), function (h) { return h.data
     return region.querySelector('input[type=checkbox]:checked') !== null;
   }
   function refresh() {
-    fetch(location.href, {credentials: 'same-origin'}).then(function (r) {
+    // marked as a refresh: the server keeps its flashed messages for the page the person is going to
+    fetch(location.href, {credentials: 'same-origin', headers: {'X-Backroom-Live': '1'}}).then(function (r) {
       if (!r.ok || r.redirected) throw new Error(r.status);
       return r.text();
     }).then(function (html) {
