@@ -11,10 +11,9 @@ from typing import Callable
 
 from loguru import logger
 
-from ..errors import BackroomError
 from ..project.settings import logs_folder
 from ..run import ChildEnded, ChildRun, Progress, RunRequest, new_run_id
-from ..run.notices import NOTICED_OUTCOMES, RunNotice, judge_ended, notice_settings, send_notice
+from ..run.notices import NOTICED_OUTCOMES, RunNotice, judge_ended, tell
 
 
 @dataclass
@@ -78,11 +77,7 @@ class Launcher:
         notice = RunNotice(f"console run by {launch.person}", f"console:{launch.person}", launch.bot, outcome, message,
                            launch.started, time.time(), code, launch.input_name,
                            str(run_dir) if run_dir.is_dir() else None)
-        try:
-            how = send_notice(notice_settings(self.project), self.project, notice)
-        except (BackroomError, OSError) as exc:   # a notice never takes the console down
-            how = f"NOT written: {exc}"
-        logger.info(f"console run {launch.bot}/{launch.run_id}: notice {how}")
+        logger.info(f"console run {launch.bot}/{launch.run_id}: notice {tell(self.project, notice)}")
 
     def get(self, bot: str, run_id: str) -> Launch | None:
         with self._lock:

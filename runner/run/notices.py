@@ -91,9 +91,13 @@ def judge_ended(ended: ChildEnded) -> tuple[str, str, int | None]:
     return kind, message, code
 
 
-def notice_settings(project: Path) -> NotifySettings:
-    """backroom.yaml's notify:, read when a notice is sent: a change applies without a restart."""
-    return load_settings(project).notify
+def tell(project: Path, notice: RunNotice) -> str:
+    """Send a notice as backroom.yaml's notify: says now (read at each notice: a change needs no restart), for a
+    service that must go on whatever happens: how it went, never an exception."""
+    try:
+        return send_notice(load_settings(project).notify, project, notice)
+    except (BackroomError, OSError) as exc:
+        return f"NOT written: {exc}"
 
 
 def send_notice(spec: NotifySettings, project: Path, notice: RunNotice) -> str:

@@ -27,7 +27,7 @@ from ..errors import BackroomError, ConfigurationError
 from ..project.bot import load_bot
 from ..project.settings import load_settings
 from ..run import BotBusyError, RunRequest, bot_lock, new_run_id, start_queued_run
-from ..run.notices import NOTICED_OUTCOMES, OUTCOME_FOR_EXIT, RunNotice, notice_settings, send_notice
+from ..run.notices import NOTICED_OUTCOMES, OUTCOME_FOR_EXIT, RunNotice, tell
 from ..run.prepare import prepare_bot
 from ..run.records import Progress
 from ..work_queue import RunnerRecord, WorkQueue, open_queue
@@ -198,11 +198,7 @@ class RunnerService:
             message += "; tried again with growing waits, told again only after a run goes well"
         notice = RunNotice(f"runner {self.options.name}", f"runner:{self.options.name}", bot, outcome, message,
                            started, time.time(), exit_code, None, run_dir)
-        try:
-            how = send_notice(notice_settings(self.project), self.project, notice)
-        except (BackroomError, OSError) as exc:   # a notice never stops the work
-            how = f"NOT written: {exc}"
-        logger.info(f"runner {self.options.name}: notice for {bot} ({outcome}): {how}")
+        logger.info(f"runner {self.options.name}: notice for {bot} ({outcome}): {tell(self.project, notice)}")
 
     def _back_off(self, bot: str, message: str) -> None:
         self.failures[bot] = self.failures.get(bot, 0) + 1
