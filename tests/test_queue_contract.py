@@ -299,6 +299,11 @@ def test_an_item_keyed_outside_a_run_is_done_and_never_keyed_again(queue):
     assert queue.record_done("bot", items("B")[0], "record:enter.yaml", "keyed while recording")   # pending: done
     assert queue.get("bot", "A").state == ItemState.DONE and queue.get("bot", "B").state == ItemState.DONE
     assert queue.history("bot", "A")[-1].actor == "record:enter.yaml"
+    # what the recording read is the item's: its output columns, and a number no other item may read again
+    assert queue.record_done("bot", items("D")[0], "record:enter.yaml", "keyed while recording",
+                             {"issue_id": "41"}, {"Issue": "41"})
+    assert queue.get("bot", "D").result["output"] == {"Issue": "41"}
+    assert queue.holder_of("bot", "issue_id", "41", other_than="E") == "D"
     report = queue.intake("bot", items("A", "B"), "intake:o.xlsx")
     assert report.already_done == ["A", "B"] and queue.claim("bot", "h:1:r", 60, "r") is None
     queue.intake("bot", items("C"), "intake:o.xlsx")

@@ -118,11 +118,12 @@ def menu(project: Path = ProjectOption) -> None:
 def check(
     bot: str = typer.Argument(..., help="The bot to check."),
     input: Optional[Path] = typer.Option(None, "--input", "-i", help="Also check this input workbook."),
+    strict: bool = typer.Option(False, "--strict", help="Refuse the bot (exit 2) if any risk is listed."),
     project: Path = ProjectOption,
 ) -> None:
     """Check a bot, its recipes and selector maps (and an input file) without running anything."""
     from ..intake.workbook import read_workbook
-    from ..project.trust_check import trust_warnings
+    from ..project.trust_check import bot_risks
     from ..reconcile.sources import read_statement
     from ..run.prepare import prepare_bot
 
@@ -130,8 +131,11 @@ def check(
     definition, book = prepared.bot, prepared.book
     out.print(f"[green]OK[/green] bot {bot}: {len(book.recipes)} recipe(s), "
               f"{sum(len(r.steps) for r in book.recipes.values())} steps, secrets: {', '.join(sorted(book.secrets)) or 'none'}")
-    for warning in trust_warnings(definition, book, prepared.settings):
-        out.print(Text("  warning ", style="yellow") + Text(warning), highlight=False)
+    risks = bot_risks(definition, book, prepared.maps, prepared.settings)
+    if risks:
+        out.print(f"[yellow]Risks[/yellow] ({len(risks)}): where a green run of {bot} would prove less than usual")
+    for risk in risks:
+        out.print(Text("  warning ", style="yellow") + Text(str(risk)), highlight=False)
     if input is not None and definition.reconcile is not None:
         statement = read_statement(input, definition.reconcile)
         out.print(f"[green]OK[/green] {input.name}: {len(statement.lines)} statement line(s)")
@@ -147,6 +151,9 @@ def check(
                 out.print(Text("  rejected ", style="yellow") + Text(problem), highlight=False)
         if intake.rejected:
             raise typer.Exit(int(ExitCode.BAD_INPUT))
+    if strict and risks:
+        out.print(f"[red]Refused[/red] (--strict): {len(risks)} risk(s) listed above")
+        raise typer.Exit(int(ExitCode.BAD_INPUT))
 
 
 @app.command()

@@ -55,7 +55,10 @@ def _prepare(project: Path, app: str, recipe: Path, force: bool, sample: Optiona
 
 def _note_keyed_sample(session, project: Path, settings, keyed) -> None:
     """The sample's item was keyed into the application while recording: it goes into the bot's queue as
-    done, so the bot's first run does not key it a second time."""
+    done, with what the recording read (the record's number), so the bot's first run does not key it a second
+    time, writes its output columns, and refuses a later item that reads the same number."""
+    from ..project.bot import load_bot
+    from ..run.outcomes import output_values
     from ..work_queue import open_queue
 
     if keyed is None or not any("{{ item." in str(step.args) for step in session.recording.steps):
@@ -63,9 +66,11 @@ def _note_keyed_sample(session, project: Path, settings, keyed) -> None:
     bot, item = keyed
     recipe = session.recipe_path.relative_to(project) if session.recipe_path.is_relative_to(project) \
         else session.recipe_path
+    variables = session.recording.read_values()
+    output = output_values(load_bot(project, bot), item, variables)   # the result workbook's columns for it
     queue = open_queue(settings.queue_url, project)
     try:
-        noted = queue.record_done(bot, item, f"record:{recipe}", f"keyed while recording {recipe}")
+        noted = queue.record_done(bot, item, f"record:{recipe}", f"keyed while recording {recipe}", variables, output)
     finally:
         queue.close()
     if noted:
@@ -75,8 +80,33 @@ def _note_keyed_sample(session, project: Path, settings, keyed) -> None:
         _say(f"  {item.reference} was in the queue of bot {bot} already: left as it was")
 
 
-def _finish(session, why: str, project: Path) -> None:
-    from ..errors import RecipeError
+def _print_risks(session, project: Path, settings, bot: Optional[str]) -> None:
+    """The recorded recipe's risks, as `backroom check` lists them, for the bot it was recorded for."""
+    from ..project.bot import load_bot
+    from ..project.recipe import load_recipe_book
+    from ..project.selector_map import load_selector_map
+    from ..project.trust_check import recipe_risks
+
+    maps: dict = {}
+
+    def map_for_app(app: str):
+        if app not in maps:
+            maps[app] = load_selector_map(project / "selectors" / f"{app}.yaml")
+        return maps[app]
+
+    recipes_dir = session.recipe_path.parent
+    name = session.recipe_path.stem
+    verify = load_bot(project, bot).verify if bot else None
+    book = load_recipe_book(recipes_dir, [name] + ([verify] if verify else []), map_for_app)
+    risks = recipe_risks([name], verify, f"bots/{bot}/bot.yaml" if bot else "the bot", book, maps, settings)
+    if risks:
+        _say(f"Risks ({len(risks)}): where a green run would prove less than usual (backroom check lists them too)")
+    for risk in risks:
+        _say(f"  warning {risk}")
+
+
+def _finish(session, why: str, project: Path, settings=None, bot: Optional[str] = None) -> None:
+    from ..errors import BackroomError, RecipeError
 
     recording = session.recording
     written = [session.recipe_path]
@@ -93,6 +123,11 @@ def _finish(session, why: str, project: Path) -> None:
         except (RecipeError, SelectorMapError) as exc:
             _say(f"Check: {exc}")
             raise typer.Exit(2) from None
+        if settings is not None:
+            try:
+                _print_risks(session, project, settings, bot)
+            except BackroomError as exc:   # the bot itself does not load: the recording stands, say why
+                _say(f"Risks not listed: {exc.message}")
     _say("Review the recipe (notes on the right of its lines), then run it from a bot.")
 
 
@@ -120,7 +155,7 @@ def record_web(url: str = typer.Option(..., "--url", help="Where to start: the a
                            selector_map, say=_say)
     why = recorder.run()
     _note_keyed_sample(session, project, settings, keyed)
-    _finish(session, why, project)
+    _finish(session, why, project, settings, bot)
 
 
 @record_app.command("desktop")
@@ -171,4 +206,4 @@ def record_desktop(app: str = AppOption, recipe: Path = OutOption, sample: Optio
     finally:
         driver.stop()  # closes the app the recorder started
     _note_keyed_sample(session, project, settings, keyed)
-    _finish(session, why, project)
+    _finish(session, why, project, settings, bot)

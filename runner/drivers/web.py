@@ -20,6 +20,7 @@ from ..project.settings import Settings
 from .base import POLL_SECONDS, DialogEvent, Picture, Resolution, ScreenshotRequest
 from .web_capture import MASK_SCRIPT, PAINT_SECRET_TEXT, SECRET_MARK, UNPAINT, send_later
 from .web_locators import locate
+from .web_writes import ActingStep, SeenWrite, WriteRules
 
 _UNREACHABLE = ("ERR_CONNECTION_REFUSED", "ERR_NAME_NOT_RESOLVED", "ERR_ADDRESS_UNREACHABLE",
                 "ERR_CONNECTION_RESET", "ERR_INTERNET_DISCONNECTED", "ERR_CONNECTION_TIMED_OUT", "ERR_UNSAFE_PORT")
@@ -93,6 +94,12 @@ class WebDriver:
         self._cdp: Any = None
         self._pages: list[Page] = []   # the item's windows: the first, then the pop-ups it opened
         self._typed_into: dict[str, tuple[Locator, Resolution]] = {}  # this item's inputs, read back later
+        # every request of the item's pages passes here: the writes among them, and who is told of a commit point
+        self._acting_step: ActingStep | None = None
+        self._rules = WriteRules()
+        self._writes: list[SeenWrite] = []
+        self._write_error: BaseException | None = None
+        self._on_commit: Callable[[SeenWrite], None] | None = None
 
     # -- lifecycle -------------------------------------------------------
     def start(self) -> None:
@@ -121,6 +128,7 @@ class WebDriver:
         self._armed = None
         self._dialogs = []
         self._typed_into = {}
+        self._acting_step, self._writes, self._write_error = None, [], None
         if self._context is not None and self._page is not None and not self._page.is_closed():
             for extra in self._pages[1:]:   # the last item's pop-ups: this item starts in the first window
                 if not extra.is_closed():
@@ -138,6 +146,7 @@ class WebDriver:
         self._context.set_default_timeout(self.settings.action_timeout_s * 1000)
         self._context.set_default_navigation_timeout(self.settings.navigation_timeout_s * 1000)
         self._context.add_init_script(MASK_SCRIPT)
+        self._context.route("**/*", self._on_request)   # held until it is known whether it writes
         self._pages = []
         self._context.on("page", self._on_page)
         self._page = self._context.new_page()
@@ -195,6 +204,59 @@ class WebDriver:
             except PlaywrightTimeout:
                 pass  # a slow pop-up: the next step's own wait covers it
         self._cdp = None  # screenshots come from the window now in use
+
+    # -- requests: which of them write ----------------------------------
+    def watch_writes(self, on_commit: Callable[[SeenWrite], None] | None) -> None:
+        """`on_commit` hears of each write that may be a record (not the sign-on, not a harmless post) before the
+        request goes on; when it raises, the request is not sent and the error is handed back by take_writes."""
+        self._on_commit = on_commit
+
+    def acting(self, step: ActingStep) -> None:
+        """The step about to act: the requests that follow until the next acting step are its."""
+        self._acting_step, self._rules = step, step.rules
+
+    def take_writes(self) -> tuple[list[SeenWrite], BaseException | None]:
+        writes, self._writes = self._writes, []
+        error, self._write_error = self._write_error, None
+        return writes, error
+
+    def _on_request(self, route, request) -> None:
+        step = self._acting_step
+        rules = step.rules if step is not None else self._rules
+        try:
+            body = None
+            if rules.reads_body:
+                raw = request.post_data_buffer
+                body = raw.decode("utf-8", "replace") if raw else None
+            writes = rules.is_write(request.method, request.url, request.resource_type, body)
+        except Exception:  # noqa: BLE001 - a request that cannot be judged is taken for a write (the safe side)
+            writes = True
+        if not writes:
+            self._go_on(route)
+            return
+        seen = SeenWrite(request.method.upper(), request.url, step.where if step else "", step.describe if step else "",
+                         step.app if step else "", sign_on=bool(step and step.signs_on),
+                         harmless=bool(step and step.harmless))
+        self._writes.append(seen)
+        if self._on_commit is not None and not seen.sign_on and not seen.harmless:
+            try:
+                self._on_commit(seen)
+            except BaseException as exc:  # noqa: BLE001 - handed to the engine after the step's browser call
+                seen.blocked = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                self._write_error = self._write_error or exc
+                try:
+                    route.abort("blockedbyclient")
+                except PlaywrightError:
+                    pass
+                return
+        self._go_on(route)
+
+    @staticmethod
+    def _go_on(route) -> None:
+        try:
+            route.continue_()
+        except PlaywrightError:   # the page closed meanwhile: nothing left to send it
+            pass
 
     # -- dialogs ---------------------------------------------------------
     def arm_dialog(self, accept: bool, expect: str | None, prompt_text: str | None) -> None:

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..audit.events import AuditEvent
+from ..drivers.web_writes import SeenWrite
 from ..intake.work_item import WorkItem
-from ..project.recipe import Step
 from .readback import TypedValue
 
 
@@ -26,6 +26,7 @@ class AttemptState:
     secret_shown: bool = False                # the app showed a secret on this screen (in a message, a field read)
     in_flight: Any = None                     # the picture the screen is still giving (engine/evidence.py)
     outbox: list[AuditEvent] = field(default_factory=list)  # events written once that picture is stored
+    commit_write: SeenWrite | None = None     # the first request of this attempt that may have written a record
 
 
 class AlreadyDone(Exception):
@@ -50,8 +51,9 @@ class ItemHooks:
     def heartbeat(self) -> None:
         pass
 
-    def before_commit(self, step: Step, app: str) -> None:
-        pass
+    def before_commit(self, where: str, app: str, write: str = "") -> None:
+        """The attempt is about to change `app`: a step marked `commits: true` at `where`, or a request the browser
+        is about to send (`write`: its method and address)."""
 
     def key_taken(self, variable: str, value: str) -> str | None:
         """The reference of another item of this bot that already read `value` into `variable`."""

@@ -17,6 +17,7 @@ from typing import Any, Iterator, cast
 from ..audit.events import AuditEvent, Trail
 from ..audit.screenshots import SCREEN_ACTIONS, Shot, ends_input_run, plan_screenshot
 from ..drivers.base import Resolution, Screen, WebScreen, offers
+from ..drivers.web_writes import ActingStep, SeenWrite, WriteRules
 from ..errors import AppUnreachableError, BackroomError, BusinessException, StepFailure, SystemException
 from ..intake.work_item import WorkItem
 from ..project.recipe import Recipe, RecipeBook, Step
@@ -51,6 +52,10 @@ class Engine(Proofs, Evidence):
         self.tally: dict[str, int] = {}
         self._state: AttemptState | None = None   # the attempt being worked (templated locators name its item)
         self._secret_pattern = trail.redactor.js_pattern()
+        self._write_rules = {app: WriteRules.of_app(settings_of) for app, settings_of in apps.items()}
+        web = self.drivers.get("web")
+        if web is not None:   # the browser tells of every write the pages send, before it goes out
+            cast(WebScreen, web).watch_writes(self._on_write)
 
     # -- public -----------------------------------------------------------
     def run_item(self, item: WorkItem, recipe_names: list[str], attempt: int, verify: str | None = None,
@@ -152,13 +157,17 @@ class Engine(Proofs, Evidence):
         try:
             if step.commits:
                 self._recheck_before_commit(step, state, event)
-                self.hooks.before_commit(step, recipe.app)
+                self.hooks.before_commit(step.where, recipe.app)
             if acts:   # the picture of the screen before this step is in hand before the step changes it
                 self.settle_pictures(state)
                 state.screen_changed = True
                 state.secret_shown = False
+                web = self._web()
+                if web is not None:
+                    web.acting(self._acting_step(step, recipe))
             yield event
             self._check_dialogs(step, event)
+            self._note_writes(event, raising=True)
             self._note_waits(event)
         except AlreadyDone as done:
             event.duration_ms = round((time.perf_counter() - started) * 1000, 1)
@@ -176,6 +185,7 @@ class Engine(Proofs, Evidence):
             event.outcome = "fail"
             event.message = failure.message if isinstance(failure, BackroomError) else \
                 "interrupted" if isinstance(failure, KeyboardInterrupt) else str(failure)
+            self._note_writes(event, raising=False)
             self._note_waits(event)
             event.data = {**(event.data or {}), "exception": getattr(failure, "kind", type(failure).__name__)}
             self.capture(state, [event], fresh=True)
@@ -235,6 +245,33 @@ class Engine(Proofs, Evidence):
             except Exception:  # noqa: BLE001 - a broken page is not a busy page
                 return None
         return None
+
+    # -- writes: what the browser says the pages sent ------------------------
+    def _acting_step(self, step: Step, recipe: Recipe) -> ActingStep:
+        screen = (step.target or "").split(".", 1)[0]
+        return ActingStep(step.where, step.describe(), recipe.app, signs_on=self.maps[recipe.app].signs_on(screen),
+                          harmless=step.writes_nothing, rules=self._write_rules.get(recipe.app, WriteRules()))
+
+    def _on_write(self, write: SeenWrite) -> None:
+        """A request that may write a record, before the browser sends it: the first of an attempt is its commit
+        point, recorded in the queue first (a lease another runner took back stops it going out)."""
+        state = self._state
+        if state is None or state.commit_write is not None:
+            return
+        write.commit = True
+        state.commit_write = write
+        self.hooks.before_commit(write.sent_by, write.app, self.trail.redactor.scrub(write.describe()))
+
+    def _note_writes(self, event: AuditEvent, raising: bool) -> None:
+        web = self._web()
+        if web is None:
+            return
+        writes, error = web.take_writes()
+        if writes:
+            scrub = self.trail.redactor.scrub
+            event.data = {**(event.data or {}), "writes": [w.as_data(scrub) for w in writes]}
+        if error is not None and raising:
+            raise error
 
     def _note_waits(self, event: AuditEvent) -> None:
         """A desktop step that had to wait for a covered target or for its window to come to the front says so."""

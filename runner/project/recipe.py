@@ -229,6 +229,7 @@ class Step:
     screenshot: bool | None = None
     key_step: bool = False
     commits: bool = False  # this step changes the legacy system (submits, posts, saves)
+    writes_nothing: bool = False  # commits: false: what it sends changes nothing that matters (a search form)
     verify: bool = True    # read the control back after a fill, select or check
 
     @property
@@ -292,14 +293,18 @@ def _parse_step(raw: Any, index: int, where_file: str, line: int) -> Step:
     if "verify" in raw and action not in INPUT_ACTIONS:
         raise RecipeError(f"{where_file}:{raw.line_of('verify')}: verify goes with {', '.join(INPUT_ACTIONS)} "
                           f"steps (what they typed is read back), not with '{action}'")
+    commits = raw.get("commits")
+    if commits is not None and not isinstance(commits, bool):
+        raise RecipeError(f"{where_file}:{raw.line_of('commits')}: commits is true (this step saves) or false (what "
+                          f"it sends changes nothing, a search form), got {commits!r}")
     timeout = raw.get("timeout")
     if timeout is not None and (not isinstance(timeout, (int, float)) or timeout <= 0):
         raise RecipeError(f"{where_file}:{raw.line_of('timeout')}: timeout is in seconds and must be positive")
     return Step(
         action=action, args=args, where=where, index=index, label=str(raw.get("name", "")),
         when=when, timeout_ms=int(timeout * 1000) if timeout else None,
-        screenshot=raw.get("screenshot"), key_step=bool(raw.get("key_step", False)) or bool(raw.get("commits", False)),
-        commits=bool(raw.get("commits", False)), verify=verify,
+        screenshot=raw.get("screenshot"), key_step=bool(raw.get("key_step", False)) or commits is True,
+        commits=commits is True, writes_nothing=commits is False, verify=verify,
     )
 
 

@@ -122,6 +122,7 @@ class _MapSpec(BaseModel):
     busy_texts: list[str] = []
     window: str | None = None             # desktop: the start of the main window's title
     screens: dict[str, _ScreenSpec] = {}  # desktop: screens shown in another window (dialogs)
+    sign_on_screens: list[str] = []      # screens that sign on, besides those named login, sign_on, logon...
     confidence: float = Field(default=DEFAULT_CONFIDENCE, gt=0, le=1)  # desktop: default match confidence
     elements: dict[str, dict[str, _ElementSpec]]
 
@@ -132,6 +133,10 @@ class _MapSpec(BaseModel):
         if self.kind == "web" and (self.window or self.screens):
             raise ValueError("'window' and 'screens' belong to desktop maps")
         return self
+
+
+# screens that sign on by their name alone; a map names others under sign_on_screens
+SIGN_ON_SCREENS = frozenset({"login", "log_in", "logon", "log_on", "sign_on", "signon", "sign_in", "signin"})
 
 
 @dataclass(frozen=True)
@@ -191,6 +196,11 @@ class SelectorMap:
     selectors: dict[str, Selector] = field(default_factory=dict)
     window: str | None = None
     screen_windows: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    sign_on_screens: frozenset[str] = SIGN_ON_SCREENS
+
+    def signs_on(self, screen: str) -> bool:
+        """Whether a screen is the sign-on: what its form sends opens a session, it writes no record."""
+        return screen in self.sign_on_screens
 
     def windows_of(self, screen: str | None) -> tuple[str, ...]:
         """The window titles a screen shows in: its own (a dialog's), else the main window's."""
@@ -219,7 +229,12 @@ def load_selector_map(path: Path) -> SelectorMap:
     spec = validate(_MapSpec, data, where, SelectorMapError)
     if spec.app != path.stem:
         raise SelectorMapError(f"{where}:{data.line_of('app')}: app '{spec.app}' must match the file name '{path.stem}'")
-    result = SelectorMap(app=spec.app, kind=spec.kind, path=path, busy_texts=list(spec.busy_texts), window=spec.window)
+    result = SelectorMap(app=spec.app, kind=spec.kind, path=path, busy_texts=list(spec.busy_texts), window=spec.window,
+                         sign_on_screens=SIGN_ON_SCREENS | frozenset(spec.sign_on_screens))
+    for screen in spec.sign_on_screens:
+        if screen not in spec.elements:
+            raise SelectorMapError(f"{where}:{data.line_of('sign_on_screens')}: sign-on screen '{screen}' has no "
+                                   f"elements", f"Screens with elements: {', '.join(spec.elements)}")
     for screen, screen_spec in spec.screens.items():
         if screen not in spec.elements:
             raise SelectorMapError(f"{where}:{data['screens'].line_of(screen)}: screen '{screen}' has no elements",

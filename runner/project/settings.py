@@ -7,6 +7,7 @@ never code. Every setting has a default that works on a fresh Debian machine.
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import shutil
 import sys
@@ -54,6 +55,25 @@ class BrowserSettings(_Strict):
         return options
 
 
+class RequestRuleSettings(_Strict):
+    """Requests of a web app named by method, address and body (each optional; all given must match)."""
+
+    method: str | None = Field(default=None, pattern=r"^[A-Za-z]+$")   # GET, POST, ...
+    url: str | None = None     # a glob over the whole address: '*/tickets/*/delete'
+    body: str | None = None    # a regular expression the request's body must contain
+
+    @model_validator(mode="after")
+    def _names_something(self):
+        if self.method is None and self.url is None and self.body is None:
+            raise ValueError("a request rule names a method, a url or a body")
+        if self.body is not None:
+            try:
+                re.compile(self.body)
+            except re.error as exc:
+                raise ValueError(f"body {self.body!r} is not a valid regular expression: {exc}") from None
+        return self
+
+
 class AppSettings(_Strict):
     url: str | None = None                 # web apps: where the app is served
     user: str = ""
@@ -63,6 +83,10 @@ class AppSettings(_Strict):
     # desktop apps: how long the app may take to quit once its window is closed, before it is killed
     close_timeout_s: float = Field(default=10.0, gt=0)
     verify: bool = True                    # read back every value typed into this app (false: never)
+    # web apps: which requests write. Any request but GET, HEAD and OPTIONS does, and so do these (an app
+    # that deletes or saves through a link); not_writes never do (a search form sent by POST, a keep-alive)
+    writes: list[RequestRuleSettings] = Field(default_factory=list)
+    not_writes: list[RequestRuleSettings] = Field(default_factory=list)
 
     def command_line(self) -> list[str]:
         words = shlex.split(self.command) if isinstance(self.command, str) else list(self.command or [])

@@ -227,6 +227,9 @@
       candidates: candidatesFor(el), known: knownNames(el),
       password: el.tagName === 'INPUT' && (el.getAttribute('type') || '').toLowerCase() === 'password',
       form: el.form ? Array.from(document.forms).indexOf(el.form) : -1,
+      // a form with a password field signs on: its elements are the login screen, whatever the page is called
+      signOn: !!((el.form || (el.closest && el.closest('form'))) || {querySelector: () => null})
+        .querySelector('input[type=password]'),
       docTitle: document.title, path: location.pathname,
       text: clean(el.textContent).slice(0, 200), classes: semanticClasses(el),
       heading: clean((document.querySelector('h1') || document.querySelector('h2') || {}).textContent),
@@ -288,7 +291,8 @@
     if (mode === 'read') {  // the toolbar's "Read a value": this click picks the element to read
       e.preventDefault(); e.stopImmediatePropagation();
       setMode(null);
-      send({kind: 'read', element: describe(e.target)});
+      send({kind: 'read', element: describe(e.target),
+            value: typeof e.target.value === 'string' ? e.target.value : null});
       return;
     }
     const focused = active();

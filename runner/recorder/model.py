@@ -31,6 +31,9 @@ class RecordedStep:
     frames: tuple[str, ...] = ()
     form: str = ""                              # the web form the step's element is in, if any
     password: bool = False                      # typed into a password field
+    commits: bool = False                       # the browser saw it send the recording's first write
+    key_step: bool = False                      # a read after that write: the number the record was given
+    read_value: str | None = None               # what a read kept while recording (the sample item's value)
 
     @property
     def target(self) -> str | None:
@@ -48,6 +51,7 @@ class Recording:
     elements: dict[str, RecordedElement] = field(default_factory=dict)   # name -> element
     variables: set[str] = field(default_factory=set)
     checkpoints: int = 0
+    first_write: str = ""                       # the request that made its step the commit point (method, url)
 
     def add(self, step: RecordedStep) -> None:
         last = self.steps[-1] if self.steps else None
@@ -61,10 +65,21 @@ class Recording:
         if not self.steps or self.steps[-1].action == "open" and len(self.steps) == 1:
             return None
         step = self.steps.pop()
+        if step.commits:   # the write it sent is taken back with it: the next one marks its step
+            self.first_write = ""
         used = {s.target for s in self.steps} | {v for s in self.steps if s.when for v in s.when.values()}
         for name in [n for n, e in self.elements.items() if e.new and n not in used]:
             del self.elements[name]
         return step
+
+    @property
+    def committed(self) -> bool:
+        return any(s.commits for s in self.steps)
+
+    def read_values(self) -> dict[str, str]:
+        """What the reads kept while recording, by variable: the sample item's results."""
+        return {s.args["into"]: s.read_value for s in self.steps
+                if s.action == "read" and isinstance(s.args, dict) and s.read_value is not None}
 
     def new_elements(self) -> list[RecordedElement]:
         return [e for e in self.elements.values() if e.new]

@@ -26,10 +26,12 @@ from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Frame, Locator, Page, sync_playwright
 
 from ..drivers.web_locators import locate
+from ..drivers.web_writes import WriteRules
 from ..errors import BrowserLaunchError, ConfigurationError
 from ..project.selector_map import WEB_STRATEGIES, SelectorMap
 from ..project.settings import Settings
 from .base import Recorder
+from .key_pattern import key_pattern
 from .model import RecordedElement, RecordedStep
 from .session import RecordingSession
 from .values import ValueMatcher, snake
@@ -101,6 +103,9 @@ class WebRecorder(Recorder):
         self.inbox: list[tuple[Page | None, dict]] = []
         self.navigated: list[Frame] = []     # frames with a new document since the last tick
         self.titles_seen: set[str] = set()   # the pages' titles so far: the part they share is the site's name
+        app = settings.apps.get(session.recording.app)
+        self.write_rules = WriteRules.of_app(app.model_dump() if app else {})
+        self.steps_at_last_write = 0         # where the recording stood when the page last wrote
 
     # -- the browser ---------------------------------------------------------------------------
     def run(self) -> str:
@@ -127,6 +132,7 @@ class WebRecorder(Recorder):
                 context.add_init_script(f"window.__backroomKnown = {json.dumps(self._known())};")
                 context.add_init_script(CAPTURE_SCRIPT)
                 context.on("console", self._on_console)
+                context.on("request", self._on_request)
                 for page in context.pages:
                     self._on_page(page)
                 context.on("page", self._on_page)
@@ -227,6 +233,35 @@ class WebRecorder(Recorder):
             self.stop("the toolbar's Stop button")
         self.inbox.append((message.page, event))
 
+    def _on_request(self, request) -> None:
+        """A request that can change data, queued with the actions (in the order the browser told them)."""
+        try:
+            if not self.write_rules.is_write(request.method, request.url, request.resource_type,
+                                             request.post_data if self.write_rules.reads_body else None):
+                return
+        except Exception:  # noqa: BLE001 - a request that cannot be judged is taken for a write
+            pass
+        self.inbox.append((None, {"kind": "write", "method": request.method.upper(), "url": request.url}))
+
+    def _write_seen(self, event: dict) -> None:
+        """The first write after the sign-on marks the step that sent it as the one that saves."""
+        steps = self.recording.steps
+        since, self.steps_at_last_write = self.steps_at_last_write, len(steps)
+        if self.recording.first_write:
+            return
+        acting = [s for s in steps if s.action in ("click", "press", "fill", "select", "check", "upload")]
+        if not acting:
+            return   # the first page's own requests: nothing the builder did
+        step = acting[-1]
+        element = self.session.element(step.target) if step.target else None
+        signs_on = (element is not None and element.screen == "login") or any(s.password for s in steps[since:])
+        if signs_on:
+            return
+        step.commits = True
+        self.recording.first_write = f"{event['method']} {event['url']}"
+        self.say(f"  {step.action} {step.target or ''}: the browser sent {event['method']} "
+                 f"{urlsplit(event['url']).path}, so this step saves (commits: true)")
+
     def _page_index(self, page: Page | None) -> int:
         if page is None:
             return self.current_page
@@ -236,6 +271,9 @@ class WebRecorder(Recorder):
 
     def _handle(self, page: Page | None, event: dict) -> None:
         kind = event.get("kind")
+        if kind == "write":
+            self._write_seen(event)
+            return
         if kind == "toolbar":
             self._toolbar(event.get("command"), page, str(event.get("id") or ""))
             return
@@ -254,7 +292,7 @@ class WebRecorder(Recorder):
         if kind == "fill" and (info or {}).get("password"):
             # a password is only compared with the known secrets, then dropped: never written or shown
             event = {**event, "value": event.pop("secret", None)}
-        step = self._step(kind, event, element, info or {})
+        step = self._step(kind, event, element, info or {}, page)
         if kind == "read" and page is not None and not page.is_closed():
             # the read is done: no frame stays in read mode (the toolbar's request may have reached some
             # frames only after the builder's click), or the next click would be taken for a read
@@ -267,7 +305,8 @@ class WebRecorder(Recorder):
         self.recording.add(step)
         self.say(f"  {step.action} {step.target or (step.args if isinstance(step.args, str) else '')}".rstrip())
 
-    def _step(self, kind: str, event: dict, element: RecordedElement | None, info: dict) -> RecordedStep | None:
+    def _step(self, kind: str, event: dict, element: RecordedElement | None, info: dict,
+              page: Page | None = None) -> RecordedStep | None:
         target = element.name if element else None
         match kind:
             case "click":
@@ -298,8 +337,28 @@ class WebRecorder(Recorder):
                 return RecordedStep("upload", {"target": target, "files": match.template}, match.comment)
             case "read":
                 into = self.recording.variable(element.element)
-                return RecordedStep("read", {"target": target, "into": into}, "picked from the toolbar")
+                return self._read_step(target, into, str(event.get("value") or info.get("text") or ""), page)
         return None
+
+    def _read_step(self, target: str | None, into: str, text: str, page: Page | None) -> RecordedStep:
+        """A read; the first after the save is the key read: the record's number, kept out of the words around it."""
+        args: dict[str, Any] = {"target": target, "into": into}
+        step = RecordedStep("read", args, "picked from the toolbar", read_value=" ".join(text.split()))
+        if not self.recording.committed or any(s.key_step for s in self.recording.steps):
+            return step
+        step.key_step = True
+        address = page.url if page is not None and not page.is_closed() else ""
+        found = key_pattern(text, address)
+        if found is None:
+            step.comment = "the record's number (key_step): no number in what it showed; add a pattern"
+            self.say(f"  read {target}: {text!r} holds no number; the key read keeps it whole (add a pattern)")
+            return step
+        args["pattern"] = found.pattern
+        step.read_value = found.kept
+        step.comment = f"the record's number: {found.explain(' '.join(text.split()))[:90]}"
+        self.say(f"  read {target} into {into}: {found.explain(' '.join(text.split()))}; change the pattern in "
+                 "the recipe if another part is the number")
+        return step
 
     def _dialog(self, event: dict, page: int) -> None:
         accepted = bool(event.get("accepted"))
@@ -385,8 +444,11 @@ class WebRecorder(Recorder):
         # the position in the page last: it survives a renamed label or button, which the others do not
         chosen = preferred[:MAX_CANDIDATES - len(structural[:1])] + structural[:1]
         title = self.matcher.without_record(str(info.get("docTitle") or ""))
-        screen = screen_name(title, str(info.get("path") or ""), frames, frozenset(self.titles_seen),
-                             self.matcher.without_record(str(info.get("heading") or "")))
+        # a form with a password field is the sign-on, a screen of its own: its fields are never re-read
+        # before the form a record is saved from, and what it sends is never taken for that save
+        screen = "login" if info.get("signOn") else \
+            screen_name(title, str(info.get("path") or ""), frames, frozenset(self.titles_seen),
+                        self.matcher.without_record(str(info.get("heading") or "")))
         label = str(info.get("name") or info.get("tag") or "element")
         if reading:
             label = self._read_name(info, label)

@@ -55,6 +55,10 @@ def _step_lines(step: RecordedStep) -> list[str]:
         lines.append(_with_comment(f"  - {step.action}: {scalar(step.args)}", step.comment))
     if step.when:
         lines.append(f"    when: {scalar(step.when)}")
+    if step.commits:
+        lines.append("    commits: true             # the browser saw this step send the first write: it saves")
+    if step.key_step:
+        lines.append("    key_step: true            # the number the application gave the record")
     return lines
 
 

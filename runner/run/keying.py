@@ -246,7 +246,8 @@ class _QueueHooks(ItemHooks):
         self.queue, self.item_id, self.owner, self.lease_s = queue, claimed.id, owner, lease_s
         self.bot, self.reference = claimed.bot, claimed.reference
         self.last_beat = time.monotonic()
-        self.committed: tuple[str, str] | None = None   # (app, step) of the first step of this attempt that saves
+        # (app, step, request) of this attempt's commit point: the first step marked as saving, or the first write
+        self.committed: tuple[str, str, str] | None = None
 
     def heartbeat(self) -> None:
         if time.monotonic() - self.last_beat > self.lease_s / 10:
@@ -256,10 +257,12 @@ class _QueueHooks(ItemHooks):
     def key_taken(self, variable: str, value: str) -> str | None:
         return self.queue.holder_of(self.bot, variable, value, other_than=self.reference)
 
-    def before_commit(self, step, app: str) -> None:
+    def before_commit(self, where: str, app: str, write: str = "") -> None:
         self.queue.mark_committing(self.item_id, self.owner)
         if self.committed is None:
-            self.committed = (app, step.where)
+            self.committed = (app, where, write)
+        elif write and not self.committed[2]:   # the request the marked step sent
+            self.committed = (self.committed[0], self.committed[1], write)
 
 
 def _work_claimed(session: RunSession, engine: Engine, queue: WorkQueue, claimed: QueuedItem, owner: str,
@@ -299,8 +302,8 @@ def _work_claimed(session: RunSession, engine: Engine, queue: WorkQueue, claimed
         if failure.kind == "business":
             return to_review(failure.message, failure)
         if hooks.committed is not None and bot.verify is None:
-            app, where = hooks.committed
-            return to_review(f"{may_be_in_app(app, where)}. It stopped with: {failure.message}", failure)
+            app, where, write = hooks.committed
+            return to_review(f"{may_be_in_app(app, where, write)}. It stopped with: {failure.message}", failure)
         delay = retry.delay_after(attempt)
         if delay is not None:
             queue.system_exception(claimed.id, owner, failure.message, retry_in_s=delay)

@@ -459,9 +459,10 @@ class SQLWorkQueue:
         else:
             report.changed_in_review.append(item.reference)
 
-    def record_done(self, bot: str, item: WorkItem, actor: str, message: str) -> bool:
+    def record_done(self, bot: str, item: WorkItem, actor: str, message: str, variables: dict | None = None,
+                    output: dict | None = None) -> bool:
         data = dump_data(item.data)
-        result = dump_data({"vars": {}, "output": {}, "keyed_outside_a_run": message})
+        result = dump_data({"vars": variables or {}, "output": output or {}, "keyed_outside_a_run": message})
         with self._tx() as conn:
             self._lock_bot(conn, bot)
             now = self._now(conn)
