@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError, meta, nodes
+from jinja2 import StrictUndefined, TemplateSyntaxError, Undefined, UndefinedError, meta, nodes
 from jinja2.sandbox import SandboxedEnvironment
 
 MASK = "****"
@@ -85,7 +85,10 @@ def render(value: Any, context: dict) -> Any:
     if not is_template(value):
         return value
     try:
-        return _compiled(value)(**context)
+        result = _compiled(value)(**context)
+        if isinstance(result, Undefined):   # a single expression naming nothing: said now, not when it is shown
+            result._fail_with_undefined_error()
+        return result
     except UndefinedError as exc:
         raise TemplateProblem(f"{exc.message} (in {value!r})") from None
     except TemplateSyntaxError as exc:
