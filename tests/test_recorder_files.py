@@ -198,3 +198,22 @@ def test_undo_takes_back_the_last_step_and_the_elements_only_it_used():
     recording.add(RecordedStep("click", stray.name))
     assert recording.undo().target == "orders.notes_label"
     assert list(recording.elements) == ["orders.save"] and [s.action for s in recording.steps] == ["open", "click"]
+
+
+def test_a_typed_value_is_a_secret_only_when_one_secret_of_this_app_has_it():
+    """A password that happens to be another system's is not that system's secret; of several secrets with the
+    value, the builder says which (asked in a terminal), else it becomes a secret of its own."""
+    matcher = ValueMatcher("tracker", secrets={"ledger_password": "ar-1995", "supervisor_code": "S3"},
+                           other_apps=frozenset({"ledger", "billing"}))
+    shared = matcher.typed("ar-1995", True, "password")
+    assert shared.template == "{{ secrets.tracker_password }}" and "ledger_password" in shared.comment
+    assert "ar-1995" not in shared.template + shared.comment
+    assert matcher.typed("S3", False, "code").template == "{{ secrets.supervisor_code }}"   # nobody else's
+    assert matcher.typed("ar-1995", False, "note").template == "{{ secrets.tracker_note }}"  # never written as typed
+    asked = []
+    two = ValueMatcher("tracker", secrets={"tracker_password": "pw", "tracker_admin": "pw"},
+                       ask=lambda element, names: asked.append((element, names)) or "tracker_admin")
+    assert two.typed("pw", True, "password").template == "{{ secrets.tracker_admin }}"
+    assert asked == [("password", ["tracker_admin", "tracker_password"])]
+    unasked = ValueMatcher("tracker", secrets={"tracker_password": "pw", "tracker_admin": "pw"})
+    assert "several secrets" in unasked.typed("pw", True, "login_password").comment

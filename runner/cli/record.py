@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sys
 from pathlib import Path
 from typing import Optional
 
@@ -29,6 +30,14 @@ def _say(text: str) -> None:
     out.print(Text(text))
 
 
+def _ask_which_secret(element: str, names: list[str]) -> str | None:
+    """Several secrets have the value typed into `element`: the builder says which it is (never shown)."""
+    _say(f"  the value typed into {element} is the value of secrets {', '.join(names)}")
+    answer = typer.prompt(f"  which is it ({'/'.join(names)}; Enter for a secret of its own)", default="",
+                          show_default=False)
+    return answer.strip() or None
+
+
 def _prepare(project: Path, app: str, recipe: Path, force: bool, sample: Optional[Path], bot: Optional[str]):
     from ..recorder.values import ValueMatcher, configured_secrets, read_sample
     from ..project.selector_map import load_selector_map
@@ -47,8 +56,10 @@ def _prepare(project: Path, app: str, recipe: Path, force: bool, sample: Optiona
     if map_path.exists():
         selector_map = load_selector_map(map_path)
     read = read_sample(sample if sample.is_absolute() else Path.cwd() / sample, project, bot) if sample else None
+    others = (set(settings.apps) | {p.stem for p in (project / "selectors").glob("*.yaml")}) - {app}
     matcher = ValueMatcher(app, item=read.data if read else {}, secrets=configured_secrets(project),
-                           app_user=settings.apps[app].user if app in settings.apps else "")
+                           app_user=settings.apps[app].user if app in settings.apps else "",
+                           other_apps=frozenset(others), ask=_ask_which_secret if sys.stdin.isatty() else None)
     keyed = (bot, read.item) if bot and read and read.item else None
     return settings, recipe_path, map_path, selector_map, matcher, keyed
 

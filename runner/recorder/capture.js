@@ -45,31 +45,41 @@
     copy.querySelectorAll('input, select, textarea, script, style').forEach(c => c.remove());
     return clean(copy.textContent);
   }
+  // A label's words without the marks around them: 'Name *', '* Required:' -> 'Name', 'Required'. A mark
+  // alone ('*', a required-field sign) names nothing.
+  const words = s => clean((s || '').replace(/[*\u2020\u2021]+|\((required|optional)\)|:\s*$/gi, ' '));
+  const named = s => /[A-Za-z\u00C0-\u024F\u0400-\u04FF]/.test(words(s));
+  // A cell that holds only links or buttons ('delete', 'edit'): an action beside the value, never its label.
+  const actionsOnly = cell => {
+    const copy = cell.cloneNode(true);
+    copy.querySelectorAll('a, button, input, select, textarea').forEach(c => c.remove());
+    return !clean(copy.textContent) && !!cell.querySelector('a, button, input, select, textarea');
+  };
   function labelFor(el) {
     const aria = el.getAttribute && el.getAttribute('aria-label');
-    if (aria) return {text: clean(aria), how: 'label'};
+    if (aria && named(aria)) return {text: words(aria), raw: clean(aria), how: 'label'};
     const by = el.getAttribute && el.getAttribute('aria-labelledby');
     if (by) {
       const text = clean(by.split(/\s+/).map(id => (document.getElementById(id) || {}).textContent || '').join(' '));
-      if (text) return {text, how: 'label'};
+      if (named(text)) return {text: words(text), raw: text, how: 'label'};
     }
-    if (el.labels && el.labels.length) {
-      const text = ownText(el.labels[0]);
-      if (text) return {text, how: 'label'};
+    for (const label of Array.from(el.labels || [])) {
+      const text = ownText(label);
+      if (named(text)) return {text: words(text), raw: text, how: 'label'};
     }
     const cell = el.closest && el.closest('td, th');
     if (cell) {  // the legacy layout: the label in the cell before the field's cell
       let before = cell.previousElementSibling;
-      while (before && !clean(before.textContent)) before = before.previousElementSibling;
+      while (before && (!named(ownText(before)) || actionsOnly(before))) before = before.previousElementSibling;
       const header = columnHeader(cell);
       // in a list under column headers, the cell to the left is another record's value, not a label
       const labelLike = before && (before.tagName === 'TH' || /:\s*$/.test(ownText(before)));
       if (before && ownText(before) && (labelLike || !header))
-        return {text: ownText(before), how: 'cell', cell: clean(before.textContent), cellTag: before.tagName.toLowerCase()};
+        return {text: words(ownText(before)), how: 'cell', cell: clean(before.textContent), cellTag: before.tagName.toLowerCase()};
       if (header) return {text: header, how: 'column'};
     }
-    if (el.getAttribute && el.getAttribute('title')) return {text: clean(el.getAttribute('title')), how: 'title'};
-    if (el.getAttribute && el.getAttribute('placeholder')) return {text: clean(el.getAttribute('placeholder')), how: 'placeholder'};
+    if (el.getAttribute && named(el.getAttribute('title'))) return {text: words(el.getAttribute('title')), how: 'title'};
+    if (el.getAttribute && named(el.getAttribute('placeholder'))) return {text: words(el.getAttribute('placeholder')), how: 'placeholder'};
     return null;
   }
   function columnHeader(cell) {
@@ -109,7 +119,7 @@
       return clean(el.textContent) || clean(el.getAttribute('title'));
     }
     const label = labelFor(el);
-    return label && label.how === 'label' ? label.text : null;
+    return label && label.how === 'label' ? label.raw : null;
   }
   // Class names people chose (ok-message, error, total): not layout utilities, not generated ones.
   const LAYOUT = /^(col|row|span|pull|push|offset|float|clear|text|bg|btn|m[trblxy]?|p[trblxy]?|w|h|d|flex|grid)(-|$)/;
@@ -141,7 +151,7 @@
       if (c.title !== undefined) return Array.from(document.querySelectorAll('[title=' + cssString(c.title) + ']'));
       if (c.placeholder !== undefined) return Array.from(document.querySelectorAll('[placeholder=' + cssString(c.placeholder) + ']'));
       if (c.label !== undefined) return Array.from(document.querySelectorAll('input, select, textarea, button'))
-        .filter(e => { const l = labelFor(e); return l && l.how === 'label' && l.text === c.label; });
+        .filter(e => { const l = labelFor(e); return l && l.how === 'label' && l.raw === c.label; });
       if (c.role !== undefined) return Array.from(document.querySelectorAll(CONTROLS))
         .filter(e => roleOf(e) === c.role && (c.name === undefined || c.name === null || accessibleName(e) === c.name));
       if (c.text !== undefined) return Array.from(document.querySelectorAll(CONTROLS))
@@ -185,7 +195,7 @@
     const role = roleOf(el), accName = role ? accessibleName(el) : null;
     if (role && accName) add({role, name: accName});
     const label = labelFor(el);
-    if (label && label.how === 'label') add({label: label.text});
+    if (label && label.how === 'label') add({label: label.raw});
     if (el.getAttribute('title')) add({title: el.getAttribute('title')});
     if (el.getAttribute('placeholder')) add({placeholder: el.getAttribute('placeholder')});
     if (label && label.how === 'cell' && role !== 'button' && role !== 'link') {

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from ..errors import InputFileError
 from ..intake.work_item import WorkItem
@@ -47,6 +47,9 @@ class ValueMatcher:
     item: dict[str, Any] = field(default_factory=dict)
     secrets: dict[str, str] = field(default_factory=dict)    # name -> value, never written out
     app_user: str = ""
+    other_apps: frozenset[str] = frozenset()   # the project's other apps: their secrets are not this app's
+    # asks the builder which secret a value is when several could be (None: never asks, names a new one)
+    ask: Callable[[str, list[str]], str | None] | None = None
 
     def _forms(self, value: Any) -> list[tuple[str, str]]:
         """(text as it would be typed, expression) for a sample field's value."""
@@ -98,15 +101,34 @@ class ValueMatcher:
             text = text.replace(typed, " ")
         return text
 
-    def secret_named(self, text: str) -> str | None:
-        return next((name for name, value in self.secrets.items() if value and value == text), None)
+    def _belongs_elsewhere(self, name: str) -> bool:
+        return any(name == other or name.startswith(f"{other}_") for other in self.other_apps)
+
+    def secret_match(self, text: str, element: str) -> Match | None:
+        """The secret a typed value is: the one secret with that value that is not another app's (a password
+        that happens to be another system's is not that system's secret); of several, the builder says."""
+        same = sorted(name for name, value in self.secrets.items() if value and value == text)
+        if not same:
+            return None
+        own = [name for name in same if not self._belongs_elsewhere(name)]
+        if len(own) == 1:
+            return Match("{{ secrets.%s }}" % own[0], "a configured secret's value: written as a reference")
+        new = f"{self.app}_{element}"
+        if len(own) > 1 and self.ask is not None:
+            chosen = self.ask(element, own)
+            if chosen in own:
+                return Match("{{ secrets.%s }}" % chosen, f"the builder chose it of {', '.join(own)}")
+        shared = ", ".join(own or same)
+        why = "several secrets have this value" if len(own) > 1 else "another app's secret has this value"
+        return Match("{{ secrets.%s }}" % new, f"{why} ({shared}): a secret of its own; set "
+                     f"BACKROOM_SECRET_{new.upper()} or keyring set backroom {new}")
 
     def typed(self, text: str | None, password: bool, element: str) -> Match:
         """The template for a typed value; a password field's value is never seen (text is None)."""
         if text is not None:
-            secret = self.secret_named(text)
+            secret = self.secret_match(text, element)
             if secret:
-                return Match("{{ secrets.%s }}" % secret, "a configured secret's value: written as a reference")
+                return secret
         if password or text is None:
             name = f"{self.app}_{element}"
             note = f"password field: set BACKROOM_SECRET_{name.upper()} or keyring set backroom {name}"

@@ -1,0 +1,77 @@
+"""The recorder names an element after its own label, never after a mark beside it or a neighbour's words:
+capture.js in real Chromium, on a page served on 127.0.0.1 with the layouts that misled it (a required-field
+'*' in the cell before a field, a label ending in ' *', a list whose first column holds 'edit' and 'delete'
+links), and the locators it offers still find the element in Playwright's own engine."""
+
+from __future__ import annotations
+
+import json
+import threading
+from functools import partial
+from http.server import ThreadingHTTPServer
+
+import pytest
+from playwright.sync_api import sync_playwright
+
+from runner import load_settings
+from runner.recorder.web import CAPTURE_SCRIPT, MARK, locator_for
+
+from .test_web_waits import ROOT, QuietHandler
+
+pytestmark = pytest.mark.web
+
+PAGE = """<!doctype html><html><head><title>New item - Stock</title></head><body>
+<h1>New item</h1>
+<form method="post" action="/save"><table>
+  <tr><td>Amount</td><td><span class="req">*</span></td><td><input name="f_1a2b3c4d5e"></td></tr>
+  <tr><td><label for="due">Due date *</label></td><td></td><td><input id="due" name="x9"></td></tr>
+  <tr><td>*</td><td>Warehouse:</td><td><input name="w7"></td></tr>
+</table></form>
+<table id="list">
+  <tr><th></th><th>Number</th><th>Title</th></tr>
+  <tr><td><a href="/edit">edit</a> <a href="/delete">delete</a></td><td>41</td><td>Badge reader</td></tr>
+  <tr><td><a href="/edit">edit</a> <a href="/delete">delete</a></td><td>42</td><td>Projector</td></tr>
+</table>
+<table id="card"><tr><td><a href="/delete">delete</a></td><td>Ref 7</td></tr></table>
+</body></html>"""
+
+
+@pytest.fixture(scope="module")
+def page_url(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("names")
+    (folder / "index.html").write_text(PAGE)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(QuietHandler, directory=str(folder)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/index.html"
+    server.shutdown()
+
+
+def test_fields_and_values_are_named_after_their_own_labels(page_url):
+    options = load_settings(ROOT).browser.launch_options()
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(**options)
+        page = browser.new_page()
+        events: list[dict] = []
+        page.on("console", lambda m: events.append(json.loads(m.text[len(MARK):])) if m.text.startswith(MARK) else None)
+        page.add_init_script(CAPTURE_SCRIPT)
+        page.goto(page_url)
+        page.wait_for_function("() => !!document.__backroomRecorder")
+        for field, value in (("input[name=f_1a2b3c4d5e]", "12.50"), ("#due", "2026-12-24"), ("input[name=w7]", "E1")):
+            page.locator(field).fill(value)
+            page.locator(field).dispatch_event("change")
+        for cell in ("#list tr:nth-child(2) td:nth-child(2)", "#card td:nth-child(2)"):
+            page.evaluate("() => { window.__backroomMode = 'read'; window.__backroomReadId = 'r'; }")
+            page.locator(cell).click()
+        page.wait_for_function("n => true", arg=0)
+        fills = [e for e in events if e["kind"] == "fill"]
+        reads = [e for e in events if e["kind"] == "read"]
+        assert [f["element"]["name"] for f in fills] == ["Amount", "Due date", "Warehouse"]
+        # the value in the list is named after its column, the one beside the links after nothing they say
+        assert reads[0]["element"]["name"] == "Number"
+        assert reads[1]["element"]["name"] != "delete" and "delete" not in json.dumps(reads[1]["element"]["label"])
+        # what it offers to find the due date by still finds it in Playwright's engine ('Due date *' as shown)
+        due = fills[1]["element"]
+        assert {"label": "Due date *"} in due["candidates"]
+        for candidate in due["candidates"]:
+            assert locator_for(page.main_frame, candidate).count() == 1, candidate
+        browser.close()
