@@ -94,10 +94,14 @@ def test_check_lists_every_risk_of_a_bot_and_strict_refuses_it(tmp_path):
 
 def test_a_locator_by_position_alone_is_told_from_one_by_what_the_element_is():
     positional = [Candidate("xpath", "/html/body/div[2]/table/tr[3]/td[1]"), Candidate("css", "body > div > p"),
-                  Candidate("css", "table tr:nth-child(2) > td:nth-of-type(1)"), Candidate("xpath", "(//td)[last()]")]
+                  Candidate("css", "table tr:nth-child(2) > td:nth-of-type(1)"), Candidate("xpath", "(//td)[last()]"),
+                  # a list found by its id, a row of it by its number: the second row is another record next time
+                  Candidate("css", "#list > tbody > tr:nth-of-type(2) > td.id"),
+                  Candidate("xpath", "(//table[@class='list']//tr[td])[1]/td[1]"),
+                  Candidate("xpath", "//table[@id='list']//tr[2]/td[1]")]
     by_what = [Candidate("xpath", "//tr[td[normalize-space()='{{ item.ref }}']]/td[1]"),
                Candidate("css", "p.ok-message"), Candidate("css", "#issue-id"), Candidate("css", "td[data-col=id]"),
                Candidate("xpath", "//th[.='Id']/following-sibling::td[1]"), Candidate("role", "cell", "Id"),
-               Candidate("css", "tr:has(td.title) td:nth-child(1)")]
+               Candidate("css", "#summary > p:nth-of-type(2)")]
     assert all(is_positional(c) for c in positional)
     assert not any(is_positional(c) for c in by_what)

@@ -7,15 +7,18 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from functools import partial
 from http.server import ThreadingHTTPServer
 
 import pytest
+import yaml
 from playwright.sync_api import sync_playwright
 
 from runner import load_settings
 from runner.recorder.web import CAPTURE_SCRIPT, MARK, locator_for
 
+from .test_recorder_web import Recorder, toolbar, watched
 from .test_web_waits import ROOT, QuietHandler
 
 pytestmark = pytest.mark.web
@@ -33,6 +36,7 @@ PAGE = """<!doctype html><html><head><title>New item - Stock</title></head><body
   <tr><td><a href="/edit">edit</a> <a href="/delete">delete</a></td><td>42</td><td>Projector</td></tr>
 </table>
 <table id="card"><tr><td><a href="/delete">delete</a></td><td>Ref 7</td></tr></table>
+<div><div><span>Total 12</span></div></div>
 </body></html>"""
 
 
@@ -75,3 +79,32 @@ def test_fields_and_values_are_named_after_their_own_labels(page_url):
         for candidate in due["candidates"]:
             assert locator_for(page.main_frame, candidate).count() == 1, candidate
         browser.close()
+
+
+def test_a_value_found_only_by_its_place_in_the_page_is_not_recorded(page_url, tmp_path, screen):
+    """'Total 12' stands in nothing named (no label, id, class, row of the item): only its position finds it,
+    which finds another record's value next time. The recorder refuses it and says why; the value in the card
+    found by its id is recorded."""
+    project = tmp_path / "project"
+    (project / "recipes").mkdir(parents=True)
+    (project / "backroom.yaml").write_text(yaml.safe_dump({"apps": {"stock": {"url": page_url.rsplit("/", 1)[0]}}}))
+    recorder = Recorder(project, page_url, "recipes/read-stock.yaml", secrets={}, app="stock",
+                        first_page="**/index.html")
+    with sync_playwright() as playwright:
+        browser, page = recorder.connect(playwright)
+        for value in ("span:text-is(\"Total 12\")", "#card td:nth-child(2)"):
+            toolbar(watched(page.main_frame), "Read a value").click()
+            page.locator(value).click()
+        time.sleep(0.3)   # let the last click reach the recorder before the stop
+        toolbar(page.main_frame, "Stop").click()
+        output = recorder.wait()
+        browser.close()
+    assert recorder.process.returncode == 0, output
+    assert "not recorded: the value picked can only be found by its place in the page" in " ".join(output.split())
+    recipe = (project / "recipes" / "read-stock.yaml").read_text()
+    assert "# TODO: a read was not recorded" in recipe
+    steps = yaml.safe_load(recipe)["steps"]
+    reads = [s["read"]["target"] for s in steps if "read" in s]
+    elements = yaml.safe_load((project / "selectors" / "stock.yaml").read_text())["elements"]
+    assert len(reads) == 1 and [f"new_item.{name}" for name in elements["new_item"]] == reads   # the refused one is not in the map
+    assert elements["new_item"][reads[0].split(".")[1]]["find"][0]["css"].startswith("#card")

@@ -61,6 +61,10 @@ _TABLE_SCRIPT = """t => {
 _VALUE_SCRIPT = "e => ['INPUT', 'TEXTAREA', 'SELECT'].includes(e.tagName) ? e.value : e.innerText"
 _SELECTED_SCRIPT = """e => e.selectedIndex < 0 ? [] :
   [e.value, e.selectedOptions[0].label.trim(), e.selectedOptions[0].text.trim()]"""
+# the row, card or message an element stands in: where a record's number and its own values are shown together
+_AROUND_SCRIPT = """e => { const box = e.closest('tr, [role=row], li, article, [role=article], dl, fieldset, form, '
+  + '[class*=card], [class*=record], [class*=message], [role=alert], [role=status]') || e.parentElement || e;
+  return box.innerText; }"""
 SLOW_KEY_MS = 40
 WaitState = Literal["attached", "visible", "hidden"]
 
@@ -524,6 +528,12 @@ class WebDriver:
             else:
                 value = locator.evaluate(_VALUE_SCRIPT, timeout=timeout_ms)
         return str(value).strip(), resolution
+
+    def text_around(self, selector: Selector, timeout_ms: int) -> str:
+        """The words of the row, card or message an element stands in (for a key read found by a fallback)."""
+        locator, resolution = self._resolve(selector, timeout_ms)
+        with self._acting(resolution, timeout_ms):
+            return str(locator.evaluate(_AROUND_SCRIPT, timeout=timeout_ms) or "")
 
     def read_table(self, selector: Selector, timeout_ms: int) -> tuple[list[dict[str, str]], Resolution]:
         """Every body row of a table as {header text: cell text}; headers from its <th> row."""

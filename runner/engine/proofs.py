@@ -9,12 +9,13 @@ hooks, trail and templating these use.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, cast
 
 from ..audit.events import AuditEvent, Trail
-from ..drivers.base import Screen
+from ..drivers.base import Resolution, Screen, WebScreen, offers
 from ..errors import BusinessException, SystemException
 from ..project.recipe import Recipe, Step
+from ..project.selector_map import Selector
 from ..project.templating import MASK, as_text
 from .attempt import AttemptState, ItemHooks
 from .readback import TypedValue, Verdict, judge, mismatch
@@ -134,6 +135,24 @@ class Proofs:
         value = extract(raw, a.pattern, a.target, secret) if a.pattern is not None else raw
         self.refuse_if_taken(step, recipe, state, event, a.target, a.into, value, shown, f"{a.into} was not accepted")
         return value
+
+    def healed_key_in_place(self, step: Step, recipe: Recipe, state: AttemptState, event: AuditEvent,
+                            selector: Selector, resolution: Resolution) -> None:
+        """A key read found by a fallback candidate may have found another record's number (the second row of the
+        first page, once the item's row moved to another): it is believed only when the row, card or message it
+        stands in also shows one of the item's own values."""
+        if not offers(self.driver.kind, WebScreen):
+            return   # a desktop screen has no rows to read around an element (yet)
+        around = cast(WebScreen, self.driver).text_around(selector, step.timeout_ms or self.timeout_ms)
+        shown = " ".join(around.split()).casefold()
+        own = [t for t in (" ".join(as_text(v).split()) for v in state.item.data.values()
+                           if not isinstance(v, bool)) if len(t) >= 3]
+        if any(t.casefold() in shown for t in own):
+            event.data = {**(event.data or {}), "healed_key": "found beside the item's own values"}
+            return
+        self._refuse_key(step, recipe, state, event, f"{step.args.target} was found only by a fallback "
+                         f"({resolution.candidate}), in a place that shows none of {state.item.reference}'s values: "
+                         "it may be another record's number", f"{step.args.into} was not accepted")
 
     def refuse_if_taken(self, step: Step, recipe: Recipe, state: AttemptState, event: AuditEvent, target: str,
                          variable: str, value: str, shown: str, outcome: str) -> None:

@@ -209,6 +209,14 @@
     const href = el.tagName === 'A' && el.getAttribute('href');
     if (href && !/\d/.test(href) && !/^(#|javascript:)/i.test(href)) add({css: 'a[href=' + cssString(href) + ']'});
     for (const cls of semanticClasses(el)) add({css: tag + '.' + CSS.escape(cls)});
+    if (!(el.id && !unstable(el.id)) && !semanticClasses(el).length) {
+      // a plain element inside one someone named (the message shown after saving: p.ok-message span)
+      for (let up = el.parentElement, depth = 0; up && up !== document.body && depth < 3; up = up.parentElement, depth++) {
+        const cls = semanticClasses(up)[0];
+        const anchor = up.id && !unstable(up.id) ? '#' + CSS.escape(up.id) : cls ? up.tagName.toLowerCase() + '.' + CSS.escape(cls) : null;
+        if (anchor) { add({css: anchor + ' ' + tag}); break; }
+      }
+    }
     if ((role === 'button' || role === 'link') && el.tagName === 'INPUT' && el.value) {
       add({css: 'input[type=' + cssString(el.getAttribute('type') || 'submit') + '][value=' + cssString(el.value) + ']'});
     }

@@ -28,7 +28,8 @@ from playwright.sync_api import Frame, Locator, Page, sync_playwright
 from ..drivers.web_locators import locate
 from ..drivers.web_writes import WriteRules
 from ..errors import BrowserLaunchError, ConfigurationError
-from ..project.selector_map import WEB_STRATEGIES, SelectorMap
+from ..project.selector_map import WEB_STRATEGIES, Candidate, SelectorMap
+from ..project.trust_check import is_positional
 from ..project.settings import Settings
 from .base import Recorder
 from .key_pattern import key_pattern
@@ -39,6 +40,12 @@ from .values import ValueMatcher, snake
 CAPTURE_SCRIPT = (Path(__file__).parent / "capture.js").read_text(encoding="utf-8")
 MARK = "__backroom_record__"  # capture.js's console messages start with it
 MAX_CANDIDATES = 4
+
+
+def as_candidate(found: dict[str, Any]) -> Candidate:
+    """A candidate as capture.js offers it, as the selector map will hold it."""
+    strategy = next(s for s in WEB_STRATEGIES if s in found)
+    return Candidate(strategy, str(found[strategy]), found.get("name"))
 
 
 def candidate_dict(candidate) -> dict[str, Any]:
@@ -336,9 +343,21 @@ class WebRecorder(Recorder):
                 match = self.matcher.uploaded(list(event.get("files") or []))
                 return RecordedStep("upload", {"target": target, "files": match.template}, match.comment)
             case "read":
+                if element.new and all(is_positional(as_candidate(c)) for c in element.candidates):
+                    return self._refuse_positional_read(element)
                 into = self.recording.variable(element.element)
                 return self._read_step(target, into, str(event.get("value") or info.get("text") or ""), page)
         return None
+
+    def _refuse_positional_read(self, element: RecordedElement) -> RecordedStep:
+        """A value found only by its place in the page reads another record's as soon as the page holds one more
+        row: not recorded; the builder reads it where it stands beside the record's own values."""
+        del self.recording.elements[element.name]
+        self.say(f"  not recorded: the value picked can only be found by its place in the page "
+                 f"({next(iter(element.candidates[0].values()))}); read it beside the record's own values (its row "
+                 "in a list, the message shown after saving)")
+        return RecordedStep("todo", "a read was not recorded: the value picked can be found only by its place in "
+                            "the page; read it where the record's own values are shown with it")
 
     def _read_step(self, target: str | None, into: str, text: str, page: Page | None) -> RecordedStep:
         """A read; the first after the save is the key read: the record's number, kept out of the words around it."""

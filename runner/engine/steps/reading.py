@@ -21,6 +21,8 @@ def read(run: StepRun) -> None:
     run.note(resolution)
     event.value = MASK if selector.secret else value
     if run.step.key_step:
+        if resolution.healed:   # found by a fallback: believed only where the item's own values stand with it
+            run.engine.healed_key_in_place(run.step, run.recipe, run.state, event, selector, resolution)
         value = run.engine.key_read(run.step, run.recipe, run.state, event, value, selector.secret)
     elif a.pattern is not None:
         value = extract(value, a.pattern, a.target, selector.secret)
