@@ -60,8 +60,9 @@ def project_reading(tmp_path: Path, element: str) -> Path:
 def test_a_healed_key_read_is_kept_only_beside_the_items_own_values(tmp_path, tracker):  # noqa: F811
     other = tracker.file_by_hand("HD-40 Lift out of order", "bug")   # the list's first row: another ticket
     project = project_reading(tmp_path, "first_row_id")
+    row = ["HD-41", "Badge reader", "urgent", "East door."]
     wrong = start_run(RunRequest(bot="file-issues", project=project, app_urls={"tracker": tracker.url.rstrip("/")},
-                                 input_path=tickets_workbook(tmp_path / "a.xlsx", [["HD-41", "Badge reader", "urgent", "East door."]])))
+                                 input_path=tickets_workbook(tmp_path / "a.xlsx", [row])))
     assert wrong.exit_code == ExitCode.ITEMS_FAILED, wrong.items
     (item,) = wrong.items
     assert item.outcome == "business_exception" and "issue_id" not in item.variables

@@ -106,5 +106,6 @@ def test_a_value_found_only_by_its_place_in_the_page_is_not_recorded(page_url, t
     steps = yaml.safe_load(recipe)["steps"]
     reads = [s["read"]["target"] for s in steps if "read" in s]
     elements = yaml.safe_load((project / "selectors" / "stock.yaml").read_text())["elements"]
-    assert len(reads) == 1 and [f"new_item.{name}" for name in elements["new_item"]] == reads   # the refused one is not in the map
+    # the refused element is not in the map
+    assert len(reads) == 1 and [f"new_item.{name}" for name in elements["new_item"]] == reads
     assert elements["new_item"][reads[0].split(".")[1]]["find"][0]["css"].startswith("#card")
