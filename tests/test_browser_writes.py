@@ -120,3 +120,16 @@ def test_which_requests_write():
     assert not rules.is_write("POST", "http://a/rpc", "xhr", '{"method": "model.sale.sale.read"}')
     assert rules.is_write("POST", "http://a/rpc", "xhr", '{"method": "model.sale.sale.create"}')
     assert rules.reads_body and not default.reads_body
+
+
+def test_the_readmes_write_rules_are_what_backroom_yaml_accepts():
+    from runner.project.settings import Settings
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    block = readme.split("```yaml\napps:\n  stock:\n", 1)[1].split("```", 1)[0]
+    settings = Settings.model_validate(yaml.safe_load("apps:\n  stock:\n" + block))
+    rules = WriteRules.of_app(settings.apps["stock"].model_dump())
+    assert rules.is_write("GET", "http://stock.example:8080/items/7/delete", "document")
+    assert not rules.is_write("POST", "http://stock.example:8080/search?q=x", "document")
+    assert not rules.is_write("POST", "http://stock.example:8080/rpc", "fetch", '{"method": "model.sale.line.read"}')
+    assert rules.is_write("POST", "http://stock.example:8080/rpc", "fetch", '{"method": "model.sale.line.write"}')
