@@ -103,6 +103,13 @@ def test_after_a_write_the_verify_recipe_looks_the_ticket_up_instead_of_filing_i
         row = next(r for r in ROWS if r[0] == item.reference)
         assert item.variables["issue_id"] == ids[f"{row[0]} {row[1]}"]
         assert item.attempts == 2 and "already in Roundup" in item.message
+    queue = open_queue(project / "logs" / "queue.sqlite3")
+    try:   # the retry's reason in the history says what was sent, and that the next attempt looks first
+        retried = [c.message for c in queue.history("file-issues", ROWS[0][0]) if c.message.startswith("will retry")]
+        assert len(retried) == 1 and "the browser sent POST " in retried[0]
+        assert retried[0].endswith("the next attempt looks it up in tracker first)")
+    finally:
+        queue.close()
 
 
 def test_which_requests_write():

@@ -14,10 +14,9 @@ from pathlib import Path
 
 import yaml
 
-from runner.project.selector_map import Candidate
-from runner.project.trust_check import is_positional
+from runner.project.selector_map import Candidate, is_positional
 
-from .test_third_party_tracker import PROJECT
+from .test_third_party_tracker import PROJECT, tickets_workbook
 
 RISKY_RECIPE = """name: file-risky
 app: tracker
@@ -105,3 +104,24 @@ def test_a_locator_by_position_alone_is_told_from_one_by_what_the_element_is():
                Candidate("css", "#summary > p:nth-of-type(2)")]
     assert all(is_positional(c) for c in positional)
     assert not any(is_positional(c) for c in by_what)
+
+
+def test_a_key_read_found_only_by_its_position_is_refused_by_check_and_run(tmp_path):
+    project = tmp_path / "project"
+    shutil.copytree(PROJECT, project)
+    (project / "recipes" / "file-risky.yaml").write_text(RISKY_RECIPE.replace(
+        "  - read: {target: tracker.number, into: issue_id}\n",
+        "  - read: {target: tracker.number, into: issue_id}\n    key_step: true\n"))
+    map_path = project / "selectors" / "tracker.yaml"
+    map_path.write_text(map_path.read_text() + RISKY_SCREEN)
+    bot = yaml.safe_load((project / "bots" / "file-issues" / "bot.yaml").read_text())
+    bot.update(recipes=["file-risky"], output={"columns": {}})
+    (project / "bots" / "file-issues" / "bot.yaml").write_text(yaml.safe_dump(bot, sort_keys=False))
+    workbook = tickets_workbook(tmp_path / "t.xlsx", [["HD-1", "Printer", "bug", "Jams."]])
+    for command in (["check", "file-issues"], ["run", "file-issues", "--input", str(workbook)]):
+        refused = subprocess.run([sys.executable, "-m", "runner.cli", *command], cwd=project, capture_output=True,
+                                 text=True, timeout=120, env={**os.environ, "BACKROOM_SECRET_TRACKER_PASSWORD": "x"})
+        said = " ".join((refused.stdout + refused.stderr).split())
+        assert refused.returncode == 2, said
+        assert "recipes/file-risky.yaml:11: key read tracker.number is found only by its position in the page" in said
+    assert not (project / "logs" / "file-issues").exists()   # refused before any run began

@@ -17,7 +17,7 @@ from typing import Any, Callable, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ..errors import RecipeError, SelectorMapError
-from .selector_map import SelectorMap
+from .selector_map import SelectorMap, is_positional
 from .keys import key_problem
 from .templating import TemplateProblem, is_template, references
 from .yaml_source import LocatedDict, display_path, load_yaml, validate
@@ -363,6 +363,14 @@ def parse_recipe(path: Path, map_for_app: Callable[[str], SelectorMap] | None) -
                         f"{step.where}: selector '{name}' is not in selectors/{selector_map.path.name}",
                         "Add it to the selector map, or correct the name in the recipe.",
                     )
+                if step.action == "read" and step.key_step and name == step.target and \
+                        all(is_positional(c) for c in selector_map.get(name).candidates):
+                    raise RecipeError(
+                        f"{step.where}: key read {name} is found only by its position in the page "
+                        f"({selector_map.get(name).candidates[0].describe()}): once the page holds another row it "
+                        "reads another record's number",
+                        f"In selectors/{selector_map.path.name}, find it by the item's own values (its row), the "
+                        "message it is shown in, its label or its id.")
                 used = selector_map.get(name).item_fields
                 recipe.item_fields |= used
                 for name_used in used:

@@ -135,6 +135,31 @@ class _MapSpec(BaseModel):
         return self
 
 
+_CSS_INDEX = re.compile(r":(nth-child|nth-of-type|nth-last-child|nth-last-of-type)\([^)]*\)|:(first|last)-(child|of-type)")
+_ROW_INDEX = re.compile(r"(^|[\s>+~])(tr|li)(\[[^\]]*\])*" + _CSS_INDEX.pattern)
+
+
+def is_positional(candidate: Candidate) -> bool:
+    """A locator that finds an element by where it stands (the third row, the second cell of the first row, a
+    path of tags): it finds another record's element as soon as the page holds one more row. One that picks a
+    row by the item's own values, or an element by its label, id or class, is not."""
+    if candidate.strategy == "point":
+        return True
+    value = candidate.value
+    if "{{" in value:
+        return False   # templated with the item's own values
+    if candidate.strategy == "css":
+        if _ROW_INDEX.search(value):
+            return True   # a row or list entry chosen by its number
+        return not re.search(r"[#.\[]|:(has|is|where|not)\(", _CSS_INDEX.sub("", value))
+    if candidate.strategy == "xpath":
+        if re.search(r"(\btr|\bli|\))\[\s*(\d+|last\(\)[^\]]*|position\(\)[^\]]*)\s*\]", value):
+            return True   # a row, a list entry or the n-th of what a search found
+        predicates = re.findall(r"\[([^\]]*)\]", value)
+        return all(re.fullmatch(r"\s*(\d+|last\(\)(\s*-\s*\d+)?|position\(\)\s*=\s*\d+)\s*", p) for p in predicates)
+    return False   # role, label, text, placeholder, title; pictures and anchors on the desktop
+
+
 # screens that sign on by their name alone; a map names others under sign_on_screens
 SIGN_ON_SCREENS = frozenset({"login", "log_in", "logon", "log_on", "sign_on", "signon", "sign_in", "signin"})
 

@@ -28,8 +28,7 @@ from playwright.sync_api import Frame, Locator, Page, sync_playwright
 from ..drivers.web_locators import locate
 from ..drivers.web_writes import WriteRules
 from ..errors import BrowserLaunchError, ConfigurationError
-from ..project.selector_map import WEB_STRATEGIES, Candidate, SelectorMap
-from ..project.trust_check import is_positional
+from ..project.selector_map import WEB_STRATEGIES, Candidate, SelectorMap, is_positional
 from ..project.settings import Settings
 from .base import Recorder
 from .key_pattern import key_pattern

@@ -305,6 +305,10 @@ def _work_claimed(session: RunSession, engine: Engine, queue: WorkQueue, claimed
             app, where, write = hooks.committed
             return to_review(f"{may_be_in_app(app, where, write)}. It stopped with: {failure.message}", failure)
         delay = retry.delay_after(attempt)
+        if hooks.committed is not None:   # past its commit point: the history says what was sent, and why a look-up
+            app, where, write = hooks.committed
+            sent = f": the browser sent {write}" if write else ""
+            failure.message += f" (after {where or 'a write'}, which saves{sent}; the next attempt looks it up in {app} first)"
         if delay is not None:
             queue.system_exception(claimed.id, owner, failure.message, retry_in_s=delay)
             emit("item", "retrying", item=item.reference, attempt=attempt, message=failure.message,
