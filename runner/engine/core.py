@@ -172,6 +172,7 @@ class Engine(Proofs, Evidence):
         except AlreadyDone as done:
             event.duration_ms = round((time.perf_counter() - started) * 1000, 1)
             event.message = done.message
+            self._note_writes(event, raising=False)
             self.capture(state, [event])
             self.flush_pending(state, reuse=event)
             self.emit(state, event)
