@@ -9,7 +9,7 @@ import json
 import threading
 import time
 from functools import partial
-from http.server import ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import yaml
@@ -109,3 +109,74 @@ def test_a_value_found_only_by_its_place_in_the_page_is_not_recorded(page_url, t
     # the refused element is not in the map
     assert len(reads) == 1 and [f"new_item.{name}" for name in elements["new_item"]] == reads
     assert elements["new_item"][reads[0].split(".")[1]]["find"][0]["css"].startswith("#card")
+
+
+class OrderSite(BaseHTTPRequestHandler):
+    """An entry form sent by POST, and a message with two numbers in it after the save."""
+
+    def do_GET(self):
+        page = (b"<html><head><title>Entry</title></head><body><h1>New entry</h1><form method='post' action='/save'>"
+                b"<label for='what'>What</label><input id='what' name='what'><button>Save</button></form></body></html>"
+                if self.path == "/" else b"<html><head><title>Saved</title></head><body>"
+                b"<p class='flash'>Batch 3: item 4 has been inserted. 12:08:51</p></body></html>")
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(page)))
+        self.end_headers()
+        self.wfile.write(page)
+
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.send_response(303)
+        self.send_header("Location", "/saved")
+        self.end_headers()
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+def test_the_builder_changes_what_the_key_read_keeps_in_the_toolbar(tmp_path, screen):
+    """The save's message holds two numbers; the recorder keeps the first ('3', the batch) and says so in the
+    toolbar, where the builder writes the pattern that keeps the item's number ('4')."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), OrderSite)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    project = tmp_path / "project"
+    (project / "recipes").mkdir(parents=True)
+    (project / "backroom.yaml").write_text(yaml.safe_dump({"apps": {"entry": {"url": url}}}))
+    try:
+        recorder = Recorder(project, f"{url}/", "recipes/enter.yaml", secrets={}, app="entry", first_page="**/")
+        with sync_playwright() as playwright:
+            browser, page = recorder.connect(playwright)
+            page.get_by_label("What").fill("bolts")
+            page.get_by_role("button", name="Save").click()
+            page.wait_for_url("**/saved")
+            toolbar(watched(page.main_frame), "Read a value").click()
+            page.locator("p.flash").click()
+            bar = page.locator("#__backroom_toolbar")
+            kept = bar.locator("#kept")
+            kept.wait_for()
+            page.wait_for_function("() => document.querySelector('#__backroom_toolbar').shadowRoot"
+                                   ".getElementById('kept').textContent.includes('keeps')")
+            assert kept.text_content().startswith('keeps "3"'), kept.text_content()
+            bar.get_by_label("Pattern").fill("no such (words)")
+            bar.get_by_role("button", name="Keep").click()   # refused: it finds nothing in what was shown
+            page.wait_for_function("() => document.querySelector('#__backroom_toolbar').shadowRoot"
+                                   ".getElementById('kept').textContent.includes('finds nothing')")
+            bar.get_by_label("Pattern").fill("item (\\d+)")
+            bar.get_by_role("button", name="Keep").click()
+            page.wait_for_function("() => document.querySelector('#__backroom_toolbar').shadowRoot"
+                                   ".getElementById('kept').textContent.startsWith('keeps \"4\"')")
+            time.sleep(0.3)   # let the last click reach the recorder before the stop
+            toolbar(page.main_frame, "Stop").click()
+            output = recorder.wait()
+            browser.close()
+    finally:
+        server.shutdown()
+    assert recorder.process.returncode == 0, output
+    steps = yaml.safe_load((project / "recipes" / "enter.yaml").read_text())["steps"]
+    save = next(s for s in steps if "click" in s)
+    assert save.get("commits") is True
+    (read,) = [s for s in steps if "read" in s]
+    assert read["key_step"] is True and read["read"]["pattern"] == "item (\\d+)", read
+    assert "keeps '4' of 'Batch 3: item 4 has been inserted. 12:08:51'" in " ".join(output.split())

@@ -379,7 +379,10 @@
       + '<button id="checkpoint" title="Add a checkpoint screenshot step">Checkpoint</button>'
       + '<button id="read" title="Then click the value to read into a variable">Read a value</button>'
       + '<button id="undo" title="Take back the last step">Undo</button>'
-      + '<button id="stop" title="Stop recording and write the recipe">Stop</button></div>';
+      + '<button id="stop" title="Stop recording and write the recipe">Stop</button></div>'
+      + '<div id="key" style="display:none;margin-top:4px"><span>Key read:</span><span id="kept"></span>'
+      + '<input id="pattern" aria-label="Pattern" size="18"><button id="keep" title="Keep the part of the value this '
+      + 'pattern\'s first group finds">Keep</button></div>';
     const status = root.getElementById('status');
     root.getElementById('checkpoint').addEventListener('click', () => send({kind: 'toolbar', command: 'checkpoint'}));
     root.getElementById('undo').addEventListener('click', () => send({kind: 'toolbar', command: 'undo'}));
@@ -389,6 +392,14 @@
       send({kind: 'toolbar', command: 'read', id});
     });
     root.getElementById('stop').addEventListener('click', () => { status.textContent = 'Stopped'; send({kind: 'toolbar', command: 'stop'}); });
+    // A key read: what it keeps of what the screen showed, and its pattern, which the builder may change
+    const key = root.getElementById('key'), pattern = root.getElementById('pattern'), said = root.getElementById('kept');
+    window.__backroomShowKey = info => {
+      key.style.display = 'flex';
+      said.textContent = info.problem ? info.problem : 'keeps ' + JSON.stringify(info.kept) + ' of ' + JSON.stringify(info.text);
+      pattern.value = info.pattern || '';
+    };
+    root.getElementById('keep').addEventListener('click', () => send({kind: 'toolbar', command: 'pattern', pattern: pattern.value}));
     document.body.appendChild(host);
     setInterval(() => { if (!window.__backroomMode) status.textContent = 'Recording'; }, 300);
   }

@@ -34,6 +34,7 @@ class RecordedStep:
     commits: bool = False                       # the browser saw it send the recording's first write
     key_step: bool = False                      # a read after that write: the number the record was given
     read_value: str | None = None               # what a read kept while recording (the sample item's value)
+    shown: str | None = None                    # a key read: what the screen showed, its pattern's input
 
     @property
     def target(self) -> str | None:

@@ -31,7 +31,7 @@ from ..errors import BrowserLaunchError, ConfigurationError
 from ..project.selector_map import WEB_STRATEGIES, Candidate, SelectorMap, is_positional
 from ..project.settings import Settings
 from .base import Recorder
-from .key_pattern import key_pattern
+from .key_pattern import KeyPattern, key_pattern
 from .model import RecordedElement, RecordedStep
 from .session import RecordingSession
 from .values import ValueMatcher, snake
@@ -281,7 +281,7 @@ class WebRecorder(Recorder):
             self._write_seen(event)
             return
         if kind == "toolbar":
-            self._toolbar(event.get("command"), page, str(event.get("id") or ""))
+            self._toolbar(event.get("command"), page, str(event.get("id") or ""), event)
             return
         index = self._page_index(page)
         if index != self.current_page:
@@ -371,12 +371,39 @@ class WebRecorder(Recorder):
             step.comment = "the record's number (key_step): no number in what it showed; add a pattern"
             self.say(f"  read {target}: {text!r} holds no number; the key read keeps it whole (add a pattern)")
             return step
-        args["pattern"] = found.pattern
-        step.read_value = found.kept
-        step.comment = f"the record's number: {found.explain(' '.join(text.split()))[:90]}"
-        self.say(f"  read {target} into {into}: {found.explain(' '.join(text.split()))}; change the pattern in "
-                 "the recipe if another part is the number")
+        self._keep_with(step, found.pattern, found.kept, " ".join(text.split()), page)
         return step
+
+    def _keep_with(self, step: RecordedStep, pattern: str, kept: str, text: str, page: Page | None) -> None:
+        """The key read keeps what `pattern` finds; the terminal and the toolbar say so, where it can be changed."""
+        step.args["pattern"] = pattern
+        step.read_value, step.shown = kept, text
+        explained = KeyPattern(pattern, kept).explain(text)
+        step.comment = f"the record's number: {explained[:90]}"
+        self.say(f"  read {step.target} into {step.args['into']}: {explained}; change the pattern in the toolbar "
+                 "or the recipe if another part is the number")
+        self._show_key(page, {"kept": kept, "text": text, "pattern": pattern})
+
+    def _show_key(self, page: Page | None, info: dict) -> None:
+        if page is not None and not page.is_closed():
+            self._in_frames(page, "info => window.__backroomShowKey && window.__backroomShowKey(info)", info)
+
+    def _change_pattern(self, pattern: str, page: Page | None) -> None:
+        """The builder's own pattern for the key read, checked against what the screen showed."""
+        step = next((s for s in reversed(self.recording.steps) if s.key_step), None)
+        if step is None:
+            return
+        try:
+            found = re.search(pattern, step.shown or "")
+        except re.error as exc:
+            found, problem = None, f"not a pattern: {exc}"
+        else:
+            problem = f"{pattern!r} finds nothing in {step.shown!r}" if found is None else ""
+        if found is None:
+            self.say(f"  pattern not changed: {problem}")
+            self._show_key(page, {"problem": problem, "pattern": pattern})
+            return
+        self._keep_with(step, pattern, found.group(1) if found.groups() else found.group(0), step.shown or "", page)
 
     def _dialog(self, event: dict, page: int) -> None:
         accepted = bool(event.get("accepted"))
@@ -394,11 +421,13 @@ class WebRecorder(Recorder):
         steps.insert(at - 1 if at > 0 else len(steps), step)
         self.say(f"  {step.action} {args.get('expect', '')}")
 
-    def _toolbar(self, command: str | None, page: Page | None, request: str = "") -> None:
+    def _toolbar(self, command: str | None, page: Page | None, request: str = "", event: dict | None = None) -> None:
         if command == "checkpoint":
             self.checkpoint("marked from the toolbar")
         elif command == "undo":
             self.undo("the toolbar's Undo button")
+        elif command == "pattern":
+            self._change_pattern(str((event or {}).get("pattern") or ""), page)
         elif command == "read" and page is not None:
             # only frames of another origin, which the toolbar's own script cannot reach, and only while the
             # request is not made already (capture.js marks it done): a late copy never takes the next click
