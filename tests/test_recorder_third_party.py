@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import openpyxl
@@ -24,9 +26,9 @@ from .third_party.trac_app import start_trac
 
 PROJECT = Path(__file__).parent / "third_party" / "tracker"
 SAMPLE = ["HD-7", "Scanner offline", "urgent", "Since Monday."]
-REPLAY = [["HD-21", "Projector bulb gone", "bug", "Room 4."], ["HD-22", "VPN drops at noon", "critical", "Daily."],
-          ["HD-23", "New starter laptop", "feature", "Starts on the 1st."],
-          ["HD-24", "Printer toner low", "wish", "Floor 2."], ["HD-25", "Door badge reader", "urgent", "East door."]]
+# forty tickets: the recording is replayed as recorded on all of them, killed once right after a save
+PRIORITIES = ["bug", "critical", "feature", "wish", "urgent"]
+REPLAY = [[f"HD-{100 + n}", f"Desk {n} needs a look", PRIORITIES[n % 5], f"Floor {n % 7}."] for n in range(40)]
 
 
 def tickets(path: Path, rows: list[list]) -> Path:
@@ -117,24 +119,39 @@ def test_a_ticket_recorded_on_roundup_files_five_more_without_a_hand_edit(tmp_pa
     second = start_tracker(tmp_path / "b")
     try:
         env = {**os.environ, "BACKROOM_SECRET_TRACKER_PASSWORD": ADMIN_PASSWORD}
-        run = subprocess.run([sys.executable, "-m", "runner.cli", "run", "recorded-tickets", "--input",
-                              str(tickets(tmp_path / "replay.xlsx", REPLAY)), "--app-url",
-                              f"tracker={second.url.rstrip('/')}"], cwd=project, env=env, capture_output=True,
-                             text=True, timeout=600)
-        assert run.returncode == 0, run.stdout + run.stderr
+        command = [sys.executable, "-m", "runner.cli", "run", "recorded-tickets", "--input",
+                   str(tickets(tmp_path / "replay.xlsx", REPLAY)), "--app-url", f"tracker={second.url.rstrip('/')}"]
+        # the runner is killed the moment Roundup holds the twelfth ticket: right after a save, before the run
+        # has read its number or marked it done
+        killed = subprocess.Popen(command, cwd=project, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 300
+        while second.count() < 12 and killed.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        killed.send_signal(signal.SIGKILL)
+        killed.wait(timeout=30)
+        assert second.count() in (12, 13)
+        run = subprocess.run(command, cwd=project, env=env, capture_output=True, text=True, timeout=600)
         filed = second.issues()
     finally:
         second.stop()
-    assert sorted(i["title"] for i in filed) == sorted(f"{r[0]} {r[1]}" for r in REPLAY)   # each once
+    # 0 duplicates, 0 missing: every ticket once in Roundup's database, the killed one included
+    assert sorted(i["title"] for i in filed) == sorted(f"{r[0]} {r[1]}" for r in REPLAY), run.stdout
+    # the item the kill caught after its save was not keyed again: it waits for a person, saying why
+    assert run.returncode in (0, 1), run.stdout + run.stderr
+    review = [line for line in run.stdout.splitlines() if "may already be in tracker" in line]
+    assert run.returncode == 0 or len(review) == 1, run.stdout
     # each ticket's run read its own row of the list: the number Roundup gave that ticket
     queue = open_queue(load_settings(project).queue_url, project)
     try:
-        read = {item.reference: item.result["vars"] for item in queue.items("recorded-tickets")}
+        read = {item.reference: item.result["vars"] for item in queue.items("recorded-tickets") if item.result}
     finally:
         queue.close()
     key = key_reads[0]["read"]["into"]
+    assert len(read) >= len(REPLAY) - 1   # every item done, but one the kill may have left for a person
     for issue in filed:
         ref = issue["title"].split(" ", 1)[0]
+        if ref not in read:
+            continue   # the one left for a person
         assert read[ref]["id"] == issue["id"], (ref, read[ref])
         assert read[ref][key] == issue["id"], (ref, read[ref])   # the number alone, not Roundup's sentence
     by_title = {i["title"]: i for i in filed}

@@ -37,6 +37,13 @@ class RunningTracker:
         finally:
             db.close()
 
+    def count(self) -> int:
+        """How many issues Roundup holds, read from its own database file (cheap enough to watch a run with)."""
+        import sqlite3
+
+        with sqlite3.connect(f"file:{self.home / 'db' / 'db'}?mode=ro", uri=True, timeout=5) as conn:
+            return conn.execute("SELECT count(*) FROM _issue WHERE __retired__ = 0").fetchone()[0]
+
     def file_by_hand(self, title: str, priority: str) -> str:
         """An issue a person filed already, through Roundup's own API."""
         import roundup.instance
