@@ -205,6 +205,11 @@ def check_recording(project: Path, output: str) -> None:
                          {"read": {"target": "ticket.trac_id", "into": "trac_id", "pattern": "#(\\d+)"},
                           "key_step": True}], steps
     assert "keeps '1' of '#1'" in output
+    # it ends with the recipe's risks, as backroom check lists them: the bot has nothing to look a ticket up with
+    said = " ".join(output.split())
+    assert "Risks (1): where a green run would prove less than usual" in said, said
+    assert "click new_ticket.create_ticket saves (commits: true) and bots/file-tickets/bot.yaml has no verify recipe" \
+        in said
     elements = yaml.safe_load((project / "selectors" / "trac.yaml").read_text())["elements"]
     # the screens are the pages' own words (the heading, the address), never the ticket's data
     assert sorted(elements) == ["new_ticket", "ticket"]
