@@ -5,7 +5,9 @@ against its own fresh app database, in round-robin rounds (the order rotates eac
 is printed). The plain script keeps one page for the whole run and records nothing. Backroom
 resolves selector chains, reads every value back, writes events, screenshots and the report; it runs
 twice: keeping the screen between clean items (the default, `clean_screen: after_failure`) and with a
-fresh browser context per item (`clean_screen: per_item`).
+fresh browser context per item (`clean_screen: per_item`); and once more with the browser's requests not
+watched for writes (what the commit point the browser decides costs: each request passes the driver before
+it goes out; only this benchmark can turn that off).
 
     .venv/bin/python benchmarks/rekey_benchmark.py --orders 50 [--rounds 3] [--delay-ms 0]
 """
@@ -21,6 +23,7 @@ import statistics
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import yaml
@@ -29,7 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from loguru import logger  # noqa: E402
-from playwright.sync_api import sync_playwright  # noqa: E402
+from playwright.sync_api import BrowserContext, sync_playwright  # noqa: E402
 
 from runner.demo.billing_web import BillingSettings  # noqa: E402
 from runner.demo.sample_orders import sample_rows, write_orders_workbook  # noqa: E402
@@ -113,7 +116,21 @@ def count_orders(db: Path) -> int:
         return conn.execute("SELECT count(*) FROM orders").fetchone()[0]
 
 
-CONTESTANTS = ("plain Playwright", "Backroom", "Backroom per_item")
+CONTESTANTS = ("plain Playwright", "Backroom", "Backroom per_item", "Backroom no watch")
+
+
+@contextmanager
+def requests_unwatched(unwatched: bool):
+    """For the "no watch" contestant only: the driver's route over every request is left out."""
+    if not unwatched:
+        yield
+        return
+    route = BrowserContext.route
+    BrowserContext.route = lambda self, *args, **kwargs: None   # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        BrowserContext.route = route   # type: ignore[method-assign]
 
 
 def main() -> None:
@@ -132,7 +149,8 @@ def main() -> None:
         rows = sample_rows(args.orders, seed=3)
         workbook = write_orders_workbook(tmp / "orders.xlsx", rows)
         for round_no in range(args.rounds):
-            order = CONTESTANTS[round_no % 3:] + CONTESTANTS[:round_no % 3]   # round-robin
+            turn = round_no % len(CONTESTANTS)
+            order = CONTESTANTS[turn:] + CONTESTANTS[:turn]   # round-robin
             for name in order:
                 folder = tmp / f"r{round_no}-{name.replace(' ', '-')}"
                 folder.mkdir()
@@ -145,7 +163,8 @@ def main() -> None:
                         seconds = plain_playwright(app.url, rows)
                     else:
                         project = project_copy(folder / "project", "per_item" if "per_item" in name else "after_failure")
-                        seconds, run_dir = backroom(app.url, workbook, project)
+                        with requests_unwatched(name == "Backroom no watch"):
+                            seconds, run_dir = backroom(app.url, workbook, project)
                     cpu[name].append(cpu_seconds() - before)
                     wall[name].append(seconds)
                 assert count_orders(db) == args.orders, f"{name} keyed {count_orders(db)} of {args.orders}"
