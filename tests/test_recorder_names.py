@@ -29,6 +29,7 @@ PAGE = """<!doctype html><html><head><title>New item - Stock</title></head><body
   <tr><td>Amount</td><td><span class="req">*</span></td><td><input name="f_1a2b3c4d5e"></td></tr>
   <tr><td><label for="due">Due date *</label></td><td></td><td><input id="due" name="x9"></td></tr>
   <tr><td>*</td><td>Warehouse:</td><td><input name="w7"></td></tr>
+  <tr><td>Party</td><td></td><td><input id="ui-id-23" name="party"></td></tr>
 </table></form>
 <table id="list">
   <tr><th></th><th>Number</th><th>Title</th></tr>
@@ -60,7 +61,8 @@ def test_fields_and_values_are_named_after_their_own_labels(page_url):
         page.add_init_script(CAPTURE_SCRIPT)
         page.goto(page_url)
         page.wait_for_function("() => !!document.__backroomRecorder")
-        for field, value in (("input[name=f_1a2b3c4d5e]", "12.50"), ("#due", "2026-12-24"), ("input[name=w7]", "E1")):
+        for field, value in (("input[name=f_1a2b3c4d5e]", "12.50"), ("#due", "2026-12-24"), ("input[name=w7]", "E1"),
+                             ("input[name=party]", "Acme")):
             page.locator(field).fill(value)
             page.locator(field).dispatch_event("change")
         for cell in ("#list tr:nth-child(2) td:nth-child(2)", "#card td:nth-child(2)"):
@@ -69,7 +71,10 @@ def test_fields_and_values_are_named_after_their_own_labels(page_url):
         page.wait_for_function("n => true", arg=0)
         fills = [e for e in events if e["kind"] == "fill"]
         reads = [e for e in events if e["kind"] == "read"]
-        assert [f["element"]["name"] for f in fills] == ["Amount", "Due date", "Warehouse"]
+        assert [f["element"]["name"] for f in fills] == ["Amount", "Due date", "Warehouse", "Party"]
+        # an id a widget library numbers as it builds the page (jQuery UI's ui-id-23) is no locator; its name is
+        assert fills[3]["element"]["candidates"][0] == {"css": 'input[name="party"]'}
+        assert not any("ui-id" in json.dumps(c) for c in fills[3]["element"]["candidates"])
         # the value in the list is named after its column, the one beside the links after nothing they say
         assert reads[0]["element"]["name"] == "Number"
         assert reads[1]["element"]["name"] != "delete" and "delete" not in json.dumps(reads[1]["element"]["label"])

@@ -30,7 +30,7 @@
   const send = event => debug(MARK + JSON.stringify(Object.assign({frames: frameChain()}, event)));
   const clean = s => (s || '').replace(/\s+/g, ' ').trim();
   // Names and ids that a server generates per session or per build change between runs.
-  const unstable = v => !v || /[0-9a-f]{8,}/i.test(v) || /\d{5,}/.test(v) || /^(ext-|ember|react|ng-|mui-|:r)/.test(v)
+  const unstable = v => !v || /[0-9a-f]{8,}/i.test(v) || /\d{5,}/.test(v) || /^(ext-|ember|react|ng-|mui-|:r|ui-id-\d)/.test(v)
     || /[_-]\d+$/.test(v) && /\d{3,}/.test(v);
   const inToolbar = el => !!(el && el.closest && el.closest('#' + TOOLBAR));
   const TEXT_TYPES = ['text', 'password', 'email', 'number', 'tel', 'url', 'search', 'date', 'time', 'datetime-local', 'month', 'week', ''];
