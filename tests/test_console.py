@@ -381,7 +381,9 @@ def test_the_lists_follow_a_run_live_and_an_operator_retries_and_skips_several_i
     first = run_bot(estate, write_orders_workbook(estate.tmp_path / "orders.xlsx", rows))
     assert (first.counts.done, first.counts.review) == (2, 3)
     expect(pages["runs"].locator(f"#runs-live tr[data-run='{first.run_id}']")).to_be_visible(timeout=30_000)
-    expect(pages["runs"].locator("#runs-live")).to_contain_text("5 orders from 5 input rows: 2 done, 3 for review")
+    # the row may first be shown while the run is still being sealed: the next refresh brings its counts
+    expect(pages["runs"].locator("#runs-live")).to_contain_text("5 orders from 5 input rows: 2 done, 3 for review",
+                                                                timeout=30_000)
     expect(pages["review"].locator("#review tr[data-ref]")).to_have_count(3, timeout=30_000)
     expect(pages["dashboard"].locator("#dashboard-live")).to_contain_text(first.run_id, timeout=30_000)
     expect(page.locator("#queue-count")).to_have_text("5 items.", timeout=30_000)
