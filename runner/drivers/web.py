@@ -61,10 +61,14 @@ _TABLE_SCRIPT = """t => {
 _VALUE_SCRIPT = "e => ['INPUT', 'TEXTAREA', 'SELECT'].includes(e.tagName) ? e.value : e.innerText"
 _SELECTED_SCRIPT = """e => e.selectedIndex < 0 ? [] :
   [e.value, e.selectedOptions[0].label.trim(), e.selectedOptions[0].text.trim()]"""
-# the row, card or message an element stands in: where a record's number and its own values are shown together
+# the row, card or message an element stands in: where a record's number and its own values are shown together;
+# a row of a record's own table (label and value rows, no column headers) stands in that table, a list's row alone
 _AROUND_SCRIPT = """e => { const box = e.closest('tr, [role=row], li, article, [role=article], dl, fieldset, form, '
   + '[class*=card], [class*=record], [class*=message], [role=alert], [role=status]') || e.parentElement || e;
-  return box.innerText; }"""
+  const table = box.tagName === 'TR' ? box.closest('table') : null;
+  const list = table && Array.from(table.rows).some(r => r.cells.length > 1
+    && Array.from(r.cells).every(c => c.tagName === 'TH'));
+  return table && !list ? table.innerText : box.innerText; }"""
 SLOW_KEY_MS = 40
 WaitState = Literal["attached", "visible", "hidden"]
 
