@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -18,6 +17,7 @@ from playwright.sync_api import sync_playwright
 from runner import load_settings
 from runner.recorder.web import CAPTURE_SCRIPT, MARK, locator_for
 
+from .conftest import wait_until
 from .test_recorder_web import Recorder, toolbar, watched
 from .test_web_waits import ROOT, QuietHandler
 
@@ -100,7 +100,9 @@ def test_a_value_found_only_by_its_place_in_the_page_is_not_recorded(page_url, t
         for value in ("span:text-is(\"Total 12\")", "#card td:nth-child(2)"):
             toolbar(watched(page.main_frame), "Read a value").click()
             page.locator(value).click()
-        time.sleep(0.3)   # let the last click reach the recorder before the stop
+        # the recorder has written the last read (saved after every step) before it is stopped
+        map_file = project / "selectors" / "stock.yaml"
+        wait_until(lambda: map_file.exists() and "#card" in map_file.read_text(), 30, "the card's read", recorder.process)
         toolbar(page.main_frame, "Stop").click()
         output = recorder.wait()
         browser.close()
@@ -172,7 +174,8 @@ def test_the_builder_changes_what_the_key_read_keeps_in_the_toolbar(tmp_path, sc
             bar.get_by_role("button", name="Keep").click()
             page.wait_for_function("() => document.querySelector('#__backroom_toolbar').shadowRoot"
                                    ".getElementById('kept').textContent.startsWith('keeps \"4\"')")
-            time.sleep(0.3)   # let the last click reach the recorder before the stop
+            recipe = project / "recipes" / "enter.yaml"   # the new pattern is saved before the recorder is stopped
+            wait_until(lambda: "item (\\d+)" in recipe.read_text(), 30, "the changed pattern", recorder.process)
             toolbar(page.main_frame, "Stop").click()
             output = recorder.wait()
             browser.close()

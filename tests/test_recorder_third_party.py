@@ -9,7 +9,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import openpyxl
@@ -20,6 +19,7 @@ from runner import load_settings
 from runner.demo.sample_workbook import write_sample_workbook
 from runner.work_queue import open_queue
 
+from .conftest import wait_until
 from .test_recorder_web import Recorder, toolbar, watched
 from .third_party.roundup_app import ADMIN_PASSWORD, start_tracker
 from .third_party.trac_app import start_trac
@@ -124,9 +124,7 @@ def test_a_ticket_recorded_on_roundup_files_five_more_without_a_hand_edit(tmp_pa
         # the runner is killed the moment Roundup holds the twelfth ticket: right after a save, before the run
         # has read its number or marked it done
         killed = subprocess.Popen(command, cwd=project, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 300
-        while second.count() < 12 and killed.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.02)
+        wait_until(lambda: second.count() >= 12, 300, "the twelfth ticket", killed)
         killed.send_signal(signal.SIGKILL)
         killed.wait(timeout=30)
         assert second.count() in (12, 13)
