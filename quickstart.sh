@@ -42,6 +42,8 @@ if [ "$what" = test ]; then
   command -v tmux >/dev/null || office+=(tmux)
   command -v xdotool >/dev/null || office+=(xdotool)
   command -v scrot >/dev/null || office+=(scrot)   # pyautogui's screenshots, which the desktop benchmark compares
+  # Tryton's web client (sao) comes from the npm registry, for the recorder's test on an ERP nobody here wrote
+  command -v npm >/dev/null || office+=(npm)
   # desktop programs nobody here wrote, recorded and replayed by the recorder's tests: a Qt editor and a GTK one
   command -v featherpad >/dev/null || office+=(featherpad)
   command -v mousepad >/dev/null || office+=(mousepad)
@@ -90,6 +92,14 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
   .venv/bin/python -m pip install -q --upgrade pip
   .venv/bin/python -m pip install -q -c constraints.txt -e "$extras"
   echo "$wanted" > "$stamp"
+fi
+
+# The recorder's tests serve Tryton's web client: the version package-lock.json pins, from the npm registry.
+sao=tests/third_party/tryton_sao
+if [ "$what" = test ] && [ "$(cat "$sao/node_modules/.installed" 2>/dev/null)" != "$(sha256sum < "$sao/package-lock.json")" ]; then
+  echo "Installing Tryton's web client (npm) into $sao"
+  (cd "$sao" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  sha256sum < "$sao/package-lock.json" > "$sao/node_modules/.installed"
 fi
 
 case "$what" in

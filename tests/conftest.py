@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import signal
 import sqlite3
+import subprocess
 import time
 from pathlib import Path
 from typing import Callable
@@ -82,6 +83,47 @@ def wait_until(condition: Callable[[], bool], timeout_s: float, what: str, proce
             raise AssertionError(f"the process ended (exit {process.returncode}) before {what}")
         assert time.monotonic() < deadline, f"waited {timeout_s:g}s for {what}"
         time.sleep(0.05)
+
+
+def killed_after_a_save(command: list[str], cwd: Path, env: dict, saved: Callable[[], int], at: int,
+                        timeout_s: float) -> int:
+    """Start a run and SIGKILL it the moment the application holds `at` records: right after a save, before the
+    run has read its number or marked it done. How many records the application holds then."""
+    killed = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_until(lambda: saved() >= at, timeout_s, f"record {at} to be saved", killed)
+    finally:
+        killed.send_signal(signal.SIGKILL)
+        killed.wait(timeout=30)
+    return saved()
+
+
+def first_result(run: subprocess.CompletedProcess, project: Path, column: str):
+    """What the result workbook a run printed the path of holds in `column` for its first item."""
+    import openpyxl
+
+    results = next(line.split(":", 1)[1].strip() for line in run.stdout.splitlines()
+                   if line.startswith("Result workbook:"))
+    sheet = openpyxl.load_workbook(project / results).active
+    header = [c.value for c in sheet[1]]
+    assert column in header, header
+    return sheet.cell(2, header.index(column) + 1).value
+
+
+def after_the_rerun(run: subprocess.CompletedProcess, project: Path, bot: str, app: str) -> dict[str, dict]:
+    """The run after killed_after_a_save: the item the kill caught after its save was not keyed again but waits for
+    a person, saying why; what every item that has a result read (its variables), by reference."""
+    from runner import load_settings
+    from runner.work_queue import open_queue
+
+    assert run.returncode in (0, 1), run.stdout + run.stderr
+    review = [line for line in run.stdout.splitlines() if f"may already be in {app}" in line]
+    assert run.returncode == 0 or len(review) == 1, run.stdout
+    queue = open_queue(load_settings(project).queue_url, project)
+    try:
+        return {item.reference: item.result["vars"] for item in queue.items(bot) if item.result}
+    finally:
+        queue.close()
 
 
 class WebhookReceiver:

@@ -79,6 +79,23 @@ def test_a_recording_writes_a_recipe_that_loads_with_its_map(tmp_path):
     assert all(s.when and s.when.visible == "login.password" for s in recipe.steps[1:])  # the sign-on block
 
 
+def test_a_sign_on_in_two_steps_hangs_on_its_first_field():
+    """Tryton asks for the user name, then, once that is answered, for the password in a dialog of its own: the
+    password box is not on the screen yet when the user name's steps are looked at, so the whole sign-on runs
+    while the user name field shows (it stays behind the password dialog), and not at all once signed on."""
+    recording = Recording("erp", "web", "http://127.0.0.1:9/")
+    for step in (RecordedStep("open", "{{ app.url }}/"),
+                 RecordedStep("fill", {"target": "login.user_name", "value": "admin"}, form="0::/:1"),
+                 RecordedStep("click", "login.login"),
+                 RecordedStep("fill", {"target": "login.password", "value": "{{ secrets.erp_password }}"},
+                              password=True, form="0::/:2"),
+                 RecordedStep("press", {"key": "Enter", "target": "login.password"}),
+                 RecordedStep("click", "home.menu")):
+        recording.add(step)
+    recording.mark_sign_on()
+    assert [s.when for s in recording.steps] == [None] + [{"visible": "login.user_name"}] * 4 + [None]
+
+
 def test_typed_values_become_item_fields_secrets_or_the_apps_user():
     matcher = ValueMatcher("billing", item={"order_ref": "SO-1", "quantity": 12, "unit_price": Decimal("45.50"),
                                             "ship_date": date(2026, 12, 9), "gift_wrap": True, "sku": "12"},

@@ -188,3 +188,56 @@ def test_the_builder_changes_what_the_key_read_keeps_in_the_toolbar(tmp_path, sc
     (read,) = [s for s in steps if "read" in s]
     assert read["key_step"] is True and read["read"]["pattern"] == "item (\\d+)", read
     assert "keeps '4' of 'Batch 3: item 4 has been inserted. 12:08:51'" in " ".join(output.split())
+
+
+# A web client's ways, as Tryton's has them: a text box whose type the browser does not know (type="input"), a
+# look-up when the field is left with Tab, a menu entry that opens on a double-click inside a navigation region,
+# and a search dialog whose rows are picked by what they say
+CLIENT = """<!doctype html><html><head><title>Sales - Shop</title></head><body>
+<nav id="menu" role="navigation"><table><tr><td><span class="entry">Sales</span></td></tr></table></nav>
+<input type="input" name="party" aria-label="Party"> <input name="reference" aria-label="Reference">
+<div class="modal" role="dialog"><div class="modal-dialog"><h4 class="modal-title">Search Party</h4>
+  <table><tr><th>Code</th><th>Name</th></tr><tr><td>4</td><td><div title="Corner Shop">Corner Shop</div></td></tr></table>
+  <input name="quantity" type="text" style="display:none"><input name="quantity" type="number">
+  <button>OK</button></div></div>
+</body></html>"""
+
+
+def test_a_web_clients_ways_are_recorded_as_a_person_uses_them(tmp_path):
+    (tmp_path / "client.html").write_text(CLIENT)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(QuietHandler, directory=str(tmp_path)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    options = load_settings(ROOT).browser.launch_options()
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(**options)
+            page = browser.new_page()
+            events: list[dict] = []
+            page.on("console", lambda m: events.append(json.loads(m.text[len(MARK):]))
+                    if m.text.startswith(MARK) else None)
+            page.add_init_script(CAPTURE_SCRIPT)
+            page.goto(f"http://127.0.0.1:{server.server_address[1]}/client.html")
+            page.wait_for_function("() => !!document.__backroomRecorder")
+            page.locator("span.entry").dblclick()
+            page.locator("input[name=party]").fill("Corner Shop")
+            page.locator("input[name=party]").press("Tab")      # leaves a field just typed in: recorded
+            page.locator("input[name=reference]").press("Tab")  # moves on from an untouched one: not recorded
+            page.locator("td", has_text="Corner Shop").click()
+            page.locator("input[type=number]").fill("3")
+            page.locator("input[type=number]").press("Tab")
+            wait_until(lambda: len(events) >= 7, 10, "the recorded events")
+            browser.close()
+    finally:
+        server.shutdown()
+    kinds = [(e["kind"], e.get("key") or e["element"]["name"]) for e in events]
+    assert kinds == [("click", "Sales"), ("click", "Sales"), ("fill", "Party"), ("press", "Tab"),
+                     ("click", "Name"), ("fill", "quantity"), ("press", "Tab")], kinds
+    menu = events[:2]
+    # the entry clicked, not the navigation region around it; the second click of the double-click says so
+    assert menu[0]["element"]["tag"] == "span" and [e["double"] for e in menu] == [False, True]
+    # the row in the dialog: named by its column, in a screen named by the dialog's title, and its cells told
+    picked = events[4]["element"]
+    assert picked["dialog"] == "Search Party" and picked["row"]["cells"] == ["4", "Corner Shop"]
+    assert events[2]["element"]["dialog"] is None
+    # the number box that is shown is found by its name, though a hidden text box has the same name
+    assert {"css": 'input[name="quantity"]'} in events[5]["element"]["candidates"]

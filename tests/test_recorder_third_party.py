@@ -6,12 +6,10 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import subprocess
 import sys
 from pathlib import Path
 
-import openpyxl
 import yaml
 from playwright.sync_api import sync_playwright
 
@@ -19,7 +17,7 @@ from runner import load_settings
 from runner.demo.sample_workbook import write_sample_workbook
 from runner.work_queue import open_queue
 
-from .conftest import wait_until
+from .conftest import after_the_rerun, first_result, killed_after_a_save
 from .test_recorder_web import Recorder, toolbar, watched
 from .third_party.roundup_app import ADMIN_PASSWORD, start_tracker
 from .third_party.trac_app import start_trac
@@ -121,29 +119,16 @@ def test_a_ticket_recorded_on_roundup_files_five_more_without_a_hand_edit(tmp_pa
         env = {**os.environ, "BACKROOM_SECRET_TRACKER_PASSWORD": ADMIN_PASSWORD}
         command = [sys.executable, "-m", "runner.cli", "run", "recorded-tickets", "--input",
                    str(tickets(tmp_path / "replay.xlsx", REPLAY)), "--app-url", f"tracker={second.url.rstrip('/')}"]
-        # the runner is killed the moment Roundup holds the twelfth ticket: right after a save, before the run
-        # has read its number or marked it done
-        killed = subprocess.Popen(command, cwd=project, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_until(lambda: second.count() >= 12, 300, "the twelfth ticket", killed)
-        killed.send_signal(signal.SIGKILL)
-        killed.wait(timeout=30)
-        assert second.count() in (12, 13)
+        # the runner is killed the moment Roundup holds the twelfth ticket
+        assert killed_after_a_save(command, project, env, second.count, 12, 300) in (12, 13)
         run = subprocess.run(command, cwd=project, env=env, capture_output=True, text=True, timeout=600)
         filed = second.issues()
     finally:
         second.stop()
     # 0 duplicates, 0 missing: every ticket once in Roundup's database, the killed one included
     assert sorted(i["title"] for i in filed) == sorted(f"{r[0]} {r[1]}" for r in REPLAY), run.stdout
-    # the item the kill caught after its save was not keyed again: it waits for a person, saying why
-    assert run.returncode in (0, 1), run.stdout + run.stderr
-    review = [line for line in run.stdout.splitlines() if "may already be in tracker" in line]
-    assert run.returncode == 0 or len(review) == 1, run.stdout
-    # each ticket's run read its own row of the list: the number Roundup gave that ticket
-    queue = open_queue(load_settings(project).queue_url, project)
-    try:
-        read = {item.reference: item.result["vars"] for item in queue.items("recorded-tickets") if item.result}
-    finally:
-        queue.close()
+    # the item the kill caught after its save was not keyed again; each ticket's run read its own row of the list
+    read = after_the_rerun(run, project, "recorded-tickets", "tracker")
     key = key_reads[0]["read"]["into"]
     assert len(read) >= len(REPLAY) - 1   # every item done, but one the kill may have left for a person
     for issue in filed:
@@ -248,11 +233,7 @@ def test_a_ticket_recorded_on_trac_files_five_more_without_a_hand_edit(tmp_path,
                                 capture_output=True, text=True, timeout=300)
         assert sample.returncode == 0, sample.stdout + sample.stderr
         assert len(first.tickets()) == 1
-        results = next(line.split(":", 1)[1].strip() for line in sample.stdout.splitlines()
-                       if line.startswith("Result workbook:"))
-        sheet = openpyxl.load_workbook(project / results).active
-        header = [c.value for c in sheet[1]]
-        assert sheet.cell(2, header.index("Ticket") + 1).value in (1, "1"), [[c.value for c in r] for r in sheet.rows]
+        assert first_result(sample, project, "Ticket") in (1, "1")
         check_recording(project, output)
         # the recording, as recorded, files five more into the same Trac
         run = subprocess.run([sys.executable, "-m", "runner.cli", "run", "file-tickets", "--input",

@@ -19,7 +19,7 @@ from ..project.selector_map import Candidate, Selector
 from ..project.settings import Settings
 from .base import POLL_SECONDS, DialogEvent, Picture, Resolution, ScreenshotRequest
 from .web_capture import MASK_SCRIPT, PAINT_SECRET_TEXT, SECRET_MARK, UNPAINT, send_later
-from .web_locators import locate
+from .web_locators import locate, the_one
 from .web_writes import ActingStep, SeenWrite, WriteRules
 
 _UNREACHABLE = ("ERR_CONNECTION_REFUSED", "ERR_NAME_NOT_RESOLVED", "ERR_ADDRESS_UNREACHABLE",
@@ -70,6 +70,12 @@ _AROUND_SCRIPT = """e => { const box = e.closest('tr, [role=row], li, article, [
     && Array.from(r.cells).every(c => c.tagName === 'TH'));
   return table && !list ? table.innerText : box.innerText; }"""
 SLOW_KEY_MS = 40
+# After a step that wrote: how long no request may be waiting for its answer before the next step acts. The
+# requests waited for are those that carry data or a page (never a picture, a font, or a stream that never ends),
+# and only while younger than a long poll.
+QUIET_S = 0.15
+LONG_POLL_S = 10.0
+ANSWERS_AWAITED = frozenset({"document", "xhr", "fetch"})
 WaitState = Literal["attached", "visible", "hidden"]
 
 
@@ -82,6 +88,10 @@ def frame_css(frame: str) -> str:
 
 def first_line(error: BaseException) -> str:
     return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+
+
+class _SeveralMatch(SelectorNotFound):
+    """A lone candidate that Playwright's strict action found more than once."""
 
 
 class WebDriver:
@@ -108,6 +118,8 @@ class WebDriver:
         self._writes: list[SeenWrite] = []
         self._write_error: BaseException | None = None
         self._on_commit: Callable[[SeenWrite], None] | None = None
+        self._leaving = False    # a step's `open` is leaving the page: its "Leave this page?" is answered yes
+        self._in_flight: dict[Any, float] = {}   # requests sent and not yet answered, by when they were sent
 
     # -- lifecycle -------------------------------------------------------
     def start(self) -> None:
@@ -155,6 +167,9 @@ class WebDriver:
         self._context.set_default_navigation_timeout(self.settings.navigation_timeout_s * 1000)
         self._context.add_init_script(MASK_SCRIPT)
         self._context.route("**/*", self._on_request)   # held until it is known whether it writes
+        self._in_flight = {}
+        self._context.on("requestfinished", self._answered)
+        self._context.on("requestfailed", self._answered)
         self._pages = []
         self._context.on("page", self._on_page)
         self._page = self._context.new_page()
@@ -224,11 +239,47 @@ class WebDriver:
         self._acting_step, self._rules = step, step.rules
 
     def take_writes(self) -> tuple[list[SeenWrite], BaseException | None]:
+        """The writes the last step sent; when it sent one, only once the application has answered it and what
+        the page asked after it: a web client that saves in the background (JSON-RPC) is not clicked on
+        again while its record is being written, which it would refuse (a concurrent change) or lose."""
         writes, self._writes = self._writes, []
         error, self._write_error = self._write_error, None
+        if writes and error is None:
+            self._wait_for_answers(self.settings.action_timeout_s * 1000)
         return writes, error
 
+    def _answered(self, request) -> None:
+        self._in_flight.pop(request, None)
+
+    def _wait_for_answers(self, timeout_ms: float, only_if_busy: bool = False, quiet_s: float = QUIET_S) -> None:
+        """Until no request of the item's pages is waiting for its answer, and none has started for a moment
+        (the page asks again after an answer: a saved record read back). A stream that never ends (server-sent
+        events) and a request that has waited longer than a long poll does are not waited for; one still
+        unanswered at the timeout is left to the next step's waits. `only_if_busy`: no wait at all when nothing
+        is waiting (the cost of a step on an idle page stays nothing); `quiet_s`: how long nothing may have been
+        asked before the page counts as answered."""
+        now = time.monotonic()
+        for request in [r for r, sent in self._in_flight.items() if now - sent > 3 * LONG_POLL_S]:
+            del self._in_flight[request]   # its answer was never told (the page went away)
+        if only_if_busy and not any(now - sent < LONG_POLL_S for sent in self._in_flight.values()):
+            return
+        deadline = now + timeout_ms / 1000
+        quiet_since = None
+        while time.monotonic() < deadline:
+            if self._page is None or self._page.is_closed():
+                return
+            now = time.monotonic()
+            if any(now - sent < LONG_POLL_S for sent in self._in_flight.values()):
+                quiet_since = None
+            elif quiet_since is None:
+                quiet_since = time.monotonic()
+            elif time.monotonic() - quiet_since >= quiet_s:
+                return
+            self._page.wait_for_timeout(POLL_SECONDS * 1000)   # lets Playwright deliver the answers
+
     def _on_request(self, route, request) -> None:
+        if request.resource_type in ANSWERS_AWAITED:
+            self._in_flight[request] = time.monotonic()
         step = self._acting_step
         rules = step.rules if step is not None else self._rules
         try:
@@ -271,6 +322,12 @@ class WebDriver:
         self._armed = (accept, expect, prompt_text)
 
     def _on_dialog(self, dialog) -> None:
+        if dialog.type == "beforeunload" and self._leaving:
+            # "Leave this page?" as a step's `open` leaves it: the recipe means to go (a web client that asks
+            # on every unload, as Tryton's does, would otherwise keep the run on the last item's page)
+            self._dialogs.append(DialogEvent(dialog.type, dialog.message, "accepted"))
+            dialog.accept()
+            return
         armed, self._armed = self._armed, None
         if armed is None:
             # An unexpected dialog: dismiss it (the safe choice) and let the engine report it.
@@ -307,18 +364,17 @@ class WebDriver:
                 # the first missed and so do all the others (a sign-on form or an error line that is not
                 # there): one round trip for the rest of the chain, not one each
                 return None, None, tried + [f"{c.describe()}: 0 matches" for c in selector.candidates[1:]]
-            locator = self._locator(selector, candidate)
             try:
-                count = locator.count()
-                if count == 1 and visible and not locator.is_visible():
+                locator, count = the_one(self._locator(selector, candidate))
+                if locator is not None and count == 1 and visible and not locator.is_visible():
                     tried.append(f"{candidate.describe()}: found but hidden")
                     continue
             except PlaywrightError as exc:  # a frame navigating away mid-query: look again
                 tried.append(f"{candidate.describe()}: {first_line(exc)}")
                 continue
-            if count == 1:
+            if locator is not None:
                 return locator, Resolution(selector.name, candidate.describe(), index, tuple(tried)), tried
-            tried.append(f"{candidate.describe()}: {count} matches")
+            tried.append(f"{candidate.describe()}: {count} matches" + (" (more than one shown)" if count else ""))
         return None, None, tried
 
     def _any_candidate(self, selector: Selector, after: int = 0) -> Locator:
@@ -384,12 +440,20 @@ class WebDriver:
         return locator, resolution
 
     def find_now(self, selector: Selector) -> Resolution | None:
+        # what a page shows while it still waits for an answer is not what it will show: a sign-on that asks
+        # for the password once the user name is answered, a dialog the answer opens. The step before may
+        # only just have asked: the page is given one look's time to ask
+        self._wait_for_answers(self.settings.action_timeout_s * 1000, quiet_s=POLL_SECONDS)
         return self._try_chain(selector, visible=True)[1]
 
     # -- actions ---------------------------------------------------------
     @contextmanager
     def _acting(self, resolution: Resolution, timeout_ms: int):
-        """Playwright's errors, told in terms of the selector map."""
+        """Playwright's errors, told in terms of the selector map. Nothing is typed, clicked or read while the
+        application is still answering what the page asked (a web client that fills a form's other fields
+        from the one just left, and would overwrite what is typed meanwhile)."""
+        # one more look once all is answered: a page asks its next question at once
+        self._wait_for_answers(timeout_ms, only_if_busy=True, quiet_s=POLL_SECONDS)
         try:
             yield
         except PlaywrightTimeout:
@@ -397,13 +461,30 @@ class WebDriver:
                                    f"within {timeout_ms / 1000:g}s", selector=resolution.selector) from None
         except PlaywrightError as exc:
             if "strict mode violation" in str(exc):
-                raise SelectorNotFound(f"'{resolution.selector}' ({resolution.candidate}) matches more than one "
-                                       "element", "Make the selector more specific in the selector map.",
-                                       selector=resolution.selector) from None
+                raise _SeveralMatch(f"'{resolution.selector}' ({resolution.candidate}) matches more than one "
+                                    "element", "Make the selector more specific in the selector map.",
+                                    selector=resolution.selector) from None
             raise
+
+    def _act(self, selector: Selector, timeout_ms: int, action: Callable[[Locator], Any]) -> tuple[Any, Locator, Resolution]:
+        """Find the element and act on it: (what the action returned, the element's locator, how it was found). A
+        lone candidate is left to Playwright's own strict action (one round trip less); when it matches several
+        (a field the page keeps twice, one hidden), it is looked up as a chain is, where the one shown wins."""
+        locator, resolution = self._resolve(selector, timeout_ms)
+        try:
+            with self._acting(resolution, timeout_ms):
+                return action(locator), locator, resolution
+        except _SeveralMatch:
+            if len(selector.candidates) != 1:
+                raise
+        found, resolution = self._wait_for_chain([selector], timeout_ms, "attached")
+        assert found is not None   # found, not gone
+        with self._acting(resolution, timeout_ms):
+            return action(found), found, resolution
 
     def open(self, url: str, timeout_ms: int) -> None:
         self._typed_into = {}  # another page: its inputs are found afresh
+        self._leaving = True
         try:
             self.page.goto(url, wait_until="load", timeout=timeout_ms)
         except PlaywrightError as exc:
@@ -411,17 +492,16 @@ class WebDriver:
             if any(code in text for code in _UNREACHABLE):
                 raise AppUnreachableError(f"cannot reach {url}: {next(c for c in _UNREACHABLE if c in text)}") from None
             raise
+        finally:
+            self._leaving = False
 
     def click(self, selector: Selector, timeout_ms: int, double: bool = False) -> Resolution:
-        locator, resolution = self._resolve(selector, timeout_ms)
-        with self._acting(resolution, timeout_ms):
-            (locator.dblclick if double else locator.click)(timeout=timeout_ms)
-        return resolution
+        return self._act(selector, timeout_ms, lambda found: (found.dblclick if double else found.click)(
+            timeout=timeout_ms))[2]
 
     def fill(self, selector: Selector, text: str, timeout_ms: int, secret: bool = False,
              slow: bool = False) -> Resolution:
-        locator, resolution = self._resolve(selector, timeout_ms)
-        with self._acting(resolution, timeout_ms):
+        def type_into(locator: Locator) -> None:
             if secret:  # masked before the value is typed, so no screenshot ever shows it
                 locator.evaluate(f"e => e.setAttribute('{SECRET_MARK}', '')", timeout=timeout_ms)
             if slow and text:
@@ -435,6 +515,8 @@ class WebDriver:
                 locator.press_sequentially(keys, delay=SLOW_KEY_MS, timeout=timeout_ms + SLOW_KEY_MS * len(keys))
             else:
                 locator.fill(text, timeout=timeout_ms)
+
+        _, locator, resolution = self._act(selector, timeout_ms, type_into)
         self._typed_into[selector.name] = (locator, resolution)
         return resolution
 
@@ -454,22 +536,19 @@ class WebDriver:
                 return locator.evaluate(_VALUE_SCRIPT, timeout=timeout_ms)  # not a form field: its text
 
     def select(self, selector: Selector, option: str, timeout_ms: int, slow: bool = False) -> Resolution:
-        locator, resolution = self._resolve(selector, timeout_ms)
-        with self._acting(resolution, timeout_ms):
-            locator.select_option(option, timeout=timeout_ms)  # matches an option's value or its label
+        # matches an option's value or its label
+        _, locator, resolution = self._act(selector, timeout_ms, lambda found: found.select_option(
+            option, timeout=timeout_ms))
         self._typed_into[selector.name] = (locator, resolution)
         return resolution
 
     def upload(self, selector: Selector, paths: list[Path], timeout_ms: int) -> Resolution:
-        locator, resolution = self._resolve(selector, timeout_ms)
-        with self._acting(resolution, timeout_ms):
-            locator.set_input_files([str(p) for p in paths], timeout=timeout_ms)
-        return resolution
+        return self._act(selector, timeout_ms, lambda found: found.set_input_files(
+            [str(p) for p in paths], timeout=timeout_ms))[2]
 
     def check(self, selector: Selector, checked: bool, timeout_ms: int) -> Resolution:
-        locator, resolution = self._resolve(selector, timeout_ms)
-        with self._acting(resolution, timeout_ms):
-            locator.set_checked(checked, timeout=timeout_ms)
+        _, locator, resolution = self._act(selector, timeout_ms, lambda found: found.set_checked(
+            checked, timeout=timeout_ms))
         self._typed_into[selector.name] = (locator, resolution)
         return resolution
 
@@ -481,10 +560,7 @@ class WebDriver:
         if selector is None:
             self.page.keyboard.press(key)
             return None
-        locator, resolution = self._resolve(selector, timeout_ms)
-        with self._acting(resolution, timeout_ms):
-            locator.press(key, timeout=timeout_ms)
-        return resolution
+        return self._act(selector, timeout_ms, lambda found: found.press(key, timeout=timeout_ms))[2]
 
     def wait_for_any(self, selectors: list[Selector], visible: bool, timeout_ms: int) -> Resolution:
         return self._wait_for_chain(selectors, timeout_ms, "visible" if visible else "hidden")[1]
@@ -525,25 +601,20 @@ class WebDriver:
                 self.page.wait_for_timeout(min(POLL_SECONDS * 1000, remaining_ms))
 
     def read(self, selector: Selector, attribute: str | None, timeout_ms: int) -> tuple[str, Resolution]:
-        locator, resolution = self._resolve(selector, timeout_ms)
-        with self._acting(resolution, timeout_ms):
-            if attribute:
-                value = locator.get_attribute(attribute, timeout=timeout_ms) or ""
-            else:
-                value = locator.evaluate(_VALUE_SCRIPT, timeout=timeout_ms)
+        value, _, resolution = self._act(selector, timeout_ms, lambda found: (
+            found.get_attribute(attribute, timeout=timeout_ms) or "") if attribute else
+            found.evaluate(_VALUE_SCRIPT, timeout=timeout_ms))
         return str(value).strip(), resolution
 
     def text_around(self, selector: Selector, timeout_ms: int) -> str:
         """The words of the row, card or message an element stands in (for a key read found by a fallback)."""
-        locator, resolution = self._resolve(selector, timeout_ms)
-        with self._acting(resolution, timeout_ms):
-            return str(locator.evaluate(_AROUND_SCRIPT, timeout=timeout_ms) or "")
+        return str(self._act(selector, timeout_ms, lambda found: found.evaluate(
+            _AROUND_SCRIPT, timeout=timeout_ms))[0] or "")
 
     def read_table(self, selector: Selector, timeout_ms: int) -> tuple[list[dict[str, str]], Resolution]:
         """Every body row of a table as {header text: cell text}; headers from its <th> row."""
-        locator, resolution = self._resolve(selector, timeout_ms)
-        with self._acting(resolution, timeout_ms):
-            rows = locator.evaluate(_TABLE_SCRIPT, timeout=timeout_ms)
+        rows, _, resolution = self._act(selector, timeout_ms, lambda found: found.evaluate(
+            _TABLE_SCRIPT, timeout=timeout_ms))
         return rows, resolution
 
     def settle(self, timeout_ms: int) -> None:

@@ -27,3 +27,17 @@ def locate(root: Any, strategy: str, value: str, name: str | None = None, exact:
         case "xpath":
             return root.locator(f"xpath={value}")
     raise ValueError(f"unknown strategy {strategy}")
+
+
+def the_one(locator: Locator) -> tuple[Locator | None, int]:
+    """The element a candidate means, and how many it matches. One match is it; of several, the one a person can
+    see among hidden copies (a web client that keeps a field twice, text and number, and shows one; a list
+    behind a dialog) is it too. Two visible ones are ambiguous: none."""
+    count = locator.count()
+    if count == 1:
+        return locator, 1
+    if count > 1:
+        shown = locator.filter(visible=True)
+        if shown.count() == 1:
+            return shown, count
+    return None, count

@@ -34,8 +34,13 @@
     || /[_-]\d+$/.test(v) && /\d{3,}/.test(v);
   const inToolbar = el => !!(el && el.closest && el.closest('#' + TOOLBAR));
   const TEXT_TYPES = ['text', 'password', 'email', 'number', 'tel', 'url', 'search', 'date', 'time', 'datetime-local', 'month', 'week', ''];
-  const isTextField = el => el && ((el.tagName === 'INPUT' && TEXT_TYPES.includes((el.getAttribute('type') || '').toLowerCase()))
+  // by the type the browser gives the input: a type it does not know (type="input", as Tryton writes) is a text box
+  const isTextField = el => el && ((el.tagName === 'INPUT' && TEXT_TYPES.includes((el.type || '').toLowerCase()))
     || el.tagName === 'TEXTAREA');
+  // roles of things a person clicks; a click inside a region (navigation, a dialog, a tree) is on what was clicked
+  const CLICKABLE = 'a[href], button, input, select, textarea, option, label, [onclick], ' + ['button', 'link',
+    'menuitem', 'menuitemcheckbox', 'menuitemradio', 'tab', 'option', 'treeitem', 'row', 'gridcell', 'cell',
+    'checkbox', 'radio', 'switch', 'combobox'].map(r => '[role=' + r + ']').join(', ');
   const quote = s => s.includes("'") ? (s.includes('"') ? 'concat(\'' + s.split("'").join("', \"'\", '") + '\')' : '"' + s + '"') : "'" + s + "'";
   const cssString = s => '"' + s.replace(/\\/g, '\\\\').replace(/"/g, '\\"') + '"';
 
@@ -159,7 +164,16 @@
     } catch (e) { return []; }
     return [];
   }
-  const uniqueFor = (el, c) => { const found = resolve(c); return found.length === 1 && found[0] === el; };
+  // as Playwright sees it: a box on the page and not visibility:hidden
+  const shown = e => e.getClientRects().length > 0 && getComputedStyle(e).visibility !== 'hidden';
+  // the candidate finds the element alone, or alone among what is shown (the run takes the one shown of hidden
+  // copies, as drivers/web_locators.py the_one does)
+  const uniqueFor = (el, c) => {
+    const found = resolve(c);
+    if (found.length === 1) return found[0] === el;
+    const visible = found.filter(shown);
+    return visible.length === 1 && visible[0] === el;
+  };
 
   function structuralCss(el) {
     const parts = [];
@@ -237,8 +251,20 @@
     return known.filter(k => k.candidates.length && uniqueFor(el, k.candidates[0]))
       .map(k => [present(k.name.split('.')[0]), k.name]).sort((a, b) => b[0] - a[0]).map(pair => pair[1]);
   }
+  // The dialog an element is in (a <dialog>, an ARIA dialog, a Bootstrap or jQuery UI modal): its title names the
+  // screen, as a page's heading does; a dialog that asks for a password is a sign-on
+  function dialogOf(el) {
+    const box = el.closest && el.closest('dialog, [role=dialog], [role=alertdialog], .modal, .ui-dialog');
+    if (!box) return null;
+    const by = box.getAttribute('aria-labelledby');
+    const title = (by && document.getElementById(by))
+      || box.querySelector('.modal-title, .ui-dialog-title, [role=heading], h1, h2, h3, h4');
+    return {title: clean(title ? title.textContent : box.getAttribute('aria-label') || ''),
+            password: !!box.querySelector('input[type=password]')};
+  }
   function describe(el) {
     const label = labelFor(el);
+    const dialog = dialogOf(el);
     return {
       tag: el.tagName.toLowerCase(), type: (el.getAttribute('type') || '').toLowerCase(),
       name: readableName(el), label: label ? label.text : null, role: roleOf(el),
@@ -247,7 +273,8 @@
       form: el.form ? Array.from(document.forms).indexOf(el.form) : -1,
       // a form with a password field signs on: its elements are the login screen, whatever the page is called
       signOn: !!((el.form || (el.closest && el.closest('form'))) || {querySelector: () => null})
-        .querySelector('input[type=password]'),
+        .querySelector('input[type=password]') || !!(dialog && dialog.password),
+      dialog: dialog ? dialog.title : null,
       docTitle: document.title, path: location.pathname,
       text: clean(el.textContent).slice(0, 200), classes: semanticClasses(el),
       heading: clean((document.querySelector('h1') || document.querySelector('h2') || {}).textContent),
@@ -258,13 +285,14 @@
   // -- what the builder does -------------------------------------------------------------------
   const sent = new WeakMap();  // field -> the value last reported, so a value is keyed once
   function reportField(el) {
-    if (!isTextField(el) || inToolbar(el)) return;
-    if (sent.has(el) ? sent.get(el) === el.value : el.value === el.defaultValue) return;
+    if (!isTextField(el) || inToolbar(el)) return false;
+    if (sent.has(el) ? sent.get(el) === el.value : el.value === el.defaultValue) return false;
     sent.set(el, el.value);
     const info = describe(el);
     // a password goes apart, only to be compared with the builder's secrets (it becomes one by name)
     send({kind: 'fill', element: info, value: info.password ? null : el.value, secret: info.password ? el.value : undefined,
           length: el.value.length});
+    return true;
   }
   const active = () => { let a = document.activeElement; while (a && a.shadowRoot && a.shadowRoot.activeElement) a = a.shadowRoot.activeElement; return a; };
   // Every same-origin frame of this tab takes the toolbar's mode. A read request has an id: once a
@@ -303,13 +331,13 @@
     // A page's own script clicking, or the click a key makes (Enter submitting a form, Space on a
     // button), is not the builder's action: the key was recorded already.
     if (!e.isTrusted || (e.detail === 0 && Date.now() - lastKeyAt < 1000)) return;
-    const el = e.target.closest ? (e.target.closest('a[href], button, input, select, textarea, option, label, [role], [onclick]') || e.target) : e.target;
+    const el = e.target.closest ? (e.target.closest(CLICKABLE) || e.target) : e.target;
     if (inToolbar(e.target) || !el || el.nodeType !== 1) return;
     const mode = window.__backroomMode;
     if (mode === 'read') {  // the toolbar's "Read a value": this click picks the element to read
       e.preventDefault(); e.stopImmediatePropagation();
       setMode(null);
-      send({kind: 'read', element: describe(e.target),
+      send({kind: 'read', element: describe(e.target), readId: window.__backroomReadId,
             value: typeof e.target.value === 'string' ? e.target.value : null});
       return;
     }
@@ -319,7 +347,9 @@
     if (el.tagName === 'SELECT' || el.tagName === 'OPTION' || isTextField(el)
         || (el.tagName === 'INPUT' && ['checkbox', 'radio', 'file'].includes(type))) return;  // their change says it
     if (el.tagName === 'LABEL' && el.control) return;  // the control's own change records it
-    send({kind: 'click', element: describe(el), double: false});
+    // the second click of a double-click (a menu entry or a list row that opens on it): the recorder makes the
+    // two one double-click
+    send({kind: 'click', element: describe(el), double: e.detail === 2});
   }, true);
 
   const EDITING = ['a', 'c', 'v', 'x', 'z', 'y'];
@@ -328,9 +358,15 @@
     const named = ['Enter', 'Escape', 'PageUp', 'PageDown'].includes(e.key) || /^F\d{1,2}$/.test(e.key);
     const combo = (e.ctrlKey || e.altKey || e.metaKey) && e.key.length === 1 && !(e.ctrlKey && EDITING.includes(e.key.toLowerCase()));
     lastKeyAt = Date.now();
+    const el = e.target && e.target.nodeType === 1 && e.target !== document.body ? e.target : null;
+    // Tab out of a field just typed in: what the page does as the field is left (a look-up of what was typed, a
+    // search dialog, a reformatted date) belongs to the recipe; Tab between untouched fields is only moving
+    if (e.key === 'Tab' && !e.ctrlKey && !e.altKey && !e.metaKey) {
+      if (el && reportField(el)) send({kind: 'press', key: e.shiftKey ? 'Shift+Tab' : 'Tab', element: describe(el)});
+      return;
+    }
     if (!named && !combo) return;
     if (e.key === 'Enter' && e.target.tagName === 'TEXTAREA') return;
-    const el = e.target && e.target.nodeType === 1 && e.target !== document.body ? e.target : null;
     if (el) reportField(el);
     const mods = [e.ctrlKey && 'Control', e.altKey && 'Alt', e.shiftKey && e.key.length > 1 && 'Shift', e.metaKey && 'Meta'].filter(Boolean);
     const key = mods.concat([e.key.length === 1 ? e.key.toUpperCase() : e.key]).join('+');

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..project.selector_map import SIGN_ON_SCREENS
+
 
 @dataclass
 class RecordedElement:
@@ -108,11 +110,25 @@ class Recording:
                     and self.steps[end + 1].frames == step.frames and self.steps[end + 1].page == step.page:
                 end += 1
             guard = {"visible": step.target}
+            # a sign-on in two steps (the user name, then a password asked for once it is answered, as Tryton
+            # does): the whole sign-on hangs on its first field, which stays on the screen while the password
+            # is asked for; the password box is not there yet when the user name's step is looked at
+            before = start
+            while before > 0 and self._signs_on(self.steps[before - 1]):
+                before -= 1
+            if before < start and self.steps[before].action in ("fill", "select"):
+                start, guard = before, {"visible": self.steps[before].target}
             for s in self.steps[start:end + 1]:
                 s.when = dict(guard)
             note = "sign-on: these steps run only while the sign-on form is showing"
             first = self.steps[start]
             first.comment = f"{note}; {first.comment}" if first.comment else note
+
+    @staticmethod
+    def _signs_on(step: RecordedStep) -> bool:
+        screen = (step.target or "").split(".", 1)[0]
+        return screen in SIGN_ON_SCREENS and step.action in ("fill", "select", "check", "click", "press") \
+            and not step.when
 
     @staticmethod
     def _same_form(other: RecordedStep, step: RecordedStep) -> bool:

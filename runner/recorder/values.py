@@ -93,6 +93,10 @@ class ValueMatcher:
                 first = f"{first}{separator}{more}"
         return None
 
+    def mentions_item(self, text: str) -> bool:
+        """Whether the text holds one of the sample item's values (three characters or more) in it."""
+        return any(len(typed) >= 3 and typed in text for value in self.item.values() for typed, _ in self._forms(value))
+
     def without_record(self, text: str) -> str:
         """The text with the sample item's values taken out: what is left is the page's own words."""
         values = sorted({typed for value in self.item.values() for typed, _ in self._forms(value) if len(typed) >= 2},

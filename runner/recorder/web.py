@@ -25,7 +25,7 @@ from loguru import logger
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Frame, Locator, Page, sync_playwright
 
-from ..drivers.web_locators import locate
+from ..drivers.web_locators import locate, the_one
 from ..drivers.web_writes import WriteRules
 from ..errors import BrowserLaunchError, ConfigurationError
 from ..project.selector_map import WEB_STRATEGIES, Candidate, SelectorMap, is_positional
@@ -302,8 +302,10 @@ class WebRecorder(Recorder):
         if kind == "read" and page is not None and not page.is_closed():
             # the read is done: no frame stays in read mode (the toolbar's request may have reached some
             # frames only after the builder's click), or the next click would be taken for a read
-            self._in_frames(page, "() => { window.__backroomMode = null; "
-                                  "window.__backroomReadDone = window.__backroomReadId; }")
+            # (only that read's: the builder may already have asked for the next one)
+            self._in_frames(page, "id => { if (window.__backroomReadId === id || window.__backroomReadId === undefined)"
+                                  " { window.__backroomMode = null; window.__backroomReadDone = id; } }",
+                            event.get("readId"))
         if step is None:
             return
         step.page, step.frames = index, frames
@@ -316,6 +318,10 @@ class WebRecorder(Recorder):
         target = element.name if element else None
         match kind:
             case "click":
+                last = self.recording.steps[-1] if self.recording.steps else None
+                if event.get("double") and last is not None and last.action == "click" and last.target == target:
+                    self.recording.steps.pop()   # its first click, now the double-click's
+                    return RecordedStep("click", {"target": target, "double": True})
                 return RecordedStep("click", target)
             case "fill":
                 password = bool(info.get("password"))
@@ -444,18 +450,35 @@ class WebRecorder(Recorder):
                 continue
 
     # -- elements --------------------------------------------------------------------------------
-    def _row_of_the_item(self, info: dict) -> dict | None:
-        """A cell in the row that shows the sample item (a list of records): a locator templated with the
-        item's value, so each item's run reads its own row."""
+    def _row_of_the_item(self, info: dict, reading: bool) -> dict | None:
+        """A cell in the row that shows the sample item (a list of records, a search dialog's matches): a locator
+        templated with the item's value, so each item's run reads or picks its own row. A value read is found by
+        the row's other cells, never by itself; a row picked may be picked by what the clicked cell says."""
         row = info.get("row") or {}
         cells, index = row.get("cells") or [], row.get("index")
         if index is None or len(cells) < 2:
             return None
-        for position, text in enumerate(cells):
-            template = self.matcher.item_template(text) if text and position != index else None
+        order = ([index] if not reading else []) + [p for p in range(len(cells)) if p != index]
+        for position in order:
+            text = cells[position]
+            template = self.matcher.item_template(text) if text else None
             if template and "'" not in template:
                 return {"xpath": f"//tr[td[normalize-space()='{template}']]/*[{index + 1}]"}
         return None
+
+    def _as_item_locator(self, candidate: dict) -> dict | None:
+        """A locator that names the sample's own value (the customer picked from a search dialog by its name) finds
+        each item's own: it is templated, as a typed value is. One that holds the value inside other words would
+        find the sample's record on every run: dropped."""
+        templated = dict(candidate)
+        for key, value in candidate.items():
+            if key == "role" or not isinstance(value, str) or not self.matcher.mentions_item(value):
+                continue
+            template = self.matcher.item_template(value)
+            if template is None or "'" in template:
+                return None
+            templated[key] = template
+        return templated
 
     @staticmethod
     def _read_name(info: dict, label: str) -> str:
@@ -483,7 +506,9 @@ class WebRecorder(Recorder):
         if reading and own:
             # a value read is found by where it stands, never by what it says this time ('#2')
             candidates = [c for c in candidates if not any(isinstance(v, str) and own in v for v in c.values())]
-        in_row = self._row_of_the_item(info)
+        if not reading:
+            candidates = [c for c in map(self._as_item_locator, candidates) if c is not None]
+        in_row = self._row_of_the_item(info, reading)
         if in_row is not None:   # a value in a list: found by the item's own row, not by where it was this time
             candidates = [in_row] + candidates
         structural = [c for c in candidates if "css" in c and " > " in c["css"]]
@@ -493,7 +518,10 @@ class WebRecorder(Recorder):
         title = self.matcher.without_record(str(info.get("docTitle") or ""))
         # a form with a password field is the sign-on, a screen of its own: its fields are never re-read
         # before the form a record is saved from, and what it sends is never taken for that save
-        screen = "login" if info.get("signOn") else \
+        dialog = _page_words(self.matcher.without_record(str(info.get("dialog") or "")))
+        # a dialog is a screen of its own, named by its title ('Search Party', 'Sales › Lines'): what is typed in it
+        # is not re-read before the page behind it saves, after the dialog has gone
+        screen = "login" if info.get("signOn") else dialog or \
             screen_name(title, str(info.get("path") or ""), frames, frozenset(self.titles_seen),
                         self.matcher.without_record(str(info.get("heading") or "")))
         label = str(info.get("name") or info.get("tag") or "element")
@@ -539,7 +567,7 @@ def still_showing(frame: Frame, info: dict) -> bool:
 def playwright_agrees(frame: Frame, candidate: dict) -> bool:
     """Playwright's own engine finds exactly one element for the candidate (the runner will use it)."""
     try:
-        return locator_for(frame, candidate).count() == 1
+        return the_one(locator_for(frame, candidate))[0] is not None
     except PlaywrightError:
         return True  # the page moved on: capture.js's own test in the live document stands
 
