@@ -138,7 +138,8 @@ def test_a_chain_that_stays_ambiguous_times_out_saying_so(driver, counted):
         driver.wait_for_any([twins], True, 400)
     assert "span.twin': 2 matches" in failure.value.message and "to appear" in failure.value.message
     # the browser's wait ends at once when something matches: the page is then given a moment, not hammered
-    assert len(counted) <= 30, len(counted)
+    # (two looks a candidate while it matches several: how many, then how many of them are shown)
+    assert len(counted) <= 40, len(counted)
 
 
 def test_an_action_on_a_late_element_waits_for_it_through_the_chain(driver):

@@ -275,7 +275,7 @@
       signOn: !!((el.form || (el.closest && el.closest('form'))) || {querySelector: () => null})
         .querySelector('input[type=password]') || !!(dialog && dialog.password),
       dialog: dialog ? dialog.title : null,
-      docTitle: document.title, path: location.pathname,
+      docTitle: document.title, path: location.pathname, address: location.href,
       text: clean(el.textContent).slice(0, 200), classes: semanticClasses(el),
       heading: clean((document.querySelector('h1') || document.querySelector('h2') || {}).textContent),
       row: rowOf(el),

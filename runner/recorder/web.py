@@ -351,7 +351,8 @@ class WebRecorder(Recorder):
                 if element.new and all(is_positional(as_candidate(c)) for c in element.candidates):
                     return self._refuse_positional_read(element)
                 into = self.recording.variable(element.element)
-                return self._read_step(target, into, str(event.get("value") or info.get("text") or ""), page)
+                return self._read_step(target, into, str(event.get("value") or info.get("text") or ""), page,
+                                       str(info.get("address") or ""))
         return None
 
     def _refuse_positional_read(self, element: RecordedElement) -> RecordedStep:
@@ -364,14 +365,17 @@ class WebRecorder(Recorder):
         return RecordedStep("todo", "a read was not recorded: the value picked can be found only by its place in "
                             "the page; read it where the record's own values are shown with it")
 
-    def _read_step(self, target: str | None, into: str, text: str, page: Page | None) -> RecordedStep:
+    def _read_step(self, target: str | None, into: str, text: str, page: Page | None,
+                   address: str = "") -> RecordedStep:
         """A read; the first after the save is the key read: the record's number, kept out of the words around it."""
         args: dict[str, Any] = {"target": target, "into": into}
         step = RecordedStep("read", args, "picked from the toolbar", read_value=" ".join(text.split()))
         if not self.recording.committed or any(s.key_step for s in self.recording.steps):
             return step
         step.key_step = True
-        address = page.url if page is not None and not page.is_closed() else ""
+        # the address the value was read at (the page may have moved on by the time the read is handled)
+        if not address and page is not None and not page.is_closed():
+            address = page.url
         found = key_pattern(text, address)
         if found is None:
             step.comment = "the record's number (key_step): no number in what it showed; add a pattern"
