@@ -241,3 +241,33 @@ def test_a_web_clients_ways_are_recorded_as_a_person_uses_them(tmp_path):
     assert events[2]["element"]["dialog"] is None
     # the number box that is shown is found by its name, though a hidden text box has the same name
     assert {"css": 'input[name="quantity"]'} in events[5]["element"]["candidates"]
+
+
+def test_what_the_person_typed_is_recorded_though_the_page_empties_the_field(tmp_path):
+    """A look-up that empties the field while it searches (Tryton's, as its search dialog opens): the recipe
+    types what the person typed, not the emptied field."""
+    (tmp_path / "lookup.html").write_text(
+        "<!doctype html><html><body><input name='party' aria-label='Party'><script>"
+        "document.querySelector('input').addEventListener('input', e => setTimeout(() => { e.target.value = ''; }, 0));"
+        "</script></body></html>")
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(QuietHandler, directory=str(tmp_path)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(**load_settings(ROOT).browser.launch_options())
+            page = browser.new_page()
+            events: list[dict] = []
+            page.on("console", lambda m: events.append(json.loads(m.text[len(MARK):]))
+                    if m.text.startswith(MARK) else None)
+            page.add_init_script(CAPTURE_SCRIPT)
+            page.goto(f"http://127.0.0.1:{server.server_address[1]}/lookup.html")
+            page.wait_for_function("() => !!document.__backroomRecorder")
+            field = page.locator("input[name=party]")
+            field.fill("Corner Shop")
+            page.wait_for_function("() => document.querySelector('input').value === ''")   # the page emptied it
+            field.press("Tab")
+            wait_until(lambda: len(events) >= 2, 10, "the fill and the Tab")
+            browser.close()
+    finally:
+        server.shutdown()
+    assert [(e["kind"], e.get("value") or e.get("key")) for e in events] == [("fill", "Corner Shop"), ("press", "Tab")]

@@ -284,14 +284,21 @@
 
   // -- what the builder does -------------------------------------------------------------------
   const sent = new WeakMap();  // field -> the value last reported, so a value is keyed once
+  // field -> what the person last typed into it: a page that changes the field itself afterwards (a look-up that
+  // empties it while its search dialog is open) does not change what the recipe types
+  const typed = new WeakMap();
+  document.addEventListener('input', e => {
+    if (e.isTrusted && isTextField(e.target)) typed.set(e.target, e.target.value);
+  }, true);
   function reportField(el) {
     if (!isTextField(el) || inToolbar(el)) return false;
-    if (sent.has(el) ? sent.get(el) === el.value : el.value === el.defaultValue) return false;
-    sent.set(el, el.value);
+    const value = typed.has(el) ? typed.get(el) : el.value;
+    if (sent.has(el) ? sent.get(el) === value : value === el.defaultValue) return false;
+    sent.set(el, value);
     const info = describe(el);
     // a password goes apart, only to be compared with the builder's secrets (it becomes one by name)
-    send({kind: 'fill', element: info, value: info.password ? null : el.value, secret: info.password ? el.value : undefined,
-          length: el.value.length});
+    send({kind: 'fill', element: info, value: info.password ? null : value, secret: info.password ? value : undefined,
+          length: value.length});
     return true;
   }
   const active = () => { let a = document.activeElement; while (a && a.shadowRoot && a.shadowRoot.activeElement) a = a.shadowRoot.activeElement; return a; };
