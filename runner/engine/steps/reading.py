@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from typing import cast
 
-from ...drivers.base import WebScreen
+from ...drivers.base import POLL_SECONDS, WebScreen
 from ...errors import AssertionFailed, SystemException
 from ...project.templating import MASK, as_text
 from ..proofs import extract
@@ -18,6 +18,13 @@ def read(run: StepRun) -> None:
     a, event = run.args, run.event
     selector = run.selector(a.target)
     value, resolution = run.screen.read(selector, a.attribute, run.timeout)
+    if run.step.key_step and not value.strip():
+        # the record's number is shown once the application has given it (a web client fills it in after the
+        # save's answer): looked at again until it shows something, up to the step's time-out
+        deadline = time.monotonic() + run.timeout / 1000
+        while not value.strip() and time.monotonic() < deadline:
+            time.sleep(POLL_SECONDS)
+            value, resolution = run.screen.read(selector, a.attribute, run.timeout)
     run.note(resolution)
     event.value = MASK if selector.secret else value
     if run.step.key_step:
