@@ -203,32 +203,41 @@ CLIENT = """<!doctype html><html><head><title>Sales - Shop</title></head><body>
 </body></html>"""
 
 
-def test_a_web_clients_ways_are_recorded_as_a_person_uses_them(tmp_path):
-    (tmp_path / "client.html").write_text(CLIENT)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(QuietHandler, directory=str(tmp_path)))
+def captured(folder, html: str, act, wanted: int) -> list[dict]:
+    """What capture.js reports, in real Chromium, while `act(page)` uses a page of `html` served on 127.0.0.1,
+    once it has reported `wanted` events."""
+    (folder / "page.html").write_text(html)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(QuietHandler, directory=str(folder)))
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    options = load_settings(ROOT).browser.launch_options()
     try:
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(**options)
+            browser = playwright.chromium.launch(**load_settings(ROOT).browser.launch_options())
             page = browser.new_page()
             events: list[dict] = []
             page.on("console", lambda m: events.append(json.loads(m.text[len(MARK):]))
                     if m.text.startswith(MARK) else None)
             page.add_init_script(CAPTURE_SCRIPT)
-            page.goto(f"http://127.0.0.1:{server.server_address[1]}/client.html")
+            page.goto(f"http://127.0.0.1:{server.server_address[1]}/page.html")
             page.wait_for_function("() => !!document.__backroomRecorder")
-            page.locator("span.entry").dblclick()
-            page.locator("input[name=party]").fill("Corner Shop")
-            page.locator("input[name=party]").press("Tab")      # leaves a field just typed in: recorded
-            page.locator("input[name=reference]").press("Tab")  # moves on from an untouched one: not recorded
-            page.locator("td", has_text="Corner Shop").click()
-            page.locator("input[type=number]").fill("3")
-            page.locator("input[type=number]").press("Tab")
-            wait_until(lambda: len(events) >= 7, 10, "the recorded events")
+            act(page)
+            wait_until(lambda: len(events) >= wanted, 10, "the recorded events")
             browser.close()
     finally:
         server.shutdown()
+    return events
+
+
+def test_a_web_clients_ways_are_recorded_as_a_person_uses_them(tmp_path):
+    def use(page) -> None:
+        page.locator("span.entry").dblclick()
+        page.locator("input[name=party]").fill("Corner Shop")
+        page.locator("input[name=party]").press("Tab")      # leaves a field just typed in: recorded
+        page.locator("input[name=reference]").press("Tab")  # moves on from an untouched one: not recorded
+        page.locator("td", has_text="Corner Shop").click()
+        page.locator("input[type=number]").fill("3")
+        page.locator("input[type=number]").press("Tab")
+
+    events = captured(tmp_path, CLIENT, use, 7)
     kinds = [(e["kind"], e.get("key") or e["element"]["name"]) for e in events]
     assert kinds == [("click", "Sales"), ("click", "Sales"), ("fill", "Party"), ("press", "Tab"),
                      ("click", "Name"), ("fill", "quantity"), ("press", "Tab")], kinds
@@ -246,28 +255,13 @@ def test_a_web_clients_ways_are_recorded_as_a_person_uses_them(tmp_path):
 def test_what_the_person_typed_is_recorded_though_the_page_empties_the_field(tmp_path):
     """A look-up that empties the field while it searches (Tryton's, as its search dialog opens): the recipe
     types what the person typed, not the emptied field."""
-    (tmp_path / "lookup.html").write_text(
-        "<!doctype html><html><body><input name='party' aria-label='Party'><script>"
-        "document.querySelector('input').addEventListener('input', e => setTimeout(() => { e.target.value = ''; }, 0));"
-        "</script></body></html>")
-    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(QuietHandler, directory=str(tmp_path)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(**load_settings(ROOT).browser.launch_options())
-            page = browser.new_page()
-            events: list[dict] = []
-            page.on("console", lambda m: events.append(json.loads(m.text[len(MARK):]))
-                    if m.text.startswith(MARK) else None)
-            page.add_init_script(CAPTURE_SCRIPT)
-            page.goto(f"http://127.0.0.1:{server.server_address[1]}/lookup.html")
-            page.wait_for_function("() => !!document.__backroomRecorder")
-            field = page.locator("input[name=party]")
-            field.fill("Corner Shop")
-            page.wait_for_function("() => document.querySelector('input').value === ''")   # the page emptied it
-            field.press("Tab")
-            wait_until(lambda: len(events) >= 2, 10, "the fill and the Tab")
-            browser.close()
-    finally:
-        server.shutdown()
+    def use(page) -> None:
+        field = page.locator("input[name=party]")
+        field.fill("Corner Shop")
+        page.wait_for_function("() => document.querySelector('input').value === ''")   # the page emptied it
+        field.press("Tab")
+
+    events = captured(tmp_path, "<!doctype html><html><body><input name='party' aria-label='Party'><script>"
+                      "document.querySelector('input').addEventListener('input', e => setTimeout(() => "
+                      "{ e.target.value = ''; }, 0));</script></body></html>", use, 2)
     assert [(e["kind"], e.get("value") or e.get("key")) for e in events] == [("fill", "Corner Shop"), ("press", "Tab")]

@@ -74,8 +74,9 @@ def watch_requests(page) -> None:
 def answered(page) -> None:
     """Tryton's client has its answers (the form shows what it will show): as a person waits for a form to settle."""
     quiet = []
+
     def settled() -> bool:
-        page.wait_for_timeout(50)   # lets Playwright deliver the page's events
+        page.evaluate("0")   # a round trip to the page: Playwright delivers its request events meanwhile
         quiet.append(not page.waiting)
         return quiet[-3:] == [True] * 3
     wait_until(settled, 30, "Tryton's client to have its answers")

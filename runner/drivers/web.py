@@ -272,8 +272,8 @@ class WebDriver:
             if any(now - sent < LONG_POLL_S for sent in self._in_flight.values()):
                 quiet_since = None
             elif quiet_since is None:
-                quiet_since = time.monotonic()
-            elif time.monotonic() - quiet_since >= quiet_s:
+                quiet_since = now
+            elif now - quiet_since >= quiet_s:
                 return
             self._page.wait_for_timeout(POLL_SECONDS * 1000)   # lets Playwright deliver the answers
 
